@@ -1,0 +1,5 @@
+"""Allow ``python -m xlcrm``."""
+
+from xlcrm.cli import main
+
+main()

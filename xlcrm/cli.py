@@ -1,0 +1,131 @@
+"""The ``xlcrm`` command: parse options, call one function, pick a renderer, return the exit code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from xlcrm import __version__
+from xlcrm.normalize import INVALID, to_date
+from xlcrm.registry import Lang
+
+LANG = click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    envvar="XLCRM_LANG",
+    show_default=True,
+    help="Message language / 输出语言.",
+)
+
+
+class _Date(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        parsed = to_date(value)
+        if parsed is None or parsed is INVALID:
+            self.fail(f"“{value}”不是日期；请写成 2025-06-30 / not a date, write it like 2025-06-30", param, ctx)
+        assert isinstance(parsed, dt.date)
+        return parsed
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xlcrm")
+def cli() -> None:
+    """xlcrm：把客户管理制度变成对 Excel 台账的检查。 Customer-management policy checks for Excel."""
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@LANG
+@click.option("--as-of", type=_Date(), help="Base date for date rules (default: 参数!基准日期, else today).")
+@click.option("--select", default="", help="Only these codes or prefixes, e.g. S00,A102.")
+@click.option("--ignore", default="", help="Skip these codes or prefixes, e.g. S009.")
+@click.option("--blacklist", type=click.Path(path_type=Path), help="The company blacklist workbook.")
+def check(
+    files: tuple[Path, ...],
+    fmt: str,
+    lang: Lang,
+    as_of: dt.date | None,
+    select: str,
+    ignore: str,
+    blacklist: Path | None,
+) -> None:
+    """检查一个部门提交的工作簿（可分多个文件）。 Check one department's submission.
+
+    Exit status: 0 no errors, 1 errors found, 2 an input could not be used.
+    """
+    from xlcrm.engine import Options
+    from xlcrm.engine import check as run_check
+    from xlcrm.selection import parse_codes, unknown_prefixes
+
+    selected, ignored = parse_codes(select), parse_codes(ignore)
+    unknown = unknown_prefixes(selected + ignored)
+    if unknown:
+        raise click.BadParameter(f"不是规则代码 / no such rule code: {', '.join(unknown)}")
+    result = run_check(list(files), Options(as_of, selected, ignored, blacklist))
+    if fmt == "json":
+        from xlcrm.render.json import render as render_json
+
+        click.echo(render_json(result, lang))
+    else:
+        from xlcrm.render.text import render as render_text
+
+        render_text(result, Console(highlight=False, soft_wrap=True), lang)
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("code", required=False)
+@LANG
+def rules(code: str | None, lang: Lang) -> None:
+    """列出全部规则代码，或解释一个代码。 List every rule code, or explain one."""
+    from xlcrm.docs import explain_rule, rule_lines
+
+    if code is None:
+        for line in rule_lines(lang):
+            click.echo(line)
+        return
+    text = explain_rule(code.upper(), lang)
+    if text is None:
+        raise click.BadParameter(f"不是规则代码 / no such rule code: {code}")
+    click.echo(text)
+
+
+@cli.command()
+@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("workbook_templates"), show_default=True)
+def templates(out: Path) -> None:
+    """生成空白模板（每个表单一个，外加合并台账）。 Write the blank templates."""
+    from xlcrm.templates import write_templates
+
+    for path in write_templates(out):
+        click.echo(str(path))
+
+
+@cli.command()
+@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("xlcrm-demo"), show_default=True)
+@LANG
+def demo(out: Path, lang: Lang) -> None:
+    """写出示例工作簿并检查它——新用户的第一次运行。 Write a sample workbook and check it."""
+    from xlcrm.demo import run_demo
+
+    sys.exit(run_demo(out, lang, Console(highlight=False, soft_wrap=True)))
+
+
+def main() -> None:
+    """Entry point: no traceback reaches the user unless XLCRM_DEBUG is set."""
+    try:
+        cli(standalone_mode=True)
+    except Exception as exc:  # noqa: BLE001 - last line of defence
+        if os.environ.get("XLCRM_DEBUG"):
+            raise
+        click.echo(f"xlcrm 内部错误 / internal error: {type(exc).__name__}: {exc} (XLCRM_DEBUG=1 显示详情)", err=True)
+        sys.exit(2)

@@ -1,0 +1,51 @@
+"""``xlcrm demo``: write the sample department workbook, check it, show the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+from xlcrm.engine import check
+from xlcrm.registry import Lang
+from xlcrm.render.text import render
+from xlcrm.sample import write_sample
+from xlcrm.templates import COMBINED, write_templates
+
+SAMPLE_NAME = "销售一部_客户管理台账.xlsx"
+
+_TEXT = {
+    "zh": {
+        "intro": "示例：{path}（一个部门的台账，故意放了几处错误）",
+        "command": "检查命令：xlcrm check {path}",
+        "exit": "xlcrm check 的退出码为 {code}（0 无错误，1 有错误，2 文件无法使用）。",
+        "templates": "空白模板（带下拉框与填写说明）：{path}",
+        "next": "试试：xlcrm check {path} --format json --lang en；xlcrm rules S005",
+    },
+    "en": {
+        "intro": "Sample: {path} (one department's workbook with a few deliberate mistakes)",
+        "command": "Command: xlcrm check {path}",
+        "exit": "xlcrm check exits with {code} (0 no errors, 1 errors, 2 unusable input).",
+        "templates": "Blank templates (dropdowns, input hints, 填写说明): {path}",
+        "next": "Next: xlcrm check {path} --format json --lang en; xlcrm rules S005",
+    },
+}
+
+
+def run_demo(out: Path, lang: Lang, console: Console) -> int:
+    """Write the sample and the templates under ``out``, check the sample, print the findings."""
+    words = _TEXT[lang]
+    sample = write_sample(out / SAMPLE_NAME)
+    templates = out / "templates"
+    write_templates(templates)
+    console.print(Text(words["intro"].format(path=sample), style="bold"))
+    console.print(Text(words["command"].format(path=sample), style="dim"))
+    console.print()
+    result = check([sample])
+    render(result, console, lang)
+    console.print()
+    console.print(Text(words["exit"].format(code=result.exit_code)))
+    console.print(Text(words["templates"].format(path=templates / COMBINED)))
+    console.print(Text(words["next"].format(path=sample), style="dim"))
+    return 0 if result.submission is not None else 2

@@ -1,0 +1,132 @@
+"""A diagnostic is data: where, which rule, and the values that explain it.
+
+Messages are rendered from the rule's template only when output is written, in the language
+asked for (frictionless-style); the record itself never holds prose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from xlcrm.forms import formats, type_names
+from xlcrm.registry import Lang, Rule, Severity, phrases, rules
+
+# Arguments whose value is a key into a table of phrases rather than text to show as is.
+_PHRASE_ARGS = frozenset({"reason", "problem"})
+_CELL = re.compile(r"^([A-Z]+)(\d*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding: a rule code at a place in a submission, with its explaining values."""
+
+    code: str
+    file: str | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    row: int | None = None
+    column: str | None = None
+    customer_code: str | None = None
+    args: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def rule(self) -> Rule:
+        """The declared rule behind this diagnostic."""
+        return rules()[self.code]
+
+    @property
+    def severity(self) -> Severity:
+        """error or warning, from the rule's declaration."""
+        return self.rule.severity
+
+    @property
+    def location(self) -> str:
+        """``客户档案!K7``, ``客户档案!K`` (a column) or ``客户档案`` (a sheet); '' if none."""
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        return self.sheet or ""
+
+    def message(self, lang: Lang = "zh") -> str:
+        """The rule's message template filled with this diagnostic's values."""
+        values = {name: render_value(name, value, lang) for name, value in self.args.items()}
+        return self.rule.template(lang).format_map(_Missing(values))
+
+    def sort_key(self) -> tuple[str, str, int, int, str]:
+        """Order: file, sheet, row, column, code."""
+        return (self.file or "", self.sheet or "", self.row or 0, column_number(self.cell), self.code)
+
+    def to_dict(self, lang: Lang = "zh") -> dict[str, Any]:
+        """The JSON form (POLICY §4): the contract keys first, then the explaining values."""
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "file": self.file,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "row": self.row,
+            "column": self.column,
+            "customer_code": self.customer_code,
+            "message": self.message(lang),
+            "title": self.rule.title(lang),
+            "values": {k: _jsonable(v) for k, v in self.args.items()},
+        }
+
+
+class _Missing(dict[str, str]):
+    """Leaves an unknown placeholder visible instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render_value(name: str, value: Any, lang: Lang) -> str:
+    """How one explaining value reads inside a message."""
+    if value is None:
+        return ""
+    if name in _PHRASE_ARGS:
+        return phrases()[value][lang]
+    if name == "type":
+        return type_names()[value][lang]
+    if name == "format":
+        fmt = formats()[value]
+        return fmt.zh if lang == "zh" else fmt.en
+    if isinstance(value, (list, tuple)):
+        return ("、" if lang == "zh" else ", ").join(render_value("", v, lang) for v in value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:g}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def column_number(cell: str | None) -> int:
+    """A7 → 1, AA → 27; 0 when there is no cell."""
+    match = _CELL.match(cell or "")
+    if not match:
+        return 0
+    number = 0
+    for char in match[1]:
+        number = number * 26 + ord(char) - 64
+    return number

@@ -1,0 +1,137 @@
+"""The pipeline: read → normalise → validate → rules → selected, ordered diagnostics.
+
+``check`` is the one function every front end calls (CLI, demo, later the Excel buttons and
+consolidation). It never prints and never exits; an unusable file becomes an ``InputError``
+in the result and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlcrm.diagnostics import Diagnostic
+from xlcrm.errors import InputError
+from xlcrm.forms import table_forms
+from xlcrm.reader import Table, WorkbookScan, scan_workbook
+from xlcrm.registry import rule_functions
+from xlcrm.schema import validate_form
+from xlcrm.selection import is_selected
+from xlcrm.submission import Submission, build_form
+
+EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the user asked for."""
+
+    as_of: dt.date | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    blacklist: Path | None = None
+
+
+@dataclass(slots=True)
+class Result:
+    """Diagnostics of one submission and the inputs that could not be used."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    problems: list[InputError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    submission: Submission | None = None
+
+    @property
+    def errors(self) -> int:
+        """How many error diagnostics."""
+        return sum(1 for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        """How many warning diagnostics."""
+        return sum(1 for d in self.diagnostics if d.severity == "warning")
+
+    @property
+    def exit_code(self) -> int:
+        """2 if any input was unusable, else 1 if any error, else 0 (POLICY §3)."""
+        if self.problems or self.submission is None:
+            return EXIT_UNUSABLE
+        return EXIT_ERRORS if self.errors else EXIT_OK
+
+
+def check(paths: Sequence[Path | str], options: Options | None = None) -> Result:
+    """Check the files of one submission and return every selected diagnostic."""
+    options = options or Options()
+    result = Result(files=[str(p) for p in paths])
+    scans: list[WorkbookScan] = []
+    for path in paths:
+        try:
+            scans.append(scan_workbook(Path(path), str(path)))
+        except InputError as problem:
+            result.problems.append(problem)
+    if options.blacklist is not None:
+        try:
+            scans.append(scan_workbook(options.blacklist, str(options.blacklist)))
+        except InputError as problem:
+            result.problems.append(problem)
+    if not scans:
+        return result
+    submission = assemble(scans, [str(p) for p in paths])
+    findings = list(submission.findings)
+    for data in submission.forms.values():
+        findings.extend(validate_form(data))
+    for function in rule_functions().values():
+        findings.extend(function(submission))
+    findings = _drop_shadowed(findings)
+    result.submission = submission
+    order = _sheet_order(scans)
+    result.diagnostics = sorted(
+        (d for d in findings if is_selected(d.code, options.select, options.ignore)),
+        key=lambda d: (order.get((d.file, d.sheet), len(order)), d.sort_key()),
+    )
+    return result
+
+
+def _sheet_order(scans: Sequence[WorkbookScan]) -> dict[tuple[str | None, str | None], int]:
+    """Report files in the order given and sheets in workbook order."""
+    order: dict[tuple[str | None, str | None], int] = {}
+    for scan in scans:
+        for sheet in scan.sheets:
+            order.setdefault((scan.file, sheet), len(order))
+    return order
+
+
+def assemble(scans: Sequence[WorkbookScan], files: list[str]) -> Submission:
+    """Group the found tables by form, normalise them, and note missing or unknown sheets."""
+    submission = Submission(files=files)
+    by_form: dict[str, list[Table]] = {}
+    for scan in scans:
+        for table in scan.tables:
+            by_form.setdefault(table.form.key, []).append(table)
+        submission.findings.extend(
+            Diagnostic("S009", file=scan.file, sheet=name, args={"problem": "unknown_sheet", "sheet": name})
+            for name in scan.unrecognised
+        )
+    for form in table_forms():
+        if form.key not in by_form:
+            submission.findings.append(
+                Diagnostic(
+                    "S009",
+                    file=submission.file,
+                    sheet=form.zh,
+                    args={"problem": "missing_form", "sheet": form.zh},
+                )
+            )
+    for key, tables in by_form.items():
+        data, unreadable = build_form(tables[0].form, tables)
+        submission.forms[key] = data
+        submission.findings.extend(unreadable)
+    return submission
+
+
+def _drop_shadowed(findings: list[Diagnostic]) -> list[Diagnostic]:
+    """An unreadable cell (S003/S004 from reading) is not also reported blank (S002)."""
+    unreadable = {(d.file, d.sheet, d.cell) for d in findings if d.code in ("S003", "S004")}
+    return [d for d in findings if d.code != "S002" or (d.file, d.sheet, d.cell) not in unreadable]

@@ -1,0 +1,143 @@
+"""The form declarations (validators/forms.toml) as typed, immutable objects.
+
+Everything that knows about columns — the reader's header matching, the pandera schemas, the
+templates, the 填写说明 sheet and the docs — reads them from here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+from xlcrm.normalize import header_key
+from xlcrm.resources import load_toml
+
+ColumnType = Literal["text", "integer", "number", "date", "bool", "enum", "list", "period"]
+Required = Literal["yes", "no", "admitted", "unless_exempt", "when_scope_department"]
+
+# Customer types outside admission and tiering (POLICY §1.1, 000 §1.1).
+EXEMPT_TYPES = ("零售客户", "内部关联")
+# Categories of admitted customers (POLICY §1.1).
+ADMITTED_CATEGORIES = ("重点客户", "一般客户")
+BOOL_VALUES = ("是", "否")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One declared column of a form."""
+
+    key: str
+    zh: str
+    en: str
+    type: ColumnType
+    required: Required
+    help: str
+    width: int = 12
+    allowed: tuple[str, ...] = ()
+    none_value: str | None = None
+    format: str | None = None
+    min: float | None = None
+    max: float | None = None
+    ref: str | None = None
+    blank_code: str = "S002"
+
+    @property
+    def must_exist(self) -> bool:
+        """Whether a submission without this column gets S001."""
+        return self.required != "no"
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """Every value a dropdown offers (是/否 for bool, the none value for lists)."""
+        if self.type == "bool":
+            return BOOL_VALUES
+        if self.none_value:
+            return (self.none_value, *self.allowed)
+        return self.allowed
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """One declared form (a sheet of the submission)."""
+
+    key: str
+    zh: str
+    en: str
+    clause: str
+    description: str
+    columns: tuple[Column, ...]
+    signature: tuple[str, ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()
+    layout: Literal["table", "keyvalue"] = "table"
+
+    def column(self, key: str) -> Column:
+        """The column declared under ``key``."""
+        for col in self.columns:
+            if col.key == key:
+                return col
+        raise KeyError(f"{self.key}.{key}")
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Folded sheet names that identify this form."""
+        return frozenset({header_key(self.zh), header_key(self.en), header_key(self.key)})
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """A value format (regular expression plus what it means in both languages)."""
+
+    key: str
+    pattern: re.Pattern[str]
+    zh: str
+    en: str
+
+
+def _column(raw: dict[str, object]) -> Column:
+    data = dict(raw)
+    for name in ("allowed",):
+        if name in data:
+            data[name] = tuple(data[name])  # type: ignore[arg-type]
+    return Column(**data)  # type: ignore[arg-type]
+
+
+@cache
+def forms() -> dict[str, Form]:
+    """All declared forms by key, in declaration order."""
+    result = {}
+    for key, raw in load_toml("forms.toml").items():
+        result[key] = Form(
+            key=key,
+            zh=raw["zh"],
+            en=raw["en"],
+            clause=raw["clause"],
+            description=raw["description"],
+            columns=tuple(_column(c) for c in raw["columns"]),
+            signature=tuple(raw.get("signature", ())),
+            unique=tuple(tuple(k) for k in raw.get("unique", ())),
+            layout=raw.get("layout", "table"),
+        )
+    return result
+
+
+def table_forms() -> list[Form]:
+    """The forms laid out as tables (everything but the key/value 参数 sheet)."""
+    return [f for f in forms().values() if f.layout == "table"]
+
+
+@cache
+def formats() -> dict[str, Format]:
+    """All declared value formats by key."""
+    raw = load_toml("formats.toml")["formats"]
+    return {
+        k: Format(key=k, pattern=re.compile(v["pattern"]), zh=v["zh"], en=v["en"])
+        for k, v in raw.items()
+    }
+
+
+@cache
+def type_names() -> dict[str, dict[str, str]]:
+    """What each column type means, by type and language."""
+    return dict(load_toml("formats.toml")["types"])

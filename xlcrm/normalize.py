@@ -1,0 +1,199 @@
+"""Value normalisation (POLICY §5): what staff typed, made comparable — never an error by itself.
+
+Each ``to_*`` function takes one raw cell value as the reader returns it (str, float, int,
+bool, date, datetime, time or None) and returns the normalised value, or ``INVALID`` when the
+value cannot be read as that type even after normalisation. Normalising a normalised value
+returns it unchanged (idempotent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Final
+
+# Full-width ASCII (U+FF01–FF5E) to half-width; ideographic and non-breaking spaces to a space;
+# zero-width characters dropped.
+_WIDTH: Final = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_WIDTH.update({0x3000: 0x20, 0x00A0: 0x20, 0x2007: 0x20, 0x202F: 0x20})
+_WIDTH.update(dict.fromkeys((0x200B, 0x200C, 0x200D, 0xFEFF), None))  # type: ignore[arg-type]
+_SPACES: Final = re.compile(r"\s+")
+_LIST_SEPARATORS: Final = re.compile(r"[、,;/]")
+_DATE: Final = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+)
+_HALF_YEAR: Final = re.compile(r"^(\d{4})\s*(?:年)?\s*(?:H([12])|(上|下)半年)$", re.IGNORECASE)
+_TRUE: Final = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "✔"})
+_FALSE: Final = frozenset({"否", "n", "no", "false", "0", "×", "✗", "✘"})
+_EXCEL_EPOCH: Final = dt.date(1899, 12, 30)
+_MAX_SERIAL: Final = 2958465  # 9999-12-31
+
+
+class _Invalid:
+    """Marker for a value that cannot be read as the column's type."""
+
+    _instance: _Invalid | None = None
+
+    def __new__(cls) -> _Invalid:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID: Final = _Invalid()
+
+
+def fold_width(text: str) -> str:
+    """Full-width letters, digits and punctuation to half-width; odd spaces to plain ones."""
+    return text.translate(_WIDTH)
+
+
+def header_key(text: object) -> str:
+    """A header or sheet name reduced for matching: width-folded, no spaces, case-folded."""
+    if text is None:
+        return ""
+    return _SPACES.sub("", fold_width(str(text))).casefold()
+
+
+def to_text(value: object) -> str | None:
+    """Trimmed, width-folded text with runs of spaces collapsed; None for blank."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not value.isascii():
+            value = value.translate(_WIDTH)
+        text = value.strip()
+        if not text:
+            return None
+        if "  " in text or "\n" in text or "\t" in text or "\r" in text:
+            text = _SPACES.sub(" ", text)
+        return text
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 2**53:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def to_number(value: object) -> float | None | _Invalid:
+    """A finite float, from numbers or text such as ``1,234.5`` or ``１２３``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or isinstance(value, (dt.date, dt.time, dt.timedelta)):
+        return INVALID
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = to_text(value)
+        if text is None:
+            return None
+        try:
+            number = float(text.replace(",", "").replace(" ", ""))
+        except ValueError:
+            return INVALID
+    return number if math.isfinite(number) else INVALID
+
+
+def to_integer(value: object) -> int | None | _Invalid:
+    """A whole number; 3.0 is 3, 3.5 cannot be read as one."""
+    number = to_number(value)
+    if number is None or number is INVALID:
+        return number  # type: ignore[return-value]
+    assert isinstance(number, float)
+    if not number.is_integer() or abs(number) >= 2**63:
+        return INVALID
+    return int(number)
+
+
+def to_date(value: object) -> dt.date | None | _Invalid:
+    """A date from a date cell, an Excel serial number, or text in the accepted layouts."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, bool):
+        return INVALID
+    if isinstance(value, (int, float)):
+        if not 1 <= value <= _MAX_SERIAL:
+            return INVALID
+        # Excel counts the non-existent 1900-02-29 as serial 60.
+        epoch = _EXCEL_EPOCH if value >= 61 else _EXCEL_EPOCH + dt.timedelta(days=1)
+        return epoch + dt.timedelta(days=int(value))
+    text = to_text(value)
+    if text is None:
+        return None
+    match = _DATE.match(text)
+    if not match:
+        return INVALID
+    try:
+        return dt.date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return INVALID
+
+
+def to_bool(value: object) -> bool | None | _Invalid:
+    """True/False from 是/否, Y/N, yes/no, TRUE/FALSE, 1/0, √/×."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return True if value == 1 else False if value == 0 else INVALID
+    text = to_text(value)
+    if text is None:
+        return None
+    folded = text.casefold()
+    if folded in _TRUE:
+        return True
+    if folded in _FALSE:
+        return False
+    return INVALID
+
+
+def to_period(value: object) -> str | None:
+    """A half-year period as ``YYYYH1``/``YYYYH2``; ``2025年上半年`` is 2025H1."""
+    text = to_text(value)
+    if text is None:
+        return None
+    match = _HALF_YEAR.match(text)
+    if not match:
+        return text.upper()
+    half = match[2] or ("1" if match[3] == "上" else "2")
+    return f"{match[1]}H{half}"
+
+
+def to_list(value: object) -> tuple[str, ...] | None:
+    """Items separated by 、 , ; / (full-width forms too), trimmed, blanks dropped."""
+    text = to_text(value)
+    if text is None:
+        return None
+    items = tuple(item for part in _LIST_SEPARATORS.split(text) if (item := part.strip()))
+    return items or None
+
+
+def to_enum(value: object, allowed: tuple[str, ...]) -> str | None:
+    """Normalised text, mapped to the allowed spelling when it differs only in case."""
+    text = to_text(value)
+    if text is None or text in allowed:
+        return text
+    folded = text.casefold()
+    for choice in allowed:
+        if choice.casefold() == folded:
+            return choice
+    return text
+
+
+def compact(text: str | None) -> str | None:
+    """Text with every space removed (phone numbers, credit codes)."""
+    return None if text is None else text.replace(" ", "")

@@ -1,0 +1,202 @@
+"""Read workbooks and find the forms in them.
+
+A form is found by its sheet name (Chinese, English or key) or, failing that, by its header
+signature; the header row may sit below title rows, and headers match despite spaces,
+full-width characters or the English alias. Extra columns are ignored. Every value keeps its
+sheet and Excel row and column, so every finding points at a cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import python_calamine
+
+from xlcrm.errors import InputError
+from xlcrm.forms import Form, forms
+from xlcrm.normalize import header_key
+
+SUFFIXES = (".xlsx", ".xlsm")
+HEADER_SCAN_ROWS = 30
+# A sheet with an unknown name is taken as a form when this many of its header cells match.
+MIN_SIGNATURE = 3
+# Sheets xlcrm itself writes or that belong to the template; never reported as unrecognised.
+AUXILIARY_SHEETS = frozenset(
+    header_key(n) for n in ("填写说明", "问题清单", "汇总", "豁免", "Waivers", "xlwings.conf")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """A sheet's used area as python-calamine returns it."""
+
+    name: str
+    rows: list[list[Any]]
+    first_row: int  # 0-based row index of rows[0] in the sheet
+    first_col: int  # 0-based column index of rows[i][0]
+    visible: bool = True
+
+
+@dataclass(slots=True)
+class Table:
+    """The rows of one form found in one sheet, values still raw."""
+
+    form: Form
+    file: str
+    sheet: str
+    header_row: int  # 1-based Excel row of the header (0 for key/value sheets)
+    columns: dict[str, int]  # key -> 0-based sheet column index
+    rows: list[int]  # 1-based Excel row of each data row
+    values: dict[str, list[Any]]  # key -> raw value per data row
+    cells: dict[str, int] = field(default_factory=dict)  # key/value layout: key -> Excel row
+
+
+@dataclass(slots=True)
+class WorkbookScan:
+    """What one file contributed: the form tables and the sheets nobody recognised."""
+
+    file: str
+    tables: list[Table]
+    unrecognised: list[str]
+    sheets: list[str] = field(default_factory=list)  # every sheet name, in workbook order
+
+
+def read_sheets(path: Path, label: str) -> list[Sheet]:
+    """Every sheet of the workbook at ``path``; InputError if it is not a usable workbook."""
+    if not path.exists():
+        raise InputError("not_found", label)
+    if not path.is_file():
+        raise InputError("not_a_file", label)
+    if path.suffix.lower() not in SUFFIXES:
+        raise InputError("unsupported", label, suffix=path.suffix or "（无扩展名）")
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        sheets = []
+        for meta in book.sheets_metadata:
+            if str(meta.typ) != "SheetTypeEnum.WorkSheet":
+                continue
+            sheet = book.get_sheet_by_name(meta.name)
+            first_row, first_col = sheet.start or (0, 0)
+            sheets.append(
+                Sheet(
+                    name=meta.name,
+                    rows=sheet.to_python(),
+                    first_row=first_row,
+                    first_col=first_col,
+                    visible=str(meta.visible) == "SheetVisibleEnum.Visible",
+                )
+            )
+        return sheets
+    except InputError:
+        raise
+    except Exception as exc:  # calamine raises several types for broken packages
+        raise InputError("unreadable", label, detail=_short(exc)) from None
+
+
+def scan_workbook(path: Path, label: str | None = None) -> WorkbookScan:
+    """Read ``path`` and find its forms; InputError when it holds none."""
+    label = label or str(path)
+    scan = WorkbookScan(label, [], [])
+    for sheet in read_sheets(path, label):
+        scan.sheets.append(sheet.name)
+        form = form_by_name(sheet.name)
+        if form is not None and form.layout == "keyvalue":
+            scan.tables.append(_key_value_table(form, label, sheet))
+            continue
+        found = find_header(sheet, form)
+        if found is None:
+            if form is not None:
+                raise InputError("no_header", label, sheet=sheet.name, scanned=HEADER_SCAN_ROWS)
+            if sheet.rows and header_key(sheet.name) not in AUXILIARY_SHEETS:
+                scan.unrecognised.append(sheet.name)
+            continue
+        form, header_index, columns = found
+        scan.tables.append(_table(form, label, sheet, header_index, columns))
+    if not scan.tables:
+        raise InputError("no_form", label)
+    return scan
+
+
+def form_by_name(sheet_name: str) -> Form | None:
+    """The form a sheet's name announces (exact key/alias, or containing the Chinese name)."""
+    key = header_key(sheet_name)
+    for form in forms().values():
+        if key in form.names or header_key(form.zh) in key:
+            return form
+    return None
+
+
+@cache
+def _lexicon(form: Form) -> dict[str, str]:
+    """Folded header text (zh, en alias, key) -> column key."""
+    lexicon: dict[str, str] = {}
+    for col in form.columns:
+        for text in (col.zh, col.en, col.key):
+            lexicon.setdefault(header_key(text), col.key)
+    return lexicon
+
+
+def find_header(sheet: Sheet, form: Form | None) -> tuple[Form, int, dict[str, int]] | None:
+    """The form, header row index (into sheet.rows) and key -> column index, if any."""
+    candidates = [form] if form is not None else [f for f in forms().values() if f.layout == "table"]
+    best: tuple[int, int, int, Form, dict[str, int]] | None = None
+    for index, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
+        folded = [header_key(v) if isinstance(v, str) else "" for v in row]
+        for candidate in candidates:
+            lexicon = _lexicon(candidate)
+            columns: dict[str, int] = {}
+            for position, text in enumerate(folded):
+                key = lexicon.get(text)
+                if key is not None and key not in columns:
+                    columns[key] = sheet.first_col + position
+            signature = sum(1 for k in candidate.signature if k in columns)
+            good = len(columns) >= 1 if form is not None else signature >= MIN_SIGNATURE
+            if good and (best is None or (len(columns), signature) > (best[0], best[1])):
+                best = (len(columns), signature, index, candidate, columns)
+    if best is None:
+        return None
+    return best[3], best[2], best[4]
+
+
+def _table(form: Form, file: str, sheet: Sheet, header_index: int, columns: dict[str, int]) -> Table:
+    data = sheet.rows[header_index + 1 :]
+    first_excel_row = sheet.first_row + header_index + 2
+    values = {}
+    for key, col in columns.items():
+        position = col - sheet.first_col
+        values[key] = [row[position] for row in data]
+    return Table(
+        form=form,
+        file=file,
+        sheet=sheet.name,
+        header_row=first_excel_row - 1,
+        columns=columns,
+        rows=list(range(first_excel_row, first_excel_row + len(data))),
+        values=values,
+    )
+
+
+def _key_value_table(form: Form, file: str, sheet: Sheet) -> Table:
+    """参数: names in column A, values in column B, one per row (POLICY §1.5)."""
+    lexicon = _lexicon(form)
+    columns: dict[str, int] = {}
+    values: dict[str, list[Any]] = {}
+    cells: dict[str, int] = {}
+    for index, row in enumerate(sheet.rows):
+        if sheet.first_col > 0 or not row:
+            break  # column A is empty: nothing to read
+        key = lexicon.get(header_key(row[0])) if isinstance(row[0], str) else None
+        if key is None or key in values:
+            continue
+        values[key] = [row[1] if len(row) > 1 else None]
+        columns[key] = 1
+        cells[key] = sheet.first_row + index + 1
+    return Table(form, file, sheet.name, 0, columns, [0], values, cells)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]

@@ -1,0 +1,90 @@
+"""The rule catalogue (validators/rules.toml) and the rule functions bound to it.
+
+A rule is declared once in rules.toml (code, severity, zh/en title and message template,
+policy clause). Rules whose ``source`` is ``rule`` are pure functions over the normalised
+submission, registered here with :func:`rule`; adding a rule is one declaration plus one
+decorated function.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Literal
+
+from xlcrm.resources import load_toml
+
+if TYPE_CHECKING:
+    from xlcrm.diagnostics import Diagnostic
+    from xlcrm.submission import Submission
+
+Severity = Literal["error", "warning"]
+Lang = Literal["zh", "en"]
+RuleFunction = Callable[["Submission"], Iterable["Diagnostic"]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One declared rule code."""
+
+    code: str
+    severity: Severity
+    title_zh: str
+    title_en: str
+    message_zh: str
+    message_en: str
+    clause: str
+    source: Literal["schema", "reader", "rule"]
+    retired: bool = False
+
+    def title(self, lang: Lang) -> str:
+        """The rule's title in ``lang``."""
+        return self.title_zh if lang == "zh" else self.title_en
+
+    def template(self, lang: Lang) -> str:
+        """The message template in ``lang``."""
+        return self.message_zh if lang == "zh" else self.message_en
+
+    def placeholders(self, lang: Lang) -> set[str]:
+        """The names a message template fills in."""
+        return {name for _, name, _, _ in string.Formatter().parse(self.template(lang)) if name}
+
+
+@cache
+def rules() -> dict[str, Rule]:
+    """Every declared rule by code, in declaration order."""
+    data = load_toml("rules.toml")
+    return {code: Rule(code=code, **fields) for code, fields in data.items() if code != "phrases"}
+
+
+@cache
+def phrases() -> dict[str, dict[str, str]]:
+    """Phrases that messages insert by key (e.g. the reason a cell is required)."""
+    return dict(load_toml("rules.toml")["phrases"])
+
+
+_FUNCTIONS: dict[str, RuleFunction] = {}
+
+
+def rule(code: str) -> Callable[[RuleFunction], RuleFunction]:
+    """Register ``function`` as the implementation of the declared rule ``code``."""
+
+    def register(function: RuleFunction) -> RuleFunction:
+        declared = rules().get(code)
+        if declared is None or declared.source != "rule":
+            raise ValueError(f"{code} is not declared with source = 'rule' in rules.toml")
+        if code in _FUNCTIONS:
+            raise ValueError(f"{code} is registered twice")
+        _FUNCTIONS[code] = function
+        return function
+
+    return register
+
+
+def rule_functions() -> dict[str, RuleFunction]:
+    """The registered rule functions by code (importing the rule modules registers them)."""
+    import xlcrm.rules  # noqa: F401  (registers every rule module)
+
+    return dict(_FUNCTIONS)

@@ -1,0 +1,1 @@
+"""Output formats for a check result; the CLI picks one, the engine knows none."""

@@ -1,0 +1,30 @@
+"""``--format json``: one JSON object, exactly as POLICY §4 describes."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from xlcrm.engine import Result
+from xlcrm.registry import Lang
+
+
+def to_json(result: Result, lang: Lang = "zh") -> dict[str, Any]:
+    """``{"diagnostics": [...], "summary": {...}}``."""
+    return {
+        "diagnostics": [d.to_dict(lang) for d in result.diagnostics],
+        "summary": {
+            "files": result.files,
+            "errors": result.errors,
+            "warnings": result.warnings,
+            "by_code": dict(sorted(Counter(d.code for d in result.diagnostics).items())),
+            "unusable": [{"file": p.file, "message": p.message(lang)} for p in result.problems],
+            "exit_code": result.exit_code,
+        },
+    }
+
+
+def render(result: Result, lang: Lang = "zh") -> str:
+    """The JSON text (UTF-8, Chinese kept readable)."""
+    return json.dumps(to_json(result, lang), ensure_ascii=False, indent=2)

@@ -1,0 +1,29 @@
+"""Cross-form references: rows that name a customer must name one filed in 客户档案."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import polars as pl
+
+from xlcrm.diagnostics import Diagnostic
+from xlcrm.registry import rule
+from xlcrm.submission import Submission
+
+
+@rule("S008")
+def unknown_customer(submission: Submission) -> Iterator[Diagnostic]:
+    """S008: a 客户评价 or 信用评定 row whose 客户编码 is not in 客户档案."""
+    archive = submission.forms.get("archive")
+    if archive is None:
+        return  # the missing archive is reported as S009; nothing to compare with
+    known = archive.frame["customer_code"].drop_nulls().unique()
+    for form in submission.forms.values():
+        for column in form.form.columns:
+            if column.ref != "archive":
+                continue
+            unknown = form.frame.with_row_index("__i").filter(
+                pl.col(column.key).is_not_null() & ~pl.col(column.key).is_in(known.implode())
+            )
+            for index, value in zip(unknown["__i"], unknown[column.key], strict=True):
+                yield form.at("S008", index, column.key, value=value)

@@ -1,0 +1,262 @@
+"""Pandera schemas derived from the form declarations, and their failures as diagnostics.
+
+Each declared column becomes a pandera column whose checks are tagged with the rule code they
+enforce: S002 (blank where required; B403 for a blacklist entry's 原因/批准人), S004 (allowed
+values), S005 (format), S006 (range), A102 (credit-code check digit). A missing required
+column is S001; duplicate keys are S007. Validation is lazy: every failure is collected in
+one pass. Values have already been normalised and typed (S003) by ``xlcrm.submission``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+from stdnum.cn import uscc
+from stdnum.exceptions import InvalidChecksum, ValidationError
+
+from xlcrm.diagnostics import Diagnostic
+from xlcrm.forms import ADMITTED_CATEGORIES, EXEMPT_TYPES, Column, Form, formats
+from xlcrm.submission import DTYPES, POSITION, TABLE, FormData
+
+# Helper columns computed before validation, for checks that depend on other columns.
+ADMITTED, EXEMPT, SCOPE_DEPARTMENT = "__admitted", "__exempt", "__scope_department"
+_UNLESS = {"admitted": ADMITTED, "unless_exempt": EXEMPT, "when_scope_department": SCOPE_DEPARTMENT}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    """What one pandera check means: the code it reports and how to explain a failure."""
+
+    code: str
+    column: Column
+    explain: Callable[[Any], dict[str, Any]]
+
+
+@lru_cache(maxsize=65536)
+def uscc_problem(value: str) -> str | None:
+    """None if valid; 'A102' for a wrong check digit; 'S005' for anything else (stdnum)."""
+    try:
+        uscc.validate(value)
+    except InvalidChecksum:
+        return "A102"
+    except ValidationError:
+        return "S005"
+    return None
+
+
+def _expr_check(expr: Callable[[str], pl.Expr], **kwargs: Any) -> pa.Check:
+    return pa.Check(lambda data: data.lazyframe.select(expr(data.key)), **kwargs)
+
+
+def _range_text(column: Column) -> str:
+    def show(number: float) -> str:
+        return str(int(number)) if float(number).is_integer() else str(number)
+
+    if column.min is not None and column.max is not None:
+        return f"{show(column.min)}–{show(column.max)}"
+    if column.min is not None:
+        return f"≥ {show(column.min)}"
+    return f"≤ {show(column.max)}"  # type: ignore[arg-type]
+
+
+def column_checks(column: Column) -> list[tuple[CheckSpec, pa.Check]]:
+    """The pandera checks of one declared column, each with its meaning."""
+    checks: list[tuple[CheckSpec, pa.Check]] = []
+
+    def add(code: str, check: pa.Check, explain: Callable[[Any], dict[str, Any]]) -> None:
+        checks.append((CheckSpec(code, column, explain), check))
+
+    if column.required != "no":
+        reason = "required" if column.required == "yes" else column.required
+        helper = _UNLESS.get(column.required)
+
+        def filled(key: str, helper: str | None = helper) -> pl.Expr:
+            present = pl.col(key).is_not_null()
+            if helper == ADMITTED:  # required only where the row is an admitted customer
+                return present | ~pl.col(ADMITTED)
+            if helper is not None:  # required except where the helper says exempt
+                return present | (pl.col(helper) if helper == EXEMPT else ~pl.col(helper))
+            return present
+
+        add(
+            column.blank_code,
+            _expr_check(filled, ignore_na=False, name="required"),
+            lambda _v, reason=reason: {"column": column.zh, "reason": reason},
+        )
+    if column.type == "enum" or (column.type == "list" and column.allowed):
+        choices = list(column.choices)
+        if column.type == "enum":
+            check = pa.Check.isin(choices)
+        else:
+            none = column.none_value
+
+            def items_allowed(key: str) -> pl.Expr:
+                ok = pl.col(key).list.eval(pl.element().is_in(choices)).list.all()
+                if none:  # "无" stands alone
+                    ok = ok & ~(pl.col(key).list.contains(none) & (pl.col(key).list.len() > 1))
+                return ok
+
+            check = _expr_check(items_allowed, name="allowed")
+        add("S004", check, lambda v: {"column": column.zh, "value": v, "allowed": choices})
+    fmt = column.format or ("period" if column.type == "period" else None)
+    if fmt == "uscc":
+        add(
+            "S005",
+            _expr_check(_uscc_expr("S005"), name="uscc_format"),
+            lambda v: {"column": column.zh, "value": v, "format": "uscc"},
+        )
+        add(
+            "A102",
+            _expr_check(_uscc_expr("A102"), name="uscc_checksum"),
+            lambda v: {"column": column.zh, "value": v, "check_digit": _check_digit(v)},
+        )
+    elif fmt is not None:
+        add(
+            "S005",
+            pa.Check.str_matches(formats()[fmt].pattern.pattern),
+            lambda v: {"column": column.zh, "value": v, "format": fmt},
+        )
+    if column.min is not None or column.max is not None:
+        lo = column.min if column.min is not None else float("-inf")
+        hi = column.max if column.max is not None else float("inf")
+        add(
+            "S006",
+            pa.Check.in_range(lo, hi),
+            lambda v: {"column": column.zh, "value": v, "range": _range_text(column)},
+        )
+    return checks
+
+
+def _uscc_expr(code: str) -> Callable[[str], pl.Expr]:
+    def expr(key: str) -> pl.Expr:
+        return pl.col(key).map_elements(lambda v: uscc_problem(v) != code, return_dtype=pl.Boolean)
+
+    return expr
+
+
+def _check_digit(value: str) -> str:
+    try:
+        return str(uscc.calc_check_digit(value[:17]))
+    except Exception:  # noqa: BLE001 - only for the message; the code is already known bad
+        return "?"
+
+
+@cache
+def form_schema(form: Form) -> tuple[pa.DataFrameSchema, dict[tuple[str, int], CheckSpec]]:
+    """The pandera schema of a form and what each (column, check number) means."""
+    columns = {}
+    meaning: dict[tuple[str, int], CheckSpec] = {}
+    for column in form.columns:
+        pairs = column_checks(column)
+        for number, (spec, _check) in enumerate(pairs):
+            meaning[(column.key, number)] = spec
+        columns[column.key] = pa.Column(
+            DTYPES[column.type],
+            checks=[check for _spec, check in pairs],
+            nullable=True,
+            required=column.must_exist,
+        )
+    return pa.DataFrameSchema(columns, strict=False), meaning
+
+
+def _with_helpers(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add the helper columns the conditional-blank checks read."""
+
+    def col(name: str) -> pl.Expr:
+        return pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.Utf8)
+
+    exempt = col("customer_type").is_in(EXEMPT_TYPES).fill_null(False)
+    admitted = col("category").is_in(ADMITTED_CATEGORIES).fill_null(False) & ~exempt
+    return frame.with_columns(
+        exempt.alias(EXEMPT),
+        admitted.alias(ADMITTED),
+        (col("scope") == "部门").fill_null(False).alias(SCOPE_DEPARTMENT),
+    )
+
+
+def validate_form(data: FormData) -> list[Diagnostic]:
+    """Validate every table of a form lazily and return the coded findings."""
+    schema, meaning = form_schema(data.form)
+    findings: list[Diagnostic] = []
+    frame = _with_helpers(data.frame)
+    for t, table in enumerate(data.tables):
+        present = [c.key for c in data.form.columns if c.key in table.columns]
+        part = frame.filter(pl.col(TABLE) == t)
+        part = part.select(present + [TABLE, POSITION, ADMITTED, EXEMPT, SCOPE_DEPARTMENT])
+        try:
+            schema.validate(part, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            findings.extend(_failures(data, part, errors.failure_cases, meaning, t))
+    findings.extend(_duplicates(data))
+    return findings
+
+
+def _failures(
+    data: FormData,
+    part: pl.DataFrame,
+    cases: pl.DataFrame,
+    meaning: dict[tuple[str, int], CheckSpec],
+    table: int,
+) -> list[Diagnostic]:
+    findings = []
+    positions = part[POSITION]
+    for case in cases.iter_rows(named=True):
+        if case["check"] == "column_in_dataframe":
+            column = data.form.column(case["failure_case"])
+            source = data.tables[table]
+            findings.append(
+                Diagnostic(
+                    "S001",
+                    file=source.file,
+                    sheet=source.sheet,
+                    column=column.zh,
+                    args={"column": column.zh, "alias": column.en},
+                )
+            )
+            continue
+        spec = meaning.get((case["column"], case["check_number"]))
+        if spec is None or case["index"] is None:
+            raise RuntimeError(f"unexpected validation failure: {case}")
+        position = positions[case["index"]]
+        value = part[case["column"]][case["index"]]
+        findings.append(data.diagnostic(spec.code, table, position, case["column"], **spec.explain(value)))
+    return findings
+
+
+def _duplicates(data: FormData) -> list[Diagnostic]:
+    """S007: every occurrence of a unique key after its first (pandera finds them all)."""
+    findings = []
+    for key in data.form.unique:
+        frame = data.frame.with_row_index("__i").drop_nulls(list(key))
+        if frame.is_empty():
+            continue
+        schema = pa.DataFrameSchema(unique=list(key))
+        try:
+            schema.validate(frame.select(*key, "__i"), lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            indices = sorted(i for i in errors.failure_cases["index"].to_list() if i is not None)
+            first: dict[tuple[Any, ...], int] = {}
+            for i in indices:
+                values = tuple(frame[k][i] for k in key)
+                if values not in first:
+                    first[values] = i
+                    continue
+                original = frame["__i"][first[values]]
+                index = frame["__i"][i]
+                first_row = data.tables[data.frame[TABLE][original]].rows[data.frame[POSITION][original]]
+                findings.append(
+                    data.at(
+                        "S007",
+                        index,
+                        key[0],
+                        field="+".join(data.form.column(k).zh for k in key),
+                        value="+".join(str(v) for v in values),
+                        first_row=first_row,
+                    )
+                )
+    return findings

@@ -1,0 +1,185 @@
+"""The normalised submission: each form's rows as one typed polars frame, traceable to cells.
+
+Raw tables from the reader are normalised column by column (POLICY §5); a value that still
+cannot be read becomes null in the frame and an S003 finding (S004 for 是/否 columns, whose
+values form an allowed list). Blank rows are dropped. Every frame row keeps ``__t`` (which
+table it came from) and ``__pos`` (its position in that table), so any finding about it can
+name its file, sheet, cell and customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import polars as pl
+
+from xlcrm.diagnostics import Diagnostic, column_letter
+from xlcrm.forms import Column, Form
+from xlcrm.normalize import (
+    INVALID,
+    compact,
+    to_bool,
+    to_date,
+    to_enum,
+    to_integer,
+    to_list,
+    to_number,
+    to_period,
+    to_text,
+)
+from xlcrm.reader import Table
+
+DTYPES: dict[str, Any] = {
+    "text": pl.Utf8,
+    "enum": pl.Utf8,
+    "period": pl.Utf8,
+    "integer": pl.Int64,
+    "number": pl.Float64,
+    "date": pl.Date,
+    "bool": pl.Boolean,
+    "list": pl.List(pl.Utf8),
+}
+TABLE, POSITION = "__t", "__pos"
+
+
+def _code_text(value: object) -> str | None:
+    text = compact(to_text(value))
+    return text.upper() if text else text
+
+
+def converter(column: Column) -> Callable[[object], Any]:
+    """The normalising function for one declared column."""
+    if column.type == "text":
+        return _code_text if column.format in ("phone", "uscc") else to_text
+    if column.type == "enum":
+        return partial(to_enum, allowed=column.choices)
+    return {
+        "integer": to_integer,
+        "number": to_number,
+        "date": to_date,
+        "bool": to_bool,
+        "list": to_list,
+        "period": to_period,
+    }[column.type]
+
+
+def normalise_column(column: Column, raw: list[Any]) -> tuple[list[Any], list[int]]:
+    """Typed values (None where blank or unreadable) and the positions that were unreadable."""
+    convert = converter(column)
+    values = [convert(v) for v in raw]
+    if column.type in ("text", "enum", "list", "period"):
+        return values, []  # text always reads
+    bad = [i for i, v in enumerate(values) if v is INVALID]
+    for i in bad:
+        values[i] = None
+    return values, bad
+
+
+@dataclass(slots=True)
+class FormData:
+    """All rows of one form in a submission (possibly from several sheets or files)."""
+
+    form: Form
+    tables: list[Table]
+    frame: pl.DataFrame
+    codes: list[list[str | None]]  # per table: the normalised 客户编码 of each position
+
+    def present(self, table: int) -> set[str]:
+        """The declared columns the given table has."""
+        return set(self.tables[table].columns)
+
+    def diagnostic(
+        self, code: str, table: int, position: int, key: str | None, **args: Any
+    ) -> Diagnostic:
+        """A finding about one cell (or a whole row when ``key`` is None)."""
+        source = self.tables[table]
+        if source.cells:  # key/value layout: each value has its own row, always column B
+            row = source.cells.get(key or "", None)
+            cell = f"B{row}" if row else None
+        else:
+            row = source.rows[position]
+            index = source.columns.get(key) if key else None
+            cell = f"{column_letter(index)}{row}" if index is not None else None
+        return Diagnostic(
+            code=code,
+            file=source.file,
+            sheet=source.sheet,
+            cell=cell,
+            row=row,
+            column=self.form.column(key).zh if key else None,
+            customer_code=self.codes[table][position] if self.codes[table] else None,
+            args=args,
+        )
+
+    def at(self, code: str, index: int, key: str | None, **args: Any) -> Diagnostic:
+        """A finding about frame row ``index``."""
+        table = self.frame[TABLE][index]
+        position = self.frame[POSITION][index]
+        return self.diagnostic(code, table, position, key, **args)
+
+
+@dataclass(slots=True)
+class Submission:
+    """One department's submission: its forms, and what reading it already found."""
+
+    files: list[str]
+    forms: dict[str, FormData] = field(default_factory=dict)
+    findings: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def file(self) -> str | None:
+        """The file submission-level findings name: the only file, or none."""
+        return self.files[0] if len(self.files) == 1 else None
+
+
+def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnostic]]:
+    """Normalise every table of ``form`` into one frame; also the unreadable-value findings."""
+    frames = []
+    codes: list[list[str | None]] = []
+    unreadable: list[tuple[int, int, Column, Any]] = []
+    for t, table in enumerate(tables):
+        series = []
+        bad_rows: set[int] = set()
+        table_codes: list[str | None] = []
+        for key, raw in table.values.items():
+            column = form.column(key)
+            values, bad = normalise_column(column, raw)
+            if key == "customer_code":
+                table_codes = values
+            unreadable.extend((t, i, column, raw[i]) for i in bad)
+            bad_rows.update(bad)
+            series.append(pl.Series(key, values, dtype=DTYPES[column.type]))
+        codes.append(table_codes)
+        height = len(table.rows)
+        frame = pl.DataFrame(series, height=height).with_columns(
+            pl.lit(t, dtype=pl.Int32).alias(TABLE),
+            pl.int_range(height, dtype=pl.Int32).alias(POSITION),
+        )
+        filled = [pl.col(s.name).is_not_null() for s in series]
+        if bad_rows:
+            filled.append(pl.col(POSITION).is_in(sorted(bad_rows)))
+        if filled:
+            frame = frame.filter(pl.any_horizontal(filled))
+        frames.append(frame)
+    frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+    for column in form.columns:  # absent columns read as all blank, typed
+        if column.key not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=DTYPES[column.type]).alias(column.key))
+    data = FormData(form, tables, frame, codes)
+    findings = [
+        data.diagnostic(
+            "S004" if column.type == "bool" else "S003",
+            t,
+            i,
+            column.key,
+            column=column.zh,
+            value=to_text(raw),
+            type=column.type,
+            allowed=column.choices,
+        )
+        for t, i, column, raw in unreadable
+    ]
+    return data, findings
