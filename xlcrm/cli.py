@@ -25,13 +25,15 @@ LANG = click.option(
 )
 
 
-class _Date(click.ParamType):
+class _Date(click.ParamType):  # type: ignore[type-arg]
     name = "DATE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
         parsed = to_date(value)
         if parsed is None or parsed is INVALID:
-            self.fail(f"“{value}”不是日期；请写成 2025-06-30 / not a date, write it like 2025-06-30", param, ctx)
+            self.fail(
+                f"“{value}”不是日期；请写成 2025-06-30 / not a date, write it like 2025-06-30", param, ctx
+            )
         assert isinstance(parsed, dt.date)
         return parsed
 
@@ -101,7 +103,9 @@ def rules(code: str | None, lang: Lang) -> None:
 
 
 @cli.command()
-@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("workbook_templates"), show_default=True)
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), default=Path("workbook_templates"), show_default=True
+)
 def templates(out: Path) -> None:
     """生成空白模板（每个表单一个，外加合并台账）。 Write the blank templates."""
     from xlcrm.templates import write_templates
@@ -124,8 +128,10 @@ def main() -> None:
     """Entry point: no traceback reaches the user unless XLCRM_DEBUG is set."""
     try:
         cli(standalone_mode=True)
-    except Exception as exc:  # noqa: BLE001 - last line of defence
+    except Exception as exc:
         if os.environ.get("XLCRM_DEBUG"):
             raise
-        click.echo(f"xlcrm 内部错误 / internal error: {type(exc).__name__}: {exc} (XLCRM_DEBUG=1 显示详情)", err=True)
+        click.echo(
+            f"xlcrm 内部错误 / internal error: {type(exc).__name__}: {exc} (XLCRM_DEBUG=1 显示详情)", err=True
+        )
         sys.exit(2)

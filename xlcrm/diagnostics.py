@@ -40,7 +40,7 @@ class Diagnostic:
 
     @property
     def severity(self) -> Severity:
-        """error or warning, from the rule's declaration."""
+        """Error or warning, from the rule's declaration."""
         return self.rule.severity
 
     @property

@@ -9,8 +9,20 @@ from xlcrm.forms import Column, Form, formats, forms, type_names
 from xlcrm.registry import Lang, rules
 
 _REQUIRED_TEXT = {
-    "zh": {"yes": "必填", "no": "选填", "admitted": "已准入客户必填", "unless_exempt": "除零售/内部关联外必填", "when_scope_department": "范围为部门时必填"},
-    "en": {"yes": "required", "no": "optional", "admitted": "required for admitted customers", "unless_exempt": "required except 零售客户/内部关联", "when_scope_department": "required when 范围 = 部门"},
+    "zh": {
+        "yes": "必填",
+        "no": "选填",
+        "admitted": "已准入客户必填",
+        "unless_exempt": "除零售/内部关联外必填",
+        "when_scope_department": "范围为部门时必填",
+    },
+    "en": {
+        "yes": "required",
+        "no": "optional",
+        "admitted": "required for admitted customers",
+        "unless_exempt": "required except 零售客户/内部关联",
+        "when_scope_department": "required when 范围 = 部门",
+    },
 }
 _SEVERITY = {"zh": {"error": "错误", "warning": "警告"}, "en": {"error": "error", "warning": "warning"}}
 
@@ -59,13 +71,12 @@ def columns_enforcing(code: str) -> list[tuple[Form, Column]]:
     found = []
     for form in forms().values():
         for column in form.columns:
-            if code == "S001" and column.must_exist:
-                found.append((form, column))
-            elif code == "S003" and column.type in ("integer", "number", "date"):
-                found.append((form, column))
-            elif code == "S008" and column.ref == "archive":
-                found.append((form, column))
-            elif any(spec.code == code for spec, _ in column_checks(column)):
+            if (
+                (code == "S001" and column.must_exist)
+                or (code == "S003" and column.type in ("integer", "number", "date"))
+                or (code == "S008" and column.ref == "archive")
+                or any(spec.code == code for spec, _ in column_checks(column))
+            ):
                 found.append((form, column))
     return found
 

@@ -132,8 +132,7 @@ def formats() -> dict[str, Format]:
     """All declared value formats by key."""
     raw = load_toml("formats.toml")["formats"]
     return {
-        k: Format(key=k, pattern=re.compile(v["pattern"]), zh=v["zh"], en=v["en"])
-        for k, v in raw.items()
+        k: Format(key=k, pattern=re.compile(v["pattern"]), zh=v["zh"], en=v["en"]) for k, v in raw.items()
     }
 
 

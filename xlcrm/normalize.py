@@ -84,11 +84,11 @@ def to_text(value: object) -> str | None:
     return str(value)
 
 
-def to_number(value: object) -> float | None | _Invalid:
+def to_number(value: object) -> float | _Invalid | None:
     """A finite float, from numbers or text such as ``1,234.5`` or ``１２３``."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or isinstance(value, (dt.date, dt.time, dt.timedelta)):
+    if isinstance(value, (bool, dt.date, dt.time, dt.timedelta)):
         return INVALID
     if isinstance(value, (int, float)):
         number = float(value)
@@ -103,7 +103,7 @@ def to_number(value: object) -> float | None | _Invalid:
     return number if math.isfinite(number) else INVALID
 
 
-def to_integer(value: object) -> int | None | _Invalid:
+def to_integer(value: object) -> int | _Invalid | None:
     """A whole number; 3.0 is 3, 3.5 cannot be read as one."""
     number = to_number(value)
     if number is None or number is INVALID:
@@ -114,7 +114,7 @@ def to_integer(value: object) -> int | None | _Invalid:
     return int(number)
 
 
-def to_date(value: object) -> dt.date | None | _Invalid:
+def to_date(value: object) -> dt.date | _Invalid | None:
     """A date from a date cell, an Excel serial number, or text in the accepted layouts."""
     if value is None or value == "":
         return None
@@ -142,7 +142,7 @@ def to_date(value: object) -> dt.date | None | _Invalid:
         return INVALID
 
 
-def to_bool(value: object) -> bool | None | _Invalid:
+def to_bool(value: object) -> bool | _Invalid | None:
     """True/False from 是/否, Y/N, yes/no, TRUE/FALSE, 1/0, √/×."""
     if value is None or value == "":
         return None

@@ -25,7 +25,13 @@ from xlcrm.submission import DTYPES, POSITION, TABLE, FormData
 
 # Helper columns computed before validation, for checks that depend on other columns.
 ADMITTED, EXEMPT, SCOPE_DEPARTMENT = "__admitted", "__exempt", "__scope_department"
-_UNLESS = {"admitted": ADMITTED, "unless_exempt": EXEMPT, "when_scope_department": SCOPE_DEPARTMENT}
+# Which rows need a value, per kind of requirement (None: every row).
+_NEEDS_VALUE: dict[str, pl.Expr | None] = {
+    "yes": None,
+    "admitted": pl.col(ADMITTED),
+    "unless_exempt": ~pl.col(EXEMPT),
+    "when_scope_department": pl.col(SCOPE_DEPARTMENT),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,22 +78,17 @@ def column_checks(column: Column) -> list[tuple[CheckSpec, pa.Check]]:
         checks.append((CheckSpec(code, column, explain), check))
 
     if column.required != "no":
+        needed = _NEEDS_VALUE[column.required]
         reason = "required" if column.required == "yes" else column.required
-        helper = _UNLESS.get(column.required)
 
-        def filled(key: str, helper: str | None = helper) -> pl.Expr:
+        def filled(key: str) -> pl.Expr:
             present = pl.col(key).is_not_null()
-            if helper == ADMITTED:  # required only where the row is an admitted customer
-                return present | ~pl.col(ADMITTED)
-            if helper is not None:  # required except where the helper says exempt
-                return present | (pl.col(helper) if helper == EXEMPT else ~pl.col(helper))
-            return present
+            return present if needed is None else present | ~needed
 
-        add(
-            column.blank_code,
-            _expr_check(filled, ignore_na=False, name="required"),
-            lambda _v, reason=reason: {"column": column.zh, "reason": reason},
-        )
+        def blank(_value: Any) -> dict[str, Any]:
+            return {"column": column.zh, "reason": reason}
+
+        add(column.blank_code, _expr_check(filled, ignore_na=False, name="required"), blank)
     if column.type == "enum" or (column.type == "list" and column.allowed):
         choices = list(column.choices)
         if column.type == "enum":
@@ -142,7 +143,7 @@ def _uscc_expr(code: str) -> Callable[[str], pl.Expr]:
 def _check_digit(value: str) -> str:
     try:
         return str(uscc.calc_check_digit(value[:17]))
-    except Exception:  # noqa: BLE001 - only for the message; the code is already known bad
+    except Exception:
         return "?"
 
 
@@ -187,7 +188,7 @@ def validate_form(data: FormData) -> list[Diagnostic]:
     for t, table in enumerate(data.tables):
         present = [c.key for c in data.form.columns if c.key in table.columns]
         part = frame.filter(pl.col(TABLE) == t)
-        part = part.select(present + [TABLE, POSITION, ADMITTED, EXEMPT, SCOPE_DEPARTMENT])
+        part = part.select(*present, TABLE, POSITION, ADMITTED, EXEMPT, SCOPE_DEPARTMENT)
         try:
             schema.validate(part, lazy=True)
         except pa.errors.SchemaErrors as errors:

@@ -91,9 +91,7 @@ class FormData:
         """The declared columns the given table has."""
         return set(self.tables[table].columns)
 
-    def diagnostic(
-        self, code: str, table: int, position: int, key: str | None, **args: Any
-    ) -> Diagnostic:
+    def diagnostic(self, code: str, table: int, position: int, key: str | None, **args: Any) -> Diagnostic:
         """A finding about one cell (or a whole row when ``key`` is None)."""
         source = self.tables[table]
         if source.cells:  # key/value layout: each value has its own row, always column B

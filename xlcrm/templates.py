@@ -123,7 +123,9 @@ def _form_sheet(book: Workbook, form: Form, styles: dict[str, Any]) -> Worksheet
     for index, column in enumerate(form.columns):
         head = styles["optional"] if column.required == "no" else styles["required"]
         sheet.write_string(0, index, column.zh, head)
-        sheet.set_column(index, index, max(column.width, len(column.zh) * 2 + 2), _cell_format(column, styles))
+        sheet.set_column(
+            index, index, max(column.width, len(column.zh) * 2 + 2), _cell_format(column, styles)
+        )
         sheet.data_validation(1, index, LAST_ROW, index, validation(column))
     sheet.autofilter(0, 0, 0, len(form.columns) - 1)
     return sheet

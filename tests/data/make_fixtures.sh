@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Regenerate the committed office-program fixtures (needs LibreOffice: apt-get install libreoffice-calc).
+#   libreoffice_sample.xlsx  the demo sample, opened and saved again by LibreOffice Calc's own
+#                            xlsx writer (its XML, shared strings, styles and cached values)
+#   libreoffice_sample.xlsm  the same, saved by LibreOffice as a macro-enabled workbook
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+"$root/.venv/bin/python" -c "from pathlib import Path; from xlcrm.sample import write_sample; write_sample(Path('$work/src/libreoffice_sample.xlsx'))"
+soffice --headless --norestore --convert-to 'xlsx:Calc MS Excel 2007 XML' --outdir "$work/out" "$work/src/libreoffice_sample.xlsx" >/dev/null 2>"$work/err"
+test -s "$work/out/libreoffice_sample.xlsx" || { cat "$work/err"; exit 1; }
+soffice --headless --norestore --convert-to 'xlsm:Calc MS Excel 2007 VBA XML' --outdir "$work/out" "$work/src/libreoffice_sample.xlsx" >/dev/null 2>"$work/err"
+test -s "$work/out/libreoffice_sample.xlsm" || { cat "$work/err"; exit 1; }
+cp "$work/out/libreoffice_sample.xlsx" "$work/out/libreoffice_sample.xlsm" "$here/"
+echo "wrote $here/libreoffice_sample.xlsx and .xlsm"

@@ -1,0 +1,141 @@
+"""The command line through click's runner: output, JSON contract, exit codes, options."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.workbooks import write_case
+from xlcrm.cli import cli
+from xlcrm.registry import rules
+from xlcrm.sample import PLANTED, write_sample
+
+JSON_KEYS = {"code", "severity", "file", "sheet", "cell", "row", "column", "customer_code", "message"}
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    return write_sample(tmp_path / "销售一部.xlsx")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_text_output_is_grouped_and_located(sample: Path) -> None:
+    code, out, _ = run("check", str(sample))
+    assert code == 1
+    assert out.index("客户档案") < out.index("客户评价") < out.index("信用评定") < out.index("黑名单")
+    assert "K6" in out and "S005 错误" in out and "[C003]" in out and "1380013800" in out
+    assert "共 13 个问题：12 个错误，1 个警告" in out
+
+
+def test_json_output_follows_the_contract(sample: Path) -> None:
+    code, out, _ = run("check", str(sample), "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    assert set(data) == {"diagnostics", "summary"}
+    assert [(d["code"], d["sheet"], d["cell"]) for d in data["diagnostics"]] == PLANTED
+    for item in data["diagnostics"]:
+        assert set(item) >= JSON_KEYS
+        assert item["severity"] in ("error", "warning")
+        assert item["file"] == str(sample)
+    phone = data["diagnostics"][0]
+    assert phone == phone | {"row": 6, "column": "联系电话", "customer_code": "C003", "cell": "K6"}
+    assert "格式" in phone["message"]
+    missing = next(d for d in data["diagnostics"] if d["code"] == "S009")
+    assert missing["cell"] is None and missing["row"] is None and missing["customer_code"] is None
+    assert data["summary"]["errors"] == 12 and data["summary"]["warnings"] == 1
+    assert data["summary"]["exit_code"] == 1
+
+
+def test_english_messages(sample: Path) -> None:
+    _, out, _ = run("check", str(sample), "--format", "json", "--lang", "en")
+    messages = [d["message"] for d in json.loads(out)["diagnostics"]]
+    assert any("wrong format" in m for m in messages)
+    assert all("应为" not in m for m in messages)
+
+
+def test_select_and_ignore_by_prefix(sample: Path) -> None:
+    _, out, _ = run("check", str(sample), "--format", "json", "--select", "S00", "--ignore", "S007,S009")
+    codes = {d["code"] for d in json.loads(out)["diagnostics"]}
+    assert codes == {"S002", "S003", "S004", "S005", "S006", "S008"}
+    code, out, _ = run("check", str(sample), "--select", "S009")
+    assert code == 0 and "S009" in out  # only a warning left
+    code, _, err = run("check", str(sample), "--select", "Q1")
+    assert code == 2 and "Q1" in err
+
+
+def test_clean_workbook_exits_zero(tmp_path: Path) -> None:
+    path = write_case(tmp_path / "ok.xlsx", {"客户档案": [{"客户编码": "C001"}]})
+    code, out, _ = run("check", str(path))
+    assert code == 0 and "没有发现问题" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("notes.txt", b"hello", "不支持的文件类型"),
+        ("renamed.xlsx", b"a,b\n1,2\n", "无法作为 Excel 工作簿读取"),
+        ("missing.xlsx", None, "文件不存在"),
+    ],
+)
+def test_unusable_file_is_one_line_and_exit_2(
+    tmp_path: Path, name: str, content: bytes | None, words: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    code, out, err = run("check", str(path))
+    assert code == 2
+    assert words in err and name in err
+    assert "Traceback" not in err + out
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_batch_goes_on_after_an_unusable_file(tmp_path: Path, sample: Path) -> None:
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a zip")
+    code, out, _ = run("check", str(bad), str(sample), "--format", "json")
+    assert code == 2
+    data = json.loads(out)
+    assert len(data["diagnostics"]) == len(PLANTED)
+    assert data["summary"]["unusable"][0]["file"] == str(bad)
+
+
+def test_workbook_without_any_form(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["随便", "写点"])
+    book.save(tmp_path / "x.xlsx")
+    code, _, err = run("check", str(tmp_path / "x.xlsx"), "--lang", "en")
+    assert code == 2 and "no form found" in err
+
+
+def test_bad_as_of_date_is_a_usage_error(sample: Path) -> None:
+    code, _, err = run("check", str(sample), "--as-of", "2025-13-01")
+    assert code == 2 and "2025-13-01" in err
+
+
+def test_rules_lists_and_explains() -> None:
+    code, out, _ = run("rules")
+    assert code == 0
+    for rule_code in rules():
+        assert rule_code in out
+    code, out, _ = run("rules", "s005", "--lang", "en")
+    assert code == 0 and "Wrong format" in out and "联系电话" in out
+    code, _, _ = run("rules", "Z999")
+    assert code == 2
+
+
+def test_demo_writes_and_checks_the_sample(tmp_path: Path) -> None:
+    code, out, _ = run("demo", "--out", str(tmp_path / "demo"))
+    assert code == 0
+    assert (tmp_path / "demo" / "销售一部_客户管理台账.xlsx").is_file()
+    assert (tmp_path / "demo" / "templates" / "客户管理台账.xlsx").is_file()
+    assert "K6" in out and "S005" in out and "退出码为 1" in out

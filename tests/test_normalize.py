@@ -1,0 +1,145 @@
+"""POLICY §5 normalisation: unit cases and properties (never raises, idempotent)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from xlcrm.normalize import (
+    INVALID,
+    header_key,
+    to_bool,
+    to_date,
+    to_integer,
+    to_list,
+    to_number,
+    to_period,
+    to_text,
+)
+
+cells = st.one_of(
+    st.none(),
+    st.text(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.dates(),
+    st.datetimes(),
+    st.times(),
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  ＡＢＣ　 公司 ", "ABC 公司"),
+        ("\u00a0C001\u200b", "C001"),
+        (123.0, "123"),
+        (1.5, "1.5"),
+        ("", None),
+        ("   ", None),
+        ("00123", "00123"),
+        ("1E5", "1E5"),
+    ],
+)
+def test_to_text(raw: object, expected: str | None) -> None:
+    assert to_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("１００，０００", 100000.0),
+        ("1,234.5", 1234.5),
+        (" 42 ", 42.0),
+        (7, 7.0),
+        ("nan", INVALID),
+        ("inf", INVALID),
+        ("abc", INVALID),
+        (True, INVALID),
+        (dt.date(2025, 1, 1), INVALID),
+        (None, None),
+    ],
+)
+def test_to_number(raw: object, expected: object) -> None:
+    assert to_number(raw) == expected
+
+
+def test_to_integer() -> None:
+    assert to_integer("3") == 3
+    assert to_integer(3.0) == 3
+    assert to_integer(3.5) is INVALID
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2025-03-01", dt.date(2025, 3, 1)),
+        ("2025/3/1", dt.date(2025, 3, 1)),
+        ("2025.03.01", dt.date(2025, 3, 1)),
+        ("2025年3月1日", dt.date(2025, 3, 1)),
+        ("２０２５－０３－０１", dt.date(2025, 3, 1)),
+        ("2025-03-01 00:00:00", dt.date(2025, 3, 1)),
+        (45717, dt.date(2025, 3, 1)),
+        (45717.75, dt.date(2025, 3, 1)),
+        (dt.datetime(2025, 3, 1, 9, 30), dt.date(2025, 3, 1)),
+        (1, dt.date(1900, 1, 1)),
+        (61, dt.date(1900, 3, 1)),
+        ("2025-02-30", INVALID),
+        ("20250301", INVALID),
+        (0, INVALID),
+        (True, INVALID),
+    ],
+)
+def test_to_date(raw: object, expected: object) -> None:
+    assert to_date(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["是", "Y", "yes", "TRUE", "true", "1", 1, 1.0, True, "√", "✓"])
+def test_to_bool_true(raw: object) -> None:
+    assert to_bool(raw) is True
+
+
+@pytest.mark.parametrize("raw", ["否", "N", "no", "FALSE", "0", 0, False, "×"])
+def test_to_bool_false(raw: object) -> None:
+    assert to_bool(raw) is False
+
+
+def test_to_bool_other() -> None:
+    assert to_bool("也许") is INVALID
+    assert to_bool(2) is INVALID
+    assert to_bool("") is None
+
+
+def test_period_and_list() -> None:
+    assert to_period("2025h1") == "2025H1"
+    assert to_period("2025年下半年") == "2025H2"
+    assert to_list("甲、乙，丙;丁／戊") == ("甲", "乙", "丙", "丁", "戊")
+    assert to_list(" 、 ") is None
+
+
+def test_header_key() -> None:
+    assert header_key(" 年业务量（万元） ") == header_key("年业务量(万元)")
+    assert header_key("Customer  Code") == header_key("customercode")
+
+
+@given(cells)
+def test_normalisers_never_raise(value: object) -> None:
+    for function in (to_text, to_number, to_integer, to_date, to_bool, to_period, to_list):
+        function(value)
+
+
+@given(cells)
+def test_normalising_is_idempotent(value: object) -> None:
+    text = to_text(value)
+    assert to_text(text) == text
+    for function in (to_number, to_integer, to_date, to_bool, to_period):
+        once = function(value)
+        if once is not INVALID and once is not None:
+            assert function(once) == once, function.__name__
+    items = to_list(value)
+    if items is not None:
+        assert to_list("、".join(items)) == items

@@ -1,0 +1,122 @@
+"""Reading real workbooks: header discovery, header variants, text kept as typed, office files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from tests.workbooks import write_case
+from xlcrm.engine import check
+from xlcrm.errors import InputError
+from xlcrm.forms import forms
+from xlcrm.reader import scan_workbook
+from xlcrm.sample import PLANTED, credit_code
+
+DATA = Path(__file__).parent / "data"
+
+
+def _archive_book(
+    path: Path, headers: list[object], rows: list[list[object]], title_rows: int = 0, sheet: str = "客户档案"
+) -> Path:
+    book = Workbook()
+    ws = book.active
+    ws.title = sheet
+    for n in range(title_rows):
+        ws.append([f"标题 {n}"])
+    ws.append(headers)
+    for row in rows:
+        ws.append(row)
+    book.save(path)
+    return path
+
+
+def test_header_below_title_rows_and_cells_located(tmp_path: Path) -> None:
+    path = write_case(
+        tmp_path / "t.xlsx", {"客户档案": [{"客户编码": "C001", "联系电话": "123"}]}, title_rows=3
+    )
+    result = check([path])
+    assert [(d.code, d.sheet, d.cell, d.row) for d in result.diagnostics] == [("S005", "客户档案", "K5", 5)]
+
+
+def test_headers_in_english_full_width_and_with_spaces(tmp_path: Path) -> None:
+    columns = forms()["archive"].columns
+    headers: list[object] = []
+    for index, column in enumerate(columns):
+        if index % 3 == 0:
+            headers.append(column.en.upper())
+        elif index % 3 == 1:
+            headers.append(f"  {column.zh.replace('(', '（').replace(')', '）')} ")
+        else:
+            headers.append(" ".join(column.zh))
+    headers.insert(3, "备注（非表单列）")  # an extra column, kept and ignored
+    scan = scan_workbook(_archive_book(tmp_path / "h.xlsx", headers, [["C001"]]))
+    table = scan.tables[0]
+    assert table.form.key == "archive"
+    assert set(table.columns) == {c.key for c in columns}
+    assert table.columns["customer_code"] == 0 and table.columns["name"] == 1
+    assert table.columns["department"] == 2 and table.columns["customer_type"] == 4
+
+
+def test_codes_typed_as_text_stay_text(tmp_path: Path) -> None:
+    path = write_case(tmp_path / "z.xlsx", {"客户档案": [{"客户编码": "00123"}, {"客户编码": "1E5"}]})
+    result = check([path])
+    assert result.diagnostics == []
+    frame = result.submission.forms["archive"].frame  # type: ignore[union-attr]
+    assert frame["customer_code"].to_list() == ["00123", "1E5"]
+
+
+def test_form_found_by_signature_under_any_sheet_name(tmp_path: Path) -> None:
+    headers = [c.zh for c in forms()["archive"].columns]
+    scan = scan_workbook(_archive_book(tmp_path / "s.xlsx", headers, [["C001"]], sheet="Sheet1"))
+    assert scan.tables[0].form.key == "archive"
+    assert scan.unrecognised == []
+
+
+def test_sheet_named_as_form_without_header_is_unusable(tmp_path: Path) -> None:
+    path = _archive_book(tmp_path / "n.xlsx", ["甲", "乙"], [["1", "2"]])
+    with pytest.raises(InputError) as info:
+        scan_workbook(path)
+    assert info.value.reason == "no_header"
+    assert "客户档案" in info.value.message("zh") and "n.xlsx" in info.value.message("zh")
+
+
+def test_split_submission_across_files(tmp_path: Path) -> None:
+    first = write_case(
+        tmp_path / "a.xlsx",
+        {"客户档案": [{"客户编码": "C001"}]},
+        omit_sheets=("客户评价", "信用评定", "黑名单"),
+    )
+    second = write_case(
+        tmp_path / "b.xlsx",
+        {"客户档案": [{"客户编码": "C002"}], "客户评价": [{"客户编码": "C009"}]},
+        omit_sheets=("客户档案",),
+    )
+    result = check([first, second])
+    assert [(d.code, Path(d.file or "").name, d.sheet, d.cell) for d in result.diagnostics] == [
+        ("S008", "b.xlsx", "客户评价", "A2"),
+    ]
+
+
+def test_a_duplicate_across_files_names_each_file(tmp_path: Path) -> None:
+    rows = {"客户档案": [{"客户编码": "C001", "客户名称": "甲公司"}]}
+    first = write_case(tmp_path / "a.xlsx", rows)
+    second = write_case(
+        tmp_path / "b.xlsx",
+        {"客户档案": [{"客户编码": "C001", "客户名称": "乙公司", "统一社会信用代码": credit_code(5)}]},
+    )
+    result = check([first, second])
+    assert [(d.code, Path(d.file or "").name, d.cell) for d in result.diagnostics] == [
+        ("S007", "b.xlsx", "A2")
+    ]
+
+
+@pytest.mark.parametrize("name", ["libreoffice_sample.xlsx", "libreoffice_sample.xlsm"])
+def test_workbook_written_by_libreoffice(name: str) -> None:
+    """The demo sample, saved again by LibreOffice Calc: same findings at the same cells."""
+    result = check([DATA / name])
+    assert [(d.code, d.sheet, d.cell) for d in result.diagnostics] == PLANTED
+    frame = result.submission.forms["archive"].frame  # type: ignore[union-attr]
+    assert frame["customer_code"][0] == "C001"
+    assert frame["annual_business"][1] == 120.0  # full-width text number, read through LibreOffice

@@ -1,0 +1,50 @@
+"""The rule catalogue is well-formed, bilingual and fully covered by cases."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from xlcrm.registry import rule_functions, rules
+
+CASES = Path(__file__).parent / "cases"
+
+
+def test_codes_are_well_formed_and_unique() -> None:
+    codes = list(rules())
+    assert codes, "no rules declared"
+    assert len(codes) == len(set(codes))
+    for code in codes:
+        assert re.fullmatch(r"[SATCBXPERK]\d{3}", code), code
+        assert rules()[code].severity in ("error", "warning")
+
+
+def test_zh_and_en_templates_use_the_same_placeholders() -> None:
+    for rule in rules().values():
+        assert rule.placeholders("zh") == rule.placeholders("en"), rule.code
+        assert rule.title_zh and rule.title_en and rule.clause
+
+
+def test_every_code_has_cases_that_expect_it() -> None:
+    for code, rule in rules().items():
+        if rule.retired:
+            continue
+        path = CASES / f"{code}.yaml"
+        assert path.is_file(), f"{code} has no tests/cases/{code}.yaml"
+        cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+        expected = [item[0] for case in cases for item in case["expect"]]
+        assert code in expected, f"no case of {code} expects {code}"
+
+
+def test_every_case_file_names_a_declared_code() -> None:
+    for path in CASES.glob("*.yaml"):
+        assert path.stem in rules(), path.name
+        assert yaml.safe_load(path.read_text(encoding="utf-8"))["code"] == path.stem
+
+
+def test_rule_functions_match_declarations() -> None:
+    functions = rule_functions()
+    declared = {code for code, rule in rules().items() if rule.source == "rule"}
+    assert set(functions) == declared

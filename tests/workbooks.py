@@ -1,0 +1,150 @@
+"""Build test workbooks from a few stated cells over a valid base row per form.
+
+Rule cases state only the cells that matter; every other cell of a row comes from ``BASE``,
+a row that passes every check. Strings are always written as text, never as formulas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+
+from xlcrm.forms import forms
+from xlcrm.sample import credit_code
+
+D = dt.date
+# A valid row per form, by Chinese header. 客户编码, 客户名称 and 统一社会信用代码 are derived
+# from the row's position unless a case states them (so several rows stay unique).
+BASE: dict[str, dict[str, Any]] = {
+    "客户档案": {
+        "所属部门": "销售一部",
+        "客户类型": "经销商",
+        "客户类别": "一般客户",
+        "企业性质": "民营",
+        "地址": "北京市海淀区",
+        "联系人": "王磊",
+        "联系电话": "13800138000",
+        "电子邮箱": "a@example.com",
+        "经营品种": "假肢",
+        "年业务量(万元)": 50,
+        "证照齐全": "是",
+        "经营资质齐全": "是",
+        "已签购销合同": "是",
+        "有违法记录": "否",
+        "首次接触日期": D(2025, 3, 3),
+        "备案日期": D(2025, 3, 5),
+        "客户等级": "合格类客户",
+        "最近评审日期": D(2025, 7, 1),
+        "档案更新日期": D(2025, 10, 1),
+        "负责人": "张伟",
+    },
+    "客户评价": {
+        "评价期间": "2025H1",
+        "评价日期": D(2025, 7, 1),
+        "业务合作量得分": 20,
+        "应收款情况得分": 20,
+        "经营信誉得分": 15,
+        "忠诚度得分": 15,
+        "总分": 70,
+        "滞期付款次数": 0,
+        "逾期未提货次数": 0,
+        "有长期合作意愿": "是",
+        "本期问题": "无",
+        "造成重大损失": "否",
+        "当前等级": "合格类客户",
+    },
+    "信用评定": {
+        "调查日期": D(2025, 10, 1),
+        "合作起始日期": D(2022, 1, 1),
+        "近两年有不良记录": "否",
+        "守法经营信守承诺": "是",
+        "近两年经营状况": "一般",
+        "资金实力": "一般",
+        "年度回款发货达标": "是",
+        "风险情形": "无",
+        "关键资料齐全": "是",
+        "信用等级": "B",
+        "授信类型": "无",
+        "有历史赊销预付": "否",
+        "当前占用额(元)": 0,
+        "上月占用额(元)": 0,
+    },
+    "黑名单": {
+        "客户名称": "承德诚信医疗器械有限公司",
+        "范围": "公司",
+        "列入日期": D(2024, 12, 1),
+        "原因": "长期拖欠货款",
+        "批准人": "李总",
+    },
+}
+FORM_SHEETS = ("客户档案", "客户评价", "信用评定", "黑名单")
+
+
+def _form(sheet: str) -> Any:
+    return next(f for f in forms().values() if f.zh == sheet)
+
+
+def full_row(sheet: str, given: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """The base row of ``sheet`` with the stated cells on top."""
+    row = dict(BASE.get(sheet, {}))
+    if sheet == "客户档案":
+        row.update(
+            {
+                "客户编码": f"C{index + 1:03d}",
+                "客户名称": f"测试客户{index + 1}有限公司",
+                "统一社会信用代码": credit_code(900 + index),
+            }
+        )
+    elif sheet in ("客户评价", "信用评定"):
+        row["客户编码"] = f"C{index + 1:03d}"
+    row.update(given)
+    return row
+
+
+def write_case(
+    path: Path,
+    rows: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    omit_sheets: Sequence[str] = (),
+    drop_columns: Mapping[str, Sequence[str]] | None = None,
+    title_rows: int = 0,
+    extra_sheets: Mapping[str, Sequence[Sequence[Any]]] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> Path:
+    """A workbook with every form sheet (unless omitted), its header and the case's rows."""
+    book = Workbook()
+    book.remove(book.active)
+    drop_columns = drop_columns or {}
+    for sheet in FORM_SHEETS:
+        if sheet in omit_sheets:
+            continue
+        ws = book.create_sheet(sheet)
+        for n in range(title_rows):
+            ws.append([f"{sheet} 标题行 {n + 1}"])
+        headers = [c.zh for c in _form(sheet).columns if c.zh not in drop_columns.get(sheet, ())]
+        ws.append(headers)
+        for index, given in enumerate(rows.get(sheet, ())):
+            unknown = set(given) - {c.zh for c in _form(sheet).columns}
+            if unknown:
+                raise ValueError(f"{sheet}: unknown columns {unknown}")
+            row = full_row(sheet, given, index)
+            ws.append([row.get(h) for h in headers])
+    if parameters is not None:
+        ws = book.create_sheet("参数")
+        for name, value in parameters.items():
+            ws.append([name, value])
+    for name, sheet_rows in (extra_sheets or {}).items():
+        ws = book.create_sheet(name)
+        for sheet_row in sheet_rows:
+            ws.append(list(sheet_row))
+    for ws in book.worksheets:
+        for line in ws.iter_rows():
+            for cell in line:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text stays text, even "=..."
+    book.save(path)
+    return path
