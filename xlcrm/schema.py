@@ -2,7 +2,7 @@
 
 Each declared column becomes a pandera column whose checks are tagged with the rule code they
 enforce: S002 (blank where required; B403 for a blacklist entry's 原因/批准人), S004 (allowed
-values), S005 (format), S006 (range), A102 (credit-code check digit). A missing required
+values), S005 (format), S006 (range), A102 (credit-code check digit, GB 32100-2015). A missing required
 column is S001; duplicate keys are S007. Validation is lazy: every failure is collected in
 one pass. Values have already been normalised and typed (S003) by ``xlcrm.submission``.
 """
@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 import pandera.polars as pa
 import polars as pl
 from stdnum.cn import uscc
-from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.forms import ADMITTED_CATEGORIES, EXEMPT_TYPES, Column, Form, formats
@@ -43,16 +42,21 @@ class CheckSpec:
     explain: Callable[[Any], dict[str, Any]]
 
 
-@lru_cache(maxsize=65536)
-def uscc_problem(value: str) -> str | None:
-    """None if valid; 'A102' for a wrong check digit; 'S005' for anything else (stdnum)."""
-    try:
-        uscc.validate(value)
-    except InvalidChecksum:
-        return "A102"
-    except ValidationError:
-        return "S005"
-    return None
+# GB 32100-2015 check digit, vectorised: python-stdnum computes it one value at a time
+# (0.4 s per 100,000 codes); tests/test_uscc.py proves both agree on any input.
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_VALUE = {char: index for index, char in enumerate(USCC_ALPHABET)}
+_USCC_CHAR = dict(enumerate(USCC_ALPHABET))
+
+
+def uscc_check_digit(code: pl.Expr) -> pl.Expr:
+    """The check character of well-formed 18-character codes (null for other values)."""
+    total = pl.sum_horizontal(
+        code.str.slice(i, 1).replace_strict(_USCC_VALUE, default=None, return_dtype=pl.Int64) * weight
+        for i, weight in enumerate(USCC_WEIGHTS)
+    )
+    return ((31 - total % 31) % 31).replace_strict(_USCC_CHAR, return_dtype=pl.Utf8)
 
 
 def _expr_check(expr: Callable[[str], pl.Expr], **kwargs: Any) -> pa.Check:
@@ -105,22 +109,23 @@ def column_checks(column: Column) -> list[tuple[CheckSpec, pa.Check]]:
             check = _expr_check(items_allowed, name="allowed")
         add("S004", check, lambda v: {"column": column.zh, "value": v, "allowed": choices})
     fmt = column.format or ("period" if column.type == "period" else None)
-    if fmt == "uscc":
+    if fmt is not None:
+        pattern = formats()[fmt].pattern.pattern
         add(
             "S005",
-            _expr_check(_uscc_expr("S005"), name="uscc_format"),
-            lambda v: {"column": column.zh, "value": v, "format": "uscc"},
+            pa.Check.str_matches(pattern),
+            lambda v: {"column": column.zh, "value": v, "format": fmt},
         )
+    if fmt == "uscc":
+
+        def check_digit_ok(key: str) -> pl.Expr:
+            well_formed = pl.col(key).str.contains(pattern)
+            return ~well_formed | (uscc_check_digit(pl.col(key)) == pl.col(key).str.slice(17, 1))
+
         add(
             "A102",
-            _expr_check(_uscc_expr("A102"), name="uscc_checksum"),
-            lambda v: {"column": column.zh, "value": v, "check_digit": _check_digit(v)},
-        )
-    elif fmt is not None:
-        add(
-            "S005",
-            pa.Check.str_matches(formats()[fmt].pattern.pattern),
-            lambda v: {"column": column.zh, "value": v, "format": fmt},
+            _expr_check(check_digit_ok, name="uscc_check_digit"),
+            lambda v: {"column": column.zh, "value": v, "check_digit": uscc.calc_check_digit(v)},
         )
     if column.min is not None or column.max is not None:
         lo = column.min if column.min is not None else float("-inf")
@@ -131,20 +136,6 @@ def column_checks(column: Column) -> list[tuple[CheckSpec, pa.Check]]:
             lambda v: {"column": column.zh, "value": v, "range": _range_text(column)},
         )
     return checks
-
-
-def _uscc_expr(code: str) -> Callable[[str], pl.Expr]:
-    def expr(key: str) -> pl.Expr:
-        return pl.col(key).map_elements(lambda v: uscc_problem(v) != code, return_dtype=pl.Boolean)
-
-    return expr
-
-
-def _check_digit(value: str) -> str:
-    try:
-        return str(uscc.calc_check_digit(value[:17]))
-    except Exception:
-        return "?"
 
 
 @cache

@@ -26,5 +26,5 @@ def to_json(result: Result, lang: Lang = "zh") -> dict[str, Any]:
 
 
 def render(result: Result, lang: Lang = "zh") -> str:
-    """The JSON text (UTF-8, Chinese kept readable)."""
-    return json.dumps(to_json(result, lang), ensure_ascii=False, indent=2)
+    """The JSON text: compact (the C encoder; indentation is 10× slower), Chinese kept readable."""
+    return json.dumps(to_json(result, lang), ensure_ascii=False)

@@ -38,48 +38,66 @@ _WORDS = {
 _STYLE = {"error": "bold red", "warning": "yellow"}
 
 
+Line = list[tuple[str, str]]  # (text, rich style) segments
+
+
 def render(result: Result, console: Console, lang: Lang = "zh") -> None:
-    """Print the result: unusable inputs to stderr, findings grouped by file and sheet."""
+    """Print the result: unusable inputs to stderr, findings grouped by file and sheet.
+
+    Colour only on a terminal; piped output is plain text written in one go (rich styling
+    costs about a second per 20,000 findings).
+    """
     words = _WORDS[lang]
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     for problem in result.problems:
-        err.print(Text(f"{words['unusable']}: ", style="bold red") + Text(problem.message(lang)))
+        _emit(err, [[(f"{words['unusable']}: ", "bold red"), (problem.message(lang), "")]])
+    _emit(console, report_lines(result, lang))
+
+
+def report_lines(result: Result, lang: Lang) -> list[Line]:
+    """The report as styled lines."""
+    words = _WORDS[lang]
+    lines: list[Line] = []
     for file, in_file in groupby(result.diagnostics, key=lambda d: d.file or ""):
-        console.print(Text(file or words["submission"], style="bold underline"))
+        lines.append([(file or words["submission"], "bold underline")])
         for sheet, in_sheet in groupby(in_file, key=lambda d: d.sheet or ""):
             found = list(in_sheet)
             count = words["sheet_count"].format(n=len(found))
-            console.print(Text(f"  {sheet}  ", style="bold") + Text(f"({count})", style="dim"))
+            lines.append([(f"  {sheet}  ", "bold"), (f"({count})", "dim")])
             width = max(len(d.cell or "") for d in found)
-            for diagnostic in found:
-                console.print(_line(diagnostic, width, lang))
-        console.print()
+            lines.extend(_line(diagnostic, width, lang) for diagnostic in found)
+        lines.append([])
     usable = len(result.files) - sum(1 for p in result.problems if p.file in result.files)
     if result.diagnostics:
-        console.print(
-            Text(
-                words["summary"].format(
-                    total=len(result.diagnostics),
-                    errors=result.errors,
-                    warnings=result.warnings,
-                    files=usable,
-                ),
-                style="bold",
-            )
+        totals = words["summary"].format(
+            total=len(result.diagnostics), errors=result.errors, warnings=result.warnings, files=usable
         )
         counts = Counter(d.code for d in result.diagnostics)
-        console.print(Text("  " + "  ".join(f"{c}×{n}" for c, n in sorted(counts.items())), style="dim"))
+        lines.append([(totals, "bold")])
+        lines.append([("  " + "  ".join(f"{c}×{n}" for c, n in sorted(counts.items())), "dim")])
     elif result.submission is not None:
-        console.print(Text(words["clean"].format(files=usable), style="green"))
+        lines.append([(words["clean"].format(files=usable), "green")])
+    return lines
 
 
-def _line(diagnostic: Diagnostic, width: int, lang: Lang) -> Text:
+def _emit(console: Console, lines: list[Line]) -> None:
+    if not lines:
+        return
+    if console.is_terminal:
+        console.print(Text("\n").join(Text.assemble(*line) for line in lines))
+    else:
+        console.file.write("\n".join("".join(text for text, _ in line) for line in lines) + "\n")
+
+
+def _line(diagnostic: Diagnostic, width: int, lang: Lang) -> Line:
     severity = diagnostic.severity
-    line = Text("    ")
-    line.append((diagnostic.cell or "").ljust(width) + "  ")
-    line.append(diagnostic.code, style=_STYLE[severity])
-    line.append(f" {_WORDS[lang][severity]}  ", style=_STYLE[severity])
+    style = _STYLE[severity]
+    line: Line = [
+        ("    " + (diagnostic.cell or "").ljust(width) + "  ", ""),
+        (diagnostic.code, style),
+        (f" {_WORDS[lang][severity]}  ", style),
+    ]
     if diagnostic.customer_code:
-        line.append(f"[{diagnostic.customer_code}] ", style="cyan")
-    line.append(diagnostic.message(lang))
+        line.append((f"[{diagnostic.customer_code}] ", "cyan"))
+    line.append((diagnostic.message(lang), ""))
     return line

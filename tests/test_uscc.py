@@ -1,0 +1,56 @@
+"""The vectorised GB 32100-2015 checks agree with python-stdnum on any input."""
+
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from stdnum.cn import uscc
+from stdnum.exceptions import InvalidChecksum, ValidationError
+
+from xlcrm.forms import formats
+from xlcrm.sample import credit_code
+from xlcrm.schema import USCC_ALPHABET, uscc_check_digit
+
+PATTERN = formats()["uscc"].pattern.pattern
+codes = st.one_of(
+    st.text(alphabet=USCC_ALPHABET + "IOSVZ", min_size=16, max_size=19),
+    st.text(alphabet="0123456789", min_size=8, max_size=8).flatmap(
+        lambda head: st.text(alphabet=USCC_ALPHABET, min_size=10, max_size=10).map(lambda tail: head + tail)
+    ),
+    st.integers(0, 9_999_999).map(credit_code),
+)
+
+
+def ours(values: list[str]) -> list[str | None]:
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.Utf8}).select(
+        ok_format=pl.col("v").str.contains(PATTERN),
+        digit=uscc_check_digit(pl.col("v")),
+        last=pl.col("v").str.slice(17, 1),
+    )
+    return [
+        "S005" if not ok else ("A102" if digit != last else None) for ok, digit, last in frame.iter_rows()
+    ]
+
+
+def stdnum(value: str) -> str | None:
+    try:
+        uscc.validate(value)
+    except InvalidChecksum:
+        return "A102"
+    except ValidationError:
+        return "S005"
+    return None
+
+
+@settings(max_examples=500)
+@given(st.lists(codes, min_size=1, max_size=50))
+@example(["91110108MA0000001D", "91110108MA00000010", "91110108MA000000"])
+def test_vectorised_checks_agree_with_stdnum(values: list[str]) -> None:
+    assert ours(values) == [stdnum(v) for v in values]
+
+
+def test_every_check_character_occurs() -> None:
+    values = [credit_code(i) for i in range(2000)]
+    assert {v[-1] for v in values} == set(USCC_ALPHABET)
+    assert ours(values) == [None] * len(values)
