@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlcrm.normalize import (
     INVALID,
     header_key,
+    text_series,
     to_bool,
+    to_code,
     to_date,
     to_integer,
     to_list,
@@ -143,3 +146,19 @@ def test_normalising_is_idempotent(value: object) -> None:
     items = to_list(value)
     if items is not None:
         assert to_list("、".join(items)) == items
+
+
+texts = st.text(
+    alphabet=st.one_of(
+        st.characters(exclude_categories=("Cs",)),  # lone surrogates cannot occur in xlsx XML
+        st.sampled_from(" \t\n\r\x1c\x85\xa0\u2007\u202f\u3000\u200b\ufeffＡａ１，。、（）"),
+    )
+)
+
+
+@settings(max_examples=400)
+@given(st.lists(texts, min_size=1, max_size=30))
+def test_vectorised_text_equals_scalar(values: list[str]) -> None:
+    series = pl.Series("v", values, dtype=pl.Utf8)
+    assert text_series(series).to_list() == [to_text(v) for v in values]
+    assert text_series(series, compact_upper=True).to_list() == [to_code(v) for v in values]

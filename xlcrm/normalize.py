@@ -13,12 +13,25 @@ import math
 import re
 from typing import Final
 
+import polars as pl
+
 # Full-width ASCII (U+FF01–FF5E) to half-width; ideographic and non-breaking spaces to a space;
 # zero-width characters dropped.
 _WIDTH: Final = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _WIDTH.update({0x3000: 0x20, 0x00A0: 0x20, 0x2007: 0x20, 0x202F: 0x20})
 _WIDTH.update(dict.fromkeys((0x200B, 0x200C, 0x200D, 0xFEFF), None))  # type: ignore[arg-type]
-_SPACES: Final = re.compile(r"\s+")
+# Whitespace, listed explicitly so the scalar and the vectorised (polars) paths agree exactly.
+SPACE_CHARS: Final = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2008\u2009\u200a\u2028\u2029\u205f"
+)
+SPACE_RUN: Final = "[" + "".join(f"\\u{ord(c):04x}" for c in SPACE_CHARS) + "]+"  # valid in re and Rust regex
+_SPACES: Final = re.compile(SPACE_RUN)
+_WIDTH_FROM: Final = [chr(k) for k in _WIDTH]
+_WIDTH_TO: Final = [chr(v) if v is not None else "" for v in _WIDTH.values()]
+_LOWER: Final = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+_UPPER: Final = [c.upper() for c in _LOWER]
+_ASCII_UPPER: Final = str.maketrans(dict(zip(_LOWER, _UPPER, strict=True)))
 _LIST_SEPARATORS: Final = re.compile(r"[、,;/]")
 _DATE: Final = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
@@ -65,14 +78,13 @@ def to_text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        if not value.isascii():
-            value = value.translate(_WIDTH)
-        text = value.strip()
-        if not text:
-            return None
-        if "  " in text or "\n" in text or "\t" in text or "\r" in text:
-            text = _SPACES.sub(" ", text)
-        return text
+        if value.isascii() and value.isprintable():  # the only whitespace is " "
+            text = value.strip(" ")
+            if "  " in text:
+                text = _SPACES.sub(" ", text)
+        else:
+            text = _SPACES.sub(" ", value.translate(_WIDTH).strip(SPACE_CHARS))
+        return text or None
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
@@ -197,3 +209,22 @@ def to_enum(value: object, allowed: tuple[str, ...]) -> str | None:
 def compact(text: str | None) -> str | None:
     """Text with every space removed (phone numbers, credit codes)."""
     return None if text is None else text.replace(" ", "")
+
+
+def to_code(value: object) -> str | None:
+    """Phone numbers and credit codes: text without spaces, ASCII letters upper-cased."""
+    text = compact(to_text(value))
+    return text.translate(_ASCII_UPPER) if text else None
+
+
+def text_series(values: pl.Series, compact_upper: bool = False) -> pl.Series:
+    """``to_text`` (or ``compact``+upper for codes) over a whole string column at once.
+
+    Equal to the scalar functions value by value (tests/test_normalize.py proves it); about
+    ten times faster on a column of 100,000 distinct names.
+    """
+    folded = values.str.replace_many(_WIDTH_FROM, _WIDTH_TO)
+    text = folded.str.strip_chars(SPACE_CHARS).str.replace_all(SPACE_RUN, " ")
+    if compact_upper:
+        text = text.str.replace_all(" ", "", literal=True).str.replace_many(_LOWER, _UPPER)
+    return pl.select(pl.when(text != "").then(text)).to_series().alias(values.name)

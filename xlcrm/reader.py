@@ -164,10 +164,8 @@ def find_header(sheet: Sheet, form: Form | None) -> tuple[Form, int, dict[str, i
 def _table(form: Form, file: str, sheet: Sheet, header_index: int, columns: dict[str, int]) -> Table:
     data = sheet.rows[header_index + 1 :]
     first_excel_row = sheet.first_row + header_index + 2
-    values = {}
-    for key, col in columns.items():
-        position = col - sheet.first_col
-        values[key] = [row[position] for row in data]
+    by_column = list(zip(*data, strict=True)) if data else []  # calamine rows are rectangular
+    values = {key: list(by_column[col - sheet.first_col]) if data else [] for key, col in columns.items()}
     return Table(
         form=form,
         file=file,

@@ -195,28 +195,29 @@ def _failures(
     meaning: dict[tuple[str, int], CheckSpec],
     table: int,
 ) -> list[Diagnostic]:
+    """Turn pandera's failure cases into diagnostics, one check's failures at a time."""
     findings = []
-    positions = part[POSITION]
-    for case in cases.iter_rows(named=True):
-        if case["check"] == "column_in_dataframe":
-            column = data.form.column(case["failure_case"])
-            source = data.tables[table]
-            findings.append(
-                Diagnostic(
-                    "S001",
-                    file=source.file,
-                    sheet=source.sheet,
-                    column=column.zh,
-                    args={"column": column.zh, "alias": column.en},
-                )
+    source = data.tables[table]
+    missing = cases.filter(pl.col("check") == "column_in_dataframe")
+    for key in missing["failure_case"]:
+        column = data.form.column(key)
+        findings.append(
+            Diagnostic(
+                "S001",
+                file=source.file,
+                sheet=source.sheet,
+                column=column.zh,
+                args={"column": column.zh, "alias": column.en},
             )
-            continue
-        spec = meaning.get((case["column"], case["check_number"]))
-        if spec is None or case["index"] is None:
-            raise RuntimeError(f"unexpected validation failure: {case}")
-        position = positions[case["index"]]
-        value = part[case["column"]][case["index"]]
-        findings.append(data.diagnostic(spec.code, table, position, case["column"], **spec.explain(value)))
+        )
+    failed = cases.filter(pl.col("check") != "column_in_dataframe")
+    for (key, number), group in failed.group_by("column", "check_number", maintain_order=True):
+        spec = meaning.get((str(key), int(number)))  # type: ignore[call-overload]
+        if spec is None or group["index"].null_count():
+            raise RuntimeError(f"unexpected validation failure: {group.head(1).to_dicts()}")
+        rows = part.select(POSITION, str(key))[group["index"]]
+        for position, value in rows.iter_rows():
+            findings.append(data.diagnostic(spec.code, table, position, str(key), **spec.explain(value)))
     return findings
 
 

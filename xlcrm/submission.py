@@ -9,7 +9,8 @@ name its file, sheet, cell and customer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -20,8 +21,9 @@ from xlcrm.diagnostics import Diagnostic, column_letter
 from xlcrm.forms import Column, Form
 from xlcrm.normalize import (
     INVALID,
-    compact,
+    text_series,
     to_bool,
+    to_code,
     to_date,
     to_enum,
     to_integer,
@@ -43,17 +45,14 @@ DTYPES: dict[str, Any] = {
     "list": pl.List(pl.Utf8),
 }
 TABLE, POSITION = "__t", "__pos"
-
-
-def _code_text(value: object) -> str | None:
-    text = compact(to_text(value))
-    return text.upper() if text else text
+# Cell value classes that are already the normalised value of a column type.
+_ALREADY_TYPED: dict[str, type] = {"number": float, "date": dt.date}
 
 
 def converter(column: Column) -> Callable[[object], Any]:
     """The normalising function for one declared column."""
     if column.type == "text":
-        return _code_text if column.format in ("phone", "uscc") else to_text
+        return to_code if column.format in ("phone", "uscc") else to_text
     if column.type == "enum":
         return partial(to_enum, allowed=column.choices)
     return {
@@ -66,16 +65,39 @@ def converter(column: Column) -> Callable[[object], Any]:
     }[column.type]
 
 
-def normalise_column(column: Column, raw: list[Any]) -> tuple[list[Any], list[int]]:
-    """Typed values (None where blank or unreadable) and the positions that were unreadable."""
+def normalise_column(column: Column, raw: Sequence[Any]) -> tuple[pl.Series, list[int]]:
+    """Typed values (null where blank or unreadable) and the positions that were unreadable.
+
+    A text column whose cells are all strings is normalised vectorised. Otherwise text cells
+    are converted once per distinct text (a column repeats its enum values, 是/否,
+    departments); the memo's keys are only strings, so ``True``, ``1`` and ``1.0`` never
+    collide. Numbers and dates already typed by Excel pass straight through.
+    """
+    dtype = DTYPES[column.type]
+    if column.type == "text" and all(v.__class__ is str for v in raw):
+        codes = column.format in ("phone", "uscc")
+        return text_series(pl.Series(column.key, raw, dtype=pl.Utf8), compact_upper=codes), []
     convert = converter(column)
-    values = [convert(v) for v in raw]
-    if column.type in ("text", "enum", "list", "period"):
-        return values, []  # text always reads
-    bad = [i for i, v in enumerate(values) if v is INVALID]
+    memo: dict[str, Any] = {}
+    passthrough = _ALREADY_TYPED.get(column.type)
+    values = [
+        memo[v]
+        if v in memo
+        else v
+        if v.__class__ is passthrough
+        else memo.setdefault(v, convert(v))
+        if v.__class__ is str
+        else convert(v)
+        for v in raw
+    ]
+    bad = (
+        []
+        if column.type in ("text", "enum", "list", "period")
+        else [i for i, v in enumerate(values) if v is INVALID]
+    )
     for i in bad:
         values[i] = None
-    return values, bad
+    return pl.Series(column.key, values, dtype=dtype), bad
 
 
 @dataclass(slots=True)
@@ -146,10 +168,10 @@ def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnost
             column = form.column(key)
             values, bad = normalise_column(column, raw)
             if key == "customer_code":
-                table_codes = values
+                table_codes = values.to_list()
             unreadable.extend((t, i, column, raw[i]) for i in bad)
             bad_rows.update(bad)
-            series.append(pl.Series(key, values, dtype=DTYPES[column.type]))
+            series.append(values)
         codes.append(table_codes)
         height = len(table.rows)
         frame = pl.DataFrame(series, height=height).with_columns(
