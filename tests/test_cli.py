@@ -139,3 +139,19 @@ def test_demo_writes_and_checks_the_sample(tmp_path: Path) -> None:
     assert (tmp_path / "demo" / "销售一部_客户管理台账.xlsx").is_file()
     assert (tmp_path / "demo" / "templates" / "客户管理台账.xlsx").is_file()
     assert "K6" in out and "S005" in out and "退出码为 1" in out
+
+
+def test_html_report_is_escaped_and_complete(tmp_path: Path) -> None:
+    path = write_case(
+        tmp_path / "x.xlsx", {"客户档案": [{"客户编码": "C001", "客户类型": "<script>alert(1)</script>"}]}
+    )
+    code, out, _ = run("check", str(path), "--format", "html")
+    assert code == 1
+    assert out.startswith("<!DOCTYPE html>") and "xlcrm 检查报告" in out
+    assert "<script>" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "<td>D2</td><td>S004</td>" in out
+
+
+def test_the_same_file_twice_is_checked_once(sample: Path) -> None:
+    _, out, _ = run("check", str(sample), str(sample), "--format", "json")
+    assert [(d["code"], d["sheet"], d["cell"]) for d in json.loads(out)["diagnostics"]] == PLANTED

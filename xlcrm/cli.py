@@ -46,7 +46,14 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="text for the terminal, json per POLICY §4, html for a browser (write it to a file).",
+)
 @LANG
 @click.option("--as-of", type=_Date(), help="Base date for date rules (default: 参数!基准日期, else today).")
 @click.option("--select", default="", help="Only these codes or prefixes, e.g. S00,A102.")
@@ -78,6 +85,10 @@ def check(
         from xlcrm.render.json import render as render_json
 
         click.echo(render_json(result, lang))
+    elif fmt == "html":
+        from xlcrm.render.html import render as render_html
+
+        click.echo(render_html(result, lang))
     else:
         from xlcrm.render.text import render as render_text
 

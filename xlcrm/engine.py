@@ -86,6 +86,7 @@ def check(paths: Sequence[Path | str], options: Options | None = None) -> Result
 
 
 def _check(paths: Sequence[Path | str], options: Options) -> Result:
+    paths = list(dict.fromkeys(paths))  # the same path twice is one file, not a duplicate of every row
     result = Result(files=[str(p) for p in paths])
     scans: list[WorkbookScan] = []
     for path in paths:
