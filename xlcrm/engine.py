@@ -86,7 +86,10 @@ def check(paths: Sequence[Path | str], options: Options | None = None) -> Result
 
 
 def _check(paths: Sequence[Path | str], options: Options) -> Result:
-    paths = list(dict.fromkeys(paths))  # the same path twice is one file, not a duplicate of every row
+    unique: dict[Path, Path | str] = {}
+    for given in paths:  # the same file twice is one file, not a duplicate of every row
+        unique.setdefault(Path(given).resolve(), given)
+    paths = list(unique.values())
     result = Result(files=[str(p) for p in paths])
     scans: list[WorkbookScan] = []
     for path in paths:
