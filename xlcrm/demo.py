@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -18,19 +21,27 @@ SAMPLE_NAME = "销售一部_客户管理台账.xlsx"
 _TEXT = {
     "zh": {
         "intro": "示例：{path}（一个部门的台账，故意放了几处错误）",
-        "command": "检查命令：xlcrm check {path}",
+        "command": "检查命令：{xlcrm} check {path}",
         "exit": "xlcrm check 的退出码为 {code}（0 无错误，1 有错误，2 文件无法使用）。",
         "templates": "空白模板（带下拉框与填写说明）：{path}",
-        "next": "试试：xlcrm check {path} --format json --lang en；xlcrm rules S005",
+        "next": "试试：{xlcrm} check {path} --format json --lang en；{xlcrm} rules S005",
     },
     "en": {
         "intro": "Sample: {path} (one department's workbook with a few deliberate mistakes)",
-        "command": "Command: xlcrm check {path}",
+        "command": "Command: {xlcrm} check {path}",
         "exit": "xlcrm check exits with {code} (0 no errors, 1 errors, 2 unusable input).",
         "templates": "Blank templates (dropdowns, input hints, 填写说明): {path}",
-        "next": "Next: xlcrm check {path} --format json --lang en; xlcrm rules S005",
+        "next": "Next: {xlcrm} check {path} --format json --lang en; {xlcrm} rules S005",
     },
 }
+
+
+def _program() -> str:
+    """How the user invoked xlcrm (e.g. .venv/bin/xlcrm), for commands they can copy."""
+    invoked = Path(sys.argv[0])
+    if invoked.name == "xlcrm" and invoked.exists() and shutil.which("xlcrm") != str(invoked.resolve()):
+        return os.path.relpath(invoked)
+    return "xlcrm"
 
 
 def run_demo(out: Path, lang: Lang, console: Console) -> int:
@@ -40,12 +51,12 @@ def run_demo(out: Path, lang: Lang, console: Console) -> int:
     templates = out / "templates"
     write_templates(templates)
     console.print(Text(words["intro"].format(path=sample), style="bold"))
-    console.print(Text(words["command"].format(path=sample), style="dim"))
+    console.print(Text(words["command"].format(path=sample, xlcrm=_program()), style="dim"))
     console.print()
     result = check([sample])
     render(result, console, lang)
     console.print()
     console.print(Text(words["exit"].format(code=result.exit_code)))
     console.print(Text(words["templates"].format(path=templates / COMBINED)))
-    console.print(Text(words["next"].format(path=sample), style="dim"))
+    console.print(Text(words["next"].format(path=sample, xlcrm=_program()), style="dim"))
     return 0 if result.submission is not None else 2
