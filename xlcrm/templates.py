@@ -128,6 +128,9 @@ def _form_sheet(book: Workbook, form: Form, styles: dict[str, Any]) -> Worksheet
         )
         sheet.data_validation(1, index, LAST_ROW, index, validation(column))
     sheet.autofilter(0, 0, 0, len(form.columns) - 1)
+    sheet.set_landscape()  # printing: landscape, one page wide, header on every page
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
     return sheet
 
 
