@@ -73,7 +73,7 @@ def test_every_form_sheet_has_header_hints_and_dropdowns(generated: Path) -> Non
         ws = book[form.zh]
         assert [c.value for c in ws[1]] == [c.zh for c in form.columns]
         assert ws.freeze_panes == "B2"
-        assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "1:1"
+        assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$1:$1"
         by_column = {
             str(dv.sqref).split(":")[0].rstrip("0123456789"): dv for dv in ws.data_validations.dataValidation
         }
