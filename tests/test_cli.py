@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.workbooks import write_case
+from tests.workbooks import AS_OF, write_case
 from xlcrm.cli import cli
 from xlcrm.registry import rules
-from xlcrm.sample import PLANTED, write_sample
+from xlcrm.sample import PLANTED, WAIVED, write_sample
 
 JSON_KEYS = {"code", "severity", "file", "sheet", "cell", "row", "column", "customer_code", "message"}
 
@@ -22,6 +22,8 @@ def sample(tmp_path: Path) -> Path:
 
 
 def run(*args: str) -> tuple[int, str, str]:
+    if args and args[0] == "check" and "--as-of" not in args:
+        args = (*args, "--as-of", AS_OF.isoformat())  # date rules count from a fixed day
     result = CliRunner().invoke(cli, list(args))
     return result.exit_code, result.stdout, result.stderr
 
@@ -29,9 +31,14 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_text_output_is_grouped_and_located(sample: Path) -> None:
     code, out, _ = run("check", str(sample))
     assert code == 1
-    assert out.index("客户档案") < out.index("客户评价") < out.index("信用评定") < out.index("黑名单")
+    headings = [
+        out.index(f"\n  {sheet}  (")
+        for sheet in ("客户档案", "客户评价", "信用评定", "黑名单", "豁免", "备注")
+    ]
+    assert headings == sorted(headings)
     assert "K6" in out and "S005 错误" in out and "[C003]" in out and "1380013800" in out
-    assert "共 13 个问题：12 个错误，1 个警告" in out
+    assert "共 29 个问题：20 个错误，7 个警告，2 个已豁免" in out
+    assert out.count("（已豁免）") == len(WAIVED)
 
 
 def test_json_output_follows_the_contract(sample: Path) -> None:
@@ -44,12 +51,14 @@ def test_json_output_follows_the_contract(sample: Path) -> None:
         assert set(item) >= JSON_KEYS
         assert item["severity"] in ("error", "warning")
         assert item["file"] == str(sample)
-    phone = data["diagnostics"][0]
+    phone = next(d for d in data["diagnostics"] if d["code"] == "S005")
     assert phone == phone | {"row": 6, "column": "联系电话", "customer_code": "C003", "cell": "K6"}
     assert "格式" in phone["message"]
     missing = next(d for d in data["diagnostics"] if d["code"] == "S009")
     assert missing["cell"] is None and missing["row"] is None and missing["customer_code"] is None
-    assert data["summary"]["errors"] == 12 and data["summary"]["warnings"] == 1
+    assert data["summary"]["errors"] == 20 and data["summary"]["warnings"] == 7
+    assert data["summary"]["waived"] == 2 and data["summary"]["as_of"] == "2025-12-31"
+    assert [(d["code"], d["sheet"], d["cell"]) for d in data["diagnostics"] if d["waived"]] == WAIVED
     assert data["summary"]["exit_code"] == 1
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from tests.workbooks import write_case
-from xlcrm.engine import check
+from tests.workbooks import AS_OF, write_case
+from xlcrm.engine import Options, check
 from xlcrm.errors import InputError
 from xlcrm.forms import forms
 from xlcrm.reader import scan_workbook
@@ -36,7 +36,7 @@ def test_header_below_title_rows_and_cells_located(tmp_path: Path) -> None:
     path = write_case(
         tmp_path / "t.xlsx", {"客户档案": [{"客户编码": "C001", "联系电话": "123"}]}, title_rows=3
     )
-    result = check([path])
+    result = check([path], Options(as_of=AS_OF))
     assert [(d.code, d.sheet, d.cell, d.row) for d in result.diagnostics] == [("S005", "客户档案", "K5", 5)]
 
 
@@ -61,7 +61,7 @@ def test_headers_in_english_full_width_and_with_spaces(tmp_path: Path) -> None:
 
 def test_codes_typed_as_text_stay_text(tmp_path: Path) -> None:
     path = write_case(tmp_path / "z.xlsx", {"客户档案": [{"客户编码": "00123"}, {"客户编码": "1E5"}]})
-    result = check([path])
+    result = check([path], Options(as_of=AS_OF))
     assert result.diagnostics == []
     frame = result.submission.forms["archive"].frame  # type: ignore[union-attr]
     assert frame["customer_code"].to_list() == ["00123", "1E5"]
@@ -92,8 +92,9 @@ def test_split_submission_across_files(tmp_path: Path) -> None:
         tmp_path / "b.xlsx",
         {"客户档案": [{"客户编码": "C002"}], "客户评价": [{"客户编码": "C009"}]},
         omit_sheets=("客户档案",),
+        auto_evaluations=False,
     )
-    result = check([first, second])
+    result = check([first, second], Options(as_of=AS_OF, select=("S",)))  # reading: structure only
     assert [(d.code, Path(d.file or "").name, d.sheet, d.cell) for d in result.diagnostics] == [
         ("S008", "b.xlsx", "客户评价", "A2"),
     ]
@@ -101,12 +102,13 @@ def test_split_submission_across_files(tmp_path: Path) -> None:
 
 def test_a_duplicate_across_files_names_each_file(tmp_path: Path) -> None:
     rows = {"客户档案": [{"客户编码": "C001", "客户名称": "甲公司"}]}
-    first = write_case(tmp_path / "a.xlsx", rows)
+    first = write_case(tmp_path / "a.xlsx", rows, auto_evaluations=False)
     second = write_case(
         tmp_path / "b.xlsx",
         {"客户档案": [{"客户编码": "C001", "客户名称": "乙公司", "统一社会信用代码": credit_code(5)}]},
+        auto_evaluations=False,
     )
-    result = check([first, second])
+    result = check([first, second], Options(as_of=AS_OF, select=("S",)))  # reading: structure only
     assert [(d.code, Path(d.file or "").name, d.cell) for d in result.diagnostics] == [
         ("S007", "b.xlsx", "A2")
     ]
@@ -115,7 +117,7 @@ def test_a_duplicate_across_files_names_each_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["libreoffice_sample.xlsx", "libreoffice_sample.xlsm"])
 def test_workbook_written_by_libreoffice(name: str) -> None:
     """The demo sample, saved again by LibreOffice Calc: same findings at the same cells."""
-    result = check([DATA / name])
+    result = check([DATA / name])  # its 参数!基准日期 is the as-of date
     assert [(d.code, d.sheet, d.cell) for d in result.diagnostics] == PLANTED
     frame = result.submission.forms["archive"].frame  # type: ignore[union-attr]
     assert frame["customer_code"][0] == "C001"

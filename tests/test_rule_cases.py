@@ -1,8 +1,10 @@
 """Data-driven rule tests: each tests/cases/CODE.yaml states rows and the exact findings.
 
 Every case builds a workbook holding all four form sheets (unless it omits some), puts the
-stated cells on valid base rows (tests/workbooks.py), checks it, and compares the complete,
-ordered list of [code, sheet, cell] with the case's ``expect``.
+stated cells on valid base rows (tests/workbooks.py), checks it as of 2025-12-31 (or its
+``as_of``) under the default policy (plus its ``policy`` overrides), and compares the
+complete, ordered list of [code, sheet, cell] (plus "waived" for a waived finding) with the
+case's ``expect``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.workbooks import write_case
+from tests.workbooks import AS_OF, write_case
 from xlcrm.engine import Options, check
+from xlcrm.policy import Policy, default_policy
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -41,13 +44,30 @@ def test_case(name: str, case: dict[str, Any], tmp_path: Path) -> None:
         title_rows=case.get("title_rows", 0),
         extra_sheets=case.get("extra_sheets"),
         parameters=case.get("parameters"),
+        auto_evaluations=case.get("auto_evaluations", True),
     )
-    result = check([path], Options(select=tuple(case.get("select", ()))))
-    found = [[d.code, d.sheet, d.cell] for d in result.diagnostics]
+    blacklist = None
+    if "company_blacklist" in case:
+        blacklist = write_case(
+            tmp_path / "公司黑名单.xlsx",
+            {"黑名单": case["company_blacklist"]},
+            omit_sheets=("客户档案", "客户评价", "信用评定"),
+        )
+    policy = default_policy()
+    if "policy" in case:
+        policy = Policy({**policy.values, **case["policy"]})
+    options = Options(
+        as_of=case.get("as_of", AS_OF),
+        select=tuple(case.get("select", ())),
+        blacklist=blacklist,
+        policy=policy,
+    )
+    result = check([path], options)
+    found = [[d.code, d.sheet, d.cell] + (["waived"] if d.waived else []) for d in result.diagnostics]
     assert found == case["expect"], "\n".join(
         f"{d.location} {d.code} {d.message()}" for d in result.diagnostics
     )
-    expected_exit = 1 if any(d.severity == "error" for d in result.diagnostics) else 0
+    expected_exit = 1 if any(d.severity == "error" and not d.waived for d in result.diagnostics) else 0
     assert result.exit_code == expected_exit
     for diagnostic in result.diagnostics:  # every message renders fully in both languages
         for lang in ("zh", "en"):

@@ -7,6 +7,7 @@ a row that passes every check. Strings are always written as text, never as form
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,11 @@ BASE: dict[str, dict[str, Any]] = {
     "客户评价": {
         "评价期间": "2025H1",
         "评价日期": D(2025, 7, 1),
-        "业务合作量得分": 20,
-        "应收款情况得分": 20,
+        "业务合作量得分": 15,
+        "应收款情况得分": 15,
         "经营信誉得分": 15,
         "忠诚度得分": 15,
-        "总分": 70,
+        "总分": 60,  # below every tier's minimum: computed 合格类客户, as declared in BASE
         "滞期付款次数": 0,
         "逾期未提货次数": 0,
         "有长期合作意愿": "是",
@@ -82,6 +83,8 @@ BASE: dict[str, dict[str, Any]] = {
     },
 }
 FORM_SHEETS = ("客户档案", "客户评价", "信用评定", "黑名单")
+AS_OF = D(2025, 12, 31)  # the as-of date of every case unless it states one
+_CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 
 
 def _form(sheet: str) -> Any:
@@ -114,8 +117,17 @@ def write_case(
     title_rows: int = 0,
     extra_sheets: Mapping[str, Sequence[Sequence[Any]]] | None = None,
     parameters: Mapping[str, Any] | None = None,
+    auto_evaluations: bool = True,
 ) -> Path:
-    """A workbook with every form sheet (unless omitted), its header and the case's rows."""
+    """A workbook with every form sheet (unless omitted), its header and the case's rows.
+
+    With ``auto_evaluations``, every admitted archive customer the case does not evaluate gets
+    a valid 客户评价 row after the case's own rows (so T209 does not fire where a case is
+    about something else).
+    """
+    rows = dict(rows)
+    if auto_evaluations and "客户评价" not in omit_sheets:
+        rows["客户评价"] = [*rows.get("客户评价", ()), *_missing_evaluations(rows)]
     book = Workbook()
     book.remove(book.active)
     drop_columns = drop_columns or {}
@@ -148,3 +160,19 @@ def write_case(
                     cell.data_type = "s"  # text stays text, even "=..."
     book.save(path)
     return path
+
+
+def _missing_evaluations(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    evaluated = {r.get("客户编码", f"C{i + 1:03d}") for i, r in enumerate(rows.get("客户评价", ()))}
+    added: list[dict[str, Any]] = []
+    for index, given in enumerate(rows.get("客户档案", ())):
+        row = full_row("客户档案", given, index)
+        code = row.get("客户编码")
+        admitted = row.get("客户类别") in ("重点客户", "一般客户") and row.get("客户类型") not in (
+            "零售客户",
+            "内部关联",
+        )
+        if admitted and isinstance(code, str) and _CODE.match(code) and code not in evaluated:
+            evaluated.add(code)
+            added.append({"客户编码": code})
+    return added

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from xlcrm.compute import Phrase
 from xlcrm.forms import formats, type_names
 from xlcrm.registry import Lang, Rule, Severity, phrases, rules
 
@@ -32,6 +33,7 @@ class Diagnostic:
     column: str | None = None
     customer_code: str | None = None
     args: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    waived: bool = False  # matched by a valid 豁免 row: reported, not counted
 
     @property
     def rule(self) -> Rule:
@@ -71,6 +73,7 @@ class Diagnostic:
             "column": self.column,
             "customer_code": self.customer_code,
             "message": self.message(lang),
+            "waived": self.waived,
             "title": self.rule.title(lang),
             "values": {k: _jsonable(v) for k, v in self.args.items()},
         }
@@ -94,7 +97,11 @@ def render_value(name: str, value: Any, lang: Lang) -> str:
     if name == "format":
         fmt = formats()[value]
         return fmt.zh if lang == "zh" else fmt.en
+    if isinstance(value, Phrase):
+        return value.text(lang)
     if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, Phrase) for v in value):  # reasons: clauses of a sentence
+            return ("；" if lang == "zh" else "; ").join(v.text(lang) for v in value)
         return ("、" if lang == "zh" else ", ").join(render_value("", v, lang) for v in value)
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:g}"
@@ -106,8 +113,10 @@ def render_value(name: str, value: Any, lang: Lang) -> str:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, tuple):
-        return list(value)
+    if isinstance(value, Phrase):
+        return {"zh": value.zh, "en": value.en}
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
     return value
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from xlcrm.forms import Column, Form, formats, forms, type_names
 from xlcrm.registry import Lang, rules
+from xlcrm.schema import range_text, value_range
 
 _REQUIRED_TEXT = {
     "zh": {
@@ -42,17 +43,12 @@ def rule_text(column: Column, lang: Lang = "zh") -> str:
     fmt = column.format or ("period" if column.type == "period" else None)
     if fmt:
         parts.append(getattr(formats()[fmt], lang))
-    if column.min is not None or column.max is not None:
-        lo = "" if column.min is None else f"≥{_num(column.min)}"
-        hi = "" if column.max is None else f"≤{_num(column.max)}"
-        parts.append(" ".join(p for p in (lo, hi) if p))
+    low, high = value_range(column)
+    if low is not None or high is not None:
+        parts.append(range_text(low, high))
     if column.ref == "archive":
         parts.append("须在客户档案中" if lang == "zh" else "must exist in 客户档案")
     return ("；" if lang == "zh" else "; ").join(parts)
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def rule_lines(lang: Lang = "zh") -> list[str]:
@@ -68,7 +64,7 @@ def columns_enforcing(code: str) -> list[tuple[Form, Column]]:
     """The declared columns a schema-level code applies to."""
     from xlcrm.schema import column_checks
 
-    found = []
+    found: list[tuple[Form, Column]] = []
     for form in forms().values():
         for column in form.columns:
             if (

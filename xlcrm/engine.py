@@ -14,14 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xlcrm.context import Context
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.errors import InputError
 from xlcrm.forms import table_forms
+from xlcrm.policy import Policy, default_policy
 from xlcrm.reader import Table, WorkbookScan, scan_workbook
 from xlcrm.registry import rule_functions
 from xlcrm.schema import validate_form
 from xlcrm.selection import is_selected
 from xlcrm.submission import Submission, build_form
+from xlcrm.waivers import apply_waivers
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -34,6 +37,7 @@ class Options:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     blacklist: Path | None = None
+    policy: Policy | None = None
 
 
 @dataclass(slots=True)
@@ -44,16 +48,23 @@ class Result:
     problems: list[InputError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     submission: Submission | None = None
+    context: Context | None = None
+    notes: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (phrase key, values)
 
     @property
     def errors(self) -> int:
-        """How many error diagnostics."""
-        return sum(1 for d in self.diagnostics if d.severity == "error")
+        """How many error diagnostics count (waived ones do not)."""
+        return sum(1 for d in self.diagnostics if d.severity == "error" and not d.waived)
 
     @property
     def warnings(self) -> int:
-        """How many warning diagnostics."""
-        return sum(1 for d in self.diagnostics if d.severity == "warning")
+        """How many warning diagnostics count (waived ones do not)."""
+        return sum(1 for d in self.diagnostics if d.severity == "warning" and not d.waived)
+
+    @property
+    def waived(self) -> int:
+        """How many diagnostics a valid waiver covers."""
+        return sum(1 for d in self.diagnostics if d.waived)
 
     @property
     def exit_code(self) -> int:
@@ -105,13 +116,19 @@ def _check(paths: Sequence[Path | str], options: Options) -> Result:
     if not scans:
         return result
     submission = assemble(scans, [str(p) for p in paths])
+    policy = options.policy or default_policy()
     findings = list(submission.findings)
     for data in submission.forms.values():
-        findings.extend(validate_form(data))
-    for function in rule_functions().values():
-        findings.extend(function(submission))
-    findings = _drop_shadowed(findings)
-    result.submission = submission
+        findings.extend(validate_form(data, policy))
+        data.blank_unusable()
+    context = Context(submission, policy, options.as_of or _as_of_parameter(submission) or dt.date.today())
+    for function in dict.fromkeys(rule_functions().values()):  # a function may serve several codes
+        findings.extend(function(context))
+    findings = apply_waivers(context, _drop_shadowed(findings))
+    if context.calendar.fallback_years:
+        years = "、".join(str(y) for y in sorted(context.calendar.fallback_years))
+        result.notes.append(("calendar_fallback", {"years": years}))
+    result.submission, result.context = submission, context
     order = _sheet_order(scans)
     result.diagnostics = sorted(
         (d for d in findings if is_selected(d.code, options.select, options.ignore)),
@@ -141,7 +158,7 @@ def assemble(scans: Sequence[WorkbookScan], files: list[str]) -> Submission:
             for name in scan.unrecognised
         )
     for form in table_forms():
-        if form.key not in by_form:
+        if form.key not in by_form and not form.optional:
             submission.findings.append(
                 Diagnostic(
                     "S009",
@@ -155,6 +172,15 @@ def assemble(scans: Sequence[WorkbookScan], files: list[str]) -> Submission:
         submission.forms[key] = data
         submission.findings.extend(unreadable)
     return submission
+
+
+def _as_of_parameter(submission: Submission) -> dt.date | None:
+    """参数!基准日期, when given and readable."""
+    parameters = submission.forms.get("parameters")
+    if parameters is None or parameters.frame.is_empty():
+        return None
+    value = parameters.frame["as_of"][0]
+    return value if isinstance(value, dt.date) else None
 
 
 def _drop_shadowed(findings: list[Diagnostic]) -> list[Diagnostic]:

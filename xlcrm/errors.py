@@ -34,6 +34,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "“{value}”不是日期；请写成 2025-06-30 这样的格式。",
         "“{value}” is not a date; write it like 2025-06-30.",
     ),
+    "policy": (
+        "{file}：策略文件有误（{detail}）；格式见 xlcrm policy 的输出。",
+        "{file}: the policy file is wrong ({detail}); `xlcrm policy` shows its keys.",
+    ),
     "output": (
         "{file}：无法写入（{detail}）。",
         "{file}: cannot be written ({detail}).",

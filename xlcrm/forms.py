@@ -40,6 +40,7 @@ class Column:
     format: str | None = None
     min: float | None = None
     max: float | None = None
+    max_policy: str | None = None
     ref: str | None = None
     blank_code: str = "S002"
 
@@ -71,6 +72,7 @@ class Form:
     signature: tuple[str, ...] = ()
     unique: tuple[tuple[str, ...], ...] = ()
     layout: Literal["table", "keyvalue"] = "table"
+    optional: bool = False
 
     def column(self, key: str) -> Column:
         """The column declared under ``key``."""
@@ -118,6 +120,7 @@ def forms() -> dict[str, Form]:
             signature=tuple(raw.get("signature", ())),
             unique=tuple(tuple(k) for k in raw.get("unique", ())),
             layout=raw.get("layout", "table"),
+            optional=raw.get("optional", False),
         )
     return result
 

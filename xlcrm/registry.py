@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Literal
 from xlcrm.resources import load_toml
 
 if TYPE_CHECKING:
+    from xlcrm.context import Context
     from xlcrm.diagnostics import Diagnostic
-    from xlcrm.submission import Submission
 
 Severity = Literal["error", "warning"]
 Lang = Literal["zh", "en"]
-RuleFunction = Callable[["Submission"], Iterable["Diagnostic"]]
+RuleFunction = Callable[["Context"], Iterable["Diagnostic"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +36,9 @@ class Rule:
     message_zh: str
     message_en: str
     clause: str
-    source: Literal["schema", "reader", "rule"]
+    source: Literal["schema", "reader", "rule", "waiver"]
     retired: bool = False
+    waivable: bool = True
 
     def title(self, lang: Lang) -> str:
         """The rule's title in ``lang``."""
@@ -68,23 +69,28 @@ def phrases() -> dict[str, dict[str, str]]:
 _FUNCTIONS: dict[str, RuleFunction] = {}
 
 
-def rule(code: str) -> Callable[[RuleFunction], RuleFunction]:
-    """Register ``function`` as the implementation of the declared rule ``code``."""
+def rule(*codes: str) -> Callable[[RuleFunction], RuleFunction]:
+    """Register ``function`` as the implementation of the declared rules ``codes``.
+
+    A function reports several codes only where the policy ties them together (e.g. the
+    precedence of C302/C303/C314 over C304–C306 for one grant).
+    """
 
     def register(function: RuleFunction) -> RuleFunction:
-        declared = rules().get(code)
-        if declared is None or declared.source != "rule":
-            raise ValueError(f"{code} is not declared with source = 'rule' in rules.toml")
-        if code in _FUNCTIONS:
-            raise ValueError(f"{code} is registered twice")
-        _FUNCTIONS[code] = function
+        for code in codes:
+            declared = rules().get(code)
+            if declared is None or declared.source != "rule":
+                raise ValueError(f"{code} is not declared with source = 'rule' in rules.toml")
+            if code in _FUNCTIONS:
+                raise ValueError(f"{code} is registered twice")
+            _FUNCTIONS[code] = function
         return function
 
     return register
 
 
 def rule_functions() -> dict[str, RuleFunction]:
-    """The registered rule functions by code (importing the rule modules registers them)."""
+    """The registered rule function of each code (importing the rule modules registers them)."""
     import xlcrm.rules  # noqa: F401  (registers every rule module)
 
     return dict(_FUNCTIONS)

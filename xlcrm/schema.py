@@ -20,7 +20,13 @@ from stdnum.cn import uscc
 
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.forms import ADMITTED_CATEGORIES, EXEMPT_TYPES, Column, Form, formats
+from xlcrm.policy import Policy, default_policy
 from xlcrm.submission import DTYPES, POSITION, TABLE, FormData
+
+# Values failing these checks are blanked for the policy rules (POLICY §5: rules that need the
+# cell skip the row); identity columns stay, as the row still counts in references and matching.
+UNUSABLE_CODES = frozenset({"S004", "S005", "S006"})
+IDENTITY_KEYS = frozenset({"customer_code", "name", "uscc"})
 
 # Helper columns computed before validation, for checks that depend on other columns.
 ADMITTED, EXEMPT, SCOPE_DEPARTMENT = "__admitted", "__exempt", "__scope_department"
@@ -63,18 +69,27 @@ def _expr_check(expr: Callable[[str], pl.Expr], **kwargs: Any) -> pa.Check:
     return pa.Check(lambda data: data.lazyframe.select(expr(data.key)), **kwargs)
 
 
-def _range_text(column: Column) -> str:
+def value_range(column: Column, policy: Policy | None = None) -> tuple[float | None, float | None]:
+    """A column's inclusive range, its maximum taken from the policy where declared so."""
+    if column.max_policy:
+        return column.min, float((policy or default_policy())[column.max_policy])
+    return column.min, column.max
+
+
+def range_text(low: float | None, high: float | None) -> str:
+    """``0–30``, ``≥ 0`` or ``≤ 100``."""
+
     def show(number: float) -> str:
         return str(int(number)) if float(number).is_integer() else str(number)
 
-    if column.min is not None and column.max is not None:
-        return f"{show(column.min)}–{show(column.max)}"
-    if column.min is not None:
-        return f"≥ {show(column.min)}"
-    return f"≤ {show(column.max)}"  # type: ignore[arg-type]
+    if low is not None and high is not None:
+        return f"{show(low)}–{show(high)}"
+    if low is not None:
+        return f"≥ {show(low)}"
+    return f"≤ {show(high)}"  # type: ignore[arg-type]
 
 
-def column_checks(column: Column) -> list[tuple[CheckSpec, pa.Check]]:
+def column_checks(column: Column, policy: Policy | None = None) -> list[tuple[CheckSpec, pa.Check]]:
     """The pandera checks of one declared column, each with its meaning."""
     checks: list[tuple[CheckSpec, pa.Check]] = []
 
@@ -127,24 +142,24 @@ def column_checks(column: Column) -> list[tuple[CheckSpec, pa.Check]]:
             _expr_check(check_digit_ok, name="uscc_check_digit"),
             lambda v: {"column": column.zh, "value": v, "check_digit": uscc.calc_check_digit(v)},
         )
-    if column.min is not None or column.max is not None:
-        lo = column.min if column.min is not None else float("-inf")
-        hi = column.max if column.max is not None else float("inf")
+    low, high = value_range(column, policy)
+    if low is not None or high is not None:
+        text = range_text(low, high)
         add(
             "S006",
-            pa.Check.in_range(lo, hi),
-            lambda v: {"column": column.zh, "value": v, "range": _range_text(column)},
+            pa.Check.in_range(float("-inf") if low is None else low, float("inf") if high is None else high),
+            lambda v: {"column": column.zh, "value": v, "range": text},
         )
     return checks
 
 
 @cache
-def form_schema(form: Form) -> tuple[pa.DataFrameSchema, dict[tuple[str, int], CheckSpec]]:
-    """The pandera schema of a form and what each (column, check number) means."""
+def form_schema(form: Form, policy: Policy) -> tuple[pa.DataFrameSchema, dict[tuple[str, int], CheckSpec]]:
+    """The pandera schema of a form under a policy and what each (column, check number) means."""
     columns = {}
     meaning: dict[tuple[str, int], CheckSpec] = {}
     for column in form.columns:
-        pairs = column_checks(column)
+        pairs = column_checks(column, policy)
         for number, (spec, _check) in enumerate(pairs):
             meaning[(column.key, number)] = spec
         columns[column.key] = pa.Column(
@@ -171,9 +186,9 @@ def _with_helpers(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def validate_form(data: FormData) -> list[Diagnostic]:
+def validate_form(data: FormData, policy: Policy | None = None) -> list[Diagnostic]:
     """Validate every table of a form lazily and return the coded findings."""
-    schema, meaning = form_schema(data.form)
+    schema, meaning = form_schema(data.form, policy or default_policy())
     findings: list[Diagnostic] = []
     frame = _with_helpers(data.frame)
     for t, table in enumerate(data.tables):
@@ -216,6 +231,8 @@ def _failures(
         if spec is None or group["index"].null_count():
             raise RuntimeError(f"unexpected validation failure: {group.head(1).to_dicts()}")
         rows = part.select(POSITION, str(key))[group["index"]]
+        if spec.code in UNUSABLE_CODES and str(key) not in IDENTITY_KEYS:
+            data.unusable.extend((table, position, str(key)) for position in rows[POSITION])
         for position, value in rows.iter_rows():
             findings.append(data.diagnostic(spec.code, table, position, str(key), **spec.explain(value)))
     return findings

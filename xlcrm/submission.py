@@ -108,12 +108,28 @@ class FormData:
     tables: list[Table]
     frame: pl.DataFrame
     codes: list[list[str | None]]  # per table: the normalised 客户编码 of each position
+    unusable: list[tuple[int, int, str]] = field(default_factory=list)  # (table, position, key)
+
+    def blank_unusable(self) -> None:
+        """Set the cells that failed validation to null, so rules treat them as unknown."""
+        by_key: dict[str, list[tuple[int, int]]] = {}
+        for table, position, key in self.unusable:
+            by_key.setdefault(key, []).append((table, position))
+        for key, cells in by_key.items():
+            bad = pl.DataFrame(
+                {TABLE: [t for t, _ in cells], POSITION: [p for _, p in cells]},
+                schema={TABLE: pl.Int32, POSITION: pl.Int32},
+            )
+            mask = pl.struct(TABLE, POSITION).is_in(
+                bad.select(pl.struct(TABLE, POSITION)).to_series().implode()
+            )
+            self.frame = self.frame.with_columns(pl.when(mask).then(None).otherwise(pl.col(key)).alias(key))
 
     def present(self, table: int) -> set[str]:
         """The declared columns the given table has."""
         return set(self.tables[table].columns)
 
-    def diagnostic(self, code: str, table: int, position: int, key: str | None, **args: Any) -> Diagnostic:
+    def diagnostic(self, code: str, table: int, position: int, key: str | None, /, **args: Any) -> Diagnostic:
         """A finding about one cell (or a whole row when ``key`` is None)."""
         source = self.tables[table]
         if source.cells:  # key/value layout: each value has its own row, always column B
@@ -134,7 +150,7 @@ class FormData:
             args=args,
         )
 
-    def at(self, code: str, index: int, key: str | None, **args: Any) -> Diagnostic:
+    def at(self, code: str, index: int, key: str | None, /, **args: Any) -> Diagnostic:
         """A finding about frame row ``index``."""
         table = self.frame[TABLE][index]
         position = self.frame[POSITION][index]

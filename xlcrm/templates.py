@@ -19,6 +19,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlcrm.docs import required_text, rule_text
 from xlcrm.forms import Column, Form, forms
+from xlcrm.schema import value_range
 
 COMBINED = "客户管理台账.xlsx"
 GUIDE = "填写说明"
@@ -98,7 +99,7 @@ def validation(column: Column) -> dict[str, Any]:
         rule = {"validate": "date", "criteria": "between", "minimum": _DATE_MIN, "maximum": _DATE_MAX}
     elif column.type in ("integer", "number"):
         kind = "integer" if column.type == "integer" else "decimal"
-        lo, hi = column.min, column.max
+        lo, hi = value_range(column)
         if lo is not None and hi is not None:
             rule = {"validate": kind, "criteria": "between", "minimum": lo, "maximum": hi}
         elif lo is not None:

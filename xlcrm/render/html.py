@@ -14,20 +14,20 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from xlcrm import __version__
 from xlcrm.engine import Result
-from xlcrm.registry import Lang, rules
+from xlcrm.registry import Lang, phrases, rules
 
 _WORDS = {
     "zh": {
         "title": "xlcrm 检查报告", "generated": "生成于", "files": "文件", "unusable": "无法使用",
         "total": "问题总数", "error": "错误", "warning": "警告", "code": "代码", "rule": "规则",
         "count": "个数", "submission": "（整个提交）", "cell": "单元格", "severity": "级别",
-        "customer": "客户编码", "message": "说明",
+        "customer": "客户编码", "message": "说明", "waived": "已豁免",
     },
     "en": {
         "title": "xlcrm check report", "generated": "Generated", "files": "Files", "unusable": "Unusable",
         "total": "Problems", "error": "error", "warning": "warning", "code": "Code", "rule": "Rule",
         "count": "Count", "submission": "(whole submission)", "cell": "Cell", "severity": "Severity",
-        "customer": "Customer", "message": "Message",
+        "customer": "Customer", "message": "Message", "waived": "waived",
     },
 }  # fmt: skip
 _ENV = Environment(
@@ -55,5 +55,6 @@ def render(result: Result, lang: Lang = "zh") -> str:
         lang=lang,
         w=_WORDS[lang],
         version=__version__,
+        notes=[phrases()[key][lang].format(**values) for key, values in result.notes],
         now=dt.datetime.now(),
     )

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from xlcrm.engine import Result
-from xlcrm.registry import Lang
+from xlcrm.registry import Lang, phrases
 
 
 def to_json(result: Result, lang: Lang = "zh") -> dict[str, Any]:
@@ -18,6 +18,9 @@ def to_json(result: Result, lang: Lang = "zh") -> dict[str, Any]:
             "files": result.files,
             "errors": result.errors,
             "warnings": result.warnings,
+            "waived": result.waived,
+            "as_of": result.context.as_of.isoformat() if result.context else None,
+            "notes": [phrases()[key][lang].format(**values) for key, values in result.notes],
             "by_code": dict(sorted(Counter(d.code for d in result.diagnostics).items())),
             "unusable": [{"file": p.file, "message": p.message(lang)} for p in result.problems],
             "exit_code": result.exit_code,

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.engine import Result
-from xlcrm.registry import Lang
+from xlcrm.registry import Lang, phrases
 
 _WORDS = {
     "zh": {
@@ -21,7 +21,7 @@ _WORDS = {
         "warning": "警告",
         "submission": "（整个提交）",
         "sheet_count": "{n} 个问题",
-        "summary": "共 {total} 个问题：{errors} 个错误，{warnings} 个警告；检查了 {files} 个文件。",
+        "summary": "共 {total} 个问题：{errors} 个错误，{warnings} 个警告，{waived} 个已豁免；检查了 {files} 个文件。",
         "clean": "没有发现问题；检查了 {files} 个文件。",
         "unusable": "无法使用",
     },
@@ -30,7 +30,7 @@ _WORDS = {
         "warning": "warning",
         "submission": "(whole submission)",
         "sheet_count": "{n} problem(s)",
-        "summary": "{total} problem(s): {errors} error(s), {warnings} warning(s) in {files} file(s).",
+        "summary": "{total} problem(s): {errors} error(s), {warnings} warning(s), {waived} waived, in {files} file(s).",
         "clean": "No problems found in {files} file(s).",
         "unusable": "unusable",
     },
@@ -70,13 +70,18 @@ def report_lines(result: Result, lang: Lang) -> list[Line]:
     usable = len(result.files) - sum(1 for p in result.problems if p.file in result.files)
     if result.diagnostics:
         totals = words["summary"].format(
-            total=len(result.diagnostics), errors=result.errors, warnings=result.warnings, files=usable
+            total=len(result.diagnostics),
+            errors=result.errors,
+            warnings=result.warnings,
+            waived=result.waived,
+            files=usable,
         )
         counts = Counter(d.code for d in result.diagnostics)
         lines.append([(totals, "bold")])
         lines.append([("  " + "  ".join(f"{c}×{n}" for c, n in sorted(counts.items())), "dim")])
     elif result.submission is not None:
         lines.append([(words["clean"].format(files=usable), "green")])
+    lines.extend([("※ " + phrases()[key][lang].format(**values), "dim")] for key, values in result.notes)
     return lines
 
 
@@ -99,5 +104,7 @@ def _line(diagnostic: Diagnostic, width: int, lang: Lang) -> Line:
     ]
     if diagnostic.customer_code:
         line.append((f"[{diagnostic.customer_code}] ", "cyan"))
-    line.append((diagnostic.message(lang), ""))
+    line.append((diagnostic.message(lang), "dim" if diagnostic.waived else ""))
+    if diagnostic.waived:
+        line.append((f"（{phrases()['waived'][lang]}）", "green"))
     return line

@@ -4,4 +4,4 @@ Each module registers its functions with ``xlcrm.registry.rule``; importing this
 registers them all. Rules never import the CLI, rendering, file IO or xlwings.
 """
 
-from xlcrm.rules import reference  # noqa: F401
+from xlcrm.rules import admission, blacklist, credit, reference, tiers  # noqa: F401

@@ -6,21 +6,22 @@ from collections.abc import Iterator
 
 import polars as pl
 
+from xlcrm.context import Context
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.registry import rule
-from xlcrm.submission import Submission
 
 
 @rule("S008")
-def unknown_customer(submission: Submission) -> Iterator[Diagnostic]:
+def unknown_customer(ctx: Context) -> Iterator[Diagnostic]:
     """S008: a 客户评价 or 信用评定 row whose 客户编码 is not in 客户档案."""
+    submission = ctx.submission
     archive = submission.forms.get("archive")
     if archive is None:
         return  # the missing archive is reported as S009; nothing to compare with
     known = archive.frame["customer_code"].drop_nulls().unique()
     for form in submission.forms.values():
         for column in form.form.columns:
-            if column.ref != "archive":
+            if column.ref != "archive":  # only declared references (not 豁免's customer)
                 continue
             unknown = form.frame.with_row_index("__i").filter(
                 pl.col(column.key).is_not_null() & ~pl.col(column.key).is_in(known.implode())

@@ -1,0 +1,253 @@
+"""The policy's computations (POLICY §2) as pure functions of one row and the policy.
+
+Each result carries its reasons as bilingual phrases, so a finding can say why in words staff
+understand ("总分 72 < 85；滞期付款 1 次") and a computed column can show its basis. A result
+is None where a value it needs is blank or unreadable: rules that need it skip the row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from xlcrm.forms import forms
+from xlcrm.policy import Policy
+from xlcrm.workdays import add_months
+
+VIP, PREFERRED, QUALIFIED = "VIP客户", "优选类客户", "合格类客户"
+TIERS = (VIP, PREFERRED, QUALIFIED)  # highest first
+MEDICAL = "医疗机构"
+NO_PROBLEM = "无"
+SCORE_KEYS = ("volume_score", "receivable_score", "reputation_score", "loyalty_score")
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A short explanation in both languages."""
+
+    zh: str
+    en: str
+
+    def text(self, lang: str) -> str:
+        """The phrase in ``lang``."""
+        return self.zh if lang == "zh" else self.en
+
+
+def _num(value: float | int | None) -> str:
+    if value is None:
+        return "—"
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def hospital_rank(level: str | None) -> int | None:
+    """0 for 三级甲等 (highest) … in declaration order; None if blank or unknown."""
+    levels = forms()["archive"].column("hospital_level").allowed
+    return levels.index(level) if level in levels else None
+
+
+def score_total(evaluation: dict[str, Any]) -> float | None:
+    """The sum of the four dimension scores, or None if any is blank or unreadable."""
+    scores = [evaluation.get(k) for k in SCORE_KEYS]
+    if any(s is None for s in scores):
+        return None
+    return float(sum(scores))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class TierResult:
+    """The computed tier and, per tier, the conditions that failed."""
+
+    tier: str
+    total: float
+    failed: dict[str, tuple[Phrase, ...]] = field(default_factory=dict)
+    met: dict[str, tuple[Phrase, ...]] = field(default_factory=dict)
+
+
+def _scale(archive: dict[str, Any], policy: Policy, prefix: str) -> tuple[bool, Phrase]:
+    level_key, beds_key, business_key = (
+        f"tiers.{prefix}_min_{k}" for k in ("hospital_level", "beds", "business")
+    )
+    min_level, min_beds, min_business = policy[level_key], policy[beds_key], policy[business_key]
+    rank, required_rank = hospital_rank(archive.get("hospital_level")), hospital_rank(min_level)
+    beds, business = archive.get("beds"), archive.get("annual_business")
+    medical = archive.get("customer_type") == MEDICAL and (
+        (rank is not None and required_rank is not None and rank <= required_rank)
+        or (beds is not None and beds >= min_beds)
+    )
+    big = business is not None and business >= min_business
+    standard_zh = f"{min_level}以上或床位≥{_num(min_beds)}的医疗机构，或年业务量≥{_num(min_business)}万元"
+    standard_en = f"a 医疗机构 of {min_level} or better or ≥{_num(min_beds)} beds, or ≥{_num(min_business)} (10k CNY) business a year"
+    if medical or big:
+        return True, Phrase(f"规模达标（{standard_zh}）", f"scale met ({standard_en})")
+    facts_zh = (
+        f"医院等级 {archive.get('hospital_level') or '—'}、床位 {_num(beds)}、年业务量 {_num(business)} 万元"
+    )
+    facts_en = (
+        f"hospital level {archive.get('hospital_level') or '—'}, {_num(beds)} beds, business {_num(business)}"
+    )
+    return False, Phrase(
+        f"规模不足：{facts_zh}（需{standard_zh}）", f"scale not met: {facts_en} (needs {standard_en})"
+    )
+
+
+def compute_tier(archive: dict[str, Any], evaluation: dict[str, Any], policy: Policy) -> TierResult | None:
+    """The highest tier whose conditions all hold (POLICY §2), else 合格类客户."""
+    total = score_total(evaluation)
+    late, overdue = evaluation.get("late_payments"), evaluation.get("overdue_pickups")
+    intent, problems = evaluation.get("long_term_intent"), evaluation.get("problems")
+    if total is None or late is None or overdue is None or intent is None or problems is None:
+        return None
+    clean_record = late == 0 and overdue == 0
+    record = (
+        Phrase("无滞期付款、逾期未提货", "no late payment or overdue pick-up")
+        if clean_record
+        else Phrase(
+            f"滞期付款 {late} 次、逾期未提货 {overdue} 次",
+            f"{late} late payment(s), {overdue} overdue pick-up(s)",
+        )
+    )
+    failed: dict[str, tuple[Phrase, ...]] = {}
+    met: dict[str, tuple[Phrase, ...]] = {}
+    for tier, prefix in ((VIP, "vip"), (PREFERRED, "preferred")):
+        minimum = policy[f"tiers.{prefix}_min_total"]
+        score = (
+            Phrase(f"总分 {_num(total)} ≥ {_num(minimum)}", f"total {_num(total)} ≥ {_num(minimum)}")
+            if total >= minimum
+            else Phrase(f"总分 {_num(total)} < {_num(minimum)}", f"total {_num(total)} < {_num(minimum)}")
+        )
+        scale_ok, scale = _scale(archive, policy, prefix)
+        checks = [(total >= minimum, score), (scale_ok, scale), (clean_record, record)]
+        if tier == VIP:
+            checks.append(
+                (
+                    bool(intent),
+                    Phrase("有长期合作意愿", "wants long-term cooperation")
+                    if intent
+                    else Phrase("无长期合作意愿", "no long-term intent"),
+                )
+            )
+            no_problem = tuple(problems) == (NO_PROBLEM,)
+            checks.append(
+                (
+                    no_problem,
+                    Phrase("本期无问题", "no problems this period")
+                    if no_problem
+                    else Phrase(f"本期问题：{'、'.join(problems)}", f"problems: {', '.join(problems)}"),
+                )
+            )
+        failed[tier] = tuple(p for ok, p in checks if not ok)
+        met[tier] = tuple(p for ok, p in checks if ok)
+    tier = next((t for t in (VIP, PREFERRED) if not failed[t]), QUALIFIED)
+    return TierResult(tier, total, failed, met)
+
+
+@dataclass(frozen=True, slots=True)
+class GradeResult:
+    """The computed credit grade and why."""
+
+    grade: str
+    reasons: tuple[Phrase, ...]
+
+
+def compute_grade(credit: dict[str, Any], policy: Policy, as_of: dt.date) -> GradeResult | None:
+    """C if any C condition, A if every A condition, else B (POLICY §2, 002 §15–18)."""
+    flags = [f for f in (credit.get("red_flags") or ()) if f != NO_PROBLEM]
+    c_conditions = [
+        (credit.get("default_2y"), True, Phrase("近两年有不良记录", "a default in the last two years")),
+        (credit.get("lawful"), False, Phrase("未守法经营、信守承诺", "not lawful or not keeping promises")),
+        (credit.get("operations_2y"), "不良", Phrase("近两年经营状况不良", "poor operations in two years")),
+        (credit.get("capital"), "不足", Phrase("资金实力不足", "insufficient capital")),
+    ]
+    c_reasons = [p for value, bad, p in c_conditions if value is not None and value == bad]
+    if flags:
+        c_reasons.append(Phrase(f"风险情形：{'、'.join(flags)}", f"red flags: {', '.join(flags)}"))
+    if c_reasons:
+        return GradeResult("C", tuple(c_reasons))
+    if any(value is None for value, _, _ in c_conditions) or credit.get("red_flags") is None:
+        return None  # a blank C condition could still make it C
+    years = policy["credit.min_cooperation_years"]
+    start = credit.get("coop_start")
+    long_enough = None if start is None else add_months(start, int(12 * years)) <= as_of
+    a_conditions = [
+        (
+            long_enough,
+            Phrase(f"合作满 {_num(years)} 年", f"{_num(years)}+ year(s) of cooperation"),
+            Phrase(f"合作不满 {_num(years)} 年", f"less than {_num(years)} year(s) of cooperation"),
+        ),
+        (
+            credit.get("operations_2y") == "良好",
+            Phrase("经营状况良好", "good operations"),
+            Phrase(
+                f"近两年经营状况{credit.get('operations_2y')}", f"operations {credit.get('operations_2y')}"
+            ),
+        ),
+        (
+            credit.get("capital") == "雄厚",
+            Phrase("资金实力雄厚", "strong capital"),
+            Phrase(f"资金实力{credit.get('capital')}", f"capital {credit.get('capital')}"),
+        ),
+        (
+            credit.get("collection_met"),
+            Phrase("回款发货达标", "collection target met"),
+            Phrase("年度回款发货未达标", "collection target not met"),
+        ),
+        (
+            credit.get("data_complete"),
+            Phrase("关键资料齐全", "key data complete"),
+            Phrase("关键资料不全", "key data incomplete"),
+        ),
+    ]
+    if any(ok is None for ok, _, _ in a_conditions):
+        return None
+    missing = tuple(bad for ok, _, bad in a_conditions if not ok)
+    if missing:
+        return GradeResult("B", missing)
+    return GradeResult("A", tuple(good for _, good, _ in a_conditions))
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """The maximum grant for a row's grade and grant type, and what bounds it."""
+
+    limit: float | None  # None: a bound it needs is blank
+    term: int | None  # None: no term applies (no grant)
+    bound: Phrase
+    approvals_needed: bool
+
+
+_BOUNDS = {
+    "avg_monthly_shipment": Phrase("月均发货额", "average monthly shipment"),
+    "avg_monthly_collection": Phrase("月均回款额", "average monthly collection"),
+    "collateral": Phrase("抵押担保额", "collateral"),
+}
+
+
+def max_grant(credit: dict[str, Any], grade: str, policy: Policy) -> Grant:
+    """The maximum limit and term (POLICY §2, 002 §24–28)."""
+    kind = credit.get("credit_type")
+    history = bool(credit.get("prior_credit"))
+    if grade == "C":
+        return Grant(0.0, 0, Phrase("C 级不予授信", "no credit for grade C"), False)
+    if kind not in ("临时", "长期"):
+        return Grant(0.0, None, Phrase("授信类型为无", "grant type 无 (none)"), False)
+    keys: tuple[str, ...]
+    if grade == "A":
+        keys = (
+            ("avg_monthly_collection",)
+            if kind == "临时"
+            else ("avg_monthly_shipment", "avg_monthly_collection")
+        )
+        term = policy["credit.max_term_days"]
+        approvals = kind == "长期" or not history
+    else:
+        keys = ("avg_monthly_shipment", "avg_monthly_collection", "collateral")
+        term = (
+            policy["credit.max_term_days"] if kind == "长期" else policy["credit.b_temporary_max_term_days"]
+        )
+        approvals = True
+    values = {k: credit.get(k) for k in keys}
+    if any(v is None for v in values.values()):
+        return Grant(None, term, Phrase("", ""), approvals)
+    smallest = min(keys, key=lambda k: values[k])  # type: ignore[arg-type, return-value]
+    return Grant(float(values[smallest]), term, _BOUNDS[smallest], approvals)  # type: ignore[arg-type]

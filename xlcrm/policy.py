@@ -1,0 +1,79 @@
+"""The policy's configurable values: shipped defaults (validators/policy.toml) plus overrides.
+
+``load_policy(path)`` returns the effective values and where each came from. An override file
+may set any subset of the shipped keys; an unknown key, a wrong type or a malformed file is an
+``InputError`` (exit 2) naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from xlcrm.errors import InputError
+from xlcrm.resources import load_toml
+
+DEFAULT_SOURCE = "default"
+
+
+@dataclass(frozen=True, eq=False)
+class Policy:
+    """Effective policy values by dotted key (``tiers.vip_min_total``) and their sources."""
+
+    values: dict[str, Any]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+@cache
+def default_policy() -> Policy:
+    """The shipped defaults."""
+    values = _flatten(load_toml("policy.toml"))
+    return Policy(values, dict.fromkeys(values, DEFAULT_SOURCE))
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return type(default) is type(value)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float))
+    return type(default) is type(value)
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The defaults, overridden by the TOML file at ``path`` when given."""
+    base = default_policy()
+    if path is None:
+        return base
+    label = str(path)
+    try:
+        overrides = _flatten(tomllib.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise InputError("not_found", label) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise InputError("policy", label, detail=str(exc).splitlines()[0]) from None
+    values, sources = dict(base.values), dict(base.sources)
+    for key, value in overrides.items():
+        if key not in values:
+            raise InputError("policy", label, detail=f"未知参数 / unknown key “{key}”")
+        if not _same_kind(values[key], value):
+            raise InputError("policy", label, detail=f"“{key}” = {value!r}: 类型不对 / wrong type")
+        values[key] = value
+        sources[key] = label
+    return Policy(values, sources)

@@ -1,0 +1,74 @@
+"""Blacklists: B401 (company), B402 (department) (000 §3.5b). B403 is a schema check.
+
+An entry matches a customer by 客户编码, by 统一社会信用代码, or by the normalised name (the
+same normalisation as everywhere: trimmed, full-width folded, spaces collapsed); the finding
+says which matched and sits on that cell of the customer's archive row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from xlcrm.compute import Phrase
+from xlcrm.context import INDEX, Context, Row
+from xlcrm.diagnostics import Diagnostic
+from xlcrm.registry import rule
+
+_KEYS = (
+    ("customer_code", Phrase("客户编码", "customer code")),
+    ("uscc", Phrase("统一社会信用代码", "credit code")),
+    ("name", Phrase("客户名称", "name")),
+)
+COMPANY, DEPARTMENT = "公司", "部门"
+
+
+def blacklist_match(ctx: Context, customer: Row, scope: str | None = None) -> list[tuple[Row, str, Phrase]]:
+    """The entries (of ``scope``, or any) that match ``customer``, with the key that matched."""
+    found = []
+    for entry in ctx.rows("blacklist"):
+        if scope is not None and entry.get("scope") != scope:
+            continue
+        for key, phrase in _KEYS:
+            value = customer.get(key)
+            if value is not None and entry.get(key) == value:
+                found.append((entry, key, phrase))
+                break
+    return found
+
+
+def _doing_business(ctx: Context) -> set[str]:
+    """Customers with a grant, a limit or an exposure in 信用评定."""
+    codes: set[str] = set()
+    for row in ctx.rows("credit"):
+        granted = row.get("credit_type") in ("临时", "长期") or (row.get("limit") or 0) > 0
+        if row.get("customer_code") is not None and (granted or (row.get("exposure") or 0) > 0):
+            codes.add(row["customer_code"])
+    return codes
+
+
+def _blacklisted(ctx: Context, code: str, scope: str) -> Iterator[Diagnostic]:
+    archive = ctx.form("archive")
+    if archive is None or not ctx.rows("blacklist"):
+        return
+    credit = _doing_business(ctx)
+    for row in ctx.rows("archive"):
+        if row.get("tier") is None and row.get("customer_code") not in credit:
+            continue  # no tier, grant or exposure: no business yet
+        for entry, key, phrase in blacklist_match(ctx, row, scope):
+            if scope == DEPARTMENT and entry.get("department") not in (row.get("department"), ctx.department):
+                continue
+            described = f"{entry.get('name') or ''}（{entry.get('reason') or ''}）"
+            yield archive.at(code, row[INDEX], key, matched=phrase, entry=described)
+            break
+
+
+@rule("B401")
+def company_blacklist(ctx: Context) -> Iterator[Diagnostic]:
+    """B401: a customer with a tier, grant or exposure is on the company blacklist."""
+    yield from _blacklisted(ctx, "B401", COMPANY)
+
+
+@rule("B402")
+def department_blacklist(ctx: Context) -> Iterator[Diagnostic]:
+    """B402: a customer with a tier, grant or exposure is on this department's blacklist."""
+    yield from _blacklisted(ctx, "B402", DEPARTMENT)

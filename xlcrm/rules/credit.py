@@ -1,0 +1,206 @@
+"""Credit grade, grants and exposure: C301–C314 (002 ch.2–6).
+
+Rules use the computed grade. When C302, C303 or C314 fires for a row, C304–C306 are not
+reported for it: the grant itself is not allowed, so its approvals, size and term are moot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from xlcrm.compute import Phrase, compute_grade, max_grant
+from xlcrm.context import INDEX, Context, Row
+from xlcrm.diagnostics import Diagnostic
+from xlcrm.registry import rule
+from xlcrm.submission import FormData
+from xlcrm.workdays import add_months
+
+GRANTS = ("临时", "长期")
+_APPROVALS = (
+    ("approved_vp", Phrase("营销副总审批", "营销副总 (VP)")),
+    ("approved_cfo", Phrase("财务总监审批", "财务总监 (CFO)")),
+    ("approved_gm", Phrase("总经理审批", "总经理 (GM)")),
+)
+
+
+def _amount(value: Any) -> float:
+    return float(value) if value is not None else 0.0
+
+
+def has_grant(row: Row) -> bool:
+    """A 临时/长期 grant type or a positive limit."""
+    return row.get("credit_type") in GRANTS or _amount(row.get("limit")) > 0
+
+
+def _forbidden_grant(form: FormData, row: Row, grade: str, why: tuple[Phrase, ...]) -> Diagnostic | None:
+    """C302, C303 or C314 for a row, in that order of precedence; None if the grant may exist."""
+    if grade == "C":
+        if row.get("credit_type") in GRANTS:
+            what = Phrase(f"授信类型为{row['credit_type']}", f"the grant type is {row['credit_type']}")
+            return form.at("C302", row[INDEX], "credit_type", what=what, why=why)
+        if _amount(row.get("limit")) > 0:
+            what = Phrase(f"信用额度为 {row['limit']:g} 元", f"the limit is {row['limit']:g}")
+            return form.at("C302", row[INDEX], "limit", what=what, why=why)
+        if _amount(row.get("exposure")) > 0:
+            what = Phrase(f"当前占用额为 {row['exposure']:g} 元", f"the exposure is {row['exposure']:g}")
+            return form.at("C302", row[INDEX], "exposure", what=what, why=why)
+        return None
+    if grade == "B" and has_grant(row) and _amount(row.get("collateral")) <= 0:
+        return form.at("C303", row[INDEX], "collateral")
+    if row.get("credit_type") == "长期" and row.get("prior_credit") is False:
+        return form.at("C314", row[INDEX], "credit_type")
+    return None
+
+
+@rule("C301")
+def declared_grade(ctx: Context) -> Iterator[Diagnostic]:
+    """C301: the declared grade differs from the computed one."""
+    form = ctx.form("credit")
+    if form is None:
+        return
+    for row in ctx.rows("credit"):
+        result = compute_grade(row, ctx.policy, ctx.as_of)
+        declared = row.get("declared_grade")
+        if result is not None and declared is not None and declared != result.grade:
+            yield form.at(
+                "C301",
+                row[INDEX],
+                "declared_grade",
+                declared=declared,
+                computed=result.grade,
+                why=result.reasons,
+            )
+
+
+@rule("C302", "C303", "C304", "C305", "C306", "C314")
+def grants(ctx: Context) -> Iterator[Diagnostic]:
+    """C302/C303/C314 (forbidden grants) and, for allowed grants, C304–C306."""
+    form = ctx.form("credit")
+    if form is None:
+        return
+    for row in ctx.rows("credit"):
+        result = compute_grade(row, ctx.policy, ctx.as_of)
+        if result is None:
+            continue
+        forbidden = _forbidden_grant(form, row, result.grade, result.reasons)
+        if forbidden is not None:
+            yield forbidden
+            continue
+        if not has_grant(row):
+            continue
+        grant = max_grant(row, result.grade, ctx.policy)
+        missing = [(key, phrase) for key, phrase in _APPROVALS if row.get(key) is not True]
+        if grant.approvals_needed and missing:
+            yield form.at("C304", row[INDEX], missing[0][0], missing=tuple(p for _, p in missing))
+        limit = row.get("limit")
+        if grant.limit is not None and limit is not None and limit > grant.limit:
+            yield form.at("C305", row[INDEX], "limit", limit=limit, max=grant.limit, bound=grant.bound)
+        term = row.get("term_days")
+        if grant.term is not None and term is not None and term > grant.term:
+            yield form.at("C306", row[INDEX], "term_days", term=term, max=grant.term)
+
+
+@rule("C307")
+def exposure_above_limit(ctx: Context) -> Iterator[Diagnostic]:
+    """C307: exposure above the limit on a 临时/长期 grant."""
+    form = ctx.form("credit")
+    if form is None:
+        return
+    for row in ctx.rows("credit"):
+        exposure, limit = row.get("exposure"), row.get("limit")
+        if (
+            row.get("credit_type") in GRANTS
+            and exposure is not None
+            and limit is not None
+            and exposure > limit
+        ):
+            yield form.at("C307", row[INDEX], "exposure", exposure=exposure, limit=limit)
+
+
+def _grew(row: Row) -> bool:
+    exposure, previous = row.get("exposure"), row.get("prev_exposure")
+    return exposure is not None and previous is not None and exposure > previous
+
+
+@rule("C308")
+def exposure_grew_without_grant(ctx: Context) -> Iterator[Diagnostic]:
+    """C308: exposure grew for a customer whose grant type is 无."""
+    form = ctx.form("credit")
+    if form is None:
+        return
+    for row in ctx.rows("credit"):
+        if row.get("credit_type") == "无" and _grew(row):
+            yield form.at(
+                "C308", row[INDEX], "exposure", exposure=row["exposure"], previous=row["prev_exposure"]
+            )
+
+
+@rule("C309")
+def exposure_grew_with_open_debt(ctx: Context) -> Iterator[Diagnostic]:
+    """C309: exposure grew while 上次欠款已结清 = 否."""
+    form = ctx.form("credit")
+    if form is None:
+        return
+    for row in ctx.rows("credit"):
+        if row.get("prior_debt_cleared") is False and _grew(row):
+            yield form.at(
+                "C309", row[INDEX], "exposure", exposure=row["exposure"], previous=row["prev_exposure"]
+            )
+
+
+@rule("C310")
+def limit_raised(ctx: Context) -> Iterator[Diagnostic]:
+    """C310: an adjusted limit above 原信用额度."""
+    form = ctx.form("credit")
+    if form is None:
+        return
+    for row in ctx.rows("credit"):
+        limit, previous = row.get("limit"), row.get("previous_limit")
+        if limit is not None and previous is not None and limit > previous:
+            yield form.at("C310", row[INDEX], "limit", limit=limit, previous=previous)
+
+
+@rule("C311")
+def total_above_receivables(ctx: Context) -> Iterator[Diagnostic]:
+    """C311: the department's total limit above 年初应收账款余额 (only when that is given)."""
+    form = ctx.form("credit")
+    opening = next((r.get("opening_receivables") for r in ctx.rows("parameters")), None)
+    if form is None or opening is None:
+        return
+    total = sum(_amount(r.get("limit")) for r in ctx.rows("credit"))
+    if total > opening:
+        yield Diagnostic(
+            "C311", file=ctx.submission.file, sheet=form.form.zh, args={"total": total, "opening": opening}
+        )
+
+
+@rule("C312")
+def contract_ending(ctx: Context) -> Iterator[Diagnostic]:
+    """C312: 合同到期日 within N days of the as-of date (or past) with exposure outstanding."""
+    form = ctx.form("credit")
+    if form is None:
+        return
+    window = int(ctx.policy["deadlines.contract_end_days"])
+    for row in ctx.rows("credit"):
+        end, exposure = row.get("contract_end"), row.get("exposure")
+        if end is None or not exposure or exposure <= 0:
+            continue
+        days = (end - ctx.as_of).days
+        if days <= window:
+            yield form.at("C312", row[INDEX], "contract_end", end=end, days=days, exposure=exposure)
+
+
+@rule("C313")
+def survey_stale(ctx: Context) -> Iterator[Diagnostic]:
+    """C313: 调查日期 older than N months."""
+    form = ctx.form("credit")
+    if form is None:
+        return
+    months = int(ctx.policy["deadlines.survey_months"])
+    for row in ctx.rows("credit"):
+        surveyed = row.get("surveyed_on")
+        if surveyed is not None and add_months(surveyed, months) < ctx.as_of:
+            yield form.at(
+                "C313", row[INDEX], "surveyed_on", surveyed=surveyed, as_of=ctx.as_of, months=months
+            )

@@ -1,0 +1,233 @@
+"""Tiers, quotas and stage evaluations: T201–T209 (000 §2, §3).
+
+Rules use the computed tier; quotas count declared tiers (POLICY §3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+from xlcrm.compute import NO_PROBLEM, PREFERRED, TIERS, VIP, Phrase, compute_tier, score_total
+from xlcrm.context import INDEX, Context, Row
+from xlcrm.diagnostics import Diagnostic
+from xlcrm.registry import rule
+from xlcrm.rules.admission import is_admitted
+from xlcrm.rules.blacklist import blacklist_match
+
+
+def evaluations_by_customer(ctx: Context) -> dict[str, list[Row]]:
+    """Each customer's evaluation rows, oldest period first."""
+    by_code: dict[str, list[Row]] = {}
+    for row in ctx.rows("evaluation"):
+        if row.get("customer_code") is not None:
+            by_code.setdefault(row["customer_code"], []).append(row)
+    for rows in by_code.values():
+        rows.sort(key=lambda r: (r.get("period") or "", r.get("evaluated_on") or dt.date.min, r[INDEX]))
+    return by_code
+
+
+def latest_scores(ctx: Context) -> dict[str, float | None]:
+    """Each customer's latest total (sum of the four scores), None where unknown."""
+    return {code: score_total(rows[-1]) for code, rows in evaluations_by_customer(ctx).items()}
+
+
+@rule("T201")
+def declared_tier(ctx: Context) -> Iterator[Diagnostic]:
+    """T201: an admitted customer's declared tier differs from the computed one."""
+    archive = ctx.form("archive")
+    if archive is None:
+        return
+    latest = {code: rows[-1] for code, rows in evaluations_by_customer(ctx).items()}
+    for row in ctx.rows("archive"):
+        declared, evaluation = row.get("tier"), latest.get(row.get("customer_code"))  # type: ignore[arg-type]
+        if not is_admitted(row) or declared not in TIERS or evaluation is None:
+            continue  # no evaluation: T209 says so
+        result = compute_tier(row, evaluation, ctx.policy)
+        if result is None or result.tier == declared:
+            continue
+        if TIERS.index(declared) < TIERS.index(result.tier):  # declared higher: what it lacks
+            why = result.failed[declared]
+        else:  # declared lower: the higher tier's conditions all hold
+            why = (
+                Phrase(f"满足{result.tier}全部条件", f"meets every condition of {result.tier}"),
+                *result.met[result.tier],
+            )
+        yield archive.at("T201", row[INDEX], "tier", declared=declared, computed=result.tier, why=why)
+
+
+def _over_quota(
+    members: list[Row], tier: str, cap: float, scores: dict[str, float | None]
+) -> tuple[int, int, list[str]] | None:
+    """(count, allowed, candidates) when ``tier`` exceeds ``cap`` of ``members``, else None."""
+    holders = [r for r in members if r.get("tier") == tier]
+    allowed = math.floor(Fraction(str(cap)) * len(members))
+    if len(holders) <= allowed:
+        return None
+
+    def score(row: Row) -> float:
+        value = scores.get(row.get("customer_code"))  # type: ignore[arg-type]
+        return -1.0 if value is None else value
+
+    lowest = sorted(holders, key=lambda r: (score(r), str(r.get("customer_code"))))[: len(holders) - allowed]
+    names = [
+        f"{r.get('customer_code')}（{'—' if scores.get(r.get('customer_code')) is None else _show(score(r))}分）"  # type: ignore[arg-type]
+        for r in lowest
+    ]
+    return len(holders), allowed, names
+
+
+def _show(value: float) -> str:
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def _quota_args(count: int, base: int, cap: float, allowed: int, candidates: list[str]) -> dict[str, Any]:
+    return {
+        "count": count,
+        "base": base,
+        "share": f"{count / base:.1%}",
+        "cap": f"{cap:.0%}",
+        "allowed": allowed,
+        "candidates": tuple(candidates),
+    }
+
+
+def _department_quota(ctx: Context, code: str, tier: str, cap_key: str) -> Iterator[Diagnostic]:
+    archive = ctx.form("archive")
+    if archive is None:
+        return
+    base = [r for r in ctx.rows("archive") if is_admitted(r)]
+    cap = float(ctx.policy[cap_key])
+    over = _over_quota(base, tier, cap, latest_scores(ctx))
+    if over is not None:
+        count, allowed, candidates = over
+        yield Diagnostic(
+            code,
+            file=ctx.submission.file,
+            sheet=archive.form.zh,
+            args=_quota_args(count, len(base), cap, allowed, candidates),
+        )
+
+
+@rule("T202")
+def vip_quota(ctx: Context) -> Iterator[Diagnostic]:
+    """T202: the department's VIP share is above the cap (declared tiers, admitted base)."""
+    yield from _department_quota(ctx, "T202", VIP, "quotas.vip_share")
+
+
+@rule("T203")
+def preferred_quota(ctx: Context) -> Iterator[Diagnostic]:
+    """T203: the department's 优选 share is above the cap."""
+    yield from _department_quota(ctx, "T203", PREFERRED, "quotas.preferred_share")
+
+
+def _product_quota(ctx: Context, code: str, tier: str, cap_key: str) -> Iterator[Diagnostic]:
+    archive = ctx.form("archive")
+    if archive is None:
+        return
+    by_product: dict[str, list[Row]] = {}
+    for row in ctx.rows("archive"):
+        if is_admitted(row):
+            for product in dict.fromkeys(row.get("products") or ()):
+                by_product.setdefault(product, []).append(row)
+    cap = float(ctx.policy[cap_key])
+    scores = latest_scores(ctx)
+    for product, members in by_product.items():
+        over = _over_quota(members, tier, cap, scores)
+        if over is not None:
+            count, allowed, candidates = over
+            args = _quota_args(count, len(members), cap, allowed, candidates)
+            yield Diagnostic(
+                code, file=ctx.submission.file, sheet=archive.form.zh, args={"product": product, **args}
+            )
+
+
+@rule("T204")
+def vip_product_quota(ctx: Context) -> Iterator[Diagnostic]:
+    """T204: a product line's VIP share is above the cap (in principle: a warning)."""
+    yield from _product_quota(ctx, "T204", VIP, "quotas.vip_share")
+
+
+@rule("T205")
+def preferred_product_quota(ctx: Context) -> Iterator[Diagnostic]:
+    """T205: a product line's 优选 share is above the cap."""
+    yield from _product_quota(ctx, "T205", PREFERRED, "quotas.preferred_share")
+
+
+@rule("T206")
+def vip_downgrade(ctx: Context) -> Iterator[Diagnostic]:
+    """T206: problems but still VIP; or a VIP's tier change later than N days after evaluation."""
+    evaluation = ctx.form("evaluation")
+    if evaluation is None:
+        return
+    days = int(ctx.policy["deadlines.vip_downgrade_days"])
+    for rows in evaluations_by_customer(ctx).values():
+        for previous, row in zip([None, *rows[:-1]], rows, strict=True):
+            problems = tuple(row.get("problems") or ())
+            if problems and problems != (NO_PROBLEM,) and row.get("current_tier") == VIP:
+                detail = Phrase(
+                    f"本期问题“{'、'.join(problems)}”，当前等级仍为VIP客户",
+                    f"problems “{', '.join(problems)}” but the tier is still VIP客户",
+                )
+                yield evaluation.at("T206", row[INDEX], "current_tier", detail=detail, days=days)
+            changed, evaluated = row.get("tier_changed_on"), row.get("evaluated_on")
+            if (
+                previous is None
+                or previous.get("current_tier") != VIP
+                or changed is None
+                or evaluated is None
+            ):
+                continue
+            if (changed - evaluated).days > days:
+                detail = Phrase(
+                    f"上期为VIP客户，等级调整日期 {changed} 比评价日期 {evaluated} 晚 {(changed - evaluated).days} 天",
+                    f"VIP last period; the tier changed on {changed}, {(changed - evaluated).days} days after the evaluation on {evaluated}",
+                )
+                yield evaluation.at("T206", row[INDEX], "tier_changed_on", detail=detail, days=days)
+
+
+@rule("T207")
+def major_loss_not_blacklisted(ctx: Context) -> Iterator[Diagnostic]:
+    """T207: 造成重大损失 = 是 but the customer matches no blacklist entry."""
+    evaluation = ctx.form("evaluation")
+    if evaluation is None:
+        return
+    archive_rows = {r.get("customer_code"): r for r in ctx.rows("archive")}
+    for row in ctx.rows("evaluation"):
+        if row.get("major_loss") is not True:
+            continue
+        customer = archive_rows.get(row.get("customer_code")) or {"customer_code": row.get("customer_code")}
+        if not blacklist_match(ctx, customer):
+            yield evaluation.at("T207", row[INDEX], "major_loss")
+
+
+@rule("T208")
+def total_mismatch(ctx: Context) -> Iterator[Diagnostic]:
+    """T208: 总分 filled and not the sum of the four scores."""
+    evaluation = ctx.form("evaluation")
+    if evaluation is None:
+        return
+    for row in ctx.rows("evaluation"):
+        total, expected = row.get("total_score"), score_total(row)
+        if total is not None and expected is not None and abs(total - expected) > 1e-6:
+            yield evaluation.at("T208", row[INDEX], "total_score", total=total, sum=expected)
+
+
+@rule("T209")
+def never_evaluated(ctx: Context) -> Iterator[Diagnostic]:
+    """T209: an admitted customer with no 客户评价 row."""
+    archive = ctx.form("archive")
+    if archive is None or ctx.form("evaluation") is None:
+        return  # without the sheet, S009 reports it once
+    evaluated = set(evaluations_by_customer(ctx))
+    months = int(ctx.policy["deadlines.review_months"])
+    for row in ctx.rows("archive"):
+        if (
+            is_admitted(row)
+            and row.get("customer_code") is not None
+            and row["customer_code"] not in evaluated
+        ):
+            yield archive.at("T209", row[INDEX], "customer_code", months=months)

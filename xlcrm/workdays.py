@@ -1,0 +1,54 @@
+"""Working days by the mainland-China statutory calendar (chinesecalendar), else Monday–Friday.
+
+chinesecalendar knows each year's holidays and the weekend days made working days once the
+State Council publishes them. For a year it does not cover, weekdays are working days and the
+year is remembered so the output can say so once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import chinese_calendar
+
+
+class WorkCalendar:
+    """Answers working-day questions and remembers which years fell back to Monday–Friday."""
+
+    def __init__(self) -> None:
+        self.fallback_years: set[int] = set()
+        self._deadline = lru_cache(maxsize=8192)(self._nth_workday_after)
+
+    def is_workday(self, day: dt.date) -> bool:
+        """Whether ``day`` is a working day."""
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            self.fallback_years.add(day.year)
+            return day.weekday() < 5
+
+    def _nth_workday_after(self, start: dt.date, count: int) -> dt.date:
+        day, seen = start, 0
+        while seen < count:
+            day += dt.timedelta(days=1)
+            if self.is_workday(day):
+                seen += 1
+        return day
+
+    def deadline(self, start: dt.date, count: int) -> dt.date:
+        """The ``count``-th working day after ``start`` (the last day that is "within")."""
+        return self._deadline(start, count)  # type: ignore[no-any-return]
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later, clamped to the month's end (2025-08-31 + 6 → 2026-02-28)."""
+    month_index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(month_index, 12)
+    month += 1
+    for last in (31, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)
