@@ -81,8 +81,10 @@ BASE: dict[str, dict[str, Any]] = {
         "原因": "长期拖欠货款",
         "批准人": "李总",
     },
+    "豁免": {"理由": "特殊情况，经批准", "批准人": "王总", "批准日期": D(2025, 10, 1)},
 }
 FORM_SHEETS = ("客户档案", "客户评价", "信用评定", "黑名单")
+OPTIONAL_SHEETS = ("豁免",)  # written only when a case has rows for them
 AS_OF = D(2025, 12, 31)  # the as-of date of every case unless it states one
 _CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 
@@ -131,8 +133,8 @@ def write_case(
     book = Workbook()
     book.remove(book.active)
     drop_columns = drop_columns or {}
-    for sheet in FORM_SHEETS:
-        if sheet in omit_sheets:
+    for sheet in FORM_SHEETS + OPTIONAL_SHEETS:
+        if sheet in omit_sheets or (sheet in OPTIONAL_SHEETS and sheet not in rows):
             continue
         ws = book.create_sheet(sheet)
         for n in range(title_rows):

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from xlcrm import __version__
 from xlcrm.normalize import INVALID, to_date
+from xlcrm.policy import Policy
 from xlcrm.registry import Lang
 
 LANG = click.option(
@@ -22,6 +23,15 @@ LANG = click.option(
     envvar="XLCRM_LANG",
     show_default=True,
     help="Message language / 输出语言.",
+)
+
+
+POLICY = click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(path_type=Path),
+    envvar="XLCRM_POLICY",
+    help="Company policy file (TOML) overriding the shipped defaults; see `xlcrm policy`.",
 )
 
 
@@ -59,6 +69,7 @@ def cli() -> None:
 @click.option("--select", default="", help="Only these codes or prefixes, e.g. S00,A102.")
 @click.option("--ignore", default="", help="Skip these codes or prefixes, e.g. S009.")
 @click.option("--blacklist", type=click.Path(path_type=Path), help="The company blacklist workbook.")
+@POLICY
 def check(
     files: tuple[Path, ...],
     fmt: str,
@@ -67,6 +78,7 @@ def check(
     select: str,
     ignore: str,
     blacklist: Path | None,
+    policy_file: Path | None,
 ) -> None:
     """检查一个部门提交的工作簿（可分多个文件）。 Check one department's submission.
 
@@ -80,7 +92,8 @@ def check(
     unknown = unknown_prefixes(selected + ignored)
     if unknown:
         raise click.BadParameter(f"不是规则代码 / no such rule code: {', '.join(unknown)}")
-    result = run_check(list(files), Options(as_of, selected, ignored, blacklist))
+    policy = _load_policy(policy_file, lang)
+    result = run_check(list(files), Options(as_of, selected, ignored, blacklist, policy))
     if fmt == "json":
         from xlcrm.render.json import render as render_json
 
@@ -94,6 +107,28 @@ def check(
 
         render_text(result, Console(highlight=False, soft_wrap=True), lang)
     sys.exit(result.exit_code)
+
+
+@cli.command("policy")
+@POLICY
+@LANG
+def show_policy(policy_file: Path | None, lang: Lang) -> None:
+    """显示生效的策略参数及来源。 Show the effective policy values and where each came from."""
+    policy = _load_policy(policy_file, lang)
+    width = max(len(k) for k in policy.values)
+    for key, value in policy.values.items():
+        click.echo(f"{key.ljust(width)} = {value!r:<12} # {policy.sources[key]}")
+
+
+def _load_policy(path: Path | None, lang: Lang) -> Policy:
+    from xlcrm.errors import InputError
+    from xlcrm.policy import load_policy
+
+    try:
+        return load_policy(path)
+    except InputError as problem:
+        click.echo(problem.message(lang), err=True)
+        sys.exit(2)
 
 
 @cli.command()

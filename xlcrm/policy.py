@@ -74,6 +74,16 @@ def load_policy(path: Path | None) -> Policy:
             raise InputError("policy", label, detail=f"未知参数 / unknown key “{key}”")
         if not _same_kind(values[key], value):
             raise InputError("policy", label, detail=f"“{key}” = {value!r}: 类型不对 / wrong type")
+        if key.endswith("_hospital_level") and value not in _hospital_levels():
+            raise InputError(
+                "policy", label, detail=f"“{key}” = {value!r}: 不是医院等级 / not a hospital level"
+            )
         values[key] = value
         sources[key] = label
     return Policy(values, sources)
+
+
+def _hospital_levels() -> tuple[str, ...]:
+    from xlcrm.forms import forms
+
+    return forms()["archive"].column("hospital_level").allowed

@@ -1,0 +1,129 @@
+"""The policy file, the as-of date and the working-day calendar, through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.workbooks import write_case
+from xlcrm.cli import cli
+from xlcrm.policy import default_policy, load_policy
+from xlcrm.sample import write_sample
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def codes(out: str) -> list[str]:
+    return [d["code"] for d in json.loads(out)["diagnostics"]]
+
+
+def test_every_cfg_value_has_a_shipped_default() -> None:
+    values = default_policy().values
+    assert values["quotas.vip_share"] == 0.15 and values["quotas.preferred_share"] == 0.30
+    assert values["deadlines.filing_working_days"] == 5 and values["credit.b_temporary_max_term_days"] == 15
+    assert set(default_policy().sources.values()) == {"default"}
+
+
+def test_policy_command_shows_values_and_sources(tmp_path: Path) -> None:
+    override = tmp_path / "company.toml"
+    override.write_text("[quotas]\nvip_share = 0.25\n", encoding="utf-8")
+    code, out, _ = run("policy", "--policy", str(override))
+    assert code == 0
+    line = next(x for x in out.splitlines() if x.startswith("quotas.vip_share"))
+    assert "0.25" in line and str(override) in line
+    assert "# default" in next(x for x in out.splitlines() if x.startswith("quotas.preferred_share"))
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[quotas\n", "策略文件有误"),
+        ("[quotas]\nvip_shar = 0.2\n", "vip_shar"),
+        ("[quotas]\nvip_share = '15%'\n", "类型不对"),
+        ("[tiers]\nvip_min_hospital_level = '三级'\n", "不是医院等级"),
+    ],
+)
+def test_a_bad_policy_file_is_exit_2(tmp_path: Path, text: str, words: str) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text, encoding="utf-8")
+    code, _, err = run("policy", "--policy", str(bad))
+    assert code == 2 and words in err and "bad.toml" in err and "Traceback" not in err
+
+
+def test_an_override_changes_the_findings(tmp_path: Path) -> None:
+    sample = write_sample(tmp_path / "s.xlsx")
+    _, out, _ = run("check", str(sample), "--format", "json")
+    assert "T202" in codes(out)
+    relaxed = tmp_path / "relaxed.toml"
+    relaxed.write_text("[quotas]\nvip_share = 0.30\n", encoding="utf-8")
+    _, out, _ = run("check", str(sample), "--format", "json", "--policy", str(relaxed))
+    assert "T202" not in codes(out)
+    assert load_policy(relaxed)["quotas.vip_share"] == 0.30
+
+
+def test_score_maxima_come_from_the_policy(tmp_path: Path) -> None:
+    path = write_case(
+        tmp_path / "c.xlsx",
+        {"客户档案": [{}], "客户评价": [{"客户编码": "C001", "业务合作量得分": 35, "总分": 80}]},
+    )
+    _, out, _ = run("check", str(path), "--format", "json", "--as-of", "2025-12-31")
+    assert "S006" in codes(out)
+    wider = tmp_path / "wider.toml"
+    wider.write_text("[scores]\nvolume_max = 40\n", encoding="utf-8")
+    _, out, _ = run("check", str(path), "--format", "json", "--as-of", "2025-12-31", "--policy", str(wider))
+    assert "S006" not in codes(out)
+
+
+def test_as_of_comes_from_the_option_then_the_parameter_sheet(tmp_path: Path) -> None:
+    sample = write_sample(tmp_path / "s.xlsx")  # its 参数!基准日期 is 2025-12-31
+    _, out, _ = run("check", str(sample), "--format", "json")
+    assert json.loads(out)["summary"]["as_of"] == "2025-12-31"
+    _, out, _ = run("check", str(sample), "--format", "json", "--as-of", "2026-06-30")
+    data = json.loads(out)
+    assert data["summary"]["as_of"] == "2026-06-30"
+    assert codes(out).count("A105") > 1  # archive updates now older than 3 months
+
+
+def test_years_outside_the_calendar_fall_back_and_say_so_once(tmp_path: Path) -> None:
+    path = write_case(
+        tmp_path / "f.xlsx",
+        {
+            "客户档案": [
+                {"首次接触日期": "2027-03-01", "备案日期": "2027-03-09"},
+                {"首次接触日期": "2028-03-01", "备案日期": "2028-03-02"},
+            ]
+        },
+    )
+    code, out, _ = run("check", str(path), "--as-of", "2025-12-31")
+    assert code == 1 and "A103" in out
+    assert out.count("2027、2028 年不在法定节假日日历") == 1
+    _, out, _ = run("check", str(path), "--as-of", "2025-12-31", "--format", "json", "--lang", "en")
+    assert json.loads(out)["summary"]["notes"] == [
+        "2027、2028 is not covered by the statutory holiday calendar (chinesecalendar); working days are Monday to Friday"
+    ]
+
+
+def test_findings_explain_themselves(tmp_path: Path) -> None:
+    sample = write_sample(tmp_path / "s.xlsx")
+    _, out, _ = run("check", str(sample), "--format", "json")
+    by_code = {d["code"]: d for d in json.loads(out)["diagnostics"]}
+    assert "总分 73 < 85" in by_code["T201"]["message"] and "年业务量 120 万元" in by_code["T201"]["message"]
+    assert (
+        "最高可授信额度 600000 元" in by_code["C305"]["message"]
+        and "月均回款额" in by_code["C305"]["message"]
+    )
+    assert "近两年经营状况一般；资金实力一般" in by_code["C301"]["message"]
+    assert "C002（73分）、C003（87分）" in by_code["T202"]["message"]
+    assert "按统一社会信用代码匹配" in by_code["B401"]["message"]
+    _, out, _ = run("check", str(sample), "--format", "json", "--lang", "en")
+    english = {d["code"]: d for d in json.loads(out)["diagnostics"]}
+    assert (
+        "total 73 < 85" in english["T201"]["message"]
+        and "average monthly collection" in english["C305"]["message"]
+    )
