@@ -109,6 +109,51 @@ def check(
     sys.exit(result.exit_code)
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Output file (one input) or folder.")
+@click.option("--in-place", is_flag=True, help="Replace the input itself, keeping a timestamped backup.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@LANG
+@click.option("--as-of", type=_Date(), help="Base date for date rules (default: 参数!基准日期, else today).")
+@click.option("--blacklist", type=click.Path(path_type=Path), help="The company blacklist workbook.")
+@POLICY
+def process(
+    files: tuple[Path, ...],
+    out: Path | None,
+    in_place: bool,
+    force: bool,
+    lang: Lang,
+    as_of: dt.date | None,
+    blacklist: Path | None,
+    policy_file: Path | None,
+) -> None:
+    """检查并写出带标注的副本（填色、批注、问题清单、汇总、计算列）。 Check and write an annotated copy.
+
+    The input is never changed unless --in-place. Exit status as for check.
+    """
+    from xlcrm.annotate.writer import annotate_all
+    from xlcrm.engine import Options
+    from xlcrm.engine import check as run_check
+    from xlcrm.errors import InputError
+    from xlcrm.render.text import render as render_text
+
+    if in_place and out is not None:
+        raise click.BadParameter("--in-place 与 -o 不能同时使用 / use either --in-place or -o")
+    policy = _load_policy(policy_file, lang)
+    result = run_check(list(files), Options(as_of, (), (), blacklist, policy))
+    console = Console(highlight=False, soft_wrap=True)
+    render_text(result, console, lang)
+    try:
+        written = annotate_all(result, out, in_place=in_place, force=force, lang=lang)
+    except InputError as problem:
+        click.echo(problem.message(lang), err=True)
+        sys.exit(2)
+    for path in written:
+        click.echo(("已写出：" if lang == "zh" else "Written: ") + str(path))
+    sys.exit(result.exit_code)
+
+
 @cli.command("policy")
 @POLICY
 @LANG

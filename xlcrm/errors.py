@@ -38,6 +38,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}：策略文件有误（{detail}）；格式见 xlcrm policy 的输出。",
         "{file}: the policy file is wrong ({detail}); `xlcrm policy` shows its keys.",
     ),
+    "exists": (
+        "{file} 已存在；加 --force 覆盖，或用 -o 指定其他位置。",
+        "{file} exists; add --force to overwrite it or choose another place with -o.",
+    ),
     "output": (
         "{file}：无法写入（{detail}）。",
         "{file}: cannot be written ({detail}).",

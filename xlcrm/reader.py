@@ -50,6 +50,8 @@ class Table:
     rows: list[int]  # 1-based Excel row of each data row
     values: dict[str, list[Any]]  # key -> raw value per data row
     cells: dict[str, int] = field(default_factory=dict)  # key/value layout: key -> Excel row
+    headers: dict[int, str] = field(default_factory=dict)  # 0-based column -> header text, every header cell
+    width: int = 0  # columns the sheet uses (1-based index of the last used column)
 
 
 @dataclass(slots=True)
@@ -164,6 +166,7 @@ def _table(form: Form, file: str, sheet: Sheet, header_index: int, columns: dict
     first_excel_row = sheet.first_row + header_index + 2
     by_column = list(zip(*data, strict=True)) if data else []  # calamine rows are rectangular
     values = {key: list(by_column[col - sheet.first_col]) if data else [] for key, col in columns.items()}
+    header = sheet.rows[header_index]
     return Table(
         form=form,
         file=file,
@@ -172,6 +175,8 @@ def _table(form: Form, file: str, sheet: Sheet, header_index: int, columns: dict
         columns=columns,
         rows=list(range(first_excel_row, first_excel_row + len(data))),
         values=values,
+        headers={sheet.first_col + i: str(v).strip() for i, v in enumerate(header) if v not in ("", None)},
+        width=sheet.first_col + len(header),
     )
 
 

@@ -1,0 +1,196 @@
+"""An Office Open XML package (zip) opened for patching: parts, relationships, content types."""
+
+from __future__ import annotations
+
+import posixpath
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+CONTENT_TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
+REL_WORKSHEET = f"{DOC_REL}/worksheet"
+REL_COMMENTS = f"{DOC_REL}/comments"
+REL_VML = f"{DOC_REL}/vmlDrawing"
+REL_STYLES = f"{DOC_REL}/styles"
+CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+
+# Safe for every part xlcrm parses: no entities resolved, no network, no DTD loading.
+PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=False)
+
+
+def parse(data: bytes) -> etree._Element:
+    """Parse a (small) XML part safely."""
+    return etree.fromstring(data, PARSER)
+
+
+def serialize(root: etree._Element) -> bytes:
+    """A part's bytes with its XML declaration."""
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """One relationship of a part."""
+
+    id: str
+    type: str
+    target: str  # resolved package path (no leading slash) for internal targets
+    external: bool = False
+
+
+def rels_path(part: str) -> str:
+    """``xl/worksheets/sheet1.xml`` → ``xl/worksheets/_rels/sheet1.xml.rels``."""
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", f"{name}.rels")
+
+
+class Package:
+    """The parts of a workbook package: read originals, stage replacements and new parts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._zip = zipfile.ZipFile(path)
+        self.names = self._zip.namelist()
+        self.changed: dict[str, bytes] = {}
+        self.removed: set[str] = set()
+
+    def close(self) -> None:
+        """Release the source file."""
+        self._zip.close()
+
+    def exists(self, name: str) -> bool:
+        """Whether the (possibly staged) part exists."""
+        return name in self.changed or (name in self.names and name not in self.removed)
+
+    def read(self, name: str) -> bytes:
+        """A part's current bytes (staged if changed)."""
+        if name in self.changed:
+            return self.changed[name]
+        return self._zip.read(name)
+
+    def write(self, name: str, data: bytes) -> None:
+        """Stage new bytes for a part (new or replaced)."""
+        self.changed[name] = data
+        self.removed.discard(name)
+
+    def remove(self, name: str) -> None:
+        """Stage a part's removal."""
+        self.changed.pop(name, None)
+        if name in self.names:
+            self.removed.add(name)
+
+    def relationships(self, part: str) -> list[Relationship]:
+        """The relationships of ``part`` ("" for the package's own)."""
+        path = rels_path(part) if part else "_rels/.rels"
+        if not self.exists(path):
+            return []
+        base = posixpath.dirname(part)
+        found = []
+        for rel in parse(self.read(path)):
+            external = rel.get("TargetMode") == "External"
+            target = rel.get("Target", "")
+            if not external:
+                target = (
+                    target.lstrip("/")
+                    if target.startswith("/")
+                    else posixpath.normpath(posixpath.join(base, target))
+                )
+            found.append(Relationship(rel.get("Id", ""), rel.get("Type", ""), target, external))
+        return found
+
+    def add_relationship(self, part: str, rel_type: str, target: str) -> str:
+        """Add a relationship from ``part`` to the package path ``target``; return its id."""
+        path = rels_path(part)
+        root = (
+            parse(self.read(path))
+            if self.exists(path)
+            else etree.Element(f"{{{PKG_REL}}}Relationships", nsmap={None: PKG_REL})
+        )
+        ids = {rel.get("Id") for rel in root}
+        number = 1
+        while f"rIdX{number}" in ids:
+            number += 1
+        rel_id = f"rIdX{number}"
+        relative = posixpath.relpath(target, posixpath.dirname(part) or ".")
+        etree.SubElement(root, f"{{{PKG_REL}}}Relationship", Id=rel_id, Type=rel_type, Target=relative)
+        self.write(path, serialize(root))
+        return rel_id
+
+    def remove_relationship(self, part: str, rel_id: str) -> None:
+        """Drop one relationship of ``part``."""
+        path = rels_path(part)
+        root = parse(self.read(path))
+        for rel in list(root):
+            if rel.get("Id") == rel_id:
+                root.remove(rel)
+        self.write(path, serialize(root))
+
+    def set_content_type(self, part: str, content_type: str | None) -> None:
+        """Register (or, with None, unregister) an override content type for a part."""
+        root = parse(self.read("[Content_Types].xml"))
+        for item in list(root):
+            if item.tag == f"{{{CONTENT_TYPES}}}Override" and item.get("PartName") == f"/{part}":
+                root.remove(item)
+        if content_type is not None:
+            etree.SubElement(
+                root, f"{{{CONTENT_TYPES}}}Override", PartName=f"/{part}", ContentType=content_type
+            )
+        self.write("[Content_Types].xml", serialize(root))
+
+    def ensure_default(self, extension: str, content_type: str) -> None:
+        """Register a default content type for an extension, if missing."""
+        root = parse(self.read("[Content_Types].xml"))
+        if any(
+            item.get("Extension", "").lower() == extension
+            for item in root
+            if item.tag == f"{{{CONTENT_TYPES}}}Default"
+        ):
+            return
+        etree.SubElement(root, f"{{{CONTENT_TYPES}}}Default", Extension=extension, ContentType=content_type)
+        self.write("[Content_Types].xml", serialize(root))
+
+    def free_name(self, pattern: str) -> str:
+        """The first ``pattern.format(n)`` (n = 1, 2, …) not used by any part."""
+        number = 1
+        while self.exists(pattern.format(number)):
+            number += 1
+        return pattern.format(number)
+
+    def entries(self) -> Iterator[tuple[zipfile.ZipInfo | None, str]]:
+        """Every part to write, originals first in their order, then new parts."""
+        for info in self._zip.infolist():
+            if info.filename not in self.removed:
+                yield info, info.filename
+        for name in self.changed:
+            if name not in self.names:
+                yield None, name
+
+    def save(self, target: Path) -> None:
+        """Write the patched package to ``target`` (unchanged parts copied as they are)."""
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+            for info, name in self.entries():
+                if name in self.changed:
+                    new = zipfile.ZipInfo(name, date_time=info.date_time if info else (1980, 1, 1, 0, 0, 0))
+                    new.compress_type = zipfile.ZIP_DEFLATED
+                    out.writestr(new, self.changed[name])
+                else:
+                    assert info is not None
+                    with self._zip.open(info) as source, out.open(_copy_info(info), "w") as sink:
+                        while chunk := source.read(1 << 20):
+                            sink.write(chunk)
+
+
+def _copy_info(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    copy.compress_type = info.compress_type
+    copy.external_attr = info.external_attr
+    copy.file_size = info.file_size  # lets zipfile choose zip64 correctly
+    return copy

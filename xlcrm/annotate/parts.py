@@ -1,0 +1,232 @@
+"""The parts xlcrm adds or extends: styles, comments with their drawing, and its two sheets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from lxml import etree
+
+from xlcrm.annotate.package import MAIN, parse, serialize
+from xlcrm.annotate.sheet import escape
+from xlcrm.diagnostics import column_letter, column_number
+
+AUTHOR = "xlcrm"
+FILLS = {"error": ("FFFFC7CE", "FF9C0006"), "warning": ("FFFFEB9C", "FF9C5700")}
+HEADER_FILL = "FFE2EFDA"  # computed columns: a green header, distinct from the templates' blues
+
+
+def _q(name: str) -> str:
+    return f"{{{MAIN}}}{name}"
+
+
+def _insert_after(parent: etree._Element, element: etree._Element, before_names: Sequence[str]) -> None:
+    """Insert ``element`` before the first child named in ``before_names`` (else append)."""
+    for index, child in enumerate(parent):
+        if isinstance(child.tag, str) and etree.QName(child.tag).localname in before_names:
+            parent.insert(index, element)
+            return
+    parent.append(element)
+
+
+def extend_styles(styles: bytes) -> tuple[bytes, dict[str, int], int]:
+    """styles.xml with xlcrm's fills (as dxfs) and header style; (bytes, dxf ids, header xf)."""
+    root = parse(styles)
+    dxfs = root.find(_q("dxfs"))
+    if dxfs is None:
+        dxfs = etree.Element(_q("dxfs"), count="0")
+        _insert_after(root, dxfs, ("tableStyles", "colors", "extLst"))
+    ids = {}
+    for severity, (fill, font) in FILLS.items():
+        dxf = etree.SubElement(dxfs, _q("dxf"))
+        etree.SubElement(etree.SubElement(dxf, _q("font")), _q("color"), rgb=font)
+        pattern = etree.SubElement(etree.SubElement(dxf, _q("fill")), _q("patternFill"), patternType="solid")
+        etree.SubElement(pattern, _q("bgColor"), rgb=fill)
+        ids[severity] = len(dxfs) - 1
+    dxfs.set("count", str(len(dxfs)))
+    fonts, fills, xfs = root.find(_q("fonts")), root.find(_q("fills")), root.find(_q("cellXfs"))
+    if fonts is None or fills is None or xfs is None:
+        return serialize(root), ids, 0
+    bold = etree.SubElement(fonts, _q("font"))
+    etree.SubElement(bold, _q("b"))
+    etree.SubElement(bold, _q("sz"), val="11")
+    fonts.set("count", str(len(fonts)))
+    fill = etree.SubElement(fills, _q("fill"))
+    pattern = etree.SubElement(fill, _q("patternFill"), patternType="solid")
+    etree.SubElement(pattern, _q("fgColor"), rgb=HEADER_FILL)
+    fills.set("count", str(len(fills)))
+    etree.SubElement(
+        xfs, _q("xf"), numFmtId="0", fontId=str(len(fonts) - 1), fillId=str(len(fills) - 1),
+        borderId="0", xfId="0", applyFont="1", applyFill="1",
+    )  # fmt: skip
+    xfs.set("count", str(len(xfs)))
+    return serialize(root), ids, len(xfs) - 1
+
+
+def comments_part(existing: bytes | None, notes: dict[str, str]) -> tuple[bytes, set[str], set[str]]:
+    """A comments part: the user's comments kept, xlcrm's earlier ones dropped, ``notes`` added.
+
+    Returns the part, the cells whose xlcrm comments were dropped, and the cells that got a
+    new xlcrm comment (a cell with a user's comment keeps it and gets none).
+    """
+    if existing is not None:
+        root = parse(existing)
+    else:
+        root = etree.Element(_q("comments"), nsmap={None: MAIN})
+        etree.SubElement(root, _q("authors"))
+        etree.SubElement(root, _q("commentList"))
+    authors, comment_list = root.find(_q("authors")), root.find(_q("commentList"))
+    assert authors is not None and comment_list is not None
+    names = [a.text or "" for a in authors]
+    if AUTHOR not in names:
+        etree.SubElement(authors, _q("author")).text = AUTHOR
+        names.append(AUTHOR)
+    ours = str(names.index(AUTHOR))
+    dropped = set()
+    for comment in list(comment_list):
+        if comment.get("authorId") == ours:
+            dropped.add(comment.get("ref", ""))
+            comment_list.remove(comment)
+    taken = {c.get("ref") for c in comment_list}
+    added = set()
+    for ref, text in sorted(
+        notes.items(), key=lambda item: (int(re.sub(r"\D", "", item[0])), column_number(item[0]))
+    ):
+        if ref in taken:
+            continue
+        comment = etree.SubElement(comment_list, _q("comment"), ref=ref, authorId=ours)
+        run = etree.SubElement(etree.SubElement(comment, _q("text")), _q("t"))
+        run.text = text
+        run.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        added.add(ref)
+    return serialize(root), dropped, added
+
+
+_SHAPE = re.compile(rb"<v:shape\b.*?</v:shape>", re.S)
+_ANCHOR_ROW = re.compile(rb"<x:Row>(\d+)</x:Row>")
+_ANCHOR_COL = re.compile(rb"<x:Column>(\d+)</x:Column>")
+VML_HEAD = (
+    '<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+    'xmlns:x="urn:schemas-microsoft-com:office:excel">'
+    '<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{blocks}"/></o:shapelayout>'
+    '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
+    '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
+)
+
+
+def vml_shape(ref: str, shape_id: int) -> bytes:
+    """The hidden note box Excel draws for a comment on ``ref``."""
+    col, row = column_number(ref) - 1, int(re.sub(r"\D", "", ref)) - 1
+    anchor = f"{col + 1}, 15, {max(row - 1, 0)}, 10, {col + 3}, 15, {row + 3}, 4"
+    return (
+        f'<v:shape id="_x0000_s{shape_id}" type="#_x0000_t202" style="position:absolute;margin-left:80pt;'
+        'margin-top:2pt;width:240pt;height:80pt;z-index:1;visibility:hidden" fillcolor="#ffffe1" '
+        'o:insetmode="auto"><v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/>'
+        '<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto">'
+        '<div style="text-align:left"></div></v:textbox><x:ClientData ObjectType="Note">'
+        f"<x:MoveWithCells/><x:SizeWithCells/><x:Anchor>{anchor}</x:Anchor><x:AutoFill>False</x:AutoFill>"
+        f"<x:Row>{row}</x:Row><x:Column>{col}</x:Column></x:ClientData></v:shape>"
+    ).encode()
+
+
+def vml_part(existing: bytes | None, dropped: set[str], added: set[str], first_block: int) -> bytes:
+    """The comments drawing: shapes of dropped xlcrm comments removed, new ones added."""
+    count = len(added)
+    blocks = max(1, -(-count // 1024))
+    new_blocks = list(range(first_block, first_block + blocks))
+    ids = (block * 1024 + n + 1 for block in new_blocks for n in range(1023))
+    shapes = b"".join(vml_shape(ref, next(ids)) for ref in sorted(added))
+    if existing is None:
+        head = VML_HEAD.format(blocks=",".join(map(str, new_blocks))).encode()
+        return head + shapes + b"</xml>"
+
+    def keep(match: re.Match[bytes]) -> bytes:
+        shape = match.group(0)
+        row, col = _ANCHOR_ROW.search(shape), _ANCHOR_COL.search(shape)
+        if b'ObjectType="Note"' in shape and row and col:
+            ref = f"{column_letter(int(col.group(1)))}{int(row.group(1)) + 1}"
+            if ref in dropped:
+                return b""
+        return shape
+
+    body = _SHAPE.sub(keep, existing)
+    body = re.sub(
+        rb'(<o:idmap\b[^>]*\bdata=")([^"]*)"',
+        lambda m: m.group(1) + m.group(2) + b"," + ",".join(map(str, new_blocks)).encode() + b'"',
+        body,
+        count=1,
+    )
+    end = body.rindex(b"</xml>")
+    return body[:end] + shapes + body[end:]
+
+
+def used_vml_blocks(vml_parts: Sequence[bytes]) -> int:
+    """The first drawing id block no existing VML part uses."""
+    used = [0]
+    for part in vml_parts:
+        for match in re.finditer(rb'<o:idmap\b[^>]*\bdata="([^"]*)"', part):
+            used.extend(int(x) for x in re.findall(rb"\d+", match.group(1)))
+    return max(used) + 1
+
+
+def table_sheet(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    widths: Sequence[int],
+    header_style: int,
+    links: dict[int, str] | None = None,
+) -> bytes:
+    """A plain worksheet of inline strings and numbers with a filterable header row.
+
+    ``links`` maps a 0-based row index to an internal target (``'客户档案'!K7``) for column A.
+    """
+    out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>']
+    out.append(
+        f'<worksheet xmlns="{MAIN}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    )
+    last = column_letter(len(headers) - 1)
+    out.append(f'<dimension ref="A1:{last}{len(rows) + 1}"/>')
+    out.append(
+        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
+    )
+    out.append(
+        "<cols>"
+        + "".join(
+            f'<col min="{i + 1}" max="{i + 1}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths)
+        )
+        + "</cols>"
+    )
+    out.append("<sheetData>")
+
+    def cell(ref: str, value: Any, style: int | None = None) -> str:
+        s = f' s="{style}"' if style is not None else ""
+        if value is None or value == "":
+            return ""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
+        return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
+
+    out.append(
+        '<row r="1">'
+        + "".join(cell(f"{column_letter(i)}1", h, header_style) for i, h in enumerate(headers))
+        + "</row>"
+    )
+    for r, values in enumerate(rows, start=2):
+        out.append(
+            f'<row r="{r}">'
+            + "".join(cell(f"{column_letter(i)}{r}", v) for i, v in enumerate(values))
+            + "</row>"
+        )
+    out.append("</sheetData>")
+    out.append(f'<autoFilter ref="A1:{last}{max(len(rows) + 1, 1)}"/>')
+    if links:
+        out.append("<hyperlinks>")
+        for index, target in links.items():
+            out.append(
+                f'<hyperlink ref="A{index + 2}" location="{escape(target).replace(chr(34), "&quot;")}" display="{escape(target).replace(chr(34), "&quot;")}"/>'
+            )
+        out.append("</hyperlinks>")
+    out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    out.append("</worksheet>")
+    return "".join(out).encode("utf-8")

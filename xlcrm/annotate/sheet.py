@@ -1,0 +1,245 @@
+"""Patch one worksheet part: computed cells appended to rows, marks added after the data.
+
+The rows (``<sheetData>``, possibly 100 MB) are streamed as bytes: only rows that receive
+computed cells are rewritten, and a user's cells are never re-encoded. The short tail after
+``</sheetData>`` is edited as XML, inserting xlcrm's conditional formatting and the comment
+drawing at the places the schema orders them, and dropping xlcrm's marks of an earlier run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from xlcrm.annotate.package import DOC_REL, MAIN, PARSER
+from xlcrm.diagnostics import column_letter, column_number
+from xlcrm.errors import InputError
+
+# CT_Worksheet's child order (ECMA-376 §18.3.1.99); unknown elements keep their place.
+ORDER = [
+    "sheetPr",
+    "dimension",
+    "sheetViews",
+    "sheetFormatPr",
+    "cols",
+    "sheetData",
+    "sheetCalcPr",
+    "sheetProtection",
+    "protectedRanges",
+    "scenarios",
+    "autoFilter",
+    "sortState",
+    "dataConsolidate",
+    "customSheetViews",
+    "mergeCells",
+    "phoneticPr",
+    "conditionalFormatting",
+    "dataValidations",
+    "hyperlinks",
+    "printOptions",
+    "pageMargins",
+    "pageSetup",
+    "headerFooter",
+    "rowBreaks",
+    "colBreaks",
+    "customProperties",
+    "cellWatches",
+    "ignoredErrors",
+    "smartTags",
+    "drawing",
+    "legacyDrawing",
+    "legacyDrawingHF",
+    "drawingHF",
+    "picture",
+    "oleObjects",
+    "controls",
+    "webPublishItems",
+    "tableParts",
+    "extLst",
+]
+MARK = '"xlcrm"="xlcrm"'  # the always-true formula that identifies xlcrm's conditional formats
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+
+
+def escape(text: str) -> str:
+    """Text safe inside an XML element (and never a formula: it is written as text)."""
+    text = _ILLEGAL.sub("", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dataclass
+class SheetPatch:
+    """What to change in one worksheet part."""
+
+    cells: dict[int, list[tuple[int, Any, int | None]]] = field(
+        default_factory=dict
+    )  # row → (col, value, style)
+    drop_columns: set[int] = field(default_factory=set)  # 1-based columns of an earlier run's computed cells
+    marks: dict[int, list[str]] = field(default_factory=dict)  # dxf id → cell references
+    legacy_drawing: str | None = None  # relationship id of a new comments drawing
+    last_column: int = 0  # widest column now used (for <dimension>)
+
+
+def _cell_xml(prefix: bytes, row: int, col: int, value: Any, style: int | None) -> bytes:
+    ref = f"{column_letter(col - 1)}{row}"
+    s = f' s="{style}"' if style is not None else ""
+    p = prefix.decode()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f'<{p}c r="{ref}"{s}><{p}v>{value!r}</{p}v></{p}c>'.encode()
+    text = escape(str(value))
+    return f'<{p}c r="{ref}"{s} t="inlineStr"><{p}is><{p}t xml:space="preserve">{text}</{p}t></{p}is></{p}c>'.encode()
+
+
+def patch_sheet(xml: bytes, patch: SheetPatch, label: str) -> bytes:
+    """The worksheet part with ``patch`` applied."""
+    found = re.search(rb"<(\w+:)?sheetData\b[^>]*?(/?)>", xml)
+    if found is None:
+        raise InputError("unreadable", label, detail="worksheet without sheetData")
+    prefix = found.group(1) or b""
+    if found.group(2):  # <sheetData/>: nothing to append to
+        head, body, tail = xml[: found.start()], b"", xml[found.end() :]
+        open_tag, close_tag = found.group(0)[:-2] + b">", b"</" + prefix + b"sheetData>"
+    else:
+        end = xml.index(b"</" + prefix + b"sheetData>", found.end())
+        head, body, tail = xml[: found.start()], xml[found.end() : end], xml[end + len(prefix) + 12 :]
+        open_tag, close_tag = found.group(0), b"</" + prefix + b"sheetData>"
+    body = _patch_rows(body, prefix, patch, label)
+    head = _patch_dimension(head, patch.last_column)
+    tail = _patch_tail(head, tail, prefix, patch)
+    return head + open_tag + body + close_tag + tail
+
+
+def _patch_rows(body: bytes, prefix: bytes, patch: SheetPatch, label: str) -> bytes:
+    if not patch.cells and not patch.drop_columns:
+        return body
+    row_re = re.compile(rb"<" + prefix + rb"row\b[^>]*?(?:/>|>.*?</" + prefix + rb"row>)", re.S)
+    drop = None
+    if patch.drop_columns:
+        letters = b"|".join(column_letter(c - 1).encode() for c in sorted(patch.drop_columns))
+        drop = re.compile(
+            rb"<" + prefix + rb'c\b[^>]*?\br="(?:' + letters + rb')\d+"[^>]*?(?:/>|>.*?</' + prefix + rb"c>)",
+            re.S,
+        )
+    out: list[bytes] = []
+    position = 0
+    closing = b"</" + prefix + b"row>"
+    for match in row_re.finditer(body):
+        row_xml = match.group(0)
+        number = re.search(rb'\br="(\d+)"', row_xml[: row_xml.index(b">")])
+        if number is None:
+            raise InputError("unreadable", label, detail="rows without references (r) are not supported")
+        row = int(number.group(1))
+        new = drop.sub(b"", row_xml) if drop is not None else row_xml
+        cells = patch.cells.get(row)
+        if cells:
+            added = [(col, _cell_xml(prefix, row, col, value, style)) for col, value, style in cells]
+            new = _insert_cells(new, prefix, closing, added)
+        if new is not row_xml:
+            out.append(body[position : match.start()])
+            out.append(new)
+            position = match.end()
+    out.append(body[position:])
+    return b"".join(out)
+
+
+def _insert_cells(row_xml: bytes, prefix: bytes, closing: bytes, added: list[tuple[int, bytes]]) -> bytes:
+    """Insert cells into a row, keeping the cells in column order."""
+    if row_xml.endswith(b"/>") and not row_xml.endswith(closing):
+        row_xml = row_xml[:-2] + b">" + closing
+    inner_start = row_xml.index(b">") + 1
+    inner = row_xml[inner_start : -len(closing)]
+    refs = [(column_number(m.group(1).decode()), m.start()) for m in _REF.finditer(inner)]
+    if not refs or refs[-1][0] < added[0][0]:
+        return row_xml[:inner_start] + inner + b"".join(x for _, x in added) + closing
+    cell_re = re.compile(rb"<" + prefix + rb"c\b[^>]*?(?:/>|>.*?</" + prefix + rb"c>)", re.S)
+    pieces = []
+    for match in cell_re.finditer(inner):
+        ref = _REF.search(match.group(0))
+        pieces.append((column_number(ref.group(1).decode()) if ref else 0, match.group(0)))
+    merged = sorted(pieces + added, key=lambda item: item[0])
+    return row_xml[:inner_start] + b"".join(x for _, x in merged) + closing
+
+
+def _patch_dimension(head: bytes, last_column: int) -> bytes:
+    match = re.search(rb'(<(?:\w+:)?dimension\b[^>]*?\bref=")([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"', head)
+    if match is None or last_column == 0:
+        return head
+    end_col = match.group(4) or match.group(2)
+    end_row = match.group(5) or match.group(3)
+    if column_number(end_col.decode()) >= last_column:
+        return head
+    ref = match.group(2) + match.group(3) + b":" + column_letter(last_column - 1).encode() + end_row
+    return head[: match.start()] + match.group(1) + ref + b'"' + head[match.end() :]
+
+
+def _patch_tail(head: bytes, tail: bytes, prefix: bytes, patch: SheetPatch) -> bytes:
+    """Remove old xlcrm marks and add new ones, in schema order."""
+    root_tag = re.search(rb"<(\w+:)?worksheet\b[^>]*>", head)
+    if root_tag is None:
+        return tail
+    wrapper = etree.fromstring(root_tag.group(0) + tail, PARSER)
+    changed = False
+    for block in wrapper.findall(f"{{{MAIN}}}conditionalFormatting"):
+        if any(MARK in (f.text or "") for f in block.iter(f"{{{MAIN}}}formula")):
+            wrapper.remove(block)
+            changed = True
+    priority = max((int(r.get("priority", "0")) for r in wrapper.iter(f"{{{MAIN}}}cfRule")), default=0)
+    for dxf, refs in patch.marks.items():
+        if not refs:
+            continue
+        priority += 1
+        block = etree.Element(f"{{{MAIN}}}conditionalFormatting", sqref=" ".join(_ranges(refs)))
+        rule = etree.SubElement(
+            block, f"{{{MAIN}}}cfRule", type="expression", dxfId=str(dxf), priority=str(priority)
+        )
+        etree.SubElement(rule, f"{{{MAIN}}}formula").text = MARK
+        _insert_ordered(wrapper, block)
+        changed = True
+    if patch.legacy_drawing is not None:
+        drawing = etree.Element(f"{{{MAIN}}}legacyDrawing")
+        drawing.set(f"{{{DOC_REL}}}id", patch.legacy_drawing)
+        _insert_ordered(wrapper, drawing)
+        changed = True
+    if not changed:
+        return tail
+    inner = b"".join(etree.tostring(child, encoding="UTF-8") for child in wrapper)
+    return inner + b"</" + prefix + b"worksheet>"
+
+
+def _local(tag: Any) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _insert_ordered(parent: etree._Element, element: etree._Element) -> None:
+    rank = ORDER.index(_local(element.tag))
+    for index, child in enumerate(parent):
+        name = _local(child.tag)
+        if name in ORDER and ORDER.index(name) > rank:
+            parent.insert(index, element)
+            return
+    parent.append(element)
+
+
+def _ranges(refs: list[str]) -> list[str]:
+    """Cell references merged into vertical runs: K7 K8 K9 → K7:K9."""
+    by_column: dict[str, list[int]] = {}
+    for ref in refs:
+        match = re.match(r"([A-Z]+)(\d+)$", ref)
+        if match:
+            by_column.setdefault(match[1], []).append(int(match[2]))
+    out = []
+    for letters, rows in by_column.items():
+        rows = sorted(set(rows))
+        start = previous = rows[0]
+        for row in [*rows[1:], None]:
+            if row is not None and row == previous + 1:
+                previous = row
+                continue
+            out.append(f"{letters}{start}" if start == previous else f"{letters}{start}:{letters}{previous}")
+            if row is not None:
+                start = previous = row
+    return out

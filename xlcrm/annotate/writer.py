@@ -1,0 +1,336 @@
+"""Annotate one input file of a checked submission and write the copy safely.
+
+Marks: a conditional-format fill per finding cell by severity (the user's own cell styles are
+never changed), one xlcrm note (批注) per finding cell, computed columns at the right of
+客户档案 and 信用评定, and the sheets 问题清单 and 汇总. Re-processing an annotated copy first
+removes xlcrm's earlier marks, so they never stack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from xlcrm.annotate.package import (
+    CT_COMMENTS,
+    CT_VML,
+    CT_WORKSHEET,
+    DOC_REL,
+    MAIN,
+    REL_COMMENTS,
+    REL_STYLES,
+    REL_VML,
+    REL_WORKSHEET,
+    Package,
+    parse,
+    rels_path,
+    serialize,
+)
+from xlcrm.annotate.parts import comments_part, extend_styles, table_sheet, used_vml_blocks, vml_part
+from xlcrm.annotate.sheet import SheetPatch, patch_sheet
+from xlcrm.compute import TIERS
+from xlcrm.computed import ALL_HEADERS, computed_columns
+from xlcrm.diagnostics import Diagnostic
+from xlcrm.engine import Result
+from xlcrm.errors import InputError
+from xlcrm.registry import Lang, phrases, rules
+
+ISSUES, SUMMARY = "问题清单", "汇总"
+_SEVERITY = {"error": "错误", "warning": "警告"}
+
+
+def output_path(source: Path, out: Path | None, many: bool) -> Path:
+    """Where the annotated copy of ``source`` goes (default ``<name>.checked.<ext>``)."""
+    name = f"{source.stem}.checked{source.suffix}"
+    if out is None:
+        return source.with_name(name)
+    if many or out.is_dir():
+        return out / name
+    return out
+
+
+def annotate(result: Result, label: str, source: Path, target: Path, *, backup: bool = False) -> Path:
+    """Write ``source`` with ``result``'s marks to ``target`` (atomically); return ``target``."""
+    package = Package(source)
+    try:
+        _annotate(package, result, label)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent
+        )
+        os.close(handle)
+        try:
+            package.save(Path(temporary))
+            os.chmod(temporary, source.stat().st_mode & 0o777)
+            if backup and target.exists():
+                stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+                shutil.copy2(target, target.with_name(f"{target.stem}.{stamp}.bak{target.suffix}"))
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise InputError("output", str(target), detail=exc.strerror or str(exc)) from None
+    finally:
+        package.close()
+    return target
+
+
+def _annotate(package: Package, result: Result, label: str) -> None:
+    workbook = next(r.target for r in package.relationships("") if r.type.endswith("/officeDocument"))
+    book = parse(package.read(workbook))
+    rels = {r.id: r for r in package.relationships(workbook)}
+    _drop_sheets(package, workbook, book, rels, (ISSUES, SUMMARY))
+    rels = {r.id: r for r in package.relationships(workbook)}
+    parts = {
+        s.get("name"): rels[s.get(f"{{{DOC_REL}}}id", "")].target
+        for s in book.iter(f"{{{MAIN}}}sheet")
+        if s.get(f"{{{DOC_REL}}}id", "") in rels
+    }
+    styles = next(r.target for r in rels.values() if r.type == REL_STYLES)
+    style_bytes, dxf, header_style = extend_styles(package.read(styles))
+    package.write(styles, style_bytes)
+
+    findings = [d for d in result.diagnostics if d.file == label or d.file is None]
+    patches: dict[str, SheetPatch] = defaultdict(SheetPatch)
+    notes: dict[str, dict[str, list[Diagnostic]]] = defaultdict(lambda: defaultdict(list))
+    for d in findings:
+        if d.sheet is not None and d.sheet in parts and d.cell and d.row:
+            severity = "warning" if d.waived else d.severity
+            patches[d.sheet].marks.setdefault(dxf[severity], []).append(d.cell)
+            notes[d.sheet][d.cell].append(d)
+    _computed(result, label, patches, header_style)
+
+    vml_block = used_vml_blocks([package.read(n) for n in package.names if n.endswith(".vml")])
+    for sheet, part in parts.items():
+        sheet_notes = {ref: _note(items) for ref, items in notes.get(sheet, {}).items()}
+        vml_block = _comments(package, part, sheet_notes, patches, sheet, vml_block)
+        if sheet in patches:
+            package.write(part, patch_sheet(package.read(part), patches[sheet], label))
+
+    issues = [_issue_row(d) for d in findings]
+    links = {i: f"'{d.sheet}'!{d.cell or 'A1'}" for i, d in enumerate(findings) if d.sheet in parts}
+    headers = ("位置", "代码", "级别", "客户编码", "工作表", "单元格", "列", "说明", "已豁免")
+    _add_sheet(
+        package,
+        workbook,
+        book,
+        ISSUES,
+        table_sheet(headers, issues, (16, 7, 6, 12, 10, 8, 16, 90, 7), header_style, links),
+    )
+    _add_sheet(
+        package,
+        workbook,
+        book,
+        SUMMARY,
+        table_sheet(
+            ("项目", "类别", "数量", "占比/金额", "说明"),
+            _summary(result, findings),
+            (14, 22, 10, 16, 50),
+            header_style,
+        ),
+    )
+    package.write(workbook, serialize(book))
+
+
+def _note(items: list[Diagnostic]) -> str:
+    lines = [
+        f"[xlcrm] {d.code} {_SEVERITY[d.severity]}{'（已豁免）' if d.waived else ''}：{d.message('zh')}"
+        for d in items
+    ]
+    return "\n".join(lines)
+
+
+def _issue_row(d: Diagnostic) -> list[Any]:
+    place = f"{d.sheet}!{d.cell}" if d.sheet and d.cell else d.sheet or ""
+    return [
+        place,
+        d.code,
+        _SEVERITY[d.severity],
+        d.customer_code,
+        d.sheet,
+        d.cell,
+        d.column,
+        d.message("zh"),
+        "是" if d.waived else "",
+    ]
+
+
+def _computed(result: Result, label: str, patches: dict[str, SheetPatch], header_style: int) -> None:
+    if result.context is None or result.submission is None:
+        return
+    computed = computed_columns(result.context)
+    for key, columns in computed.items():
+        data = result.submission.forms[key]
+        for t, table in enumerate(data.tables):
+            if table.file != label or not table.rows or table.header_row == 0:
+                continue
+            old = sorted(col + 1 for col, text in table.headers.items() if text in ALL_HEADERS)
+            start = old[0] if old else table.width + 1
+            patch = patches[table.sheet]
+            patch.drop_columns.update(old)
+            patch.cells[table.header_row] = [
+                (start + i, h, header_style) for i, h in enumerate(columns.headers)
+            ]
+            for (table_index, position), values in columns.values.items():
+                if table_index != t:
+                    continue
+                cells: list[tuple[int, Any, int | None]] = [
+                    (start + i, v, None) for i, v in enumerate(values) if v is not None
+                ]
+                if cells:
+                    patch.cells[table.rows[position]] = cells
+            patch.last_column = max(patch.last_column, start + len(columns.headers) - 1)
+
+
+def _comments(
+    package: Package,
+    part: str,
+    sheet_notes: dict[str, str],
+    patches: dict[str, SheetPatch],
+    sheet: str,
+    vml_block: int,
+) -> int:
+    """Write the sheet's xlcrm notes (replacing earlier ones); return the next free VML block."""
+    rels = package.relationships(part)
+    comments = next((r for r in rels if r.type == REL_COMMENTS), None)
+    drawing = next((r for r in rels if r.type == REL_VML), None)
+    if comments is None and not sheet_notes:
+        return vml_block
+    existing = package.read(comments.target) if comments else None
+    data, dropped, added = comments_part(existing, sheet_notes)
+    if comments is None:
+        target = package.free_name("xl/comments{}.xml")
+        package.add_relationship(part, REL_COMMENTS, target)
+        package.set_content_type(target, CT_COMMENTS)
+    else:
+        target = comments.target
+    package.write(target, data)
+    if drawing is None:
+        vml = package.free_name("xl/drawings/vmlDrawing{}.vml")
+        package.ensure_default("vml", CT_VML)
+        patches[sheet].legacy_drawing = package.add_relationship(part, REL_VML, vml)
+        package.write(vml, vml_part(None, dropped, added, vml_block))
+    else:
+        package.write(drawing.target, vml_part(package.read(drawing.target), dropped, added, vml_block))
+    return vml_block + max(1, -(-len(added) // 1024))
+
+
+def _drop_sheets(
+    package: Package, workbook: str, book: etree._Element, rels: dict[str, Any], names: Sequence[str]
+) -> None:
+    """Remove xlcrm's sheets of an earlier run, keeping sheet-scoped names consistent."""
+    sheets = book.find(f"{{{MAIN}}}sheets")
+    if sheets is None:
+        return
+    for name in names:
+        for index, sheet in enumerate(list(sheets)):
+            if sheet.get("name") != name:
+                continue
+            rel_id = sheet.get(f"{{{DOC_REL}}}id", "")
+            sheets.remove(sheet)
+            if rel_id in rels:
+                part = rels[rel_id].target
+                package.remove(part)
+                package.remove(rels_path(part))
+                package.set_content_type(part, None)
+                package.remove_relationship(workbook, rel_id)
+            for defined in list(book.iter(f"{{{MAIN}}}definedName")):
+                local = defined.get("localSheetId")
+                if local is not None and int(local) == index:
+                    defined.getparent().remove(defined)
+                elif local is not None and int(local) > index:
+                    defined.set("localSheetId", str(int(local) - 1))
+            for view in book.iter(f"{{{MAIN}}}workbookView"):
+                for attribute in ("activeTab", "firstSheet"):
+                    if view.get(attribute) is not None and int(view.get(attribute, "0")) >= len(sheets):
+                        view.set(attribute, "0")
+            break
+
+
+def _add_sheet(package: Package, workbook: str, book: etree._Element, name: str, data: bytes) -> None:
+    part = package.free_name("xl/worksheets/sheet{}.xml")
+    package.write(part, data)
+    package.set_content_type(part, CT_WORKSHEET)
+    rel_id = package.add_relationship(workbook, REL_WORKSHEET, part)
+    sheets = book.find(f"{{{MAIN}}}sheets")
+    assert sheets is not None
+    sheet_id = max((int(s.get("sheetId", "0")) for s in sheets), default=0) + 1
+    element = etree.SubElement(sheets, f"{{{MAIN}}}sheet", name=name, sheetId=str(sheet_id))
+    element.set(f"{{{DOC_REL}}}id", rel_id)
+
+
+def _summary(result: Result, findings: list[Diagnostic]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    counts = Counter(d.code for d in findings)
+    waived = Counter(d.code for d in findings if d.waived)
+    for code in sorted(counts):
+        rule = rules()[code]
+        rows.append(
+            [
+                "问题",
+                f"{code} {rule.title_zh}",
+                counts[code],
+                _SEVERITY[rule.severity],
+                f"已豁免 {waived[code]}" if waived[code] else "",
+            ]
+        )
+    ctx = result.context
+    if ctx is None:
+        return rows
+    from xlcrm.rules.admission import is_admitted
+
+    base = [r for r in ctx.rows("archive") if is_admitted(r)]
+    caps = {"VIP客户": ctx.policy["quotas.vip_share"], "优选类客户": ctx.policy["quotas.preferred_share"]}
+    for tier in TIERS:
+        count = sum(1 for r in base if r.get("tier") == tier)
+        share = f"{count / len(base):.1%}" if base else "—"
+        cap = f"上限 {caps[tier]:.0%}" if tier in caps else ""
+        rows.append(["等级（申报）", tier, count, share, cap])
+    from xlcrm.compute import compute_grade
+
+    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    for row in ctx.rows("credit"):
+        computed = compute_grade(row, ctx.policy, ctx.as_of)
+        bucket = totals[computed.grade if computed else "未定"]
+        bucket[0] += 1
+        bucket[1] += row.get("limit") or 0.0
+        bucket[2] += row.get("exposure") or 0.0
+    for grade in sorted(totals):
+        n, limit, exposure = totals[grade]
+        usage = f"使用率 {exposure / limit:.1%}" if limit else ""
+        rows.append(
+            [
+                "信用（系统评定）",
+                f"{grade} 级 {int(n)} 户",
+                int(n),
+                limit,
+                f"占用 {exposure:g} 元 {usage}".strip(),
+            ]
+        )
+    for key, values in result.notes:
+        rows.append(["说明", "", None, None, phrases()[key]["zh"].format(**values)])
+    rows.append(["基准日期", ctx.as_of.isoformat(), None, None, ""])
+    return rows
+
+
+def annotate_all(result: Result, out: Path | None, *, in_place: bool, force: bool, lang: Lang) -> list[Path]:
+    """Annotate every usable input file of ``result``; InputError on a refused target."""
+    unusable = {p.file for p in result.problems}
+    files = [f for f in result.files if f not in unusable]
+    written = []
+    for label in files:
+        source = Path(label)
+        target = source if in_place else output_path(source, out, len(files) > 1)
+        if target.exists() and not (in_place or force):
+            raise InputError("exists", str(target))
+        written.append(annotate(result, label, source, target, backup=in_place))
+    return written

@@ -1,0 +1,62 @@
+"""The computed columns ``process`` appends to the form sheets (issue: annotated workbook).
+
+客户档案 gets 系统等级 and 等级依据; 信用评定 gets 系统信用等级, 最高可授信额度(元) and
+最长回款期限(天). A value that cannot be computed (a blank or invalid input) is left blank.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from xlcrm.compute import compute_grade, compute_tier, max_grant
+from xlcrm.context import Context
+from xlcrm.rules.admission import is_admitted
+from xlcrm.rules.tiers import evaluations_by_customer
+from xlcrm.submission import POSITION, TABLE
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "archive": ("系统等级", "等级依据"),
+    "credit": ("系统信用等级", "最高可授信额度(元)", "最长回款期限(天)"),
+}
+ALL_HEADERS = frozenset(h for headers in COLUMNS.values() for h in headers)
+
+
+@dataclass(frozen=True, slots=True)
+class ComputedColumns:
+    """Per form: the headers, and each row's values keyed by (table, position)."""
+
+    headers: tuple[str, ...]
+    values: dict[tuple[int, int], tuple[Any, ...]]
+
+
+def computed_columns(ctx: Context) -> dict[str, ComputedColumns]:
+    """The computed values of every row of 客户档案 and 信用评定."""
+    result: dict[str, ComputedColumns] = {}
+    archive = ctx.form("archive")
+    if archive is not None:
+        latest = {code: rows[-1] for code, rows in evaluations_by_customer(ctx).items()}
+        values: dict[tuple[int, int], tuple[Any, ...]] = {}
+        for row in ctx.rows("archive"):
+            evaluation = latest.get(row.get("customer_code"))  # type: ignore[arg-type]
+            tier = compute_tier(row, evaluation, ctx.policy) if evaluation and is_admitted(row) else None
+            basis = "；".join(p.zh for p in tier.met[tier.tier]) if tier and tier.tier in tier.met else ""
+            if tier and not basis:  # 合格类客户: say what the next tier lacks
+                basis = "；".join(p.zh for p in tier.failed["优选类客户"])
+            key = (row[TABLE], row[POSITION])
+            values[key] = (tier.tier if tier else None, basis or None)
+        result["archive"] = ComputedColumns(COLUMNS["archive"], values)
+    credit = ctx.form("credit")
+    if credit is not None:
+        values = {}
+        for row in ctx.rows("credit"):
+            grade = compute_grade(row, ctx.policy, ctx.as_of)
+            grant = max_grant(row, grade.grade, ctx.policy) if grade else None
+            key = (row[TABLE], row[POSITION])
+            values[key] = (
+                grade.grade if grade else None,
+                grant.limit if grant else None,
+                grant.term if grant else None,
+            )
+        result["credit"] = ComputedColumns(COLUMNS["credit"], values)
+    return result
