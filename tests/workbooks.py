@@ -178,3 +178,41 @@ def _missing_evaluations(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> lis
             evaluated.add(code)
             added.append({"客户编码": code})
     return added
+
+
+def write_rich(path: Path) -> Path:
+    """A realistic workbook: the sample's forms plus formulas, styles, validations, merged
+    cells, a user's comment, defined names, a hidden sheet and an extra sheet."""
+    from openpyxl import load_workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from xlcrm.sample import write_sample
+
+    write_sample(path)
+    book = load_workbook(path)
+    evaluation = book["客户评价"]
+    for row in range(2, evaluation.max_row + 1):
+        evaluation[f"H{row}"] = f"=SUM(D{row}:G{row})"  # 总分 as a formula
+    archive = book["客户档案"]
+    archive["K4"].font = Font(bold=True, color="FF0000FF")
+    archive["B4"].fill = PatternFill("solid", fgColor="FFFFF2CC")
+    archive["J5"].comment = Comment("用户自己的批注：联系人已换", "内勤")
+    rule = DataValidation(type="list", formula1='"经销商,医疗机构,企业,零售客户,内部关联"', allow_blank=True)
+    archive.add_data_validation(rule)
+    rule.add("D4:D200")
+    archive.freeze_panes = "C4"
+    notes = book["备注"]
+    notes["A3"] = "合计"
+    notes["B3"] = "=COUNTA(客户档案!A4:A100)"
+    notes.merge_cells("A5:C5")
+    notes["A5"] = "合并单元格的说明"
+    hidden = book.create_sheet("内部")
+    hidden["A1"] = "隐藏表"
+    hidden["B2"] = 42
+    hidden.sheet_state = "hidden"
+    book.defined_names["客户数"] = DefinedName("客户数", attr_text="备注!$B$3")
+    book.save(path)
+    return path

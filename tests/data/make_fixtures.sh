@@ -3,6 +3,9 @@
 #   libreoffice_sample.xlsx  the demo sample, opened and saved again by LibreOffice Calc's own
 #                            xlsx writer (its XML, shared strings, styles and cached values)
 #   libreoffice_sample.xlsm  the same, saved by LibreOffice as a macro-enabled workbook
+#   rich_libreoffice.xlsx    tests/workbooks.py write_rich (formulas, styles, validations, merged
+#                            cells, a user's comment, names, hidden sheet) saved by LibreOffice,
+#                            so its formulas carry cached values
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -13,5 +16,8 @@ soffice --headless --norestore --convert-to 'xlsx:Calc MS Excel 2007 XML' --outd
 test -s "$work/out/libreoffice_sample.xlsx" || { cat "$work/err"; exit 1; }
 soffice --headless --norestore --convert-to 'xlsm:Calc MS Excel 2007 VBA XML' --outdir "$work/out" "$work/src/libreoffice_sample.xlsx" >/dev/null 2>"$work/err"
 test -s "$work/out/libreoffice_sample.xlsm" || { cat "$work/err"; exit 1; }
-cp "$work/out/libreoffice_sample.xlsx" "$work/out/libreoffice_sample.xlsm" "$here/"
+(cd "$root" && .venv/bin/python -c "from pathlib import Path; from tests.workbooks import write_rich; write_rich(Path('$work/src/rich_libreoffice.xlsx'))")
+soffice --headless --norestore --convert-to 'xlsx:Calc MS Excel 2007 XML' --outdir "$work/out" "$work/src/rich_libreoffice.xlsx" >/dev/null 2>"$work/err"
+test -s "$work/out/rich_libreoffice.xlsx" || { cat "$work/err"; exit 1; }
+cp "$work/out/libreoffice_sample.xlsx" "$work/out/libreoffice_sample.xlsm" "$work/out/rich_libreoffice.xlsx" "$here/"
 echo "wrote $here/libreoffice_sample.xlsx and .xlsm"

@@ -1,0 +1,222 @@
+"""xlcrm process: the annotated copy keeps everything the user had and carries xlcrm's marks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import python_calamine
+import xlsxwriter
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from tests.workbooks import AS_OF, write_case, write_rich
+from xlcrm.annotate.sheet import MARK
+from xlcrm.cli import cli
+from xlcrm.sample import PLANTED, write_sample
+
+DATA = Path(__file__).parent / "data"
+ADDED_SHEETS = ["问题清单", "汇总"]
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, [*args, "--as-of", AS_OF.isoformat()])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def process(source: Path, target: Path, *extra: str) -> Path:
+    code, _, err = run("process", str(source), "-o", str(target), *extra)
+    assert code in (0, 1), err
+    return target
+
+
+def values(path: Path) -> dict[str, list[list[Any]]]:
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    return {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in book.sheet_names}
+
+
+def formulas(path: Path) -> dict[tuple[str, str], str]:
+    book = load_workbook(path)
+    return {
+        (ws.title, cell.coordinate): cell.value
+        for ws in book.worksheets
+        for row in ws.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    }
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_xlsm_with_vba(path: Path) -> Path:
+    """A macro workbook by XlsxWriter: the sample's forms, a VBA project, and a chart."""
+    sample = values(write_sample(path.with_suffix(".src.xlsx")))
+    vba = path.with_name("vbaProject.bin")
+    vba.write_bytes(b"\xd0\xcf\x11\xe0 not really OLE, but opaque bytes xlcrm must copy as they are")
+    book = xlsxwriter.Workbook(str(path))
+    for name, rows in sample.items():
+        sheet = book.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value != "":
+                    sheet.write(r, c, value if not hasattr(value, "isoformat") else value.isoformat())
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({"values": "='客户评价'!$D$2:$D$9"})
+    book.get_worksheet_by_name("备注").insert_chart("D2", chart)
+    book.add_vba_project(str(vba))
+    book.close()
+    return path
+
+
+@pytest.fixture(
+    params=["rich_libreoffice.xlsx", "libreoffice_sample.xlsm", "openpyxl_rich.xlsx", "xlsxwriter_vba.xlsm"]
+)
+def source(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    name = request.param
+    if name == "openpyxl_rich.xlsx":
+        return write_rich(tmp_path / name)
+    if name == "xlsxwriter_vba.xlsm":
+        return write_xlsm_with_vba(tmp_path / name)
+    copy = tmp_path / name
+    shutil.copy(DATA / name, copy)
+    return copy
+
+
+def test_round_trip_keeps_every_value_formula_and_part(source: Path, tmp_path: Path) -> None:
+    before = digest(source)
+    target = process(source, tmp_path / f"out{source.suffix}")
+    assert digest(source) == before, "the input must never change"
+    original, annotated = values(source), values(target)
+    assert list(annotated) == [*original, *ADDED_SHEETS]
+    for sheet, rows in original.items():
+        width = max((len(r) for r in rows), default=0)
+        got = annotated[sheet]
+        assert len(got) == len(rows), sheet
+        for r, row in enumerate(rows):
+            assert got[r][:width] == row + [""] * (width - len(row)), (sheet, r + 1)
+    assert formulas(target) == formulas(source)
+    with zipfile.ZipFile(source) as a, zipfile.ZipFile(target) as b:
+        changed = ("xl/worksheets/", "xl/styles", "xl/workbook", "[Content", "xl/_rels", "xl/comments")
+        untouched = [n for n in a.namelist() if not n.startswith(changed) and not n.endswith(".vml")]
+        for name in untouched:
+            assert a.read(name) == b.read(name), name
+        assert ("xl/vbaProject.bin" in a.namelist()) == ("xl/vbaProject.bin" in b.namelist())
+    if source.suffix == ".xlsm":
+        assert target.suffix == ".xlsm"
+
+
+def test_marks_comments_issues_and_computed_columns(tmp_path: Path) -> None:
+    target = process(write_rich(tmp_path / "rich.xlsx"), tmp_path / "out.xlsx")
+    book = load_workbook(target)
+    archive = book["客户档案"]
+    assert archive["K6"].comment.author == "xlcrm" and "S005" in archive["K6"].comment.text
+    assert archive["J5"].comment.text == "用户自己的批注：联系人已换"  # the user's note stays
+    header = [c.value for c in archive[3]]
+    assert header[-2:] == ["系统等级", "等级依据"]
+    assert archive.cell(5, len(header) - 1).value == "优选类客户"  # C002, declared VIP
+    credit = book["信用评定"]
+    assert [c.value for c in credit[1]][-3:] == ["系统信用等级", "最高可授信额度(元)", "最长回款期限(天)"]
+    assert [c.value for c in credit[2]][-3:] == ["A", 600000, 30]  # C001: A 长期, min(shipment, collection)
+    issues = book["问题清单"]
+    rows = list(issues.iter_rows(min_row=2, values_only=True))
+    assert [(r[1], r[4], r[5]) for r in rows] == [*PLANTED, ("S009", "内部", None)]  # + its hidden sheet
+    assert issues["A2"].hyperlink.location == "'客户档案'!A1"
+    assert any(c.hyperlink and c.hyperlink.location == "'客户档案'!K6" for c in issues["A"])
+    assert issues.auto_filter.ref.startswith("A1:")
+    rules = [
+        rule
+        for block in archive.conditional_formatting
+        for rule in block.rules
+        if MARK in "".join(rule.formula)
+    ]
+    assert len(rules) == 2  # one fill per severity
+    summary = [r for r in book["汇总"].iter_rows(values_only=True)]
+    assert ["等级（申报）", "VIP客户", 3, "30.0%", "上限 15%"] in [list(r) for r in summary]
+
+
+def test_several_findings_on_one_cell_share_one_note(tmp_path: Path) -> None:
+    path = write_case(tmp_path / "c.xlsx", {"客户档案": [{"客户编码": "C 001"}]}, auto_evaluations=False)
+    target = process(path, tmp_path / "out.xlsx")
+    note = load_workbook(target)["客户档案"]["A2"].comment.text
+    assert "S005" in note and "T209" in note and note.count("[xlcrm]") == 2
+
+
+def test_reprocessing_replaces_instead_of_stacking(tmp_path: Path) -> None:
+    first = process(write_rich(tmp_path / "rich.xlsx"), tmp_path / "first.xlsx")
+    second = process(first, tmp_path / "second.xlsx")
+    a, b = load_workbook(first), load_workbook(second)
+    assert a.sheetnames == b.sheetnames and b.sheetnames.count("问题清单") == 1
+    for ws in a.worksheets:
+        other = b[ws.title]
+        assert [[c.value for c in row] for row in ws.iter_rows()] == [
+            [c.value for c in row] for row in other.iter_rows()
+        ], ws.title
+        assert sum(1 for row in ws.iter_rows() for c in row if c.comment) == sum(
+            1 for row in other.iter_rows() for c in row if c.comment
+        )
+        assert len(ws.conditional_formatting) == len(other.conditional_formatting), ws.title
+
+
+def test_in_place_keeps_a_backup_and_replaces(tmp_path: Path) -> None:
+    path = write_sample(tmp_path / "dept.xlsx")
+    original = path.read_bytes()
+    code, out, _ = run("process", str(path), "--in-place")
+    assert code == 1 and "dept.xlsx" in out
+    backups = list(tmp_path.glob("dept.*.bak.xlsx"))
+    assert len(backups) == 1 and backups[0].read_bytes() == original
+    assert "问题清单" in load_workbook(path).sheetnames
+    assert not list(tmp_path.glob(".dept*"))  # no temporary file left behind
+
+
+def test_existing_output_needs_force(tmp_path: Path) -> None:
+    path = write_sample(tmp_path / "dept.xlsx")
+    assert run("process", str(path))[0] == 1
+    default = tmp_path / "dept.checked.xlsx"
+    assert default.is_file()
+    code, _, err = run("process", str(path))
+    assert code == 2 and "--force" in err
+    assert run("process", str(path), "--force")[0] == 1
+
+
+def test_check_and_process_report_the_same_findings(tmp_path: Path) -> None:
+    path = write_sample(tmp_path / "dept.xlsx")
+    _, out, _ = run("check", str(path), "--format", "json")
+    checked = [(d["code"], d["sheet"], d["cell"], d["message"]) for d in json.loads(out)["diagnostics"]]
+    target = process(path, tmp_path / "out.xlsx")
+    listed = [
+        (r[1], r[4], r[5], r[7])
+        for r in load_workbook(target)["问题清单"].iter_rows(min_row=2, values_only=True)
+    ]
+    assert listed == checked
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_processed_workbook_opens_in_libreoffice(tmp_path: Path) -> None:
+    target = process(write_rich(tmp_path / "rich.xlsx"), tmp_path / "out.xlsx")
+    done = subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path / "pdf"),
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    errors = [line for line in done.stderr.splitlines() if line.strip() and "javaldx" not in line]
+    assert (tmp_path / "pdf" / "out.pdf").stat().st_size > 10_000
+    assert errors == []
