@@ -106,10 +106,79 @@ def generate(rows: int, out: Path = DATA, seed: int = 7) -> Path:
     return path
 
 
+def _evaluation_row(i: int, rng: random.Random) -> list[object]:
+    """A consistent evaluation: below 70 points, so the computed tier is the declared 合格类客户."""
+    scores = [rng.randrange(5, 16) for _ in range(4)]
+    return [f"K{i:07d}", "2025H1", dt.date(2025, 7, 1), *scores, sum(scores), 0, 0, "是", "无", "否",
+            "合格类客户", None]  # fmt: skip
+
+
+def _credit_row(i: int, rng: random.Random) -> list[object]:
+    """A consistent B-grade row: 一般 operations and capital, no grant, no exposure."""
+    return [f"K{i:07d}", dt.date(2025, 10, 1), dt.date(2020, 1, 1), "否", "是", "一般", "一般", "是", "无", "是",
+            "B", "无", "否", None, None, None, 150_000, 120_000, None, None, None, None, 0, 0, "是",
+            dt.date(2026, 6, 30)]  # fmt: skip
+
+
+def generate_submission(rows: int, out: Path = DATA, seed: int = 11) -> Path:
+    """Write (or reuse) submission_<rows>.xlsx: all four forms filled, ~1% findings.
+
+    客户档案 has ~1% bad cells of every kind; 客户评价 and 信用评定 are consistent with it, so
+    most rows pass and the findings stay near 1% of the cells, as in a real submission.
+    """
+    path = out / f"submission_{rows}.xlsx"
+    if path.exists():
+        return path
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    book = xlsxwriter.Workbook(str(path.with_suffix(".tmp")), {"constant_memory": True})
+    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
+    archive_columns = forms()["archive"].columns
+
+    def put(sheet: object, r: int, c: int, value: object) -> None:
+        if value is None:
+            return
+        if isinstance(value, dt.date):
+            sheet.write_datetime(r, c, value, date_format)  # type: ignore[attr-defined]
+        elif isinstance(value, str):
+            sheet.write_string(r, c, value)  # type: ignore[attr-defined]
+        else:
+            sheet.write_number(r, c, value)  # type: ignore[attr-defined]
+
+    archive = book.add_worksheet("客户档案")
+    archive.write_row(0, 0, [c.zh for c in archive_columns])
+    for i in range(rows):
+        for j, column in enumerate(archive_columns):
+            key = column.key
+            if key == "tier":
+                value = bad(key, i, rng) if rng.random() < BAD_RATE else "合格类客户"
+            elif key in KEYS:
+                value = bad(key, i, rng) if rng.random() < BAD_RATE else good(key, i, rng)
+            else:
+                value = {"products": "假肢", "address": "北京市", "updated_on": dt.date(2025, 11, 1)}.get(key)
+            put(archive, i + 1, j, value)
+    for name, make in (("客户评价", _evaluation_row), ("信用评定", _credit_row)):
+        sheet = book.add_worksheet(name)
+        key = "evaluation" if name == "客户评价" else "credit"
+        sheet.write_row(0, 0, [c.zh for c in forms()[key].columns])
+        for i in range(rows):
+            for j, value in enumerate(make(i, rng)):
+                put(sheet, i + 1, j, value)
+    blacklist = book.add_worksheet("黑名单")
+    blacklist.write_row(0, 0, [c.zh for c in forms()["blacklist"].columns])
+    for i in range(100):
+        for j, value in enumerate([f"K{i * 997:07d}", f"黑名单公司{i}", None, "公司", None, dt.date(2025, 1, 1), "拖欠货款", "李总"]):
+            put(blacklist, i + 1, j, value)
+    book.close()
+    path.with_suffix(".tmp").rename(path)
+    return path
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("rows", type=int, nargs="+")
     parser.add_argument("--out", type=Path, default=DATA)
+    parser.add_argument("--submission", action="store_true", help="all four forms (for process)")
     arguments = parser.parse_args()
     for count in arguments.rows:
-        print(generate(count, arguments.out))
+        print((generate_submission if arguments.submission else generate)(count, arguments.out))

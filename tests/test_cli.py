@@ -148,6 +148,10 @@ def test_demo_writes_and_checks_the_sample(tmp_path: Path) -> None:
     assert (tmp_path / "demo" / "销售一部_客户管理台账.xlsx").is_file()
     assert (tmp_path / "demo" / "templates" / "客户管理台账.xlsx").is_file()
     assert "K6" in out and "S005" in out and "退出码为 1" in out
+    annotated = tmp_path / "demo" / "销售一部_客户管理台账.checked.xlsx"
+    assert annotated.is_file() and str(annotated) in out
+    code, _, _ = run("demo", "--out", str(tmp_path / "demo"))  # a second run replaces its own files
+    assert code == 0
 
 
 def test_html_report_is_escaped_and_complete(tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def process(
     The input is never changed unless --in-place. Exit status as for check.
     """
     from xlcrm.annotate.writer import annotate_all
-    from xlcrm.engine import Options
+    from xlcrm.engine import Options, without_cyclic_gc
     from xlcrm.engine import check as run_check
     from xlcrm.errors import InputError
     from xlcrm.render.text import render as render_text
@@ -141,14 +141,15 @@ def process(
     if in_place and out is not None:
         raise click.BadParameter("--in-place 与 -o 不能同时使用 / use either --in-place or -o")
     policy = _load_policy(policy_file, lang)
-    result = run_check(list(files), Options(as_of, (), (), blacklist, policy))
-    console = Console(highlight=False, soft_wrap=True)
-    render_text(result, console, lang)
-    try:
-        written = annotate_all(result, out, in_place=in_place, force=force, lang=lang)
-    except InputError as problem:
-        click.echo(problem.message(lang), err=True)
-        sys.exit(2)
+    with without_cyclic_gc():  # the check's rows stay alive while the copy is written
+        result = run_check(list(files), Options(as_of, (), (), blacklist, policy))
+        console = Console(highlight=False, soft_wrap=True)
+        render_text(result, console, lang)
+        try:
+            written = annotate_all(result, out, in_place=in_place, force=force, lang=lang)
+        except InputError as problem:
+            click.echo(problem.message(lang), err=True)
+            sys.exit(2)
     for path in written:
         click.echo(("已写出：" if lang == "zh" else "Written: ") + str(path))
     sys.exit(result.exit_code)

@@ -54,39 +54,88 @@ def score_total(evaluation: dict[str, Any]) -> float | None:
     return float(sum(scores))  # type: ignore[arg-type]
 
 
+_TIER_PREFIX = {VIP: "vip", PREFERRED: "preferred"}
+
+
 @dataclass(frozen=True, slots=True)
 class TierResult:
-    """The computed tier and, per tier, the conditions that failed."""
+    """The computed tier; per tier, which conditions hold (phrases are built on demand)."""
 
     tier: str
     total: float
-    failed: dict[str, tuple[Phrase, ...]] = field(default_factory=dict)
-    met: dict[str, tuple[Phrase, ...]] = field(default_factory=dict)
+    holds: dict[str, tuple[bool, ...]]
+    archive: dict[str, Any] = field(repr=False)
+    evaluation: dict[str, Any] = field(repr=False)
+    policy: Policy = field(repr=False)
+
+    def failed(self, tier: str) -> tuple[Phrase, ...]:
+        """The conditions of ``tier`` that do not hold."""
+        return tuple(p for ok, p in zip(self.holds[tier], self._phrases(tier), strict=True) if not ok)
+
+    def met(self, tier: str) -> tuple[Phrase, ...]:
+        """The conditions of ``tier`` that hold."""
+        return tuple(p for ok, p in zip(self.holds[tier], self._phrases(tier), strict=True) if ok)
+
+    def _phrases(self, tier: str) -> tuple[Phrase, ...]:
+        policy, archive, evaluation, total = self.policy, self.archive, self.evaluation, self.total
+        prefix = _TIER_PREFIX[tier]
+        minimum = policy[f"tiers.{prefix}_min_total"]
+        sign = "≥" if total >= minimum else "<"
+        late, overdue = evaluation["late_payments"], evaluation["overdue_pickups"]
+        phrases = [
+            Phrase(
+                f"总分 {_num(total)} {sign} {_num(minimum)}", f"total {_num(total)} {sign} {_num(minimum)}"
+            ),
+            _scale_phrase(archive, policy, prefix, self.holds[tier][1]),
+            Phrase("无滞期付款、逾期未提货", "no late payment or overdue pick-up")
+            if late == 0 and overdue == 0
+            else Phrase(
+                f"滞期付款 {late} 次、逾期未提货 {overdue} 次",
+                f"{late} late payment(s), {overdue} overdue pick-up(s)",
+            ),
+        ]
+        if tier == VIP:
+            problems = evaluation["problems"]
+            phrases.append(
+                Phrase("有长期合作意愿", "wants long-term cooperation")
+                if evaluation["long_term_intent"]
+                else Phrase("无长期合作意愿", "no long-term intent")
+            )
+            phrases.append(
+                Phrase("本期无问题", "no problems this period")
+                if tuple(problems) == (NO_PROBLEM,)
+                else Phrase(f"本期问题：{'、'.join(problems)}", f"problems: {', '.join(problems)}")
+            )
+        return tuple(phrases)
 
 
-def _scale(archive: dict[str, Any], policy: Policy, prefix: str) -> tuple[bool, Phrase]:
-    level_key, beds_key, business_key = (
-        f"tiers.{prefix}_min_{k}" for k in ("hospital_level", "beds", "business")
+def _scale_ok(archive: dict[str, Any], policy: Policy, prefix: str) -> bool:
+    business = archive.get("annual_business")
+    if business is not None and business >= policy[f"tiers.{prefix}_min_business"]:
+        return True
+    if archive.get("customer_type") != MEDICAL:
+        return False
+    beds = archive.get("beds")
+    if beds is not None and beds >= policy[f"tiers.{prefix}_min_beds"]:
+        return True
+    rank, required = (
+        hospital_rank(archive.get("hospital_level")),
+        hospital_rank(policy[f"tiers.{prefix}_min_hospital_level"]),
     )
-    min_level, min_beds, min_business = policy[level_key], policy[beds_key], policy[business_key]
-    rank, required_rank = hospital_rank(archive.get("hospital_level")), hospital_rank(min_level)
-    beds, business = archive.get("beds"), archive.get("annual_business")
-    medical = archive.get("customer_type") == MEDICAL and (
-        (rank is not None and required_rank is not None and rank <= required_rank)
-        or (beds is not None and beds >= min_beds)
-    )
-    big = business is not None and business >= min_business
+    return rank is not None and required is not None and rank <= required
+
+
+def _scale_phrase(archive: dict[str, Any], policy: Policy, prefix: str, ok: bool) -> Phrase:
+    min_level = policy[f"tiers.{prefix}_min_hospital_level"]
+    min_beds, min_business = policy[f"tiers.{prefix}_min_beds"], policy[f"tiers.{prefix}_min_business"]
     standard_zh = f"{min_level}以上或床位≥{_num(min_beds)}的医疗机构，或年业务量≥{_num(min_business)}万元"
     standard_en = f"a 医疗机构 of {min_level} or better or ≥{_num(min_beds)} beds, or ≥{_num(min_business)} (10k CNY) business a year"
-    if medical or big:
-        return True, Phrase(f"规模达标（{standard_zh}）", f"scale met ({standard_en})")
-    facts_zh = (
-        f"医院等级 {archive.get('hospital_level') or '—'}、床位 {_num(beds)}、年业务量 {_num(business)} 万元"
-    )
-    facts_en = (
-        f"hospital level {archive.get('hospital_level') or '—'}, {_num(beds)} beds, business {_num(business)}"
-    )
-    return False, Phrase(
+    if ok:
+        return Phrase(f"规模达标（{standard_zh}）", f"scale met ({standard_en})")
+    level, beds, business = archive.get("hospital_level"), archive.get("beds"), archive.get("annual_business")
+    facts_zh = f"医院等级 {level or '—'}、床位 {_num(beds)}、年业务量 {_num(business)} 万元"
+    facts_en = f"hospital level {level or '—'}, {_num(beds)} beds, business {_num(business)}"
+    return Phrase(
         f"规模不足：{facts_zh}（需{standard_zh}）", f"scale not met: {facts_en} (needs {standard_en})"
     )
 
@@ -98,48 +147,23 @@ def compute_tier(archive: dict[str, Any], evaluation: dict[str, Any], policy: Po
     intent, problems = evaluation.get("long_term_intent"), evaluation.get("problems")
     if total is None or late is None or overdue is None or intent is None or problems is None:
         return None
-    clean_record = late == 0 and overdue == 0
-    record = (
-        Phrase("无滞期付款、逾期未提货", "no late payment or overdue pick-up")
-        if clean_record
-        else Phrase(
-            f"滞期付款 {late} 次、逾期未提货 {overdue} 次",
-            f"{late} late payment(s), {overdue} overdue pick-up(s)",
-        )
-    )
-    failed: dict[str, tuple[Phrase, ...]] = {}
-    met: dict[str, tuple[Phrase, ...]] = {}
-    for tier, prefix in ((VIP, "vip"), (PREFERRED, "preferred")):
-        minimum = policy[f"tiers.{prefix}_min_total"]
-        score = (
-            Phrase(f"总分 {_num(total)} ≥ {_num(minimum)}", f"total {_num(total)} ≥ {_num(minimum)}")
-            if total >= minimum
-            else Phrase(f"总分 {_num(total)} < {_num(minimum)}", f"total {_num(total)} < {_num(minimum)}")
-        )
-        scale_ok, scale = _scale(archive, policy, prefix)
-        checks = [(total >= minimum, score), (scale_ok, scale), (clean_record, record)]
-        if tier == VIP:
-            checks.append(
-                (
-                    bool(intent),
-                    Phrase("有长期合作意愿", "wants long-term cooperation")
-                    if intent
-                    else Phrase("无长期合作意愿", "no long-term intent"),
-                )
-            )
-            no_problem = tuple(problems) == (NO_PROBLEM,)
-            checks.append(
-                (
-                    no_problem,
-                    Phrase("本期无问题", "no problems this period")
-                    if no_problem
-                    else Phrase(f"本期问题：{'、'.join(problems)}", f"problems: {', '.join(problems)}"),
-                )
-            )
-        failed[tier] = tuple(p for ok, p in checks if not ok)
-        met[tier] = tuple(p for ok, p in checks if ok)
-    tier = next((t for t in (VIP, PREFERRED) if not failed[t]), QUALIFIED)
-    return TierResult(tier, total, failed, met)
+    clean = late == 0 and overdue == 0
+    holds = {
+        VIP: (
+            total >= policy["tiers.vip_min_total"],
+            _scale_ok(archive, policy, "vip"),
+            clean,
+            bool(intent),
+            tuple(problems) == (NO_PROBLEM,),
+        ),
+        PREFERRED: (
+            total >= policy["tiers.preferred_min_total"],
+            _scale_ok(archive, policy, "preferred"),
+            clean,
+        ),
+    }
+    tier = next((t for t in (VIP, PREFERRED) if all(holds[t])), QUALIFIED)
+    return TierResult(tier, total, holds, archive, evaluation, policy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,60 +174,51 @@ class GradeResult:
     reasons: tuple[Phrase, ...]
 
 
+_C_CONDITIONS = (
+    ("default_2y", True, Phrase("近两年有不良记录", "a default in the last two years")),
+    ("lawful", False, Phrase("未守法经营、信守承诺", "not lawful or not keeping promises")),
+    ("operations_2y", "不良", Phrase("近两年经营状况不良", "poor operations in two years")),
+    ("capital", "不足", Phrase("资金实力不足", "insufficient capital")),
+)
+
+
 def compute_grade(credit: dict[str, Any], policy: Policy, as_of: dt.date) -> GradeResult | None:
     """C if any C condition, A if every A condition, else B (POLICY §2, 002 §15–18)."""
     flags = [f for f in (credit.get("red_flags") or ()) if f != NO_PROBLEM]
-    c_conditions = [
-        (credit.get("default_2y"), True, Phrase("近两年有不良记录", "a default in the last two years")),
-        (credit.get("lawful"), False, Phrase("未守法经营、信守承诺", "not lawful or not keeping promises")),
-        (credit.get("operations_2y"), "不良", Phrase("近两年经营状况不良", "poor operations in two years")),
-        (credit.get("capital"), "不足", Phrase("资金实力不足", "insufficient capital")),
-    ]
-    c_reasons = [p for value, bad, p in c_conditions if value is not None and value == bad]
+    c_reasons = [p for key, bad, p in _C_CONDITIONS if credit.get(key) == bad]
     if flags:
         c_reasons.append(Phrase(f"风险情形：{'、'.join(flags)}", f"red flags: {', '.join(flags)}"))
     if c_reasons:
         return GradeResult("C", tuple(c_reasons))
-    if any(value is None for value, _, _ in c_conditions) or credit.get("red_flags") is None:
+    if any(credit.get(key) is None for key, _, _ in _C_CONDITIONS) or credit.get("red_flags") is None:
         return None  # a blank C condition could still make it C
     years = policy["credit.min_cooperation_years"]
     start = credit.get("coop_start")
-    long_enough = None if start is None else add_months(start, int(12 * years)) <= as_of
-    a_conditions = [
-        (
-            long_enough,
-            Phrase(f"合作满 {_num(years)} 年", f"{_num(years)}+ year(s) of cooperation"),
-            Phrase(f"合作不满 {_num(years)} 年", f"less than {_num(years)} year(s) of cooperation"),
-        ),
-        (
-            credit.get("operations_2y") == "良好",
-            Phrase("经营状况良好", "good operations"),
-            Phrase(
-                f"近两年经营状况{credit.get('operations_2y')}", f"operations {credit.get('operations_2y')}"
-            ),
-        ),
-        (
-            credit.get("capital") == "雄厚",
-            Phrase("资金实力雄厚", "strong capital"),
-            Phrase(f"资金实力{credit.get('capital')}", f"capital {credit.get('capital')}"),
-        ),
-        (
-            credit.get("collection_met"),
-            Phrase("回款发货达标", "collection target met"),
-            Phrase("年度回款发货未达标", "collection target not met"),
-        ),
-        (
-            credit.get("data_complete"),
-            Phrase("关键资料齐全", "key data complete"),
-            Phrase("关键资料不全", "key data incomplete"),
-        ),
-    ]
-    if any(ok is None for ok, _, _ in a_conditions):
+    operations, capital = credit.get("operations_2y"), credit.get("capital")
+    holds = (
+        None if start is None else add_months(start, int(12 * years)) <= as_of,
+        operations == "良好",
+        capital == "雄厚",
+        credit.get("collection_met"),
+        credit.get("data_complete"),
+    )
+    if any(ok is None for ok in holds):
         return None
-    missing = tuple(bad for ok, _, bad in a_conditions if not ok)
-    if missing:
-        return GradeResult("B", missing)
-    return GradeResult("A", tuple(good for _, good, _ in a_conditions))
+    phrases = (  # (holds, does not hold), built only for the result's grade
+        lambda: Phrase(f"合作满 {_num(years)} 年", f"{_num(years)}+ year(s) of cooperation"),
+        lambda: Phrase(f"合作不满 {_num(years)} 年", f"less than {_num(years)} year(s) of cooperation"),
+        lambda: Phrase("经营状况良好", "good operations"),
+        lambda: Phrase(f"近两年经营状况{operations}", f"operations {operations}"),
+        lambda: Phrase("资金实力雄厚", "strong capital"),
+        lambda: Phrase(f"资金实力{capital}", f"capital {capital}"),
+        lambda: Phrase("回款发货达标", "collection target met"),
+        lambda: Phrase("年度回款发货未达标", "collection target not met"),
+        lambda: Phrase("关键资料齐全", "key data complete"),
+        lambda: Phrase("关键资料不全", "key data incomplete"),
+    )
+    if all(holds):
+        return GradeResult("A", tuple(phrases[2 * i]() for i in range(5)))
+    return GradeResult("B", tuple(phrases[2 * i + 1]() for i, ok in enumerate(holds) if not ok))
 
 
 @dataclass(frozen=True, slots=True)

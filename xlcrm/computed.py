@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xlcrm.compute import compute_grade, compute_tier, max_grant
+from xlcrm.compute import PREFERRED, QUALIFIED, max_grant
 from xlcrm.context import Context
 from xlcrm.rules.admission import is_admitted
 from xlcrm.rules.tiers import evaluations_by_customer
@@ -39,10 +39,11 @@ def computed_columns(ctx: Context) -> dict[str, ComputedColumns]:
         values: dict[tuple[int, int], tuple[Any, ...]] = {}
         for row in ctx.rows("archive"):
             evaluation = latest.get(row.get("customer_code"))  # type: ignore[arg-type]
-            tier = compute_tier(row, evaluation, ctx.policy) if evaluation and is_admitted(row) else None
-            basis = "；".join(p.zh for p in tier.met[tier.tier]) if tier and tier.tier in tier.met else ""
-            if tier and not basis:  # 合格类客户: say what the next tier lacks
-                basis = "；".join(p.zh for p in tier.failed["优选类客户"])
+            tier = ctx.tier(row, evaluation) if evaluation and is_admitted(row) else None
+            basis = ""
+            if tier is not None:  # 合格类客户: what the next tier lacks; else what it meets
+                reasons = tier.failed(PREFERRED) if tier.tier == QUALIFIED else tier.met(tier.tier)
+                basis = "；".join(p.zh for p in reasons)
             key = (row[TABLE], row[POSITION])
             values[key] = (tier.tier if tier else None, basis or None)
         result["archive"] = ComputedColumns(COLUMNS["archive"], values)
@@ -50,7 +51,7 @@ def computed_columns(ctx: Context) -> dict[str, ComputedColumns]:
     if credit is not None:
         values = {}
         for row in ctx.rows("credit"):
-            grade = compute_grade(row, ctx.policy, ctx.as_of)
+            grade = ctx.grade(row)
             grant = max_grant(row, grade.grade, ctx.policy) if grade else None
             key = (row[TABLE], row[POSITION])
             values[key] = (

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from xlcrm.compute import GradeResult, TierResult, compute_grade, compute_tier
 from xlcrm.policy import Policy
 from xlcrm.submission import FormData, Submission
 from xlcrm.workdays import WorkCalendar
@@ -27,7 +28,7 @@ class Context:
     policy: Policy
     as_of: dt.date
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
-    company_blacklist: list[Row] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)  # results rules share (computed once)
 
     def form(self, key: str) -> FormData | None:
         """A form of the submission, if present."""
@@ -46,6 +47,21 @@ class Context:
                 row[INDEX] = index
             result[key] = rows
         return result
+
+    def tier(self, archive: Row, evaluation: Row) -> TierResult | None:
+        """The computed tier of an archive row with its latest evaluation (cached)."""
+        memo = self.cache.setdefault("tier", {})
+        key = (archive[INDEX], evaluation[INDEX])
+        if key not in memo:
+            memo[key] = compute_tier(archive, evaluation, self.policy)
+        return memo[key]  # type: ignore[no-any-return]
+
+    def grade(self, credit: Row) -> GradeResult | None:
+        """The computed credit grade of a 信用评定 row (cached)."""
+        memo = self.cache.setdefault("grade", {})
+        if credit[INDEX] not in memo:
+            memo[credit[INDEX]] = compute_grade(credit, self.policy, self.as_of)
+        return memo[credit[INDEX]]  # type: ignore[no-any-return]
 
     @cached_property
     def department(self) -> str | None:

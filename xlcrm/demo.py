@@ -1,4 +1,4 @@
-"""``xlcrm demo``: write the sample department workbook, check it, show the result."""
+"""``xlcrm demo``: write the sample department workbook, check it, show the result, annotate it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
+from xlcrm.annotate.writer import annotate_all
 from xlcrm.engine import check
 from xlcrm.registry import Lang
 from xlcrm.render.text import render
@@ -24,14 +25,16 @@ _TEXT = {
         "command": "检查命令：{xlcrm} check {path}",
         "exit": "xlcrm check 的退出码为 {code}（0 无错误，1 有错误，2 文件无法使用）。",
         "templates": "空白模板（带下拉框与填写说明）：{path}",
-        "next": "试试：{xlcrm} check {path} --format json --lang en；{xlcrm} rules S005",
+        "annotated": "带标注的副本（填色、批注、问题清单、汇总、系统等级与授信列）：{path}",
+        "next": "试试：{xlcrm} check {path} --format json --lang en；{xlcrm} process {path} -o 副本.xlsx；{xlcrm} rules T201",
     },
     "en": {
         "intro": "Sample: {path} (one department's workbook with a few deliberate mistakes)",
         "command": "Command: {xlcrm} check {path}",
         "exit": "xlcrm check exits with {code} (0 no errors, 1 errors, 2 unusable input).",
         "templates": "Blank templates (dropdowns, input hints, 填写说明): {path}",
-        "next": "Next: {xlcrm} check {path} --format json --lang en; {xlcrm} rules S005",
+        "annotated": "Annotated copy (fills, notes, 问题清单, 汇总, computed tier and credit columns): {path}",
+        "next": "Next: {xlcrm} check {path} --format json --lang en; {xlcrm} process {path} -o copy.xlsx; {xlcrm} rules T201",
     },
 }
 
@@ -55,8 +58,11 @@ def run_demo(out: Path, lang: Lang, console: Console) -> int:
     console.print()
     result = check([sample])
     render(result, console, lang)
+    annotated = annotate_all(result, None, in_place=False, force=True, lang=lang)
     console.print()
     console.print(Text(words["exit"].format(code=result.exit_code)))
+    for path in annotated:
+        console.print(Text(words["annotated"].format(path=path), style="bold"))
     console.print(Text(words["templates"].format(path=templates / COMBINED)))
     console.print(Text(words["next"].format(path=sample, xlcrm=_program()), style="dim"))
     return 0 if result.submission is not None else 2

@@ -75,7 +75,7 @@ class Result:
 
 
 @contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
+def without_cyclic_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while millions of cell values are alive.
 
     The check allocates little cyclic garbage, but each automatic collection walks every live
@@ -92,7 +92,7 @@ def _without_cyclic_gc() -> Iterator[None]:
 
 def check(paths: Sequence[Path | str], options: Options | None = None) -> Result:
     """Check the files of one submission and return every selected diagnostic."""
-    with _without_cyclic_gc():
+    with without_cyclic_gc():
         return _check(paths, options or Options())
 
 

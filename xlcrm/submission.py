@@ -78,6 +78,8 @@ def normalise_column(column: Column, raw: Sequence[Any]) -> tuple[pl.Series, lis
         codes = column.format in ("phone", "uscc")
         return text_series(pl.Series(column.key, raw, dtype=pl.Utf8), compact_upper=codes), []
     convert = converter(column)
+    if column.type == "date":  # Excel date cells arrive as datetime: take the date inline
+        raw = [v.date() if v.__class__ is dt.datetime else v for v in raw]
     memo: dict[str, Any] = {}
     passthrough = _ALREADY_TYPED.get(column.type)
     values = [
@@ -189,6 +191,7 @@ def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnost
             bad_rows.update(bad)
             series.append(values)
         codes.append(table_codes)
+        table.values = {}  # the raw cells are typed now; free them (millions of objects)
         height = len(table.rows)
         frame = pl.DataFrame(series, height=height).with_columns(
             pl.lit(t, dtype=pl.Int32).alias(TABLE),

@@ -180,7 +180,9 @@ class Package:
                 if name in self.changed:
                     new = zipfile.ZipInfo(name, date_time=info.date_time if info else (1980, 1, 1, 0, 0, 0))
                     new.compress_type = zipfile.ZIP_DEFLATED
-                    out.writestr(new, self.changed[name])
+                    data = self.changed[name]
+                    # Big rewritten sheets: fast deflate (3x quicker, ~15% larger).
+                    out.writestr(new, data, compresslevel=1 if len(data) > 1 << 20 else 6)
                 else:
                     assert info is not None
                     with self._zip.open(info) as source, out.open(_copy_info(info), "w") as sink:

@@ -84,14 +84,12 @@ class SheetPatch:
     last_column: int = 0  # widest column now used (for <dimension>)
 
 
-def _cell_xml(prefix: bytes, row: int, col: int, value: Any, style: int | None) -> bytes:
-    ref = f"{column_letter(col - 1)}{row}"
+def _cell_xml(prefix: str, ref: str, value: Any, style: int | None) -> str:
     s = f' s="{style}"' if style is not None else ""
-    p = prefix.decode()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f'<{p}c r="{ref}"{s}><{p}v>{value!r}</{p}v></{p}c>'.encode()
+        return f'<{prefix}c r="{ref}"{s}><{prefix}v>{value!r}</{prefix}v></{prefix}c>'
     text = escape(str(value))
-    return f'<{p}c r="{ref}"{s} t="inlineStr"><{p}is><{p}t xml:space="preserve">{text}</{p}t></{p}is></{p}c>'.encode()
+    return f'<{prefix}c r="{ref}"{s} t="inlineStr"><{prefix}is><{prefix}t xml:space="preserve">{text}</{prefix}t></{prefix}is></{prefix}c>'
 
 
 def patch_sheet(xml: bytes, patch: SheetPatch, label: str) -> bytes:
@@ -116,7 +114,9 @@ def patch_sheet(xml: bytes, patch: SheetPatch, label: str) -> bytes:
 def _patch_rows(body: bytes, prefix: bytes, patch: SheetPatch, label: str) -> bytes:
     if not patch.cells and not patch.drop_columns:
         return body
-    row_re = re.compile(rb"<" + prefix + rb"row\b[^>]*?(?:/>|>.*?</" + prefix + rb"row>)", re.S)
+    row_re = re.compile(
+        rb"<" + prefix + rb'row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>.*?</' + prefix + rb"row>)", re.S
+    )
     drop = None
     if patch.drop_columns:
         letters = b"|".join(column_letter(c - 1).encode() for c in sorted(patch.drop_columns))
@@ -124,26 +124,30 @@ def _patch_rows(body: bytes, prefix: bytes, patch: SheetPatch, label: str) -> by
             rb"<" + prefix + rb'c\b[^>]*?\br="(?:' + letters + rb')\d+"[^>]*?(?:/>|>.*?</' + prefix + rb"c>)",
             re.S,
         )
-    out: list[bytes] = []
-    position = 0
     closing = b"</" + prefix + b"row>"
-    for match in row_re.finditer(body):
-        row_xml = match.group(0)
-        number = re.search(rb'\br="(\d+)"', row_xml[: row_xml.index(b">")])
-        if number is None:
-            raise InputError("unreadable", label, detail="rows without references (r) are not supported")
-        row = int(number.group(1))
-        new = drop.sub(b"", row_xml) if drop is not None else row_xml
+    text_prefix = prefix.decode()
+    letters_of: dict[int, str] = {}
+    seen: set[int] = set()
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        row = int(match.group(1))
         cells = patch.cells.get(row)
+        if cells is None and drop is None:
+            return match.group(0)
+        seen.add(row)
+        new = match.group(0) if drop is None else drop.sub(b"", match.group(0))
         if cells:
-            added = [(col, _cell_xml(prefix, row, col, value, style)) for col, value, style in cells]
+            added = []
+            for col, value, style in cells:
+                letters = letters_of.get(col) or letters_of.setdefault(col, column_letter(col - 1))
+                added.append((col, _cell_xml(text_prefix, f"{letters}{row}", value, style).encode()))
             new = _insert_cells(new, prefix, closing, added)
-        if new is not row_xml:
-            out.append(body[position : match.start()])
-            out.append(new)
-            position = match.end()
-    out.append(body[position:])
-    return b"".join(out)
+        return new
+
+    body = row_re.sub(replace, body)
+    if not set(patch.cells) <= seen:
+        raise InputError("unreadable", label, detail="rows without references (r) are not supported")
+    return body
 
 
 def _insert_cells(row_xml: bytes, prefix: bytes, closing: bytes, added: list[tuple[int, bytes]]) -> bytes:
@@ -152,8 +156,8 @@ def _insert_cells(row_xml: bytes, prefix: bytes, closing: bytes, added: list[tup
         row_xml = row_xml[:-2] + b">" + closing
     inner_start = row_xml.index(b">") + 1
     inner = row_xml[inner_start : -len(closing)]
-    refs = [(column_number(m.group(1).decode()), m.start()) for m in _REF.finditer(inner)]
-    if not refs or refs[-1][0] < added[0][0]:
+    last = _REF.search(inner, max(inner.rfind(b"<" + prefix + b"c "), 0))  # only the last cell matters
+    if last is None or column_number(last.group(1).decode()) < added[0][0]:
         return row_xml[:inner_start] + inner + b"".join(x for _, x in added) + closing
     cell_re = re.compile(rb"<" + prefix + rb"c\b[^>]*?(?:/>|>.*?</" + prefix + rb"c>)", re.S)
     pieces = []

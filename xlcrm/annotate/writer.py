@@ -295,11 +295,10 @@ def _summary(result: Result, findings: list[Diagnostic]) -> list[list[Any]]:
         share = f"{count / len(base):.1%}" if base else "—"
         cap = f"上限 {caps[tier]:.0%}" if tier in caps else ""
         rows.append(["等级（申报）", tier, count, share, cap])
-    from xlcrm.compute import compute_grade
 
     totals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     for row in ctx.rows("credit"):
-        computed = compute_grade(row, ctx.policy, ctx.as_of)
+        computed = ctx.grade(row)
         bucket = totals[computed.grade if computed else "未定"]
         bucket[0] += 1
         bucket[1] += row.get("limit") or 0.0

@@ -8,6 +8,7 @@ says which matched and sits on that cell of the customer's archive row.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from xlcrm.compute import Phrase
 from xlcrm.context import INDEX, Context, Row
@@ -24,16 +25,30 @@ COMPANY, DEPARTMENT = "公司", "部门"
 
 def blacklist_match(ctx: Context, customer: Row, scope: str | None = None) -> list[tuple[Row, str, Phrase]]:
     """The entries (of ``scope``, or any) that match ``customer``, with the key that matched."""
-    found = []
-    for entry in ctx.rows("blacklist"):
-        if scope is not None and entry.get("scope") != scope:
+    index = _index(ctx)
+    found: dict[int, tuple[Row, str, Phrase]] = {}
+    for key, phrase in _KEYS:
+        value = customer.get(key)
+        if value is None:
             continue
-        for key, phrase in _KEYS:
-            value = customer.get(key)
-            if value is not None and entry.get(key) == value:
-                found.append((entry, key, phrase))
-                break
-    return found
+        for position in index.get((key, value), ()):
+            entry = ctx.rows("blacklist")[position]
+            if (scope is None or entry.get("scope") == scope) and position not in found:
+                found[position] = (entry, key, phrase)
+    return [found[p] for p in sorted(found)]
+
+
+def _index(ctx: Context) -> dict[tuple[str, Any], list[int]]:
+    """Blacklist entries by (key, value), built once per check."""
+    cached = ctx.cache.get("blacklist_index")
+    if cached is None:
+        cached = {}
+        for position, entry in enumerate(ctx.rows("blacklist")):
+            for key, _ in _KEYS:
+                if entry.get(key) is not None:
+                    cached.setdefault((key, entry[key]), []).append(position)
+        ctx.cache["blacklist_index"] = cached
+    return cached  # type: ignore[no-any-return]
 
 
 def _doing_business(ctx: Context) -> set[str]:

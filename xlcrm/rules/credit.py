@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from xlcrm.compute import Phrase, compute_grade, max_grant
+from xlcrm.compute import Phrase, max_grant
 from xlcrm.context import INDEX, Context, Row
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.registry import rule
@@ -60,7 +60,7 @@ def declared_grade(ctx: Context) -> Iterator[Diagnostic]:
     if form is None:
         return
     for row in ctx.rows("credit"):
-        result = compute_grade(row, ctx.policy, ctx.as_of)
+        result = ctx.grade(row)
         declared = row.get("declared_grade")
         if result is not None and declared is not None and declared != result.grade:
             yield form.at(
@@ -80,7 +80,7 @@ def grants(ctx: Context) -> Iterator[Diagnostic]:
     if form is None:
         return
     for row in ctx.rows("credit"):
-        result = compute_grade(row, ctx.policy, ctx.as_of)
+        result = ctx.grade(row)
         if result is None:
             continue
         forbidden = _forbidden_grant(form, row, result.grade, result.reasons)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
-from xlcrm.compute import NO_PROBLEM, PREFERRED, TIERS, VIP, Phrase, compute_tier, score_total
+from xlcrm.compute import NO_PROBLEM, PREFERRED, TIERS, VIP, Phrase, score_total
 from xlcrm.context import INDEX, Context, Row
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.registry import rule
@@ -20,19 +20,26 @@ from xlcrm.rules.blacklist import blacklist_match
 
 
 def evaluations_by_customer(ctx: Context) -> dict[str, list[Row]]:
-    """Each customer's evaluation rows, oldest period first."""
+    """Each customer's evaluation rows, oldest period first (computed once per check)."""
+    if "evaluations" in ctx.cache:
+        return ctx.cache["evaluations"]  # type: ignore[no-any-return]
     by_code: dict[str, list[Row]] = {}
     for row in ctx.rows("evaluation"):
         if row.get("customer_code") is not None:
             by_code.setdefault(row["customer_code"], []).append(row)
     for rows in by_code.values():
         rows.sort(key=lambda r: (r.get("period") or "", r.get("evaluated_on") or dt.date.min, r[INDEX]))
+    ctx.cache["evaluations"] = by_code
     return by_code
 
 
 def latest_scores(ctx: Context) -> dict[str, float | None]:
-    """Each customer's latest total (sum of the four scores), None where unknown."""
-    return {code: score_total(rows[-1]) for code, rows in evaluations_by_customer(ctx).items()}
+    """Each customer's latest total (sum of the four scores), None where unknown (cached)."""
+    if "scores" not in ctx.cache:
+        ctx.cache["scores"] = {
+            code: score_total(rows[-1]) for code, rows in evaluations_by_customer(ctx).items()
+        }
+    return ctx.cache["scores"]  # type: ignore[no-any-return]
 
 
 @rule("T201")
@@ -46,15 +53,15 @@ def declared_tier(ctx: Context) -> Iterator[Diagnostic]:
         declared, evaluation = row.get("tier"), latest.get(row.get("customer_code"))  # type: ignore[arg-type]
         if not is_admitted(row) or declared not in TIERS or evaluation is None:
             continue  # no evaluation: T209 says so
-        result = compute_tier(row, evaluation, ctx.policy)
+        result = ctx.tier(row, evaluation)
         if result is None or result.tier == declared:
             continue
         if TIERS.index(declared) < TIERS.index(result.tier):  # declared higher: what it lacks
-            why = result.failed[declared]
+            why = result.failed(declared)
         else:  # declared lower: the higher tier's conditions all hold
             why = (
                 Phrase(f"满足{result.tier}全部条件", f"meets every condition of {result.tier}"),
-                *result.met[result.tier],
+                *result.met(result.tier),
             )
         yield archive.at("T201", row[INDEX], "tier", declared=declared, computed=result.tier, why=why)
 
