@@ -38,6 +38,7 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_check.py
+	$(PY) benchmarks/bench_process.py
 
 clean:
 	rm -rf $(VENV) xlcrm-demo .pytest_cache .mypy_cache .ruff_cache

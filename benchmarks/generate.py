@@ -167,7 +167,9 @@ def generate_submission(rows: int, out: Path = DATA, seed: int = 11) -> Path:
     blacklist = book.add_worksheet("黑名单")
     blacklist.write_row(0, 0, [c.zh for c in forms()["blacklist"].columns])
     for i in range(100):
-        for j, value in enumerate([f"K{i * 997:07d}", f"黑名单公司{i}", None, "公司", None, dt.date(2025, 1, 1), "拖欠货款", "李总"]):
+        for j, value in enumerate(
+            [f"K{i * 997:07d}", f"黑名单公司{i}", None, "公司", None, dt.date(2025, 1, 1), "拖欠货款", "李总"]
+        ):
             put(blacklist, i + 1, j, value)
     book.close()
     path.with_suffix(".tmp").rename(path)
