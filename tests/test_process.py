@@ -139,7 +139,8 @@ def test_marks_comments_issues_and_computed_columns(tmp_path: Path) -> None:
     ]
     assert len(rules) == 2  # one fill per severity
     summary = [r for r in book["汇总"].iter_rows(values_only=True)]
-    assert ["等级（申报）", "VIP客户", 3, "30.0%", "上限 15%"] in [list(r) for r in summary]
+    assert ["等级（申报）", "VIP客户", 3, "30.0%", None, None, "上限 15%"] in [list(r) for r in summary]
+    assert ["信用（系统评定）", "A 级", 2, None, 700000, 320000, "使用率 45.7%"] in [list(r) for r in summary]
 
 
 def test_several_findings_on_one_cell_share_one_note(tmp_path: Path) -> None:

@@ -132,9 +132,9 @@ def _annotate(package: Package, result: Result, label: str) -> None:
         book,
         SUMMARY,
         table_sheet(
-            ("项目", "类别", "数量", "占比/金额", "说明"),
+            ("项目", "类别", "数量", "级别/占比", "信用额度(元)", "当前占用额(元)", "说明"),
             _summary(result, findings),
-            (14, 22, 10, 16, 50),
+            (16, 26, 8, 10, 16, 16, 40),
             header_style,
         ),
     )
@@ -280,6 +280,8 @@ def _summary(result: Result, findings: list[Diagnostic]) -> list[list[Any]]:
                 f"{code} {rule.title_zh}",
                 counts[code],
                 _SEVERITY[rule.severity],
+                None,
+                None,
                 f"已豁免 {waived[code]}" if waived[code] else "",
             ]
         )
@@ -294,7 +296,7 @@ def _summary(result: Result, findings: list[Diagnostic]) -> list[list[Any]]:
         count = sum(1 for r in base if r.get("tier") == tier)
         share = f"{count / len(base):.1%}" if base else "—"
         cap = f"上限 {caps[tier]:.0%}" if tier in caps else ""
-        rows.append(["等级（申报）", tier, count, share, cap])
+        rows.append(["等级（申报）", tier, count, share, None, None, cap])
 
     totals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     for row in ctx.rows("credit"):
@@ -306,18 +308,10 @@ def _summary(result: Result, findings: list[Diagnostic]) -> list[list[Any]]:
     for grade in sorted(totals):
         n, limit, exposure = totals[grade]
         usage = f"使用率 {exposure / limit:.1%}" if limit else ""
-        rows.append(
-            [
-                "信用（系统评定）",
-                f"{grade} 级 {int(n)} 户",
-                int(n),
-                limit,
-                f"占用 {exposure:g} 元 {usage}".strip(),
-            ]
-        )
+        rows.append(["信用（系统评定）", f"{grade} 级", int(n), None, limit, exposure, usage])
     for key, values in result.notes:
-        rows.append(["说明", "", None, None, phrases()[key]["zh"].format(**values)])
-    rows.append(["基准日期", ctx.as_of.isoformat(), None, None, ""])
+        rows.append(["说明", "", None, None, None, None, phrases()[key]["zh"].format(**values)])
+    rows.append(["基准日期", ctx.as_of.isoformat(), None, None, None, None, ""])
     return rows
 
 
