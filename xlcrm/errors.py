@@ -30,10 +30,6 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}: sheet “{sheet}” has no header row (no known column name in its first "
         "{scanned} rows); put the template's header row above the data.",
     ),
-    "bad_date": (
-        "“{value}”不是日期；请写成 2025-06-30 这样的格式。",
-        "“{value}” is not a date; write it like 2025-06-30.",
-    ),
     "policy": (
         "{file}：策略文件有误（{detail}）；格式见 xlcrm policy 的输出。",
         "{file}: the policy file is wrong ({detail}); `xlcrm policy` shows its keys.",
