@@ -1,5 +1,8 @@
 """Generate 客户档案 benchmark workbooks: N rows × 20 columns, about 1% bad cells.
 
+Dates are consistent with the as-of date 2025-12-31 the benchmarks pass, so the policy's
+date rules find nothing beyond the planted bad cells.
+
 Run: python benchmarks/generate.py 100000 [--out benchmarks/data]
 Files are cached by name (archive_<rows>.xlsx) and never committed.
 """
@@ -48,7 +51,7 @@ def good(key: str, i: int, rng: random.Random) -> object:
         "first_contact": day,
         "filed_on": day + dt.timedelta(days=2),
         "tier": rng.choice(("VIP客户", "优选类客户", "合格类客户")),
-        "last_review": day + dt.timedelta(days=100),
+        "last_review": dt.date(2025, 7, 1) + dt.timedelta(days=i % 150),  # recent, as of 2025-12-31
     }[key]
 
 

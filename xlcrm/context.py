@@ -35,18 +35,15 @@ class Context:
         return self.submission.forms.get(key)
 
     def rows(self, key: str) -> list[Row]:
-        """The rows of a form as dicts (empty if the form is absent)."""
-        return self._rows.get(key, [])
-
-    @cached_property
-    def _rows(self) -> dict[str, list[Row]]:
-        result = {}
-        for key, data in self.submission.forms.items():
-            rows = data.frame.to_dicts()
+        """The rows of a form as dicts (empty if the form is absent; converted once, on demand)."""
+        memo = self.cache.setdefault("rows", {})
+        if key not in memo:
+            data = self.submission.forms.get(key)
+            rows = data.frame.to_dicts() if data is not None else []
             for index, row in enumerate(rows):
                 row[INDEX] = index
-            result[key] = rows
-        return result
+            memo[key] = rows
+        return memo[key]  # type: ignore[no-any-return]
 
     def tier(self, archive: Row, evaluation: Row) -> TierResult | None:
         """The computed tier of an archive row with its latest evaluation (cached)."""

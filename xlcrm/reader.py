@@ -8,6 +8,8 @@ sheet and Excel row and column, so every finding points at a cell.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -74,26 +76,40 @@ def read_sheets(path: Path, label: str) -> list[Sheet]:
         raise InputError("unsupported", label, suffix=path.suffix or "（无扩展名）")
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
-        sheets = []
-        for meta in book.sheets_metadata:
-            if str(meta.typ) != "SheetTypeEnum.WorkSheet":
-                continue
-            sheet = book.get_sheet_by_name(meta.name)
-            first_row, first_col = sheet.start or (0, 0)
-            sheets.append(
-                Sheet(
-                    name=meta.name,
-                    rows=sheet.to_python(),
-                    first_row=first_row,
-                    first_col=first_col,
-                    visible=str(meta.visible) == "SheetVisibleEnum.Visible",
-                )
-            )
-        return sheets
+        metas = [m for m in book.sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
+        if len(metas) < 2:
+            return [_read_sheet(book, meta) for meta in metas]
+        # python-calamine parses without the GIL: two threads, each with its own handle.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return list(pool.map(lambda meta: _read_sheet(_open(path), meta), metas))
     except InputError:
         raise
     except Exception as exc:  # calamine raises several types for broken packages
         raise InputError("unreadable", label, detail=_short(exc)) from None
+
+
+_LOCAL = threading.local()
+
+
+def _open(path: Path) -> python_calamine.CalamineWorkbook:
+    """One calamine handle per thread and file."""
+    books = _LOCAL.__dict__.setdefault("books", {})
+    if path not in books:
+        books.clear()
+        books[path] = python_calamine.CalamineWorkbook.from_path(str(path))
+    return books[path]  # type: ignore[no-any-return]
+
+
+def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any) -> Sheet:
+    sheet = book.get_sheet_by_name(meta.name)
+    first_row, first_col = sheet.start or (0, 0)
+    return Sheet(
+        name=meta.name,
+        rows=sheet.to_python(),
+        first_row=first_row,
+        first_col=first_col,
+        visible=str(meta.visible) == "SheetVisibleEnum.Visible",
+    )
 
 
 def scan_workbook(path: Path, label: str | None = None) -> WorkbookScan:

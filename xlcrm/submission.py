@@ -46,7 +46,7 @@ DTYPES: dict[str, Any] = {
 }
 TABLE, POSITION = "__t", "__pos"
 # Cell value classes that are already the normalised value of a column type.
-_ALREADY_TYPED: dict[str, type] = {"number": float, "date": dt.date}
+_ALREADY_TYPED: dict[str, type] = {"number": float, "date": dt.date, "integer": int}
 
 
 def converter(column: Column) -> Callable[[object], Any]:
@@ -80,6 +80,8 @@ def normalise_column(column: Column, raw: Sequence[Any]) -> tuple[pl.Series, lis
     convert = converter(column)
     if column.type == "date":  # Excel date cells arrive as datetime: take the date inline
         raw = [v.date() if v.__class__ is dt.datetime else v for v in raw]
+    elif column.type == "integer":  # whole numbers typed in Excel arrive as floats
+        raw = [int(v) if v.__class__ is float and v.is_integer() and abs(v) < 2**53 else v for v in raw]
     memo: dict[str, Any] = {}
     passthrough = _ALREADY_TYPED.get(column.type)
     values = [

@@ -19,14 +19,20 @@ class WorkCalendar:
     def __init__(self) -> None:
         self.fallback_years: set[int] = set()
         self._deadline = lru_cache(maxsize=8192)(self._nth_workday_after)
+        self._workday: dict[dt.date, bool] = {}
 
     def is_workday(self, day: dt.date) -> bool:
-        """Whether ``day`` is a working day."""
+        """Whether ``day`` is a working day (each date looked up once)."""
+        known = self._workday.get(day)
+        if known is not None:
+            return known
         try:
-            return bool(chinese_calendar.is_workday(day))
+            answer = bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
             self.fallback_years.add(day.year)
-            return day.weekday() < 5
+            answer = day.weekday() < 5
+        self._workday[day] = answer
+        return answer
 
     def _nth_workday_after(self, start: dt.date, count: int) -> dt.date:
         day, seen = start, 0

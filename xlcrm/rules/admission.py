@@ -1,16 +1,22 @@
-"""Admission and archive upkeep: A101, A103, A104, A105 (000 §1.2, 篇三 §1.4, §3.1–3.2)."""
+"""Admission and archive upkeep: A101, A103, A104, A105 (000 §1.2, 篇三 §1.4, §3.1–3.2).
+
+These run over every archive row, so they are polars expressions over the typed frame; only
+the rows that fail become Python objects.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import polars as pl
+
 from xlcrm.compute import Phrase
-from xlcrm.context import INDEX, Context
+from xlcrm.context import Context
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.forms import ADMITTED_CATEGORIES, EXEMPT_TYPES
 from xlcrm.registry import rule
-from xlcrm.workdays import add_months
 
+ROW = "__i"
 # (column, the value that fails admission, explanation)
 _CONDITIONS = (
     ("licensed", False, Phrase("证照不齐全", "licences incomplete")),
@@ -25,71 +31,90 @@ def is_admitted(row: dict[str, object]) -> bool:
     return row.get("category") in ADMITTED_CATEGORIES and row.get("customer_type") not in EXEMPT_TYPES
 
 
+ADMITTED = pl.col("category").is_in(ADMITTED_CATEGORIES).fill_null(False) & ~pl.col("customer_type").is_in(
+    EXEMPT_TYPES
+).fill_null(False)
+
+
+def archive_frame(ctx: Context) -> pl.DataFrame | None:
+    """The archive's typed frame with each row's index in ``__i`` (None without the form)."""
+    archive = ctx.form("archive")
+    return None if archive is None else archive.frame.with_row_index(ROW)
+
+
+def months_later(column: str, months: int) -> pl.Expr:
+    """The date ``months`` later, clamped to the month's end like ``workdays.add_months``."""
+    return pl.col(column).dt.offset_by(f"{months}mo")
+
+
 @rule("A101")
 def admission_conditions(ctx: Context) -> Iterator[Diagnostic]:
     """A101: an admitted customer with a failed admission condition, at that condition's cell."""
-    archive = ctx.form("archive")
-    if archive is None:
+    frame, archive = archive_frame(ctx), ctx.form("archive")
+    if frame is None or archive is None:
         return
-    for row in ctx.rows("archive"):
-        if not is_admitted(row):
-            continue
-        for key, failing, phrase in _CONDITIONS:
-            if row.get(key) is failing:
-                yield archive.at("A101", row[INDEX], key, condition=phrase)
+    admitted = frame.filter(ADMITTED)
+    for key, failing, phrase in _CONDITIONS:
+        for index in admitted.filter(pl.col(key) == failing)[ROW]:
+            yield archive.at("A101", index, key, condition=phrase)
 
 
 @rule("A103")
 def filed_late(ctx: Context) -> Iterator[Diagnostic]:
     """A103: 备案日期 after the N-th working day following 首次接触日期."""
-    archive = ctx.form("archive")
-    if archive is None:
+    frame, archive = archive_frame(ctx), ctx.form("archive")
+    if frame is None or archive is None:
         return
     days = int(ctx.policy["deadlines.filing_working_days"])
-    for row in ctx.rows("archive"):
-        first, filed = row.get("first_contact"), row.get("filed_on")
-        if first is None or filed is None or filed <= first:
-            continue
-        deadline = ctx.calendar.deadline(first, days)
-        if filed > deadline:
-            yield archive.at(
-                "A103", row[INDEX], "filed_on", filed=filed, first=first, days=days, deadline=deadline
-            )
+    dated = frame.filter(pl.col("filed_on") > pl.col("first_contact")).select(
+        ROW, "first_contact", "filed_on"
+    )
+    starts = dated["first_contact"].unique().to_list()
+    deadlines = pl.DataFrame(
+        {"first_contact": starts, "__deadline": [ctx.calendar.deadline(d, days) for d in starts]},
+        schema={"first_contact": pl.Date, "__deadline": pl.Date},
+    )
+    late = dated.join(deadlines, on="first_contact").filter(pl.col("filed_on") > pl.col("__deadline"))
+    for index, first, filed, deadline in late.select(
+        ROW, "first_contact", "filed_on", "__deadline"
+    ).iter_rows():
+        yield archive.at("A103", index, "filed_on", filed=filed, first=first, days=days, deadline=deadline)
 
 
 @rule("A104")
 def review_overdue(ctx: Context) -> Iterator[Diagnostic]:
     """A104: an admitted customer whose last review (档案 or latest 评价日期) is too old."""
-    archive = ctx.form("archive")
-    if archive is None:
+    frame, archive = archive_frame(ctx), ctx.form("archive")
+    if frame is None or archive is None:
         return
     months = int(ctx.policy["deadlines.review_months"])
-    latest: dict[str, object] = {}
-    for row in ctx.rows("evaluation"):
-        code, day = row.get("customer_code"), row.get("evaluated_on")
-        if code is not None and day is not None and (code not in latest or day > latest[code]):  # type: ignore[operator]
-            latest[code] = day
-    for row in ctx.rows("archive"):
-        if not is_admitted(row):
-            continue
-        dates = [d for d in (row.get("last_review"), latest.get(row.get("customer_code"))) if d is not None]  # type: ignore[arg-type]
-        if not dates:
-            continue  # never reviewed: T209 reports the missing evaluation
-        last = max(dates)  # type: ignore[type-var]
-        if add_months(last, months) < ctx.as_of:  # type: ignore[arg-type]
-            yield archive.at("A104", row[INDEX], "last_review", last=last, as_of=ctx.as_of, months=months)
+    evaluation = ctx.form("evaluation")
+    if evaluation is not None:
+        latest = (
+            evaluation.frame.filter(pl.col("customer_code").is_not_null())
+            .group_by("customer_code")
+            .agg(pl.col("evaluated_on").max().alias("__evaluated"))
+        )
+        frame = frame.join(latest, on="customer_code", how="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias("__evaluated"))
+    # never reviewed: T209 reports the missing evaluation
+    stale = (
+        frame.filter(ADMITTED)
+        .with_columns(pl.max_horizontal("last_review", "__evaluated").alias("__last"))
+        .filter(pl.col("__last").is_not_null() & (months_later("__last", months) < ctx.as_of))
+    )
+    for index, last in stale.select(ROW, "__last").iter_rows():
+        yield archive.at("A104", index, "last_review", last=last, as_of=ctx.as_of, months=months)
 
 
 @rule("A105")
 def archive_stale(ctx: Context) -> Iterator[Diagnostic]:
     """A105: 档案更新日期 older than the policy's months."""
-    archive = ctx.form("archive")
-    if archive is None:
+    frame, archive = archive_frame(ctx), ctx.form("archive")
+    if frame is None or archive is None:
         return
     months = int(ctx.policy["deadlines.archive_update_months"])
-    for row in ctx.rows("archive"):
-        updated = row.get("updated_on")
-        if updated is not None and add_months(updated, months) < ctx.as_of:
-            yield archive.at(
-                "A105", row[INDEX], "updated_on", updated=updated, as_of=ctx.as_of, months=months
-            )
+    stale = frame.filter(months_later("updated_on", months) < ctx.as_of)
+    for index, updated in stale.select(ROW, "updated_on").iter_rows():
+        yield archive.at("A105", index, "updated_on", updated=updated, as_of=ctx.as_of, months=months)

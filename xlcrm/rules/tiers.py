@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
+import polars as pl
+
 from xlcrm.compute import NO_PROBLEM, PREFERRED, TIERS, VIP, Phrase, score_total
 from xlcrm.context import INDEX, Context, Row
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.registry import rule
-from xlcrm.rules.admission import is_admitted
+from xlcrm.rules.admission import ADMITTED, ROW, archive_frame, is_admitted
 from xlcrm.rules.blacklist import blacklist_match
 
 
@@ -49,6 +51,8 @@ def declared_tier(ctx: Context) -> Iterator[Diagnostic]:
     if archive is None:
         return
     latest = {code: rows[-1] for code, rows in evaluations_by_customer(ctx).items()}
+    if not latest:
+        return  # nothing evaluated: T209 says so
     for row in ctx.rows("archive"):
         declared, evaluation = row.get("tier"), latest.get(row.get("customer_code"))  # type: ignore[arg-type]
         if not is_admitted(row) or declared not in TIERS or evaluation is None:
@@ -67,24 +71,20 @@ def declared_tier(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def _over_quota(
-    members: list[Row], tier: str, cap: float, scores: dict[str, float | None]
-) -> tuple[int, int, list[str]] | None:
-    """(count, allowed, candidates) when ``tier`` exceeds ``cap`` of ``members``, else None."""
-    holders = [r for r in members if r.get("tier") == tier]
-    allowed = math.floor(Fraction(str(cap)) * len(members))
+    base: int, holders: list[str | None], cap: float, scores: dict[str, float | None]
+) -> tuple[int, list[str]] | None:
+    """(allowed, over-quota candidates) when ``holders`` exceed ``cap`` of ``base``, else None."""
+    allowed = math.floor(Fraction(str(cap)) * base)
     if len(holders) <= allowed:
         return None
 
-    def score(row: Row) -> float:
-        value = scores.get(row.get("customer_code"))  # type: ignore[arg-type]
+    def score(code: str | None) -> float:
+        value = scores.get(code) if code is not None else None
         return -1.0 if value is None else value
 
-    lowest = sorted(holders, key=lambda r: (score(r), str(r.get("customer_code"))))[: len(holders) - allowed]
-    names = [
-        f"{r.get('customer_code')}（{'—' if scores.get(r.get('customer_code')) is None else _show(score(r))}分）"  # type: ignore[arg-type]
-        for r in lowest
-    ]
-    return len(holders), allowed, names
+    lowest = sorted(holders, key=lambda code: (score(code), str(code)))[: len(holders) - allowed]
+    names = [f"{code}（{'—' if score(code) < 0 else _show(score(code))}分）" for code in lowest]
+    return allowed, names
 
 
 def _show(value: float) -> str:
@@ -103,20 +103,17 @@ def _quota_args(count: int, base: int, cap: float, allowed: int, candidates: lis
 
 
 def _department_quota(ctx: Context, code: str, tier: str, cap_key: str) -> Iterator[Diagnostic]:
-    archive = ctx.form("archive")
-    if archive is None:
+    frame, archive = archive_frame(ctx), ctx.form("archive")
+    if frame is None or archive is None:
         return
-    base = [r for r in ctx.rows("archive") if is_admitted(r)]
+    base = frame.filter(ADMITTED)
+    holders = base.filter(pl.col("tier") == tier)["customer_code"].to_list()
     cap = float(ctx.policy[cap_key])
-    over = _over_quota(base, tier, cap, latest_scores(ctx))
+    over = _over_quota(base.height, holders, cap, latest_scores(ctx))
     if over is not None:
-        count, allowed, candidates = over
-        yield Diagnostic(
-            code,
-            file=ctx.submission.file,
-            sheet=archive.form.zh,
-            args=_quota_args(count, len(base), cap, allowed, candidates),
-        )
+        allowed, candidates = over
+        args = _quota_args(len(holders), base.height, cap, allowed, candidates)
+        yield Diagnostic(code, file=ctx.submission.file, sheet=archive.form.zh, args=args)
 
 
 @rule("T202")
@@ -132,21 +129,31 @@ def preferred_quota(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def _product_quota(ctx: Context, code: str, tier: str, cap_key: str) -> Iterator[Diagnostic]:
-    archive = ctx.form("archive")
-    if archive is None:
+    frame, archive = archive_frame(ctx), ctx.form("archive")
+    if frame is None or archive is None:
         return
-    by_product: dict[str, list[Row]] = {}
-    for row in ctx.rows("archive"):
-        if is_admitted(row):
-            for product in dict.fromkeys(row.get("products") or ()):
-                by_product.setdefault(product, []).append(row)
     cap = float(ctx.policy[cap_key])
-    scores = latest_scores(ctx)
-    for product, members in by_product.items():
-        over = _over_quota(members, tier, cap, scores)
+    lines = (
+        frame.filter(ADMITTED)
+        .select("customer_code", "tier", pl.col("products").list.unique(maintain_order=True))
+        .explode("products")
+        .drop_nulls("products")
+    )
+    counts = lines.group_by("products", maintain_order=True).agg(
+        pl.len().alias("__n"), (pl.col("tier") == tier).sum().alias("__holders")
+    )
+    scores = None
+    for product, members, held in counts.iter_rows():
+        if held <= math.floor(Fraction(str(cap)) * members):
+            continue
+        scores = scores if scores is not None else latest_scores(ctx)
+        holders = lines.filter((pl.col("products") == product) & (pl.col("tier") == tier))[
+            "customer_code"
+        ].to_list()
+        over = _over_quota(members, holders, cap, scores)
         if over is not None:
-            count, allowed, candidates = over
-            args = _quota_args(count, len(members), cap, allowed, candidates)
+            allowed, candidates = over
+            args = _quota_args(held, members, cap, allowed, candidates)
             yield Diagnostic(
                 code, file=ctx.submission.file, sheet=archive.form.zh, args={"product": product, **args}
             )
@@ -226,15 +233,13 @@ def total_mismatch(ctx: Context) -> Iterator[Diagnostic]:
 @rule("T209")
 def never_evaluated(ctx: Context) -> Iterator[Diagnostic]:
     """T209: an admitted customer with no 客户评价 row."""
-    archive = ctx.form("archive")
-    if archive is None or ctx.form("evaluation") is None:
+    frame, archive, evaluation = archive_frame(ctx), ctx.form("archive"), ctx.form("evaluation")
+    if frame is None or archive is None or evaluation is None:
         return  # without the sheet, S009 reports it once
-    evaluated = set(evaluations_by_customer(ctx))
+    evaluated = evaluation.frame["customer_code"].drop_nulls().unique().implode()
     months = int(ctx.policy["deadlines.review_months"])
-    for row in ctx.rows("archive"):
-        if (
-            is_admitted(row)
-            and row.get("customer_code") is not None
-            and row["customer_code"] not in evaluated
-        ):
-            yield archive.at("T209", row[INDEX], "customer_code", months=months)
+    missing = frame.filter(
+        ADMITTED & pl.col("customer_code").is_not_null() & ~pl.col("customer_code").is_in(evaluated)
+    )
+    for index in missing[ROW]:
+        yield archive.at("T209", index, "customer_code", months=months)
