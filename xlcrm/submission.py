@@ -101,6 +101,11 @@ def normalise_column(column: Column, raw: Sequence[Any]) -> tuple[pl.Series, lis
     )
     for i in bad:
         values[i] = None
+    if column.type == "list":  # nested values convert slowly: build the distinct ones, gather
+        distinct: dict[Any, int] = {}
+        positions = [distinct.setdefault(v, len(distinct)) for v in values]
+        lists = pl.Series(column.key, list(distinct), dtype=dtype)
+        return lists.gather(pl.Series(positions, dtype=pl.UInt32)), bad
     return pl.Series(column.key, values, dtype=dtype), bad
 
 

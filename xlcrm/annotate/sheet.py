@@ -63,6 +63,7 @@ ORDER = [
 MARK = '"xlcrm"="xlcrm"'  # the always-true formula that identifies xlcrm's conditional formats
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
 
 
 def escape(text: str) -> str:
@@ -112,11 +113,14 @@ def patch_sheet(xml: bytes, patch: SheetPatch, label: str) -> bytes:
 
 
 def _patch_rows(body: bytes, prefix: bytes, patch: SheetPatch, label: str) -> bytes:
+    """Append computed cells and drop an earlier run's, row by row, without parsing the rest.
+
+    The body is split at each ``</row>`` (fast, in C); the row's start tag is the last
+    ``<row`` of each piece, as cell text is always escaped. Self-closing rows have no cells
+    and need no change.
+    """
     if not patch.cells and not patch.drop_columns:
         return body
-    row_re = re.compile(
-        rb"<" + prefix + rb'row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>.*?</' + prefix + rb"row>)", re.S
-    )
     drop = None
     if patch.drop_columns:
         letters = b"|".join(column_letter(c - 1).encode() for c in sorted(patch.drop_columns))
@@ -124,30 +128,35 @@ def _patch_rows(body: bytes, prefix: bytes, patch: SheetPatch, label: str) -> by
             rb"<" + prefix + rb'c\b[^>]*?\br="(?:' + letters + rb')\d+"[^>]*?(?:/>|>.*?</' + prefix + rb"c>)",
             re.S,
         )
-    closing = b"</" + prefix + b"row>"
+    closing, opening = b"</" + prefix + b"row>", b"<" + prefix + b"row"
     text_prefix = prefix.decode()
     letters_of: dict[int, str] = {}
     seen: set[int] = set()
-
-    def replace(match: re.Match[bytes]) -> bytes:
-        row = int(match.group(1))
+    pieces = body.split(closing)
+    for n in range(len(pieces) - 1):
+        piece = pieces[n]
+        start = piece.rfind(opening)
+        number = _ROW_NUMBER.search(piece, start, piece.index(b">", start)) if start >= 0 else None
+        if number is None:
+            raise InputError("unreadable", label, detail="rows without references (r) are not supported")
+        row = int(number.group(1))
         cells = patch.cells.get(row)
         if cells is None and drop is None:
-            return match.group(0)
+            continue
         seen.add(row)
-        new = match.group(0) if drop is None else drop.sub(b"", match.group(0))
+        new = piece[start:] + closing
+        if drop is not None:
+            new = drop.sub(b"", new)
         if cells:
             added = []
             for col, value, style in cells:
-                letters = letters_of.get(col) or letters_of.setdefault(col, column_letter(col - 1))
-                added.append((col, _cell_xml(text_prefix, f"{letters}{row}", value, style).encode()))
+                name = letters_of.get(col) or letters_of.setdefault(col, column_letter(col - 1))
+                added.append((col, _cell_xml(text_prefix, f"{name}{row}", value, style).encode()))
             new = _insert_cells(new, prefix, closing, added)
-        return new
-
-    body = row_re.sub(replace, body)
+        pieces[n] = piece[:start] + new[: -len(closing)]
     if not set(patch.cells) <= seen:
         raise InputError("unreadable", label, detail="rows without references (r) are not supported")
-    return body
+    return closing.join(pieces)
 
 
 def _insert_cells(row_xml: bytes, prefix: bytes, closing: bytes, added: list[tuple[int, bytes]]) -> bytes:
