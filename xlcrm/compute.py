@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from xlcrm.forms import forms
@@ -125,11 +126,19 @@ def _scale_ok(archive: dict[str, Any], policy: Policy, prefix: str) -> bool:
     return rank is not None and required is not None and rank <= required
 
 
-def _scale_phrase(archive: dict[str, Any], policy: Policy, prefix: str, ok: bool) -> Phrase:
+@lru_cache(maxsize=32)
+def _scale_standard(policy: Policy, prefix: str) -> tuple[str, str]:
+    """The scale condition of a tier in words (depends on the policy only)."""
     min_level = policy[f"tiers.{prefix}_min_hospital_level"]
     min_beds, min_business = policy[f"tiers.{prefix}_min_beds"], policy[f"tiers.{prefix}_min_business"]
-    standard_zh = f"{min_level}以上或床位≥{_num(min_beds)}的医疗机构，或年业务量≥{_num(min_business)}万元"
-    standard_en = f"a 医疗机构 of {min_level} or better or ≥{_num(min_beds)} beds, or ≥{_num(min_business)} (10k CNY) business a year"
+    return (
+        f"{min_level}以上或床位≥{_num(min_beds)}的医疗机构，或年业务量≥{_num(min_business)}万元",
+        f"a 医疗机构 of {min_level} or better or ≥{_num(min_beds)} beds, or ≥{_num(min_business)} (10k CNY) business a year",
+    )
+
+
+def _scale_phrase(archive: dict[str, Any], policy: Policy, prefix: str, ok: bool) -> Phrase:
+    standard_zh, standard_en = _scale_standard(policy, prefix)
     if ok:
         return Phrase(f"规模达标（{standard_zh}）", f"scale met ({standard_en})")
     level, beds, business = archive.get("hospital_level"), archive.get("beds"), archive.get("annual_business")
@@ -204,21 +213,41 @@ def compute_grade(credit: dict[str, Any], policy: Policy, as_of: dt.date) -> Gra
     )
     if any(ok is None for ok in holds):
         return None
-    phrases = (  # (holds, does not hold), built only for the result's grade
-        lambda: Phrase(f"合作满 {_num(years)} 年", f"{_num(years)}+ year(s) of cooperation"),
-        lambda: Phrase(f"合作不满 {_num(years)} 年", f"less than {_num(years)} year(s) of cooperation"),
-        lambda: Phrase("经营状况良好", "good operations"),
-        lambda: Phrase(f"近两年经营状况{operations}", f"operations {operations}"),
-        lambda: Phrase("资金实力雄厚", "strong capital"),
-        lambda: Phrase(f"资金实力{capital}", f"capital {capital}"),
-        lambda: Phrase("回款发货达标", "collection target met"),
-        lambda: Phrase("年度回款发货未达标", "collection target not met"),
-        lambda: Phrase("关键资料齐全", "key data complete"),
-        lambda: Phrase("关键资料不全", "key data incomplete"),
-    )
     if all(holds):
-        return GradeResult("A", tuple(phrases[2 * i]() for i in range(5)))
-    return GradeResult("B", tuple(phrases[2 * i + 1]() for i, ok in enumerate(holds) if not ok))
+        return GradeResult("A", tuple(_a_phrase(i, True, years, operations, capital) for i in range(5)))
+    return GradeResult(
+        "B", tuple(_a_phrase(i, False, years, operations, capital) for i, ok in enumerate(holds) if not ok)
+    )
+
+
+def _a_phrase(index: int, holds: bool, years: float, operations: object, capital: object) -> Phrase:
+    """The explanation of A condition ``index`` (in compute_grade's order), held or not."""
+    if index == 0:
+        if holds:
+            return Phrase(f"合作满 {_num(years)} 年", f"{_num(years)}+ year(s) of cooperation")
+        return Phrase(f"合作不满 {_num(years)} 年", f"less than {_num(years)} year(s) of cooperation")
+    if index == 1:
+        return (
+            Phrase("经营状况良好", "good operations")
+            if holds
+            else Phrase(f"近两年经营状况{operations}", f"operations {operations}")
+        )
+    if index == 2:
+        return (
+            Phrase("资金实力雄厚", "strong capital")
+            if holds
+            else Phrase(f"资金实力{capital}", f"capital {capital}")
+        )
+    return _A_FIXED[index][0 if holds else 1]
+
+
+_A_FIXED = {
+    3: (
+        Phrase("回款发货达标", "collection target met"),
+        Phrase("年度回款发货未达标", "collection target not met"),
+    ),
+    4: (Phrase("关键资料齐全", "key data complete"), Phrase("关键资料不全", "key data incomplete")),
+}
 
 
 @dataclass(frozen=True, slots=True)
