@@ -15,6 +15,7 @@ from xlcrm.context import Context
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.forms import ADMITTED_CATEGORIES, EXEMPT_TYPES
 from xlcrm.registry import rule
+from xlcrm.submission import FormData
 
 ROW = "__i"
 # (column, the value that fails admission, explanation)
@@ -36,10 +37,10 @@ ADMITTED = pl.col("category").is_in(ADMITTED_CATEGORIES).fill_null(False) & ~pl.
 ).fill_null(False)
 
 
-def archive_frame(ctx: Context) -> pl.DataFrame | None:
-    """The archive's typed frame with each row's index in ``__i`` (None without the form)."""
+def archive_frame(ctx: Context) -> tuple[FormData, pl.DataFrame] | None:
+    """The archive and its typed frame with each row's index in ``__i`` (None without it)."""
     archive = ctx.form("archive")
-    return None if archive is None else archive.frame.with_row_index(ROW)
+    return None if archive is None else (archive, archive.frame.with_row_index(ROW))
 
 
 def months_later(column: str, months: int) -> pl.Expr:
@@ -50,9 +51,9 @@ def months_later(column: str, months: int) -> pl.Expr:
 @rule("A101")
 def admission_conditions(ctx: Context) -> Iterator[Diagnostic]:
     """A101: an admitted customer with a failed admission condition, at that condition's cell."""
-    frame, archive = archive_frame(ctx), ctx.form("archive")
-    if frame is None or archive is None:
+    if (found := archive_frame(ctx)) is None:
         return
+    archive, frame = found
     admitted = frame.filter(ADMITTED)
     for key, failing, phrase in _CONDITIONS:
         for index in admitted.filter(pl.col(key) == failing)[ROW]:
@@ -62,9 +63,9 @@ def admission_conditions(ctx: Context) -> Iterator[Diagnostic]:
 @rule("A103")
 def filed_late(ctx: Context) -> Iterator[Diagnostic]:
     """A103: 备案日期 after the N-th working day following 首次接触日期."""
-    frame, archive = archive_frame(ctx), ctx.form("archive")
-    if frame is None or archive is None:
+    if (found := archive_frame(ctx)) is None:
         return
+    archive, frame = found
     days = int(ctx.policy["deadlines.filing_working_days"])
     dated = frame.filter(pl.col("filed_on") > pl.col("first_contact")).select(
         ROW, "first_contact", "filed_on"
@@ -84,9 +85,9 @@ def filed_late(ctx: Context) -> Iterator[Diagnostic]:
 @rule("A104")
 def review_overdue(ctx: Context) -> Iterator[Diagnostic]:
     """A104: an admitted customer whose last review (档案 or latest 评价日期) is too old."""
-    frame, archive = archive_frame(ctx), ctx.form("archive")
-    if frame is None or archive is None:
+    if (found := archive_frame(ctx)) is None:
         return
+    archive, frame = found
     months = int(ctx.policy["deadlines.review_months"])
     evaluation = ctx.form("evaluation")
     if evaluation is not None:
@@ -111,9 +112,9 @@ def review_overdue(ctx: Context) -> Iterator[Diagnostic]:
 @rule("A105")
 def archive_stale(ctx: Context) -> Iterator[Diagnostic]:
     """A105: 档案更新日期 older than the policy's months."""
-    frame, archive = archive_frame(ctx), ctx.form("archive")
-    if frame is None or archive is None:
+    if (found := archive_frame(ctx)) is None:
         return
+    archive, frame = found
     months = int(ctx.policy["deadlines.archive_update_months"])
     stale = frame.filter(months_later("updated_on", months) < ctx.as_of)
     for index, updated in stale.select(ROW, "updated_on").iter_rows():

@@ -103,9 +103,9 @@ def _quota_args(count: int, base: int, cap: float, allowed: int, candidates: lis
 
 
 def _department_quota(ctx: Context, code: str, tier: str, cap_key: str) -> Iterator[Diagnostic]:
-    frame, archive = archive_frame(ctx), ctx.form("archive")
-    if frame is None or archive is None:
+    if (found := archive_frame(ctx)) is None:
         return
+    archive, frame = found
     base = frame.filter(ADMITTED)
     holders = base.filter(pl.col("tier") == tier)["customer_code"].to_list()
     cap = float(ctx.policy[cap_key])
@@ -129,9 +129,9 @@ def preferred_quota(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def _product_quota(ctx: Context, code: str, tier: str, cap_key: str) -> Iterator[Diagnostic]:
-    frame, archive = archive_frame(ctx), ctx.form("archive")
-    if frame is None or archive is None:
+    if (found := archive_frame(ctx)) is None:
         return
+    archive, frame = found
     cap = float(ctx.policy[cap_key])
     lines = (
         frame.filter(ADMITTED)
@@ -233,9 +233,10 @@ def total_mismatch(ctx: Context) -> Iterator[Diagnostic]:
 @rule("T209")
 def never_evaluated(ctx: Context) -> Iterator[Diagnostic]:
     """T209: an admitted customer with no 客户评价 row."""
-    frame, archive, evaluation = archive_frame(ctx), ctx.form("archive"), ctx.form("evaluation")
-    if frame is None or archive is None or evaluation is None:
+    found, evaluation = archive_frame(ctx), ctx.form("evaluation")
+    if found is None or evaluation is None:
         return  # without the sheet, S009 reports it once
+    archive, frame = found
     evaluated = evaluation.frame["customer_code"].drop_nulls().unique().implode()
     months = int(ctx.policy["deadlines.review_months"])
     missing = frame.filter(
