@@ -221,3 +221,16 @@ def test_processed_workbook_opens_in_libreoffice(tmp_path: Path) -> None:
     errors = [line for line in done.stderr.splitlines() if line.strip() and "javaldx" not in line]
     assert (tmp_path / "pdf" / "out.pdf").stat().st_size > 10_000
     assert errors == []
+
+
+def test_user_text_is_never_written_as_a_formula(tmp_path: Path) -> None:
+    path = write_case(
+        tmp_path / "f.xlsx",
+        {"客户档案": [{"客户编码": "=1+2", "客户类型": "@SUM(A1)", "客户类别": "潜在客户"}]},
+    )
+    target = process(path, tmp_path / "out.xlsx")
+    issues = load_workbook(target)["问题清单"]
+    cells = [c for row in issues.iter_rows(min_row=2) for c in row if isinstance(c.value, str)]
+    assert any(c.value == "=1+2" for c in cells)  # the customer code, as typed
+    assert all(c.data_type != "f" for row in issues.iter_rows() for c in row)
+    assert formulas(target) == formulas(path) == {}
