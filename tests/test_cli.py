@@ -168,3 +168,16 @@ def test_html_report_is_escaped_and_complete(tmp_path: Path) -> None:
 def test_the_same_file_twice_is_checked_once(sample: Path) -> None:
     _, out, _ = run("check", str(sample), str(sample.parent / "." / sample.name), "--format", "json")
     assert [(d["code"], d["sheet"], d["cell"]) for d in json.loads(out)["diagnostics"]] == PLANTED
+
+
+def test_blacklist_file_contributes_only_its_blacklist(tmp_path: Path, sample: Path) -> None:
+    company = write_case(
+        tmp_path / "公司黑名单.xlsx", {"客户档案": [{"客户编码": "X001"}], "黑名单": [{"客户名称": "某公司"}]}
+    )
+    _, out, _ = run("check", str(sample), "--blacklist", str(company), "--format", "json")
+    diagnostics = json.loads(out)["diagnostics"]
+    assert not any(d["file"] == str(company) and d["sheet"] != "黑名单" for d in diagnostics)
+    assert [(d["code"], d["sheet"], d["cell"]) for d in diagnostics if d["file"] == str(sample)] == PLANTED
+    nothing = write_case(tmp_path / "无黑名单.xlsx", {"客户档案": [{}]}, omit_sheets=("黑名单",))
+    code, _, err = run("check", str(sample), "--blacklist", str(nothing))
+    assert code == 2 and "没有黑名单表" in err

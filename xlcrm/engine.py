@@ -110,7 +110,7 @@ def _check(paths: Sequence[Path | str], options: Options) -> Result:
             result.problems.append(problem)
     if options.blacklist is not None:
         try:
-            scans.append(scan_workbook(options.blacklist, str(options.blacklist)))
+            scans.append(_blacklist_scan(options.blacklist))
         except InputError as problem:
             result.problems.append(problem)
     if not scans:
@@ -135,6 +135,16 @@ def _check(paths: Sequence[Path | str], options: Options) -> Result:
         key=lambda d: (order.get((d.file, d.sheet), len(order)), d.sort_key()),
     )
     return result
+
+
+def _blacklist_scan(path: Path) -> WorkbookScan:
+    """The company blacklist file: only its 黑名单 rows join the submission."""
+    scan = scan_workbook(path, str(path))
+    scan.tables = [t for t in scan.tables if t.form.key == "blacklist"]
+    scan.unrecognised = []
+    if not scan.tables:
+        raise InputError("no_blacklist", str(path))
+    return scan
 
 
 def _sheet_order(scans: Sequence[WorkbookScan]) -> dict[tuple[str | None, str | None], int]:

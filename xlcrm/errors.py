@@ -25,6 +25,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}: no form found (客户档案, 客户评价, 信用评定, 黑名单, 参数); use the templates "
         "from `xlcrm templates` or make the header row match them.",
     ),
+    "no_blacklist": (
+        "{file}：没有黑名单表（--blacklist 需要一个含“黑名单”工作表的工作簿）。",
+        "{file}: no 黑名单 sheet (--blacklist needs a workbook with a blacklist sheet).",
+    ),
     "no_header": (
         "{file}：工作表“{sheet}”找不到表头行（前 {scanned} 行中没有可识别的列名）；请在数据上方加上模板的表头。",
         "{file}: sheet “{sheet}” has no header row (no known column name in its first "
