@@ -234,3 +234,17 @@ def test_user_text_is_never_written_as_a_formula(tmp_path: Path) -> None:
     assert any(c.value == "=1+2" for c in cells)  # the customer code, as typed
     assert all(c.data_type != "f" for row in issues.iter_rows() for c in row)
     assert formulas(target) == formulas(path) == {}
+
+
+def test_a_users_own_summary_sheet_is_kept(tmp_path: Path) -> None:
+    path = write_sample(tmp_path / "dept.xlsx")
+    book = load_workbook(path)
+    mine = book.create_sheet("汇总")
+    mine["A1"], mine["B1"] = "本部门自己的汇总", 12345
+    book.save(path)
+    first = process(path, tmp_path / "first.xlsx")
+    second = process(first, tmp_path / "second.xlsx")  # re-processing replaces only xlcrm's sheets
+    for target in (first, second):
+        names = load_workbook(target).sheetnames
+        assert names.count("汇总") == 1 and names.count("汇总(xlcrm)") == 1 and names.count("问题清单") == 1
+        assert values(target)["汇总"] == [["本部门自己的汇总", 12345.0]]

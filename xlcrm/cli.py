@@ -147,7 +147,7 @@ def process(
         console = Console(highlight=False, soft_wrap=True)
         render_text(result, console, lang)
         try:
-            written = annotate_all(result, out, in_place=in_place, force=force, lang=lang)
+            written = annotate_all(result, out, in_place=in_place, force=force)
         except InputError as problem:
             click.echo(problem.message(lang), err=True)
             sys.exit(2)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import python_calamine
 from lxml import etree
 
 from xlcrm.annotate.package import (
@@ -41,9 +42,12 @@ from xlcrm.computed import ALL_HEADERS, computed_columns
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.engine import Result
 from xlcrm.errors import InputError
-from xlcrm.registry import Lang, phrases, rules
+from xlcrm.registry import phrases, rules
 
 ISSUES, SUMMARY = "问题清单", "汇总"
+ISSUE_HEADERS = ("位置", "代码", "级别", "客户编码", "工作表", "单元格", "列", "说明", "已豁免")
+SUMMARY_HEADERS = ("项目", "类别", "数量", "级别/占比", "信用额度(元)", "当前占用额(元)", "说明")
+OWN_SUFFIX = "(xlcrm)"  # xlcrm's sheet name when the user already has a sheet of that name
 _SEVERITY = {"error": "错误", "warning": "警告"}
 
 
@@ -88,7 +92,8 @@ def _annotate(package: Package, result: Result, label: str) -> None:
     workbook = next(r.target for r in package.relationships("") if r.type.endswith("/officeDocument"))
     book = parse(package.read(workbook))
     rels = {r.id: r for r in package.relationships(workbook)}
-    _drop_sheets(package, workbook, book, rels, (ISSUES, SUMMARY))
+    own = _own_sheets(package.path, {ISSUES: ISSUE_HEADERS, SUMMARY: SUMMARY_HEADERS})
+    _drop_sheets(package, workbook, book, rels, own)
     rels = {r.id: r for r in package.relationships(workbook)}
     parts = {
         s.get("name"): rels[s.get(f"{{{DOC_REL}}}id", "")].target
@@ -118,25 +123,20 @@ def _annotate(package: Package, result: Result, label: str) -> None:
 
     issues = [_issue_row(d) for d in findings]
     links = {i: f"'{d.sheet}'!{d.cell or 'A1'}" for i, d in enumerate(findings) if d.sheet in parts}
-    headers = ("位置", "代码", "级别", "客户编码", "工作表", "单元格", "列", "说明", "已豁免")
+    taken = {s.get("name") for s in book.iter(f"{{{MAIN}}}sheet")}
     _add_sheet(
         package,
         workbook,
         book,
-        ISSUES,
-        table_sheet(headers, issues, (16, 7, 6, 12, 10, 8, 16, 90, 7), header_style, links),
+        ISSUES if ISSUES not in taken else ISSUES + OWN_SUFFIX,
+        table_sheet(ISSUE_HEADERS, issues, (16, 7, 6, 12, 10, 8, 16, 90, 7), header_style, links),
     )
     _add_sheet(
         package,
         workbook,
         book,
-        SUMMARY,
-        table_sheet(
-            ("项目", "类别", "数量", "级别/占比", "信用额度(元)", "当前占用额(元)", "说明"),
-            _summary(result, findings),
-            (16, 26, 8, 10, 16, 16, 40),
-            header_style,
-        ),
+        SUMMARY if SUMMARY not in taken else SUMMARY + OWN_SUFFIX,
+        table_sheet(SUMMARY_HEADERS, _summary(result, findings), (16, 26, 8, 10, 16, 16, 40), header_style),
     )
     package.write(workbook, serialize(book))
 
@@ -222,6 +222,23 @@ def _comments(
     else:
         package.write(drawing.target, vml_part(package.read(drawing.target), dropped, added, vml_block))
     return vml_block + max(1, -(-len(added) // 1024))
+
+
+def _own_sheets(path: Path, headers: dict[str, tuple[str, ...]]) -> list[str]:
+    """The sheets an earlier xlcrm run wrote: its names (or suffixed names) with its header row.
+
+    A user's own sheet that happens to be called 汇总 is never dropped.
+    """
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    own = []
+    for name in book.sheet_names:
+        expected = headers.get(name) or headers.get(name.removesuffix(OWN_SUFFIX))
+        if expected is None:
+            continue
+        first = book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=1)
+        if first and tuple(str(v) for v in first[0][: len(expected)]) == expected:
+            own.append(name)
+    return own
 
 
 def _drop_sheets(
@@ -315,7 +332,7 @@ def _summary(result: Result, findings: list[Diagnostic]) -> list[list[Any]]:
     return rows
 
 
-def annotate_all(result: Result, out: Path | None, *, in_place: bool, force: bool, lang: Lang) -> list[Path]:
+def annotate_all(result: Result, out: Path | None, *, in_place: bool, force: bool) -> list[Path]:
     """Annotate every usable input file of ``result``; InputError on a refused target."""
     unusable = {p.file for p in result.problems}
     files = [f for f in result.files if f not in unusable]
