@@ -248,3 +248,34 @@ def test_a_users_own_summary_sheet_is_kept(tmp_path: Path) -> None:
         names = load_workbook(target).sheetnames
         assert names.count("汇总") == 1 and names.count("汇总(xlcrm)") == 1 and names.count("问题清单") == 1
         assert values(target)["汇总"] == [["本部门自己的汇总", 12345.0]]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_marks_are_replaced_after_another_program_resaved_the_copy(tmp_path: Path) -> None:
+    first = process(write_sample(tmp_path / "dept.xlsx"), tmp_path / "first.xlsx")
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(tmp_path / "lo"),
+            str(first),
+        ],
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
+    resaved = tmp_path / "lo" / "first.xlsx"
+    archive = load_workbook(resaved)["客户档案"]
+    assert {c.comment.author for row in archive.iter_rows() for c in row if c.comment} != {
+        "xlcrm"
+    }  # LibreOffice drops it
+    second = load_workbook(process(resaved, tmp_path / "second.xlsx"))["客户档案"]
+    notes = {c.coordinate: c.comment for row in second.iter_rows() for c in row if c.comment}
+    assert len(notes) == 13 and all(
+        n.author == "xlcrm" and n.text.count("[xlcrm]") >= 1 for n in notes.values()
+    )
+    assert sum(len(block.rules) for block in second.conditional_formatting) == 2

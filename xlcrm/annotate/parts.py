@@ -13,6 +13,7 @@ from xlcrm.annotate.sheet import escape
 from xlcrm.diagnostics import column_letter, column_number
 
 AUTHOR = "xlcrm"
+MARKER = "[xlcrm]"  # every note xlcrm writes starts with it
 FILLS = {"error": ("FFFFC7CE", "FF9C0006"), "warning": ("FFFFEB9C", "FF9C5700")}
 HEADER_FILL = "FFE2EFDA"  # computed columns: a green header, distinct from the templates' blues
 
@@ -85,7 +86,7 @@ def comments_part(existing: bytes | None, notes: dict[str, str]) -> tuple[bytes,
     ours = str(names.index(AUTHOR))
     dropped = set()
     for comment in list(comment_list):
-        if comment.get("authorId") == ours:
+        if comment.get("authorId") == ours or _is_xlcrm_text(comment):
             dropped.add(comment.get("ref", ""))
             comment_list.remove(comment)
     taken = {c.get("ref") for c in comment_list}
@@ -101,6 +102,16 @@ def comments_part(existing: bytes | None, notes: dict[str, str]) -> tuple[bytes,
         run.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
         added.add(ref)
     return serialize(root), dropped, added
+
+
+def _is_xlcrm_text(comment: etree._Element) -> bool:
+    """Whether a note is xlcrm's by its text (it starts with the marker).
+
+    Some programs drop the author when they save (LibreOffice writes an empty one) or put the
+    author's name on a first line (Excel).
+    """
+    text = "".join(t.text or "" for t in comment.iter(_q("t"))).lstrip()
+    return text.startswith(MARKER) or text.split("\n", 1)[-1].lstrip().startswith(MARKER)
 
 
 _SHAPE = re.compile(rb"<v:shape\b.*?</v:shape>", re.S)

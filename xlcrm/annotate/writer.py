@@ -35,7 +35,7 @@ from xlcrm.annotate.package import (
     rels_path,
     serialize,
 )
-from xlcrm.annotate.parts import comments_part, extend_styles, table_sheet, used_vml_blocks, vml_part
+from xlcrm.annotate.parts import MARKER, comments_part, extend_styles, table_sheet, used_vml_blocks, vml_part
 from xlcrm.annotate.sheet import SheetPatch, patch_sheet
 from xlcrm.compute import TIERS
 from xlcrm.computed import ALL_HEADERS, computed_columns
@@ -143,7 +143,7 @@ def _annotate(package: Package, result: Result, label: str) -> None:
 
 def _note(items: list[Diagnostic]) -> str:
     lines = [
-        f"[xlcrm] {d.code} {_SEVERITY[d.severity]}{'（已豁免）' if d.waived else ''}：{d.message('zh')}"
+        f"{MARKER} {d.code} {_SEVERITY[d.severity]}{'（已豁免）' if d.waived else ''}：{d.message('zh')}"
         for d in items
     ]
     return "\n".join(lines)
