@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import polars as pl
+
 from xlcrm.compute import Phrase
-from xlcrm.context import INDEX, Context, Row
+from xlcrm.context import Context, Row
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.registry import rule
+from xlcrm.rules.admission import ROW, archive_frame
 
 _KEYS = (
     ("customer_code", Phrase("客户编码", "customer code")),
@@ -51,29 +54,40 @@ def _index(ctx: Context) -> dict[tuple[str, Any], list[int]]:
     return cached  # type: ignore[no-any-return]
 
 
-def _doing_business(ctx: Context) -> set[str]:
+def _doing_business(ctx: Context) -> list[str]:
     """Customers with a grant, a limit or an exposure in 信用评定."""
-    codes: set[str] = set()
-    for row in ctx.rows("credit"):
-        granted = row.get("credit_type") in ("临时", "长期") or (row.get("limit") or 0) > 0
-        if row.get("customer_code") is not None and (granted or (row.get("exposure") or 0) > 0):
-            codes.add(row["customer_code"])
-    return codes
+    credit = ctx.form("credit")
+    if credit is None:
+        return []
+    business = (
+        pl.col("credit_type").is_in(("临时", "长期")).fill_null(False)
+        | (pl.col("limit").fill_null(0) > 0)
+        | (pl.col("exposure").fill_null(0) > 0)
+    )
+    return credit.frame.filter(business)["customer_code"].drop_nulls().unique().to_list()
 
 
 def _blacklisted(ctx: Context, code: str, scope: str) -> Iterator[Diagnostic]:
-    archive = ctx.form("archive")
-    if archive is None or not ctx.rows("blacklist"):
+    entries = [e for e in ctx.rows("blacklist") if e.get("scope") == scope]
+    found = archive_frame(ctx)
+    if found is None or not entries:
         return
-    credit = _doing_business(ctx)
-    for row in ctx.rows("archive"):
-        if row.get("tier") is None and row.get("customer_code") not in credit:
-            continue  # no tier, grant or exposure: no business yet
+    archive, frame = found
+    could_match = pl.lit(False)
+    for key, _ in _KEYS:
+        values = [e[key] for e in entries if e.get(key) is not None]
+        if values:
+            could_match = could_match | pl.col(key).is_in(values).fill_null(False)
+    # no tier, grant or exposure: no business yet
+    business = pl.col("tier").is_not_null() | pl.col("customer_code").is_in(_doing_business(ctx)).fill_null(
+        False
+    )
+    for row in frame.filter(could_match & business).to_dicts():
         for entry, key, phrase in blacklist_match(ctx, row, scope):
             if scope == DEPARTMENT and entry.get("department") not in (row.get("department"), ctx.department):
                 continue
             described = f"{entry.get('name') or ''}（{entry.get('reason') or ''}）"
-            yield archive.at(code, row[INDEX], key, matched=phrase, entry=described)
+            yield archive.at(code, row[ROW], key, matched=phrase, entry=described)
             break
 
 
