@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import polars as pl
+
 from xlcrm.compute import Phrase, max_grant
 from xlcrm.context import INDEX, Context, Row
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.registry import rule
+from xlcrm.rules.admission import ROW, months_later
 from xlcrm.submission import FormData
-from xlcrm.workdays import add_months
 
 GRANTS = ("临时", "长期")
 _APPROVALS = (
@@ -101,64 +103,63 @@ def grants(ctx: Context) -> Iterator[Diagnostic]:
             yield form.at("C306", row[INDEX], "term_days", term=term, max=grant.term)
 
 
+def _credit_frame(ctx: Context) -> tuple[FormData, pl.DataFrame] | None:
+    """信用评定 and its typed frame with each row's index in ``__i`` (None without it)."""
+    credit = ctx.form("credit")
+    return None if credit is None else (credit, credit.frame.with_row_index(ROW))
+
+
+_GREW = pl.col("exposure") > pl.col("prev_exposure")
+
+
 @rule("C307")
 def exposure_above_limit(ctx: Context) -> Iterator[Diagnostic]:
     """C307: exposure above the limit on a 临时/长期 grant."""
-    form = ctx.form("credit")
-    if form is None:
+    if (found := _credit_frame(ctx)) is None:
         return
-    for row in ctx.rows("credit"):
-        exposure, limit = row.get("exposure"), row.get("limit")
-        if (
-            row.get("credit_type") in GRANTS
-            and exposure is not None
-            and limit is not None
-            and exposure > limit
-        ):
-            yield form.at("C307", row[INDEX], "exposure", exposure=exposure, limit=limit)
-
-
-def _grew(row: Row) -> bool:
-    exposure, previous = row.get("exposure"), row.get("prev_exposure")
-    return exposure is not None and previous is not None and exposure > previous
+    form, frame = found
+    over = frame.filter(pl.col("credit_type").is_in(GRANTS) & (pl.col("exposure") > pl.col("limit")))
+    for index, exposure, limit in over.select(ROW, "exposure", "limit").iter_rows():
+        yield form.at("C307", index, "exposure", exposure=exposure, limit=limit)
 
 
 @rule("C308")
 def exposure_grew_without_grant(ctx: Context) -> Iterator[Diagnostic]:
     """C308: exposure grew for a customer whose grant type is 无."""
-    form = ctx.form("credit")
-    if form is None:
+    if (found := _credit_frame(ctx)) is None:
         return
-    for row in ctx.rows("credit"):
-        if row.get("credit_type") == "无" and _grew(row):
-            yield form.at(
-                "C308", row[INDEX], "exposure", exposure=row["exposure"], previous=row["prev_exposure"]
-            )
+    form, frame = found
+    for index, exposure, previous in (
+        frame.filter((pl.col("credit_type") == "无") & _GREW)
+        .select(ROW, "exposure", "prev_exposure")
+        .iter_rows()
+    ):
+        yield form.at("C308", index, "exposure", exposure=exposure, previous=previous)
 
 
 @rule("C309")
 def exposure_grew_with_open_debt(ctx: Context) -> Iterator[Diagnostic]:
     """C309: exposure grew while 上次欠款已结清 = 否."""
-    form = ctx.form("credit")
-    if form is None:
+    if (found := _credit_frame(ctx)) is None:
         return
-    for row in ctx.rows("credit"):
-        if row.get("prior_debt_cleared") is False and _grew(row):
-            yield form.at(
-                "C309", row[INDEX], "exposure", exposure=row["exposure"], previous=row["prev_exposure"]
-            )
+    form, frame = found
+    for index, exposure, previous in (
+        frame.filter(pl.col("prior_debt_cleared").eq(False) & _GREW)
+        .select(ROW, "exposure", "prev_exposure")
+        .iter_rows()
+    ):
+        yield form.at("C309", index, "exposure", exposure=exposure, previous=previous)
 
 
 @rule("C310")
 def limit_raised(ctx: Context) -> Iterator[Diagnostic]:
     """C310: an adjusted limit above 原信用额度."""
-    form = ctx.form("credit")
-    if form is None:
+    if (found := _credit_frame(ctx)) is None:
         return
-    for row in ctx.rows("credit"):
-        limit, previous = row.get("limit"), row.get("previous_limit")
-        if limit is not None and previous is not None and limit > previous:
-            yield form.at("C310", row[INDEX], "limit", limit=limit, previous=previous)
+    form, frame = found
+    raised = frame.filter(pl.col("limit") > pl.col("previous_limit"))
+    for index, limit, previous in raised.select(ROW, "limit", "previous_limit").iter_rows():
+        yield form.at("C310", index, "limit", limit=limit, previous=previous)
 
 
 @rule("C311")
@@ -178,29 +179,24 @@ def total_above_receivables(ctx: Context) -> Iterator[Diagnostic]:
 @rule("C312")
 def contract_ending(ctx: Context) -> Iterator[Diagnostic]:
     """C312: 合同到期日 within N days of the as-of date (or past) with exposure outstanding."""
-    form = ctx.form("credit")
-    if form is None:
+    if (found := _credit_frame(ctx)) is None:
         return
+    form, frame = found
     window = int(ctx.policy["deadlines.contract_end_days"])
-    for row in ctx.rows("credit"):
-        end, exposure = row.get("contract_end"), row.get("exposure")
-        if end is None or not exposure or exposure <= 0:
-            continue
-        days = (end - ctx.as_of).days
-        if days <= window:
-            yield form.at("C312", row[INDEX], "contract_end", end=end, days=days, exposure=exposure)
+    ending = frame.with_columns(
+        (pl.col("contract_end") - pl.lit(ctx.as_of)).dt.total_days().alias("__days")
+    ).filter((pl.col("exposure") > 0) & (pl.col("__days") <= window))
+    for index, end, days, exposure in ending.select(ROW, "contract_end", "__days", "exposure").iter_rows():
+        yield form.at("C312", index, "contract_end", end=end, days=days, exposure=exposure)
 
 
 @rule("C313")
 def survey_stale(ctx: Context) -> Iterator[Diagnostic]:
     """C313: 调查日期 older than N months."""
-    form = ctx.form("credit")
-    if form is None:
+    if (found := _credit_frame(ctx)) is None:
         return
+    form, frame = found
     months = int(ctx.policy["deadlines.survey_months"])
-    for row in ctx.rows("credit"):
-        surveyed = row.get("surveyed_on")
-        if surveyed is not None and add_months(surveyed, months) < ctx.as_of:
-            yield form.at(
-                "C313", row[INDEX], "surveyed_on", surveyed=surveyed, as_of=ctx.as_of, months=months
-            )
+    stale = frame.filter(months_later("surveyed_on", months) < ctx.as_of)
+    for index, surveyed in stale.select(ROW, "surveyed_on").iter_rows():
+        yield form.at("C313", index, "surveyed_on", surveyed=surveyed, as_of=ctx.as_of, months=months)
