@@ -11,7 +11,7 @@ from typing import Any
 
 from xlcrm.compute import PREFERRED, QUALIFIED, max_grant
 from xlcrm.context import Context
-from xlcrm.rules.admission import is_admitted
+from xlcrm.forms import is_admitted
 from xlcrm.rules.tiers import evaluations_by_customer
 from xlcrm.submission import POSITION, TABLE
 

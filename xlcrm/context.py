@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import polars as pl
+
 from xlcrm.compute import GradeResult, TierResult, compute_grade, compute_tier
 from xlcrm.policy import Policy
 from xlcrm.submission import FormData, Submission
@@ -33,6 +35,11 @@ class Context:
     def form(self, key: str) -> FormData | None:
         """A form of the submission, if present."""
         return self.submission.forms.get(key)
+
+    def indexed(self, key: str) -> tuple[FormData, pl.DataFrame] | None:
+        """A form and its typed frame with each row's index in ``__index`` (None if absent)."""
+        data = self.form(key)
+        return None if data is None else (data, data.frame.with_row_index(INDEX))
 
     def rows(self, key: str) -> list[Row]:
         """The rows of a form as dicts (empty if the form is absent; converted once, on demand)."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
+import polars as pl
+
 from xlcrm.normalize import header_key
 from xlcrm.resources import load_toml
 
@@ -22,6 +24,14 @@ EXEMPT_TYPES = ("零售客户", "内部关联")
 # Categories of admitted customers (POLICY §1.1).
 ADMITTED_CATEGORIES = ("重点客户", "一般客户")
 BOOL_VALUES = ("是", "否")
+# The same two facts as polars expressions, for frame-wide rules and checks.
+IS_EXEMPT = pl.col("customer_type").is_in(EXEMPT_TYPES).fill_null(False)
+IS_ADMITTED = pl.col("category").is_in(ADMITTED_CATEGORIES).fill_null(False) & ~IS_EXEMPT
+
+
+def is_admitted(row: dict[str, object]) -> bool:
+    """客户类别 重点/一般客户 and 客户类型 not 零售客户/内部关联 (POLICY §1.1); as IS_ADMITTED."""
+    return row.get("category") in ADMITTED_CATEGORIES and row.get("customer_type") not in EXEMPT_TYPES
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import polars as pl
 from stdnum.cn import uscc
 
 from xlcrm.diagnostics import Diagnostic
-from xlcrm.forms import ADMITTED_CATEGORIES, EXEMPT_TYPES, Column, Form, formats
+from xlcrm.forms import IS_ADMITTED, IS_EXEMPT, Column, Form, formats
 from xlcrm.policy import Policy, default_policy
 from xlcrm.submission import DTYPES, POSITION, TABLE, FormData
 
@@ -173,16 +173,12 @@ def form_schema(form: Form, policy: Policy) -> tuple[pa.DataFrameSchema, dict[tu
 
 def _with_helpers(frame: pl.DataFrame) -> pl.DataFrame:
     """Add the helper columns the conditional-blank checks read."""
-
-    def col(name: str) -> pl.Expr:
-        return pl.col(name) if name in frame.columns else pl.lit(None, dtype=pl.Utf8)
-
-    exempt = col("customer_type").is_in(EXEMPT_TYPES).fill_null(False)
-    admitted = col("category").is_in(ADMITTED_CATEGORIES).fill_null(False) & ~exempt
+    absent = [c for c in ("customer_type", "category", "scope") if c not in frame.columns]
+    frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(c) for c in absent)
     return frame.with_columns(
-        exempt.alias(EXEMPT),
-        admitted.alias(ADMITTED),
-        (col("scope") == "部门").fill_null(False).alias(SCOPE_DEPARTMENT),
+        IS_EXEMPT.alias(EXEMPT),
+        IS_ADMITTED.alias(ADMITTED),
+        (pl.col("scope") == "部门").fill_null(False).alias(SCOPE_DEPARTMENT),
     )
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 from functools import lru_cache
 
 import chinese_calendar
+import polars as pl
 
 
 class WorkCalendar:
@@ -45,6 +46,11 @@ class WorkCalendar:
     def deadline(self, start: dt.date, count: int) -> dt.date:
         """The ``count``-th working day after ``start`` (the last day that is "within")."""
         return self._deadline(start, count)  # type: ignore[no-any-return]
+
+
+def months_later(column: str, months: int) -> pl.Expr:
+    """``add_months`` over a date column (polars clamps to the month's end the same way)."""
+    return pl.col(column).dt.offset_by(f"{months}mo")
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

@@ -305,7 +305,7 @@ def _summary(result: Result, findings: list[Diagnostic]) -> list[list[Any]]:
     ctx = result.context
     if ctx is None:
         return rows
-    from xlcrm.rules.admission import is_admitted
+    from xlcrm.forms import is_admitted
 
     base = [r for r in ctx.rows("archive") if is_admitted(r)]
     caps = {"VIP客户": ctx.policy["quotas.vip_share"], "优选类客户": ctx.policy["quotas.preferred_share"]}

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 import polars as pl
 
 from xlcrm.compute import Phrase
-from xlcrm.context import Context
+from xlcrm.context import INDEX, Context
 from xlcrm.diagnostics import Diagnostic
-from xlcrm.forms import ADMITTED_CATEGORIES, EXEMPT_TYPES
+from xlcrm.forms import IS_ADMITTED
 from xlcrm.registry import rule
-from xlcrm.submission import FormData
+from xlcrm.rules.common import older_than
+from xlcrm.workdays import months_later
 
-ROW = "__i"
 # (column, the value that fails admission, explanation)
 _CONDITIONS = (
     ("licensed", False, Phrase("证照不齐全", "licences incomplete")),
@@ -27,48 +27,27 @@ _CONDITIONS = (
 )
 
 
-def is_admitted(row: dict[str, object]) -> bool:
-    """客户类别 重点/一般客户 and 客户类型 not 零售客户/内部关联 (POLICY §1.1)."""
-    return row.get("category") in ADMITTED_CATEGORIES and row.get("customer_type") not in EXEMPT_TYPES
-
-
-ADMITTED = pl.col("category").is_in(ADMITTED_CATEGORIES).fill_null(False) & ~pl.col("customer_type").is_in(
-    EXEMPT_TYPES
-).fill_null(False)
-
-
-def archive_frame(ctx: Context) -> tuple[FormData, pl.DataFrame] | None:
-    """The archive and its typed frame with each row's index in ``__i`` (None without it)."""
-    archive = ctx.form("archive")
-    return None if archive is None else (archive, archive.frame.with_row_index(ROW))
-
-
-def months_later(column: str, months: int) -> pl.Expr:
-    """The date ``months`` later, clamped to the month's end like ``workdays.add_months``."""
-    return pl.col(column).dt.offset_by(f"{months}mo")
-
-
 @rule("A101")
 def admission_conditions(ctx: Context) -> Iterator[Diagnostic]:
     """A101: an admitted customer with a failed admission condition, at that condition's cell."""
-    if (found := archive_frame(ctx)) is None:
+    if (found := ctx.indexed("archive")) is None:
         return
     archive, frame = found
-    admitted = frame.filter(ADMITTED)
+    admitted = frame.filter(IS_ADMITTED)
     for key, failing, phrase in _CONDITIONS:
-        for index in admitted.filter(pl.col(key) == failing)[ROW]:
+        for index in admitted.filter(pl.col(key) == failing)[INDEX]:
             yield archive.at("A101", index, key, condition=phrase)
 
 
 @rule("A103")
 def filed_late(ctx: Context) -> Iterator[Diagnostic]:
     """A103: 备案日期 after the N-th working day following 首次接触日期."""
-    if (found := archive_frame(ctx)) is None:
+    if (found := ctx.indexed("archive")) is None:
         return
     archive, frame = found
     days = int(ctx.policy["deadlines.filing_working_days"])
     dated = frame.filter(pl.col("filed_on") > pl.col("first_contact")).select(
-        ROW, "first_contact", "filed_on"
+        INDEX, "first_contact", "filed_on"
     )
     starts = dated["first_contact"].unique().to_list()
     deadlines = pl.DataFrame(
@@ -77,7 +56,7 @@ def filed_late(ctx: Context) -> Iterator[Diagnostic]:
     )
     late = dated.join(deadlines, on="first_contact").filter(pl.col("filed_on") > pl.col("__deadline"))
     for index, first, filed, deadline in late.select(
-        ROW, "first_contact", "filed_on", "__deadline"
+        INDEX, "first_contact", "filed_on", "__deadline"
     ).iter_rows():
         yield archive.at("A103", index, "filed_on", filed=filed, first=first, days=days, deadline=deadline)
 
@@ -85,7 +64,7 @@ def filed_late(ctx: Context) -> Iterator[Diagnostic]:
 @rule("A104")
 def review_overdue(ctx: Context) -> Iterator[Diagnostic]:
     """A104: an admitted customer whose last review (档案 or latest 评价日期) is too old."""
-    if (found := archive_frame(ctx)) is None:
+    if (found := ctx.indexed("archive")) is None:
         return
     archive, frame = found
     months = int(ctx.policy["deadlines.review_months"])
@@ -101,21 +80,15 @@ def review_overdue(ctx: Context) -> Iterator[Diagnostic]:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias("__evaluated"))
     # never reviewed: T209 reports the missing evaluation
     stale = (
-        frame.filter(ADMITTED)
+        frame.filter(IS_ADMITTED)
         .with_columns(pl.max_horizontal("last_review", "__evaluated").alias("__last"))
         .filter(pl.col("__last").is_not_null() & (months_later("__last", months) < ctx.as_of))
     )
-    for index, last in stale.select(ROW, "__last").iter_rows():
+    for index, last in stale.select(INDEX, "__last").iter_rows():
         yield archive.at("A104", index, "last_review", last=last, as_of=ctx.as_of, months=months)
 
 
 @rule("A105")
 def archive_stale(ctx: Context) -> Iterator[Diagnostic]:
     """A105: 档案更新日期 older than the policy's months."""
-    if (found := archive_frame(ctx)) is None:
-        return
-    archive, frame = found
-    months = int(ctx.policy["deadlines.archive_update_months"])
-    stale = frame.filter(months_later("updated_on", months) < ctx.as_of)
-    for index, updated in stale.select(ROW, "updated_on").iter_rows():
-        yield archive.at("A105", index, "updated_on", updated=updated, as_of=ctx.as_of, months=months)
+    yield from older_than(ctx, "A105", "archive", "updated_on", "deadlines.archive_update_months", "updated")

@@ -13,10 +13,9 @@ from typing import Any
 import polars as pl
 
 from xlcrm.compute import Phrase
-from xlcrm.context import Context, Row
+from xlcrm.context import INDEX, Context, Row
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.registry import rule
-from xlcrm.rules.admission import ROW, archive_frame
 
 _KEYS = (
     ("customer_code", Phrase("客户编码", "customer code")),
@@ -69,7 +68,7 @@ def _doing_business(ctx: Context) -> list[str]:
 
 def _blacklisted(ctx: Context, code: str, scope: str) -> Iterator[Diagnostic]:
     entries = [e for e in ctx.rows("blacklist") if e.get("scope") == scope]
-    found = archive_frame(ctx)
+    found = ctx.indexed("archive")
     if found is None or not entries:
         return
     archive, frame = found
@@ -87,7 +86,7 @@ def _blacklisted(ctx: Context, code: str, scope: str) -> Iterator[Diagnostic]:
             if scope == DEPARTMENT and entry.get("department") not in (row.get("department"), ctx.department):
                 continue
             described = f"{entry.get('name') or ''}（{entry.get('reason') or ''}）"
-            yield archive.at(code, row[ROW], key, matched=phrase, entry=described)
+            yield archive.at(code, row[INDEX], key, matched=phrase, entry=described)
             break
 
 

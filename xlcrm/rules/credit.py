@@ -15,7 +15,7 @@ from xlcrm.compute import Phrase, max_grant
 from xlcrm.context import INDEX, Context, Row
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.registry import rule
-from xlcrm.rules.admission import ROW, months_later
+from xlcrm.rules.common import older_than
 from xlcrm.submission import FormData
 
 GRANTS = ("临时", "长期")
@@ -103,62 +103,49 @@ def grants(ctx: Context) -> Iterator[Diagnostic]:
             yield form.at("C306", row[INDEX], "term_days", term=term, max=grant.term)
 
 
-def _credit_frame(ctx: Context) -> tuple[FormData, pl.DataFrame] | None:
-    """信用评定 and its typed frame with each row's index in ``__i`` (None without it)."""
-    credit = ctx.form("credit")
-    return None if credit is None else (credit, credit.frame.with_row_index(ROW))
-
-
 _GREW = pl.col("exposure") > pl.col("prev_exposure")
 
 
 @rule("C307")
 def exposure_above_limit(ctx: Context) -> Iterator[Diagnostic]:
     """C307: exposure above the limit on a 临时/长期 grant."""
-    if (found := _credit_frame(ctx)) is None:
+    if (found := ctx.indexed("credit")) is None:
         return
     form, frame = found
     over = frame.filter(pl.col("credit_type").is_in(GRANTS) & (pl.col("exposure") > pl.col("limit")))
-    for index, exposure, limit in over.select(ROW, "exposure", "limit").iter_rows():
+    for index, exposure, limit in over.select(INDEX, "exposure", "limit").iter_rows():
         yield form.at("C307", index, "exposure", exposure=exposure, limit=limit)
+
+
+def _exposure_grew(ctx: Context, code: str, condition: pl.Expr) -> Iterator[Diagnostic]:
+    if (found := ctx.indexed("credit")) is None:
+        return
+    form, frame = found
+    grew = frame.filter(condition & _GREW).select(INDEX, "exposure", "prev_exposure")
+    for index, exposure, previous in grew.iter_rows():
+        yield form.at(code, index, "exposure", exposure=exposure, previous=previous)
 
 
 @rule("C308")
 def exposure_grew_without_grant(ctx: Context) -> Iterator[Diagnostic]:
     """C308: exposure grew for a customer whose grant type is 无."""
-    if (found := _credit_frame(ctx)) is None:
-        return
-    form, frame = found
-    for index, exposure, previous in (
-        frame.filter((pl.col("credit_type") == "无") & _GREW)
-        .select(ROW, "exposure", "prev_exposure")
-        .iter_rows()
-    ):
-        yield form.at("C308", index, "exposure", exposure=exposure, previous=previous)
+    yield from _exposure_grew(ctx, "C308", pl.col("credit_type") == "无")
 
 
 @rule("C309")
 def exposure_grew_with_open_debt(ctx: Context) -> Iterator[Diagnostic]:
     """C309: exposure grew while 上次欠款已结清 = 否."""
-    if (found := _credit_frame(ctx)) is None:
-        return
-    form, frame = found
-    for index, exposure, previous in (
-        frame.filter(pl.col("prior_debt_cleared").eq(False) & _GREW)
-        .select(ROW, "exposure", "prev_exposure")
-        .iter_rows()
-    ):
-        yield form.at("C309", index, "exposure", exposure=exposure, previous=previous)
+    yield from _exposure_grew(ctx, "C309", pl.col("prior_debt_cleared").eq(False))
 
 
 @rule("C310")
 def limit_raised(ctx: Context) -> Iterator[Diagnostic]:
     """C310: an adjusted limit above 原信用额度."""
-    if (found := _credit_frame(ctx)) is None:
+    if (found := ctx.indexed("credit")) is None:
         return
     form, frame = found
     raised = frame.filter(pl.col("limit") > pl.col("previous_limit"))
-    for index, limit, previous in raised.select(ROW, "limit", "previous_limit").iter_rows():
+    for index, limit, previous in raised.select(INDEX, "limit", "previous_limit").iter_rows():
         yield form.at("C310", index, "limit", limit=limit, previous=previous)
 
 
@@ -179,24 +166,18 @@ def total_above_receivables(ctx: Context) -> Iterator[Diagnostic]:
 @rule("C312")
 def contract_ending(ctx: Context) -> Iterator[Diagnostic]:
     """C312: 合同到期日 within N days of the as-of date (or past) with exposure outstanding."""
-    if (found := _credit_frame(ctx)) is None:
+    if (found := ctx.indexed("credit")) is None:
         return
     form, frame = found
     window = int(ctx.policy["deadlines.contract_end_days"])
     ending = frame.with_columns(
         (pl.col("contract_end") - pl.lit(ctx.as_of)).dt.total_days().alias("__days")
     ).filter((pl.col("exposure") > 0) & (pl.col("__days") <= window))
-    for index, end, days, exposure in ending.select(ROW, "contract_end", "__days", "exposure").iter_rows():
+    for index, end, days, exposure in ending.select(INDEX, "contract_end", "__days", "exposure").iter_rows():
         yield form.at("C312", index, "contract_end", end=end, days=days, exposure=exposure)
 
 
 @rule("C313")
 def survey_stale(ctx: Context) -> Iterator[Diagnostic]:
     """C313: 调查日期 older than N months."""
-    if (found := _credit_frame(ctx)) is None:
-        return
-    form, frame = found
-    months = int(ctx.policy["deadlines.survey_months"])
-    stale = frame.filter(months_later("surveyed_on", months) < ctx.as_of)
-    for index, surveyed in stale.select(ROW, "surveyed_on").iter_rows():
-        yield form.at("C313", index, "surveyed_on", surveyed=surveyed, as_of=ctx.as_of, months=months)
+    yield from older_than(ctx, "C313", "credit", "surveyed_on", "deadlines.survey_months", "surveyed")

@@ -16,8 +16,8 @@ import polars as pl
 from xlcrm.compute import NO_PROBLEM, PREFERRED, TIERS, VIP, Phrase, score_total
 from xlcrm.context import INDEX, Context, Row
 from xlcrm.diagnostics import Diagnostic
+from xlcrm.forms import IS_ADMITTED, is_admitted
 from xlcrm.registry import rule
-from xlcrm.rules.admission import ADMITTED, ROW, archive_frame, is_admitted
 from xlcrm.rules.blacklist import blacklist_match
 
 
@@ -103,10 +103,10 @@ def _quota_args(count: int, base: int, cap: float, allowed: int, candidates: lis
 
 
 def _department_quota(ctx: Context, code: str, tier: str, cap_key: str) -> Iterator[Diagnostic]:
-    if (found := archive_frame(ctx)) is None:
+    if (found := ctx.indexed("archive")) is None:
         return
     archive, frame = found
-    base = frame.filter(ADMITTED)
+    base = frame.filter(IS_ADMITTED)
     holders = base.filter(pl.col("tier") == tier)["customer_code"].to_list()
     cap = float(ctx.policy[cap_key])
     over = _over_quota(base.height, holders, cap, latest_scores(ctx))
@@ -129,12 +129,12 @@ def preferred_quota(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def _product_quota(ctx: Context, code: str, tier: str, cap_key: str) -> Iterator[Diagnostic]:
-    if (found := archive_frame(ctx)) is None:
+    if (found := ctx.indexed("archive")) is None:
         return
     archive, frame = found
     cap = float(ctx.policy[cap_key])
     lines = (
-        frame.filter(ADMITTED)
+        frame.filter(IS_ADMITTED)
         .select("customer_code", "tier", pl.col("products").list.unique(maintain_order=True))
         .explode("products")
         .drop_nulls("products")
@@ -233,14 +233,14 @@ def total_mismatch(ctx: Context) -> Iterator[Diagnostic]:
 @rule("T209")
 def never_evaluated(ctx: Context) -> Iterator[Diagnostic]:
     """T209: an admitted customer with no 客户评价 row."""
-    found, evaluation = archive_frame(ctx), ctx.form("evaluation")
+    found, evaluation = ctx.indexed("archive"), ctx.form("evaluation")
     if found is None or evaluation is None:
         return  # without the sheet, S009 reports it once
     archive, frame = found
     evaluated = evaluation.frame["customer_code"].drop_nulls().unique().implode()
     months = int(ctx.policy["deadlines.review_months"])
     missing = frame.filter(
-        ADMITTED & pl.col("customer_code").is_not_null() & ~pl.col("customer_code").is_in(evaluated)
+        IS_ADMITTED & pl.col("customer_code").is_not_null() & ~pl.col("customer_code").is_in(evaluated)
     )
-    for index in missing[ROW]:
+    for index in missing[INDEX]:
         yield archive.at("T209", index, "customer_code", months=months)
