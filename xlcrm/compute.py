@@ -41,6 +41,7 @@ def _num(value: float | int | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+@lru_cache(maxsize=64)
 def hospital_rank(level: str | None) -> int | None:
     """0 for 三级甲等 (highest) … in declaration order; None if blank or unknown."""
     levels = forms()["archive"].column("hospital_level").allowed
@@ -49,10 +50,10 @@ def hospital_rank(level: str | None) -> int | None:
 
 def score_total(evaluation: dict[str, Any]) -> float | None:
     """The sum of the four dimension scores, or None if any is blank or unreadable."""
-    scores = [evaluation.get(k) for k in SCORE_KEYS]
-    if any(s is None for s in scores):
+    try:  # called for every row: one sum, and a blank (None) makes it fail
+        return float(sum(evaluation.get(k) for k in SCORE_KEYS))  # type: ignore[misc]
+    except TypeError:
         return None
-    return float(sum(scores))  # type: ignore[arg-type]
 
 
 _TIER_PREFIX = {VIP: "vip", PREFERRED: "preferred"}

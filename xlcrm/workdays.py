@@ -53,6 +53,7 @@ def months_later(column: str, months: int) -> pl.Expr:
     return pl.col(column).dt.offset_by(f"{months}mo")
 
 
+@lru_cache(maxsize=1 << 16)  # called per row with few distinct dates
 def add_months(day: dt.date, months: int) -> dt.date:
     """The same day ``months`` later, clamped to the month's end (2025-08-31 + 6 → 2026-02-28)."""
     month_index = day.year * 12 + day.month - 1 + months

@@ -93,8 +93,12 @@ def _cell_xml(prefix: str, ref: str, value: Any, style: int | None) -> str:
     return f'<{prefix}c r="{ref}"{s} t="inlineStr"><{prefix}is><{prefix}t xml:space="preserve">{text}</{prefix}t></{prefix}is></{prefix}c>'
 
 
-def patch_sheet(xml: bytes, patch: SheetPatch, label: str) -> bytes:
-    """The worksheet part with ``patch`` applied."""
+def patch_sheet(xml: bytes, patch: SheetPatch, label: str) -> list[bytes]:
+    """The worksheet part with ``patch`` applied, as chunks to write one after another.
+
+    Chunks rather than one ``bytes``: a 100,000-row sheet is ~140 MB, and joining it once more
+    would cost that again in memory.
+    """
     found = re.search(rb"<(\w+:)?sheetData\b[^>]*?(/?)>", xml)
     if found is None:
         raise InputError("unreadable", label, detail="worksheet without sheetData")
@@ -109,18 +113,62 @@ def patch_sheet(xml: bytes, patch: SheetPatch, label: str) -> bytes:
     body = _patch_rows(body, prefix, patch, label)
     head = _patch_dimension(head, patch.last_column)
     tail = _patch_tail(head, tail, prefix, patch)
-    return head + open_tag + body + close_tag + tail
+    return [head, open_tag, body, close_tag, tail]
 
 
 def _patch_rows(body: bytes, prefix: bytes, patch: SheetPatch, label: str) -> bytes:
     """Append computed cells and drop an earlier run's, row by row, without parsing the rest.
 
     The body is split at each ``</row>`` (fast, in C); the row's start tag is the last
-    ``<row`` of each piece, as cell text is always escaped. Self-closing rows have no cells
-    and need no change.
+    ``<row`` of each piece, as cell text is always escaped. When every row has its start tag
+    with a reference and no earlier computed cells are to be dropped (a first run), the row
+    numbers are found in one pass and each row needs only a look at its last cell.
     """
     if not patch.cells and not patch.drop_columns:
         return body
+    closing = b"</" + prefix + b"row>"
+    numbers = re.compile(rb"<" + prefix + rb'row\b[^>]*?\br="(\d+)"').findall(body)
+    pieces = body.split(closing)
+    del body
+    cells_xml = _CellsXml(prefix)
+    if not patch.drop_columns and len(numbers) == len(pieces) - 1:  # no self-closing rows
+        cell_open = b"<" + prefix + b"c "
+        for n, raw in enumerate(numbers):
+            cells = patch.cells.get(int(raw))
+            if not cells:
+                continue
+            piece = pieces[n]
+            last = _REF.search(piece, max(piece.rfind(cell_open), 0))
+            added = cells_xml(int(raw), cells)
+            if last is None or column_number(last.group(1).decode()) < added[0][0]:
+                pieces[n] = piece + b"".join(x for _, x in added)
+            else:
+                pieces[n] = _insert_cells(piece + closing, prefix, closing, added)[: -len(closing)]
+        if not set(patch.cells) <= set(map(int, numbers)):
+            raise InputError("unreadable", label, detail="rows without references (r) are not supported")
+        return closing.join(pieces)
+    return _patch_rows_slow(pieces, prefix, patch, label, cells_xml)
+
+
+class _CellsXml:
+    """The XML of one row's added cells, with each column's letters computed once."""
+
+    def __init__(self, prefix: bytes) -> None:
+        self.prefix = prefix.decode()
+        self.letters: dict[int, str] = {}
+
+    def __call__(self, row: int, cells: list[tuple[int, Any, int | None]]) -> list[tuple[int, bytes]]:
+        out = []
+        for col, value, style in cells:
+            name = self.letters.get(col) or self.letters.setdefault(col, column_letter(col - 1))
+            out.append((col, _cell_xml(self.prefix, f"{name}{row}", value, style).encode()))
+        return out
+
+
+def _patch_rows_slow(
+    pieces: list[bytes], prefix: bytes, patch: SheetPatch, label: str, cells_xml: _CellsXml
+) -> bytes:
+    """The general case: self-closing rows, or an earlier run's computed cells to drop."""
     drop = None
     if patch.drop_columns:
         letters = b"|".join(column_letter(c - 1).encode() for c in sorted(patch.drop_columns))
@@ -129,10 +177,7 @@ def _patch_rows(body: bytes, prefix: bytes, patch: SheetPatch, label: str) -> by
             re.S,
         )
     closing, opening = b"</" + prefix + b"row>", b"<" + prefix + b"row"
-    text_prefix = prefix.decode()
-    letters_of: dict[int, str] = {}
     seen: set[int] = set()
-    pieces = body.split(closing)
     for n in range(len(pieces) - 1):
         piece = pieces[n]
         start = piece.rfind(opening)
@@ -148,11 +193,7 @@ def _patch_rows(body: bytes, prefix: bytes, patch: SheetPatch, label: str) -> by
         if drop is not None:
             new = drop.sub(b"", new)
         if cells:
-            added = []
-            for col, value, style in cells:
-                name = letters_of.get(col) or letters_of.setdefault(col, column_letter(col - 1))
-                added.append((col, _cell_xml(text_prefix, f"{name}{row}", value, style).encode()))
-            new = _insert_cells(new, prefix, closing, added)
+            new = _insert_cells(new, prefix, closing, cells_xml(row, cells))
         pieces[n] = piece[:start] + new[: -len(closing)]
     if not set(patch.cells) <= seen:
         raise InputError("unreadable", label, detail="rows without references (r) are not supported")

@@ -14,6 +14,8 @@ import shutil
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,7 @@ from xlcrm.annotate.package import (
 from xlcrm.annotate.parts import MARKER, comments_part, extend_styles, table_sheet, used_vml_blocks, vml_part
 from xlcrm.annotate.sheet import SheetPatch, patch_sheet
 from xlcrm.compute import TIERS
-from xlcrm.computed import ALL_HEADERS, computed_columns
+from xlcrm.computed import ALL_HEADERS, ComputedColumns, computed_columns
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.engine import Result
 from xlcrm.errors import InputError
@@ -61,11 +63,37 @@ def output_path(source: Path, out: Path | None, many: bool) -> Path:
     return out
 
 
-def annotate(result: Result, label: str, source: Path, target: Path, *, backup: bool = False) -> Path:
+@dataclass(frozen=True)
+class Shared:
+    """What every annotated file of one result shares: computed once, before any file is written."""
+
+    computed: dict[str, ComputedColumns]
+    summary: list[list[Any]]  # the policy part of 汇总 (tiers against quotas, credit by grade)
+
+    @classmethod
+    def of(cls, result: Result) -> Shared:
+        """Compute the shared values, then free the rules' row caches (hundreds of MB at 100k rows)."""
+        ctx = result.context
+        if ctx is None:
+            return cls({}, [])
+        shared = cls(computed_columns(ctx), _policy_summary(result))
+        ctx.cache.clear()
+        return shared
+
+
+def annotate(
+    result: Result,
+    label: str,
+    source: Path,
+    target: Path,
+    *,
+    backup: bool = False,
+    shared: Shared | None = None,
+) -> Path:
     """Write ``source`` with ``result``'s marks to ``target`` (atomically); return ``target``."""
     package = Package(source)
     try:
-        _annotate(package, result, label)
+        _annotate(package, result, label, shared or Shared.of(result))
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(
             prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent
@@ -88,7 +116,7 @@ def annotate(result: Result, label: str, source: Path, target: Path, *, backup: 
     return target
 
 
-def _annotate(package: Package, result: Result, label: str) -> None:
+def _annotate(package: Package, result: Result, label: str, shared: Shared) -> None:
     workbook = next(r.target for r in package.relationships("") if r.type.endswith("/officeDocument"))
     book = parse(package.read(workbook))
     rels = {r.id: r for r in package.relationships(workbook)}
@@ -112,14 +140,14 @@ def _annotate(package: Package, result: Result, label: str) -> None:
             severity = "warning" if d.waived else d.severity
             patches[d.sheet].marks.setdefault(dxf[severity], []).append(d.cell)
             notes[d.sheet][d.cell].append(d)
-    _computed(result, label, patches, header_style)
+    _computed(result, label, shared.computed, patches, header_style)
 
     vml_block = used_vml_blocks([package.read(n) for n in package.names if n.endswith(".vml")])
     for sheet, part in parts.items():
         sheet_notes = {ref: _note(items) for ref, items in notes.get(sheet, {}).items()}
         vml_block = _comments(package, part, sheet_notes, patches, sheet, vml_block)
-        if sheet in patches:
-            package.write(part, patch_sheet(package.read(part), patches[sheet], label))
+        if sheet in patches:  # patched while saving: one big sheet in memory at a time
+            package.write(part, partial(_patched, package, part, patches[sheet], label))
 
     issues = [_issue_row(d) for d in findings]
     links = {i: f"'{d.sheet}'!{d.cell or 'A1'}" for i, d in enumerate(findings) if d.sheet in parts}
@@ -136,7 +164,9 @@ def _annotate(package: Package, result: Result, label: str) -> None:
         workbook,
         book,
         SUMMARY if SUMMARY not in taken else SUMMARY + OWN_SUFFIX,
-        table_sheet(SUMMARY_HEADERS, _summary(result, findings), (16, 26, 8, 10, 16, 16, 40), header_style),
+        table_sheet(
+            SUMMARY_HEADERS, _summary(findings) + shared.summary, (16, 26, 8, 10, 16, 16, 40), header_style
+        ),
     )
     package.write(workbook, serialize(book))
 
@@ -164,10 +194,19 @@ def _issue_row(d: Diagnostic) -> list[Any]:
     ]
 
 
-def _computed(result: Result, label: str, patches: dict[str, SheetPatch], header_style: int) -> None:
-    if result.context is None or result.submission is None:
+def _patched(package: Package, part: str, patch: SheetPatch, label: str) -> list[bytes]:
+    return patch_sheet(package.original(part), patch, label)
+
+
+def _computed(
+    result: Result,
+    label: str,
+    computed: dict[str, ComputedColumns],
+    patches: dict[str, SheetPatch],
+    header_style: int,
+) -> None:
+    if result.submission is None:
         return
-    computed = computed_columns(result.context)
     for key, columns in computed.items():
         data = result.submission.forms[key]
         for t, table in enumerate(data.tables):
@@ -285,7 +324,8 @@ def _add_sheet(package: Package, workbook: str, book: etree._Element, name: str,
     element.set(f"{{{DOC_REL}}}id", rel_id)
 
 
-def _summary(result: Result, findings: list[Diagnostic]) -> list[list[Any]]:
+def _summary(findings: list[Diagnostic]) -> list[list[Any]]:
+    """汇总's rows for one file's findings: counts by code."""
     rows: list[list[Any]] = []
     counts = Counter(d.code for d in findings)
     waived = Counter(d.code for d in findings if d.waived)
@@ -302,6 +342,12 @@ def _summary(result: Result, findings: list[Diagnostic]) -> list[list[Any]]:
                 f"已豁免 {waived[code]}" if waived[code] else "",
             ]
         )
+    return rows
+
+
+def _policy_summary(result: Result) -> list[list[Any]]:
+    """汇总's rows from the policy: declared tiers against the quotas, credit totals by grade."""
+    rows: list[list[Any]] = []
     ctx = result.context
     if ctx is None:
         return rows
@@ -337,10 +383,11 @@ def annotate_all(result: Result, out: Path | None, *, in_place: bool, force: boo
     unusable = {p.file for p in result.problems}
     files = [f for f in result.files if f not in unusable]
     written = []
+    shared = Shared.of(result)
     for label in files:
         source = Path(label)
         target = source if in_place else output_path(source, out, len(files) > 1)
         if target.exists() and not (in_place or force):
             raise InputError("exists", str(target))
-        written.append(annotate(result, label, source, target, backup=in_place))
+        written.append(annotate(result, label, source, target, backup=in_place, shared=shared))
     return written
