@@ -72,43 +72,47 @@ class TierResult:
 
     def failed(self, tier: str) -> tuple[Phrase, ...]:
         """The conditions of ``tier`` that do not hold."""
-        return tuple(p for ok, p in zip(self.holds[tier], self._phrases(tier), strict=True) if not ok)
+        return tuple(self._phrase(tier, i) for i, ok in enumerate(self.holds[tier]) if not ok)
 
     def met(self, tier: str) -> tuple[Phrase, ...]:
         """The conditions of ``tier`` that hold."""
-        return tuple(p for ok, p in zip(self.holds[tier], self._phrases(tier), strict=True) if ok)
+        return tuple(self._phrase(tier, i) for i, ok in enumerate(self.holds[tier]) if ok)
 
-    def _phrases(self, tier: str) -> tuple[Phrase, ...]:
-        policy, archive, evaluation, total = self.policy, self.archive, self.evaluation, self.total
-        prefix = _TIER_PREFIX[tier]
-        minimum = policy[f"tiers.{prefix}_min_total"]
-        sign = "≥" if total >= minimum else "<"
-        late, overdue = evaluation["late_payments"], evaluation["overdue_pickups"]
-        phrases = [
-            Phrase(
-                f"总分 {_num(total)} {sign} {_num(minimum)}", f"total {_num(total)} {sign} {_num(minimum)}"
-            ),
-            _scale_phrase(archive, policy, prefix, self.holds[tier][1]),
-            Phrase("无滞期付款、逾期未提货", "no late payment or overdue pick-up")
-            if late == 0 and overdue == 0
-            else Phrase(
-                f"滞期付款 {late} 次、逾期未提货 {overdue} 次",
-                f"{late} late payment(s), {overdue} overdue pick-up(s)",
-            ),
-        ]
-        if tier == VIP:
-            problems = evaluation["problems"]
-            phrases.append(
+    def _phrase(self, tier: str, index: int) -> Phrase:
+        """Condition ``index`` of ``tier`` (in compute_tier's order) in words, held or not."""
+        prefix, evaluation = _TIER_PREFIX[tier], self.evaluation
+        if index == 0:
+            return _total_phrase(self.total, self.policy[f"tiers.{prefix}_min_total"])
+        if index == 1:
+            return _scale_phrase(self.archive, self.policy, prefix, self.holds[tier][1])
+        if index == 2:
+            return _late_phrase(evaluation["late_payments"], evaluation["overdue_pickups"])
+        if index == 3:
+            return (
                 Phrase("有长期合作意愿", "wants long-term cooperation")
                 if evaluation["long_term_intent"]
                 else Phrase("无长期合作意愿", "no long-term intent")
             )
-            phrases.append(
-                Phrase("本期无问题", "no problems this period")
-                if tuple(problems) == (NO_PROBLEM,)
-                else Phrase(f"本期问题：{'、'.join(problems)}", f"problems: {', '.join(problems)}")
-            )
-        return tuple(phrases)
+        problems = evaluation["problems"]
+        if tuple(problems) == (NO_PROBLEM,):
+            return Phrase("本期无问题", "no problems this period")
+        return Phrase(f"本期问题：{'、'.join(problems)}", f"problems: {', '.join(problems)}")
+
+
+@lru_cache(maxsize=1024)  # a few distinct totals and minimums, 100,000 rows
+def _total_phrase(total: float, minimum: float) -> Phrase:
+    sign = "≥" if total >= minimum else "<"
+    return Phrase(f"总分 {_num(total)} {sign} {_num(minimum)}", f"total {_num(total)} {sign} {_num(minimum)}")
+
+
+@lru_cache(maxsize=1024)
+def _late_phrase(late: int, overdue: int) -> Phrase:
+    if late == 0 and overdue == 0:
+        return Phrase("无滞期付款、逾期未提货", "no late payment or overdue pick-up")
+    return Phrase(
+        f"滞期付款 {late} 次、逾期未提货 {overdue} 次",
+        f"{late} late payment(s), {overdue} overdue pick-up(s)",
+    )
 
 
 def _scale_ok(archive: dict[str, Any], policy: Policy, prefix: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import repeat
 from typing import Any
 
 import polars as pl
@@ -46,10 +47,12 @@ class Context:
         memo = self.cache.setdefault("rows", {})
         if key not in memo:
             data = self.submission.forms.get(key)
-            rows = data.frame.to_dicts() if data is not None else []
-            for index, row in enumerate(rows):
-                row[INDEX] = index
-            memo[key] = rows
+            if data is None:
+                memo[key] = []
+            else:  # column lists zipped into dicts: faster than DataFrame.to_dicts
+                frame = data.frame.with_row_index(INDEX)
+                columns = [series.to_list() for series in frame.iter_columns()]
+                memo[key] = list(map(dict, map(zip, repeat(frame.columns), zip(*columns, strict=True))))
         return memo[key]  # type: ignore[no-any-return]
 
     def tier(self, archive: Row, evaluation: Row) -> TierResult | None:

@@ -26,7 +26,8 @@ CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 # A staged part: its bytes, its bytes in chunks (a big sheet is never joined), or a function
 # making the chunks when the package is saved (so only one big sheet is in memory at a time).
 Staged = bytes | list[bytes] | Callable[[], list[bytes]]
-ZIP64_SAFE = 1 << 30  # parts at least this big are written with zip64 sizes
+ZIP64_SAFE = 1 << 30
+AHEAD = 2  # patched sheets made ahead of the one being deflated  # parts at least this big are written with zip64 sizes
 
 # Safe for every part xlcrm parses: no entities resolved, no network, no DTD loading.
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=False)
@@ -187,9 +188,9 @@ class Package:
     def save(self, target: Path) -> None:
         """Write the patched package to ``target`` (unchanged parts copied as they are).
 
-        Parts made while saving (the patched sheets) are made one ahead in a worker thread:
-        patching the next sheet (Python) overlaps deflating this one (zlib releases the GIL),
-        and at most two big sheets are in memory at once.
+        Parts made while saving (the patched sheets) are made ahead in a worker thread:
+        patching the next sheets (Python) overlaps deflating this one (zlib releases the GIL),
+        and at most ``AHEAD + 1`` big sheets are in memory at once.
         """
         entries = list(self.entries())
         made = [name for _, name in entries if callable(self.changed.get(name))]
@@ -203,11 +204,12 @@ class Package:
                 if index < len(made):
                     pending[made[index]] = pool.submit(_chunks, self.changed[made[index]])
 
-            ahead(0)
+            for index in range(AHEAD):
+                ahead(index)
             for info, name in entries:
                 if name in pending:
                     chunks = pending.pop(name).result()
-                    ahead(made.index(name) + 1)
+                    ahead(made.index(name) + AHEAD)
                 elif name in self.changed:
                     chunks = _chunks(self.changed[name])
                 else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -66,6 +67,7 @@ _REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
 
 
+@lru_cache(maxsize=1 << 16)  # computed columns repeat their texts down 100,000 rows
 def escape(text: str) -> str:
     """Text safe inside an XML element (and never a formula: it is written as text)."""
     text = _ILLEGAL.sub("", text)
