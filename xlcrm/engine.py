@@ -23,7 +23,7 @@ from xlcrm.reader import Table, WorkbookScan, scan_workbook
 from xlcrm.registry import rule_functions
 from xlcrm.schema import validate_form
 from xlcrm.selection import is_selected
-from xlcrm.submission import Submission, build_form
+from xlcrm.submission import Submission, build_form, prepare_table
 from xlcrm.waivers import apply_waivers
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
@@ -105,7 +105,7 @@ def _check(paths: Sequence[Path | str], options: Options) -> Result:
     scans: list[WorkbookScan] = []
     for path in paths:
         try:
-            scans.append(scan_workbook(Path(path), str(path)))
+            scans.append(scan_workbook(Path(path), str(path), prepare_table))
         except InputError as problem:
             result.problems.append(problem)
     if options.blacklist is not None:
@@ -139,7 +139,7 @@ def _check(paths: Sequence[Path | str], options: Options) -> Result:
 
 def _blacklist_scan(path: Path) -> WorkbookScan:
     """The company blacklist file: only its 黑名单 rows join the submission."""
-    scan = scan_workbook(path, str(path))
+    scan = scan_workbook(path, str(path), prepare_table)
     scan.tables = [t for t in scan.tables if t.form.key == "blacklist"]
     scan.unrecognised = []
     if not scan.tables:

@@ -9,6 +9,7 @@ sheet and Excel row and column, so every finding points at a cell.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -54,6 +55,7 @@ class Table:
     cells: dict[str, int] = field(default_factory=dict)  # key/value layout: key -> Excel row
     headers: dict[int, str] = field(default_factory=dict)  # 0-based column -> header text, every header cell
     width: int = 0  # columns the sheet uses (1-based index of the last used column)
+    typed: dict[str, Any] | None = None  # key -> the typed column (set once values are normalised)
 
 
 @dataclass(slots=True)
@@ -66,8 +68,12 @@ class WorkbookScan:
     sheets: list[str] = field(default_factory=list)  # every sheet name, in workbook order
 
 
-def read_sheets(path: Path, label: str) -> list[Sheet]:
-    """Every sheet of the workbook at ``path``; InputError if it is not a usable workbook."""
+def read_sheets(path: Path, label: str) -> Iterator[Sheet]:
+    """Every sheet of the workbook at ``path``, in order, each as soon as it is parsed.
+
+    InputError if it is not a usable workbook. The caller can work on a sheet while the
+    next ones are still being parsed.
+    """
     if not path.exists():
         raise InputError("not_found", label)
     if not path.is_file():
@@ -78,10 +84,11 @@ def read_sheets(path: Path, label: str) -> list[Sheet]:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         metas = [m for m in book.sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
         if len(metas) < 2:
-            return [_read_sheet(book, meta) for meta in metas]
+            yield from (_read_sheet(book, meta) for meta in metas)
+            return
         # python-calamine parses without the GIL: two threads, each with its own handle.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            return list(pool.map(lambda meta: _read_sheet(_open(path), meta), metas))
+            yield from pool.map(lambda meta: _read_sheet(_open(path), meta), metas)
     except InputError:
         raise
     except Exception as exc:  # calamine raises several types for broken packages
@@ -112,8 +119,14 @@ def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any) -> Sheet:
     )
 
 
-def scan_workbook(path: Path, label: str | None = None) -> WorkbookScan:
-    """Read ``path`` and find its forms; InputError when it holds none."""
+def scan_workbook(
+    path: Path, label: str | None = None, prepare: Callable[[Table], None] | None = None
+) -> WorkbookScan:
+    """Read ``path`` and find its forms; InputError when it holds none.
+
+    ``prepare`` is called on each table as soon as its sheet is parsed (the engine types the
+    values there, while the other sheets are still being parsed).
+    """
     label = label or str(path)
     scan = WorkbookScan(label, [], [])
     for sheet in read_sheets(path, label):
@@ -121,6 +134,8 @@ def scan_workbook(path: Path, label: str | None = None) -> WorkbookScan:
         form = form_by_name(sheet.name)
         if form is not None and form.layout == "keyvalue":
             scan.tables.append(_key_value_table(form, label, sheet))
+            if prepare is not None:
+                prepare(scan.tables[-1])
             continue
         found = find_header(sheet, form)
         if found is None:
@@ -131,6 +146,8 @@ def scan_workbook(path: Path, label: str | None = None) -> WorkbookScan:
             continue
         form, header_index, columns = found
         scan.tables.append(_table(form, label, sheet, header_index, columns))
+        if prepare is not None:
+            prepare(scan.tables[-1])
     if not scan.tables:
         raise InputError("no_form", label)
     return scan

@@ -180,6 +180,22 @@ class Submission:
         return self.files[0] if len(self.files) == 1 else None
 
 
+def prepare_table(table: Table) -> None:
+    """Type a table's columns (once) and free its raw cells (millions of objects).
+
+    The engine calls this as each sheet arrives from the reader, so typing one sheet overlaps
+    parsing the next. Each column becomes its typed series and the unreadable (position, raw
+    value) pairs.
+    """
+    if table.typed is not None:
+        return
+    typed = {}
+    for key, raw in table.values.items():
+        values, bad = normalise_column(table.form.column(key), raw)
+        typed[key] = (values, [(i, raw[i]) for i in bad])
+    table.typed, table.values = typed, {}
+
+
 def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnostic]]:
     """Normalise every table of ``form`` into one frame; also the unreadable-value findings."""
     frames = []
@@ -189,16 +205,16 @@ def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnost
         series = []
         bad_rows: set[int] = set()
         table_codes: list[str | None] = []
-        for key, raw in table.values.items():
+        prepare_table(table)
+        assert table.typed is not None
+        for key, (values, bad) in table.typed.items():
             column = form.column(key)
-            values, bad = normalise_column(column, raw)
             if key == "customer_code":
                 table_codes = values.to_list()
-            unreadable.extend((t, i, column, raw[i]) for i in bad)
-            bad_rows.update(bad)
+            unreadable.extend((t, i, column, raw) for i, raw in bad)
+            bad_rows.update(i for i, _ in bad)
             series.append(values)
         codes.append(table_codes)
-        table.values = {}  # the raw cells are typed now; free them (millions of objects)
         height = len(table.rows)
         frame = pl.DataFrame(series, height=height).with_columns(
             pl.lit(t, dtype=pl.Int32).alias(TABLE),
