@@ -87,12 +87,19 @@ class SheetPatch:
     last_column: int = 0  # widest column now used (for <dimension>)
 
 
-def _cell_xml(prefix: str, ref: str, value: Any, style: int | None) -> str:
+def _cell_tags(prefix: str, letters: str, style: int | None, number: bool) -> tuple[str, str, str]:
+    """A cell's XML around its row number and value: ``head + row + middle + value + tail``.
+
+    Text is always an inline string, so a value starting with ``=`` is never a formula.
+    """
     s = f' s="{style}"' if style is not None else ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f'<{prefix}c r="{ref}"{s}><{prefix}v>{value!r}</{prefix}v></{prefix}c>'
-    text = escape(str(value))
-    return f'<{prefix}c r="{ref}"{s} t="inlineStr"><{prefix}is><{prefix}t xml:space="preserve">{text}</{prefix}t></{prefix}is></{prefix}c>'
+    if number:
+        return f'<{prefix}c r="{letters}', f'"{s}><{prefix}v>', f"</{prefix}v></{prefix}c>"
+    return (
+        f'<{prefix}c r="{letters}',
+        f'"{s} t="inlineStr"><{prefix}is><{prefix}t xml:space="preserve">',
+        f"</{prefix}t></{prefix}is></{prefix}c>",
+    )
 
 
 def patch_sheet(xml: bytes, patch: SheetPatch, label: str) -> list[bytes]:
@@ -153,18 +160,24 @@ def _patch_rows(body: bytes, prefix: bytes, patch: SheetPatch, label: str) -> by
 
 
 class _CellsXml:
-    """The XML of one row's added cells, with each column's letters computed once."""
+    """The XML of one row's added cells; each column's tags are built once, not per row."""
 
     def __init__(self, prefix: bytes) -> None:
         self.prefix = prefix.decode()
-        self.letters: dict[int, str] = {}
+        self.tags: dict[tuple[int, int | None, bool], tuple[str, str, str]] = {}
 
     def __call__(self, row: int, cells: list[tuple[int, Any, int | None]]) -> list[tuple[int, bytes]]:
         out = []
         for col, value, style in cells:
-            name = self.letters.get(col) or self.letters.setdefault(col, column_letter(col - 1))
-            out.append((col, _cell_xml(self.prefix, f"{name}{row}", value, style).encode()))
+            number = value.__class__ is int or value.__class__ is float
+            key = (col, style, number)
+            head, middle, tail = self.tags.get(key) or self.tags.setdefault(key, self._tags(*key))
+            text = repr(value) if number else escape(str(value))
+            out.append((col, f"{head}{row}{middle}{text}{tail}".encode()))
         return out
+
+    def _tags(self, col: int, style: int | None, number: bool) -> tuple[str, str, str]:
+        return _cell_tags(self.prefix, column_letter(col - 1), style, number)
 
 
 def _patch_rows_slow(
