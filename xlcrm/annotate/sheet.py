@@ -141,22 +141,29 @@ def _patch_rows(body: bytes, prefix: bytes, patch: SheetPatch, label: str) -> by
     del body
     cells_xml = _CellsXml(prefix)
     if not patch.drop_columns and len(numbers) == len(pieces) - 1:  # no self-closing rows
-        cell_open = b"<" + prefix + b"c "
-        for n, raw in enumerate(numbers):
-            cells = patch.cells.get(int(raw))
+        cell_open, search, get = b"<" + prefix + b"c ", _REF.search, patch.cells.get
+        rows = list(map(int, numbers))
+        for n, row in enumerate(rows):
+            cells = get(row)
             if not cells:
                 continue
             piece = pieces[n]
-            last = _REF.search(piece, max(piece.rfind(cell_open), 0))
-            added = cells_xml(int(raw), cells)
-            if last is None or column_number(last.group(1).decode()) < added[0][0]:
-                pieces[n] = piece + b"".join(x for _, x in added)
+            last = search(piece, max(piece.rfind(cell_open), 0))
+            if last is None or _before(last.group(1), cells[0][0], cells_xml):
+                pieces[n] = piece + cells_xml.joined(row, cells)
             else:
+                added = cells_xml(row, cells)
                 pieces[n] = _insert_cells(piece + closing, prefix, closing, added)[: -len(closing)]
-        if not set(patch.cells) <= set(map(int, numbers)):
+        if not set(patch.cells) <= set(rows):
             raise InputError("unreadable", label, detail="rows without references (r) are not supported")
         return closing.join(pieces)
     return _patch_rows_slow(pieces, prefix, patch, label, cells_xml)
+
+
+def _before(letters: bytes, col: int, cells_xml: _CellsXml) -> bool:
+    """Whether column ``letters`` (e.g. ``b"AB"``) lies left of 1-based column ``col``."""
+    other = cells_xml.letters(col)
+    return (len(letters), letters) < (len(other), other)
 
 
 class _CellsXml:
@@ -165,6 +172,7 @@ class _CellsXml:
     def __init__(self, prefix: bytes) -> None:
         self.prefix = prefix.decode()
         self.tags: dict[tuple[int, int | None, bool], tuple[str, str, str]] = {}
+        self.column_letters: dict[int, bytes] = {}
 
     def __call__(self, row: int, cells: list[tuple[int, Any, int | None]]) -> list[tuple[int, bytes]]:
         out = []
@@ -175,6 +183,23 @@ class _CellsXml:
             text = repr(value) if number else escape(str(value))
             out.append((col, f"{head}{row}{middle}{text}{tail}".encode()))
         return out
+
+    def joined(self, row: int, cells: list[tuple[int, Any, int | None]]) -> bytes:
+        """The cells' XML in one piece."""
+        parts = []
+        for col, value, style in cells:
+            number = value.__class__ is int or value.__class__ is float
+            key = (col, style, number)
+            head, middle, tail = self.tags.get(key) or self.tags.setdefault(key, self._tags(*key))
+            parts.append(f"{head}{row}{middle}{repr(value) if number else escape(str(value))}{tail}")
+        return "".join(parts).encode()
+
+    def letters(self, col: int) -> bytes:
+        """A column's letters as bytes (cached)."""
+        found = self.column_letters.get(col)
+        if found is None:
+            found = self.column_letters[col] = column_letter(col - 1).encode()
+        return found
 
     def _tags(self, col: int, style: int | None, number: bool) -> tuple[str, str, str]:
         return _cell_tags(self.prefix, column_letter(col - 1), style, number)
