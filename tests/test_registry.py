@@ -48,3 +48,14 @@ def test_rule_functions_match_declarations() -> None:
     functions = rule_functions()
     declared = {code for code, rule in rules().items() if rule.source == "rule"}
     assert set(functions) == declared
+
+
+def test_cached_messages_keep_true_and_1_apart() -> None:
+    """Messages are cached by their values; True == 1 in Python, but the cells differ."""
+    from xlcrm.diagnostics import Diagnostic
+
+    args = {"column": "床位数", "type": "integer", "allowed": ()}
+    as_bool = Diagnostic("S003", sheet="客户档案", cell="K5", args={**args, "value": True})
+    as_number = Diagnostic("S003", sheet="客户档案", cell="K6", args={**args, "value": 1})
+    assert "True" in as_bool.message() and "True" not in as_number.message()
+    assert "“1”" in as_number.message()

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from xlcrm.compute import Phrase
@@ -53,9 +54,15 @@ class Diagnostic:
         return self.sheet or ""
 
     def message(self, lang: Lang = "zh") -> str:
-        """The rule's message template filled with this diagnostic's values."""
-        values = {name: render_value(name, value, lang) for name, value in self.args.items()}
-        return self.rule.template(lang).format_map(_Missing(values))
+        """The rule's message template filled with this diagnostic's values.
+
+        Cached by code and values: a report, the notes and the issue sheet all show it.
+        """
+        items = tuple((name, value.__class__, value) for name, value in self.args.items())  # 1 ≠ True
+        try:
+            return _message(self.code, lang, items)
+        except TypeError:  # an unhashable value: render it uncached
+            return _message.__wrapped__(self.code, lang, items)
 
     def sort_key(self) -> tuple[str, str, int, int, str]:
         """Order: file, sheet, row, column, code."""
@@ -84,6 +91,12 @@ class _Missing(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+@lru_cache(maxsize=1 << 16)
+def _message(code: str, lang: Lang, items: tuple[tuple[str, type, Any], ...]) -> str:
+    values = {name: render_value(name, value, lang) for name, _, value in items}
+    return rules()[code].template(lang).format_map(_Missing(values))
 
 
 def render_value(name: str, value: Any, lang: Lang) -> str:
