@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -68,11 +68,11 @@ class WorkbookScan:
     sheets: list[str] = field(default_factory=list)  # every sheet name, in workbook order
 
 
-def read_sheets(path: Path, label: str) -> Iterator[Sheet]:
-    """Every sheet of the workbook at ``path``, in order, each as soon as it is parsed.
+def read_sheets(path: Path, label: str) -> Iterator[tuple[int, Sheet]]:
+    """Every sheet of the workbook at ``path`` with its position, each as soon as it is parsed.
 
-    InputError if it is not a usable workbook. The caller can work on a sheet while the
-    next ones are still being parsed.
+    Sheets come in the order they finish (the caller works on one while the others are still
+    being parsed); InputError if it is not a usable workbook.
     """
     if not path.exists():
         raise InputError("not_found", label)
@@ -84,15 +84,21 @@ def read_sheets(path: Path, label: str) -> Iterator[Sheet]:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         metas = [m for m in book.sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
         if len(metas) < 2:
-            yield from (_read_sheet(book, meta) for meta in metas)
+            yield from enumerate(_read_sheet(book, meta) for meta in metas)
             return
         # python-calamine parses without the GIL: two threads, each with its own handle.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            yield from pool.map(lambda meta: _read_sheet(_open(path), meta), metas)
+            futures = {pool.submit(_read_sheet_of, path, meta): i for i, meta in enumerate(metas)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
     except InputError:
         raise
     except Exception as exc:  # calamine raises several types for broken packages
         raise InputError("unreadable", label, detail=_short(exc)) from None
+
+
+def _read_sheet_of(path: Path, meta: Any) -> Sheet:
+    return _read_sheet(_open(path), meta)
 
 
 _LOCAL = threading.local()
@@ -128,29 +134,41 @@ def scan_workbook(
     values there, while the other sheets are still being parsed).
     """
     label = label or str(path)
+    found = {index: _scan_sheet(sheet, label, prepare) for index, sheet in read_sheets(path, label)}
     scan = WorkbookScan(label, [], [])
-    for sheet in read_sheets(path, label):
-        scan.sheets.append(sheet.name)
-        form = form_by_name(sheet.name)
-        if form is not None and form.layout == "keyvalue":
-            scan.tables.append(_key_value_table(form, label, sheet))
-            if prepare is not None:
-                prepare(scan.tables[-1])
-            continue
-        found = find_header(sheet, form)
-        if found is None:
-            if form is not None:
-                raise InputError("no_header", label, sheet=sheet.name, scanned=HEADER_SCAN_ROWS)
-            if sheet.rows and header_key(sheet.name) not in AUXILIARY_SHEETS:
-                scan.unrecognised.append(sheet.name)
-            continue
-        form, header_index, columns = found
-        scan.tables.append(_table(form, label, sheet, header_index, columns))
-        if prepare is not None:
-            prepare(scan.tables[-1])
+    for index in sorted(found):  # workbook order, whatever order the sheets were parsed in
+        name, result = found[index]
+        scan.sheets.append(name)
+        if isinstance(result, InputError):
+            raise result
+        if isinstance(result, Table):
+            scan.tables.append(result)
+        elif result:
+            scan.unrecognised.append(name)
     if not scan.tables:
         raise InputError("no_form", label)
     return scan
+
+
+def _scan_sheet(
+    sheet: Sheet, label: str, prepare: Callable[[Table], None] | None
+) -> tuple[str, Table | InputError | bool]:
+    """A sheet's form table, or its problem, or whether it is an unrecognised sheet."""
+    form = form_by_name(sheet.name)
+    table: Table
+    if form is not None and form.layout == "keyvalue":
+        table = _key_value_table(form, label, sheet)
+    else:
+        found = find_header(sheet, form)
+        if found is None:
+            if form is not None:
+                return sheet.name, InputError("no_header", label, sheet=sheet.name, scanned=HEADER_SCAN_ROWS)
+            return sheet.name, bool(sheet.rows) and header_key(sheet.name) not in AUXILIARY_SHEETS
+        form, header_index, columns = found
+        table = _table(form, label, sheet, header_index, columns)
+    if prepare is not None:
+        prepare(table)
+    return sheet.name, table
 
 
 def form_by_name(sheet_name: str) -> Form | None:
