@@ -89,7 +89,7 @@ def test_clean_workbook_exits_zero(tmp_path: Path) -> None:
     ("name", "content", "words"),
     [
         ("notes.txt", b"hello", "不支持的文件类型"),
-        ("renamed.xlsx", b"a,b\n1,2\n", "无法作为 Excel 工作簿读取"),
+        ("renamed.xlsx", b"a,b\n1,2\n", "文本或 CSV 文件"),
         ("missing.xlsx", None, "文件不存在"),
     ],
 )

@@ -1,7 +1,9 @@
 """Build test workbooks from a few stated cells over a valid base row per form.
 
 Rule cases state only the cells that matter; every other cell of a row comes from ``BASE``,
-a row that passes every check. Strings are always written as text, never as formulas.
+a row that passes every check. Strings are always written as text, never as formulas; a
+cell given as ``{error: "#N/A"}`` is an Excel error value and ``{formula: "=1/0"}`` a formula
+saved without a computed value (as tools that do not calculate save them).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 
 from xlcrm.forms import forms
 from xlcrm.sample import credit_code
@@ -133,6 +136,7 @@ def write_case(
     book = Workbook()
     book.remove(book.active)
     drop_columns = drop_columns or {}
+    specials: list[tuple[Any, str, dict[str, str]]] = []
     for sheet in FORM_SHEETS + OPTIONAL_SHEETS:
         if sheet in omit_sheets or (sheet in OPTIONAL_SHEETS and sheet not in rows):
             continue
@@ -146,7 +150,7 @@ def write_case(
             if unknown:
                 raise ValueError(f"{sheet}: unknown columns {unknown}")
             row = full_row(sheet, given, index)
-            ws.append([row.get(h) for h in headers])
+            _append(ws, [row.get(h) for h in headers], specials)
     if parameters is not None:
         ws = book.create_sheet("参数")
         for name, value in parameters.items():
@@ -154,14 +158,26 @@ def write_case(
     for name, sheet_rows in (extra_sheets or {}).items():
         ws = book.create_sheet(name)
         for sheet_row in sheet_rows:
-            ws.append(list(sheet_row))
+            _append(ws, list(sheet_row), specials)
     for ws in book.worksheets:
         for line in ws.iter_rows():
             for cell in line:
                 if isinstance(cell.value, str):
                     cell.data_type = "s"  # text stays text, even "=..."
+    for ws, ref, special in specials:  # {error: "#N/A"} or {formula: "=1/0"} (no cached value)
+        ws[ref].value = special.get("error") or special.get("formula")
+        ws[ref].data_type = "e" if "error" in special else "f"
     book.save(path)
     return path
+
+
+def _append(ws: Any, values: list[Any], specials: list[tuple[Any, str, dict[str, str]]]) -> None:
+    """Append a row; error values and formulas are set afterwards (append cannot write them)."""
+    row = ws._current_row + 1  # where openpyxl's append writes
+    for col, value in enumerate(values, start=1):
+        if isinstance(value, dict):
+            specials.append((ws, f"{get_column_letter(col)}{row}", value))
+    ws.append([None if isinstance(v, dict) else v for v in values])
 
 
 def _missing_evaluations(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from xlcrm.diagnostics import Diagnostic
 from xlcrm.errors import InputError
 from xlcrm.forms import table_forms
 from xlcrm.policy import Policy, default_policy
+from xlcrm.preflight import Limits, Skipped, Source
 from xlcrm.reader import Table, WorkbookScan, scan_workbook
 from xlcrm.registry import rule_functions
 from xlcrm.schema import validate_form
@@ -38,6 +39,7 @@ class Options:
     ignore: tuple[str, ...] = ()
     blacklist: Path | None = None
     policy: Policy | None = None
+    password: str | None = None  # for password-protected workbooks (decrypted in memory)
 
 
 @dataclass(slots=True)
@@ -50,6 +52,7 @@ class Result:
     submission: Submission | None = None
     context: Context | None = None
     notes: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (phrase key, values)
+    sources: dict[str, Source] = field(default_factory=dict)  # label -> checked input (for process)
 
     @property
     def errors(self) -> int:
@@ -102,21 +105,32 @@ def _check(paths: Sequence[Path | str], options: Options) -> Result:
         unique.setdefault(Path(given).resolve(), given)
     paths = list(unique.values())
     result = Result(files=[str(p) for p in paths])
+    policy = options.policy or default_policy()
+    limits = Limits.of(policy)
     scans: list[WorkbookScan] = []
     for path in paths:
         try:
-            scans.append(scan_workbook(Path(path), str(path), prepare_table))
+            scan = scan_workbook(
+                Path(path), str(path), prepare_table, limits=limits, password=options.password
+            )
+        except Skipped as skipped:  # Excel's lock file: a note, not a problem
+            result.files.remove(str(path))
+            result.notes.append(("lock_file", {"file": skipped.file}))
+            continue
         except InputError as problem:
             result.problems.append(problem)
+            continue
+        scans.append(scan)
+        if scan.source is not None:
+            result.sources[scan.file] = scan.source
     if options.blacklist is not None:
         try:
-            scans.append(_blacklist_scan(options.blacklist))
+            scans.append(_blacklist_scan(options.blacklist, limits))
         except InputError as problem:
             result.problems.append(problem)
     if not scans:
         return result
-    submission = assemble(scans, [str(p) for p in paths])
-    policy = options.policy or default_policy()
+    submission = assemble(scans, result.files)
     findings = list(submission.findings)
     for data in submission.forms.values():
         findings.extend(validate_form(data, policy))
@@ -137,9 +151,9 @@ def _check(paths: Sequence[Path | str], options: Options) -> Result:
     return result
 
 
-def _blacklist_scan(path: Path) -> WorkbookScan:
+def _blacklist_scan(path: Path, limits: Limits) -> WorkbookScan:
     """The company blacklist file: only its 黑名单 rows join the submission."""
-    scan = scan_workbook(path, str(path), prepare_table)
+    scan = scan_workbook(path, str(path), prepare_table, limits=limits)
     scan.tables = [t for t in scan.tables if t.form.key == "blacklist"]
     scan.unrecognised = []
     if not scan.tables:
@@ -194,6 +208,6 @@ def _as_of_parameter(submission: Submission) -> dt.date | None:
 
 
 def _drop_shadowed(findings: list[Diagnostic]) -> list[Diagnostic]:
-    """An unreadable cell (S003/S004 from reading) is not also reported blank (S002)."""
-    unreadable = {(d.file, d.sheet, d.cell) for d in findings if d.code in ("S003", "S004")}
+    """An unreadable cell (S003/S004 from reading, S010) is not also reported blank (S002)."""
+    unreadable = {(d.file, d.sheet, d.cell) for d in findings if d.code in ("S003", "S004", "S010")}
     return [d for d in findings if d.code != "S002" or (d.file, d.sheet, d.cell) not in unreadable]

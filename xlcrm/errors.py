@@ -19,6 +19,63 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}: cannot be read as an Excel workbook ({detail}); open it in Excel, save as "
         ".xlsx and try again.",
     ),
+    "lock_file": (
+        "{file}：这是 Excel 打开工作簿时留下的临时锁文件（~$…），已跳过。",
+        "{file}: Excel's lock file (~$…) left while a workbook is open; skipped.",
+    ),
+    "empty_file": (
+        "{file}：文件是空的（0 字节），可能没有复制完整；请重新复制或重新保存后再试。",
+        "{file}: the file is empty (0 bytes), perhaps not fully copied; copy or save it again.",
+    ),
+    "legacy_xls": (
+        "{file}：这是旧版 Excel 97-2003 工作簿（.xls）；请在 Excel 中“另存为” .xlsx 后再试。",
+        "{file}: an old Excel 97-2003 workbook (.xls); use Save As .xlsx in Excel and try again.",
+    ),
+    "text_renamed": (
+        "{file}：这是文本或 CSV 文件，只是改成了 Excel 的扩展名；请在 Excel 中打开并“另存为” .xlsx。",
+        "{file}: a text or CSV file renamed to an Excel name; open it in Excel and save it as .xlsx.",
+    ),
+    "not_workbook": (
+        "{file}：不是 Excel 工作簿（可能是其他文件改了扩展名）；请提交用 Excel 保存的 .xlsx。",
+        "{file}: not an Excel workbook (another kind of file renamed?); submit an .xlsx saved by Excel.",
+    ),
+    "damaged": (
+        "{file}：文件已损坏或不完整（{detail}），可能没有复制完整；请从原处重新复制或在 Excel 中另存。",
+        "{file}: the file is damaged or incomplete ({detail}), perhaps not fully copied; copy it "
+        "again or save it again in Excel.",
+    ),
+    "encrypted": (
+        "{file}：工作簿设置了打开密码；请用 --password 或环境变量 XLCRM_PASSWORD 提供密码，或在 Excel 中取消密码。",
+        "{file}: the workbook is password-protected; give the password with --password or "
+        "XLCRM_PASSWORD, or remove it in Excel.",
+    ),
+    "wrong_password": (
+        "{file}：密码不正确，无法打开这个加密工作簿。",
+        "{file}: wrong password for this password-protected workbook.",
+    ),
+    "too_big": (
+        "{file}：文件太大（{size}，上限 {limit}，见策略 limits.max_file_mb）。",
+        "{file}: the file is too big ({size}, limit {limit}; policy limits.max_file_mb).",
+    ),
+    "zip_bomb": (
+        "{file}：文件解压后异常巨大（{detail}），疑似“压缩炸弹”，已拒绝（见策略 limits.*）。",
+        "{file}: refused — it would unpack to an absurd size ({detail}), like a zip bomb (policy limits.*).",
+    ),
+    "xml_entities": (
+        "{file}：部件 {part} 含有 XML 实体声明（DTD），Excel 从不这样写，疑似“实体炸弹”，已拒绝。",
+        "{file}: part {part} declares XML entities (a DTD), which Excel never writes — like an "
+        "entity bomb; refused.",
+    ),
+    "too_many_cells": (
+        "{file}：工作表“{sheet}”的使用范围异常（{rows} 行 × {cols} 列，超过 {limit} 个单元格）；"
+        "请删除远处的空白格式或数据后另存。",
+        "{file}: sheet “{sheet}” has an absurd used area ({rows} rows × {cols} columns, over "
+        "{limit} cells); delete the far-away formatting or data and save again.",
+    ),
+    "empty_workbook": (
+        "{file}：工作簿里没有任何数据；请填写模板后再提交。",
+        "{file}: the workbook holds no data; fill in the template and submit it again.",
+    ),
     "no_form": (
         "{file}：没有找到任何表单（客户档案、客户评价、信用评定、黑名单、参数）；"
         "请使用 xlcrm templates 生成的模板，或让表头与模板一致。",

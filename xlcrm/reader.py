@@ -21,8 +21,9 @@ import python_calamine
 from xlcrm.errors import InputError
 from xlcrm.forms import Form, forms
 from xlcrm.normalize import header_key
+from xlcrm.policy import default_policy
+from xlcrm.preflight import Limits, Source, open_source, scan_sheet
 
-SUFFIXES = (".xlsx", ".xlsm")
 HEADER_SCAN_ROWS = 30
 # A sheet with an unknown name is taken as a form when this many of its header cells match.
 MIN_SIGNATURE = 3
@@ -39,6 +40,7 @@ class Sheet:
     first_row: int  # 0-based row index of rows[0] in the sheet
     first_col: int  # 0-based column index of rows[i][0]
     visible: bool = True
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) 1-based -> S010 text
 
 
 @dataclass(slots=True)
@@ -55,6 +57,7 @@ class Table:
     cells: dict[str, int] = field(default_factory=dict)  # key/value layout: key -> Excel row
     headers: dict[int, str] = field(default_factory=dict)  # 0-based column -> header text, every header cell
     width: int = 0  # columns the sheet uses (1-based index of the last used column)
+    errors: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # key -> (position, S010 text)
     typed: dict[str, Any] | None = None  # key -> the typed column (set once values are normalised)
 
 
@@ -66,51 +69,54 @@ class WorkbookScan:
     tables: list[Table]
     unrecognised: list[str]
     sheets: list[str] = field(default_factory=list)  # every sheet name, in workbook order
+    source: Source | None = None  # where the bytes are (decrypted, for a protected workbook)
 
 
-def read_sheets(path: Path, label: str) -> Iterator[tuple[int, Sheet]]:
-    """Every sheet of the workbook at ``path`` with its position, each as soon as it is parsed.
+def read_sheets(source: Source, limits: Limits) -> Iterator[tuple[int, Sheet]]:
+    """Every sheet of a checked input with its position, each as soon as it is parsed.
 
-    Sheets come in the order they finish (the caller works on one while the others are still
-    being parsed); InputError if it is not a usable workbook.
+    Each sheet passes the pre-flight scan (its used area, its error cells) before
+    python-calamine parses it. Sheets come in the order they finish (the caller works on one
+    while the others are still being parsed); InputError if one is unusable.
     """
-    if not path.exists():
-        raise InputError("not_found", label)
-    if not path.is_file():
-        raise InputError("not_a_file", label)
-    if path.suffix.lower() not in SUFFIXES:
-        raise InputError("unsupported", label, suffix=path.suffix or "（无扩展名）")
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        book = source.calamine()
         metas = [m for m in book.sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
         if len(metas) < 2:
-            yield from enumerate(_read_sheet(book, meta) for meta in metas)
+            yield from enumerate(_checked_sheet(source, limits, book, meta) for meta in metas)
             return
         # python-calamine parses without the GIL: two threads, each with its own handle.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = {pool.submit(_read_sheet_of, path, meta): i for i, meta in enumerate(metas)}
+            futures = {
+                pool.submit(_checked_sheet, source, limits, None, meta): i for i, meta in enumerate(metas)
+            }
             for future in as_completed(futures):
                 yield futures[future], future.result()
     except InputError:
         raise
     except Exception as exc:  # calamine raises several types for broken packages
-        raise InputError("unreadable", label, detail=_short(exc)) from None
+        raise InputError("unreadable", source.label, detail=_short(exc)) from None
 
 
-def _read_sheet_of(path: Path, meta: Any) -> Sheet:
-    return _read_sheet(_open(path), meta)
+def _checked_sheet(
+    source: Source, limits: Limits, book: python_calamine.CalamineWorkbook | None, meta: Any
+) -> Sheet:
+    scan = scan_sheet(source, meta.name, limits)  # before calamine allocates the sheet's area
+    sheet = _read_sheet(book or _open(source), meta)
+    sheet.errors.update(scan.errors)
+    return sheet
 
 
 _LOCAL = threading.local()
 
 
-def _open(path: Path) -> python_calamine.CalamineWorkbook:
-    """One calamine handle per thread and file."""
+def _open(source: Source) -> python_calamine.CalamineWorkbook:
+    """One calamine handle per thread and input."""
     books = _LOCAL.__dict__.setdefault("books", {})
-    if path not in books:
+    if id(source) not in books:
         books.clear()
-        books[path] = python_calamine.CalamineWorkbook.from_path(str(path))
-    return books[path]  # type: ignore[no-any-return]
+        books[id(source)] = source.calamine()
+    return books[id(source)]  # type: ignore[no-any-return]
 
 
 def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any) -> Sheet:
@@ -126,16 +132,26 @@ def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any) -> Sheet:
 
 
 def scan_workbook(
-    path: Path, label: str | None = None, prepare: Callable[[Table], None] | None = None
+    path: Path,
+    label: str | None = None,
+    prepare: Callable[[Table], None] | None = None,
+    *,
+    limits: Limits | None = None,
+    password: str | None = None,
 ) -> WorkbookScan:
-    """Read ``path`` and find its forms; InputError when it holds none.
+    """Check ``path`` (pre-flight), read it and find its forms; InputError when it holds none.
 
     ``prepare`` is called on each table as soon as its sheet is parsed (the engine types the
     values there, while the other sheets are still being parsed).
     """
     label = label or str(path)
-    found = {index: _scan_sheet(sheet, label, prepare) for index, sheet in read_sheets(path, label)}
-    scan = WorkbookScan(label, [], [])
+    limits = limits or Limits.of(default_policy())
+    source = open_source(path, label, limits, password)
+    found, filled = {}, False
+    for index, sheet in read_sheets(source, limits):
+        found[index] = _scan_sheet(sheet, label, prepare)
+        filled = filled or any(v not in ("", None) for row in sheet.rows for v in row)
+    scan = WorkbookScan(label, [], [], source=source)
     for index in sorted(found):  # workbook order, whatever order the sheets were parsed in
         name, result = found[index]
         scan.sheets.append(name)
@@ -146,7 +162,7 @@ def scan_workbook(
         elif result:
             scan.unrecognised.append(name)
     if not scan.tables:
-        raise InputError("no_form", label)
+        raise InputError("no_form" if filled else "empty_workbook", label)
     return scan
 
 
@@ -218,6 +234,12 @@ def _table(form: Form, file: str, sheet: Sheet, header_index: int, columns: dict
     by_column = list(zip(*data, strict=True)) if data else []  # calamine rows are rectangular
     values = {key: list(by_column[col - sheet.first_col]) if data else [] for key, col in columns.items()}
     header = sheet.rows[header_index]
+    errors: dict[str, list[tuple[int, str]]] = {}
+    for (row, col), text in sheet.errors.items():  # S010 cells in the form's columns and rows
+        position = row - first_excel_row
+        for key, index in columns.items():
+            if index == col - 1 and 0 <= position < len(data):
+                errors.setdefault(key, []).append((position, text))
     return Table(
         form=form,
         file=file,
@@ -228,6 +250,7 @@ def _table(form: Form, file: str, sheet: Sheet, header_index: int, columns: dict
         values=values,
         headers={sheet.first_col + i: str(v).strip() for i, v in enumerate(header) if v not in ("", None)},
         width=sheet.first_col + len(header),
+        errors=errors,
     )
 
 

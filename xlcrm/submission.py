@@ -191,6 +191,11 @@ def prepare_table(table: Table) -> None:
         return
     typed = {}
     for key, raw in table.values.items():
+        errors = table.errors.get(key, [])
+        if errors:  # an error value or uncomputed formula is not data: unknown, never blank
+            raw = list(raw)
+            for position, _ in errors:
+                raw[position] = None
         values, bad = normalise_column(table.form.column(key), raw)
         typed[key] = (values, [(i, raw[i]) for i in bad])
     table.typed, table.values = typed, {}
@@ -201,6 +206,7 @@ def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnost
     frames = []
     codes: list[list[str | None]] = []
     unreadable: list[tuple[int, int, Column, Any]] = []
+    excel_errors: list[tuple[int, int, Column, str]] = []
     for t, table in enumerate(tables):
         series = []
         bad_rows: set[int] = set()
@@ -213,6 +219,8 @@ def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnost
                 table_codes = values.to_list()
             unreadable.extend((t, i, column, raw) for i, raw in bad)
             bad_rows.update(i for i, _ in bad)
+            excel_errors.extend((t, i, column, text) for i, text in table.errors.get(key, []))
+            bad_rows.update(i for i, _ in table.errors.get(key, []))
             series.append(values)
         codes.append(table_codes)
         height = len(table.rows)
@@ -244,4 +252,8 @@ def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnost
         )
         for t, i, column, raw in unreadable
     ]
+    findings.extend(
+        data.diagnostic("S010", t, i, column.key, column=column.zh, value=text)
+        for t, i, column, text in excel_errors
+    )
     return data, findings
