@@ -20,6 +20,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -43,6 +44,7 @@ _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _ROW = re.compile(rb'row\b[^>]*?\br="(\d+)"')
 _WIDE = re.compile(rb' r="([A-Z]{2,3})\d')  # cells beyond column Z (one letter is never too wide)
+_ERROR = re.compile(rb't="e"')
 _REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
@@ -264,30 +266,24 @@ class SheetScan:
     last_row: int = 0
     last_col: int = 0
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) 1-based -> shown text
-    formula: bytes = b"<f"  # a formula's start tag (with the sheet's namespace prefix, if any)
+    formula: Any = None  # a formula's start tag (with the sheet's namespace prefix, if any)
+    far: bool = False  # a cell lies right of the column that keeps any sheet within the limit
+
+    def __post_init__(self) -> None:
+        self.formula = _formula_tag(b"")
 
 
 def scan_sheet(source: Source, sheet: str, limits: Limits) -> SheetScan:
-    """Bounds and S010 cells of one sheet; InputError if its used area is beyond the limit."""
-    scan = SheetScan()
-    part = source.sheet_parts.get(sheet)
-    if part is None:
-        return scan
-    with source.zip() as archive:
-        info = archive.getinfo(part)
-        carry = b""
-        for chunk in _inflate(archive, info, source.label, limits):
-            if not carry and scan.last_row == 0:
-                prefix = re.search(rb"<(\w+:)?sheetData\b", chunk)
-                if prefix and prefix.group(1):
-                    scan.formula = b"<" + prefix.group(1) + b"f"
-            data = carry + chunk
-            cut = data.rfind(b">") + 1  # whole tags only; the rest waits for the next chunk
-            _scan_chunk(data[:cut], scan)
-            carry = data[cut:]
-            if scan.last_row * scan.last_col > limits.max_cells:
-                break
-        _scan_chunk(carry, scan)
+    """Bounds and S010 cells of one sheet; InputError if its used area is beyond the limit.
+
+    Measuring the used area exactly needs every row number and cell reference. Usually one
+    search suffices: if no cell lies right of column ``max_cells // 1,048,576`` (AU for the
+    default), even Excel's last row keeps the area within the limit. Only a sheet with such a
+    cell is scanned again, exactly.
+    """
+    scan = _scan(source, sheet, limits, exact=False)
+    if scan.far:
+        scan = _scan(source, sheet, limits, exact=True)
     if scan.last_row * scan.last_col > limits.max_cells:
         raise InputError(
             "too_many_cells",
@@ -300,7 +296,66 @@ def scan_sheet(source: Source, sheet: str, limits: Limits) -> SheetScan:
     return scan
 
 
-def _scan_chunk(data: bytes, scan: SheetScan) -> None:
+def _scan(source: Source, sheet: str, limits: Limits, *, exact: bool) -> SheetScan:
+    scan = SheetScan()
+    part = source.sheet_parts.get(sheet)
+    if part is None:
+        return scan
+    far = _far_columns(limits.max_cells // EXCEL_ROWS)
+    with source.zip() as archive:
+        info = archive.getinfo(part)
+        carry, first = b"", True
+        for chunk in _inflate(archive, info, source.label, limits):
+            if first:
+                prefix = re.search(rb"<(\w+:)?sheetData\b", chunk)
+                if prefix and prefix.group(1):
+                    scan.formula = _formula_tag(prefix.group(1))
+                first = False
+            data = carry + chunk
+            cut = data.rfind(b">") + 1  # whole tags only; the rest waits for the next chunk
+            carry = data[cut:]
+            data = data[:cut]
+            if exact:
+                _measure(data, scan)
+                if scan.last_row * scan.last_col > limits.max_cells:
+                    return scan
+            elif far is None or far.search(data):
+                scan.far = True
+                return scan
+            _find_errors(data, scan)
+        if exact:
+            _measure(carry, scan)
+        _find_errors(carry, scan)
+    return scan
+
+
+EXCEL_ROWS = 1_048_576
+
+
+@cache
+def _far_columns(last: int) -> Any:
+    """A search for a cell right of column ``last`` (None when every sheet needs measuring)."""
+    if last < 1:
+        return None
+    letters = _letters(last)
+    alternatives = [rf"[A-Z]{{{len(letters) + 1},}}"]  # more letters
+    for i in range(len(letters)):  # same length, greater at position i
+        higher = chr(ord(letters[i]) + 1)
+        if higher <= "Z":
+            rest = len(letters) - i - 1
+            alternatives.append(letters[:i] + f"[{higher}-Z]" + (f"[A-Z]{{{rest}}}" if rest else ""))
+    return re.compile(rb' r="(?:' + "|".join(alternatives).encode() + rb")\d")
+
+
+def _letters(number: int) -> str:
+    out = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _measure(data: bytes, scan: SheetScan) -> None:
     rows = _ROW.findall(data)
     if rows:
         scan.last_row = max(scan.last_row, max(map(int, rows)))
@@ -309,16 +364,17 @@ def _scan_chunk(data: bytes, scan: SheetScan) -> None:
     wide = _WIDE.findall(data)
     if wide:
         scan.last_col = max(scan.last_col, max(_column(w) for w in set(wide)))
-    for marker in (b't="e"', scan.formula):
-        start = data.find(marker)
-        while start >= 0:
-            if marker == b't="e"' or data[start + len(marker) : start + len(marker) + 1] in (
-                b">",
-                b" ",
-                b"/",
-            ):
-                _cell_at(data, start, scan)
-            start = data.find(marker, start + 1)
+
+
+def _find_errors(data: bytes, scan: SheetScan) -> None:
+    for pattern in (_ERROR, scan.formula):
+        for found in pattern.finditer(data):
+            _cell_at(data, found.start(), scan)
+
+
+@cache
+def _formula_tag(prefix: bytes) -> Any:
+    return re.compile(rb"<" + re.escape(prefix) + rb"f[ >/]")
 
 
 def _column(letters: bytes) -> int:
