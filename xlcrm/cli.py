@@ -27,6 +27,12 @@ LANG = click.option(
 )
 
 
+PASSWORD = click.option(
+    "--password",
+    envvar="XLCRM_PASSWORD",
+    help="Password of password-protected workbooks (decrypted in memory; process keeps it on the copy).",
+)
+
 POLICY = click.option(
     "--policy",
     "policy_file",
@@ -70,6 +76,7 @@ def cli() -> None:
 @click.option("--select", default="", help="Only these codes or prefixes, e.g. S00,A102.")
 @click.option("--ignore", default="", help="Skip these codes or prefixes, e.g. S009.")
 @click.option("--blacklist", type=click.Path(path_type=Path), help="The company blacklist workbook.")
+@PASSWORD
 @POLICY
 def check(
     files: tuple[Path, ...],
@@ -79,6 +86,7 @@ def check(
     select: str,
     ignore: str,
     blacklist: Path | None,
+    password: str | None,
     policy_file: Path | None,
 ) -> None:
     """检查一个部门提交的工作簿（可分多个文件）。 Check one department's submission.
@@ -94,7 +102,7 @@ def check(
     if unknown:
         raise click.BadParameter(f"不是规则代码 / no such rule code: {', '.join(unknown)}")
     policy = _load_policy(policy_file, lang)
-    result = run_check(list(files), Options(as_of, selected, ignored, blacklist, policy))
+    result = run_check(list(files), Options(as_of, selected, ignored, blacklist, policy, password))
     if fmt == "json":
         from xlcrm.render.json import render as render_json
 
@@ -118,6 +126,7 @@ def check(
 @LANG
 @click.option("--as-of", type=_Date(), help="Base date for date rules (default: 参数!基准日期, else today).")
 @click.option("--blacklist", type=click.Path(path_type=Path), help="The company blacklist workbook.")
+@PASSWORD
 @POLICY
 def process(
     files: tuple[Path, ...],
@@ -127,6 +136,7 @@ def process(
     lang: Lang,
     as_of: dt.date | None,
     blacklist: Path | None,
+    password: str | None,
     policy_file: Path | None,
 ) -> None:
     """检查并写出带标注的副本（填色、批注、问题清单、汇总、计算列）。 Check and write an annotated copy.
@@ -136,24 +146,21 @@ def process(
     from xlcrm.annotate.writer import annotate_all
     from xlcrm.engine import Options, without_cyclic_gc
     from xlcrm.engine import check as run_check
-    from xlcrm.errors import InputError
     from xlcrm.render.text import render as render_text
 
     if in_place and out is not None:
         raise click.BadParameter("--in-place 与 -o 不能同时使用 / use either --in-place or -o")
     policy = _load_policy(policy_file, lang)
     with without_cyclic_gc():  # the check's rows stay alive while the copy is written
-        result = run_check(list(files), Options(as_of, (), (), blacklist, policy))
+        result = run_check(list(files), Options(as_of, (), (), blacklist, policy, password))
         console = Console(highlight=False, soft_wrap=True)
         render_text(result, console, lang)
-        try:
-            written = annotate_all(result, out, in_place=in_place, force=force)
-        except InputError as problem:
-            click.echo(problem.message(lang), err=True)
-            sys.exit(2)
+        written, refused = annotate_all(result, out, in_place=in_place, force=force)
     for path in written:
         click.echo(("已写出：" if lang == "zh" else "Written: ") + str(path))
-    sys.exit(result.exit_code)
+    for problem in refused:
+        click.echo(problem.message(lang), err=True)
+    sys.exit(2 if refused else result.exit_code)
 
 
 @cli.command("policy")

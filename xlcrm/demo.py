@@ -58,7 +58,9 @@ def run_demo(out: Path, lang: Lang, console: Console) -> int:
     console.print()
     result = check([sample])
     render(result, console, lang)
-    annotated = annotate_all(result, None, in_place=False, force=True)
+    annotated, refused = annotate_all(result, None, in_place=False, force=True)
+    for problem in refused:
+        console.print(Text(problem.message(lang), style="red"))
     console.print()
     console.print(Text(words["exit"].format(code=result.exit_code)))
     for path in annotated:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import posixpath
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from lxml import etree
 
@@ -62,9 +64,10 @@ def rels_path(part: str) -> str:
 class Package:
     """The parts of a workbook package: read originals, stage replacements and new parts."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, data: bytes | None = None) -> None:
         self.path = path
-        self._zip = zipfile.ZipFile(path)
+        self.data = data  # the decrypted package of a password-protected workbook
+        self._zip = zipfile.ZipFile(self._file())
         self.names = self._zip.namelist()
         self.changed: dict[str, Staged] = {}
         self.removed: set[str] = set()
@@ -85,8 +88,11 @@ class Package:
 
     def original(self, name: str) -> bytes:
         """A part's bytes as in the source file, whatever is staged (safe from another thread)."""
-        with zipfile.ZipFile(self.path) as source:
+        with zipfile.ZipFile(self._file()) as source:
             return source.read(name)
+
+    def _file(self) -> Path | io.BytesIO:
+        return io.BytesIO(self.data) if self.data is not None else self.path
 
     def write(self, name: str, data: Staged) -> None:
         """Stage new bytes for a part (new or replaced): whole, as chunks, or made when saving."""
@@ -185,7 +191,7 @@ class Package:
             if name not in self.names:
                 yield None, name
 
-    def save(self, target: Path) -> None:
+    def save(self, target: Path | IO[bytes]) -> None:
         """Write the patched package to ``target`` (unchanged parts copied as they are).
 
         Parts made while saving (the patched sheets) are made ahead in a worker thread:

@@ -9,6 +9,7 @@ removes xlcrm's earlier marks, so they never stack.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import msoffcrypto.format.ooxml
 import python_calamine
 from lxml import etree
 
@@ -90,8 +92,14 @@ def annotate(
     backup: bool = False,
     shared: Shared | None = None,
 ) -> Path:
-    """Write ``source`` with ``result``'s marks to ``target`` (atomically); return ``target``."""
-    package = Package(source)
+    """Write ``source`` with ``result``'s marks to ``target`` (atomically); return ``target``.
+
+    A password-protected input (decrypted in memory by the pre-flight) gives a copy protected
+    with the same password; the unprotected package never touches the disk.
+    """
+    checked = result.sources.get(label)
+    password = checked.password if checked else None
+    package = Package(source, checked.data if checked else None)
     try:
         _annotate(package, result, label, shared or Shared.of(result))
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +108,10 @@ def annotate(
         )
         os.close(handle)
         try:
-            package.save(Path(temporary))
+            if password is None:
+                package.save(Path(temporary))
+            else:
+                _save_encrypted(package, Path(temporary), password)
             os.chmod(temporary, source.stat().st_mode & 0o777)
             if backup and target.exists():
                 stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -110,17 +121,33 @@ def annotate(
             Path(temporary).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise InputError("output", str(target), detail=exc.strerror or str(exc)) from None
+        raise InputError("output", str(target), detail=_why(exc)) from None
     finally:
         package.close()
     return target
+
+
+def _why(exc: OSError) -> str:
+    """An OS error in words staff can act on (a file open in Excel is locked on Windows)."""
+    if isinstance(exc, PermissionError):
+        return "没有写入权限，或文件正在 Excel 中打开；请关闭后重试 / permission denied or open in Excel"
+    return exc.strerror or str(exc)
+
+
+def _save_encrypted(package: Package, target: Path, password: str) -> None:
+    """Save with the input's password (msoffcrypto-tool, ECMA-376 agile encryption)."""
+    plain = io.BytesIO()
+    package.save(plain)
+    plain.seek(0)
+    with target.open("wb") as sink:
+        msoffcrypto.format.ooxml.OOXMLFile(plain).encrypt(password, sink)
 
 
 def _annotate(package: Package, result: Result, label: str, shared: Shared) -> None:
     workbook = next(r.target for r in package.relationships("") if r.type.endswith("/officeDocument"))
     book = parse(package.read(workbook))
     rels = {r.id: r for r in package.relationships(workbook)}
-    own = _own_sheets(package.path, {ISSUES: ISSUE_HEADERS, SUMMARY: SUMMARY_HEADERS})
+    own = _own_sheets(package, {ISSUES: ISSUE_HEADERS, SUMMARY: SUMMARY_HEADERS})
     _drop_sheets(package, workbook, book, rels, own)
     rels = {r.id: r for r in package.relationships(workbook)}
     parts = {
@@ -263,12 +290,16 @@ def _comments(
     return vml_block + max(1, -(-len(added) // 1024))
 
 
-def _own_sheets(path: Path, headers: dict[str, tuple[str, ...]]) -> list[str]:
+def _own_sheets(package: Package, headers: dict[str, tuple[str, ...]]) -> list[str]:
     """The sheets an earlier xlcrm run wrote: its names (or suffixed names) with its header row.
 
     A user's own sheet that happens to be called 汇总 is never dropped.
     """
-    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    book = (
+        python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(package.data))
+        if package.data is not None
+        else python_calamine.CalamineWorkbook.from_path(str(package.path))
+    )
     own = []
     for name in book.sheet_names:
         expected = headers.get(name) or headers.get(name.removesuffix(OWN_SUFFIX))
@@ -378,16 +409,25 @@ def _policy_summary(result: Result) -> list[list[Any]]:
     return rows
 
 
-def annotate_all(result: Result, out: Path | None, *, in_place: bool, force: bool) -> list[Path]:
-    """Annotate every usable input file of ``result``; InputError on a refused target."""
+def annotate_all(
+    result: Result, out: Path | None, *, in_place: bool, force: bool
+) -> tuple[list[Path], list[InputError]]:
+    """Annotate every usable input file of ``result``: the copies written and the refused ones.
+
+    A refused target (it exists without --force, or it cannot be written) does not stop the
+    other files.
+    """
     unusable = {p.file for p in result.problems}
     files = [f for f in result.files if f not in unusable]
-    written = []
+    written, refused = [], []
     shared = Shared.of(result)
     for label in files:
         source = Path(label)
         target = source if in_place else output_path(source, out, len(files) > 1)
-        if target.exists() and not (in_place or force):
-            raise InputError("exists", str(target))
-        written.append(annotate(result, label, source, target, backup=in_place, shared=shared))
-    return written
+        try:
+            if target.exists() and not (in_place or force):
+                raise InputError("exists", str(target))
+            written.append(annotate(result, label, source, target, backup=in_place, shared=shared))
+        except InputError as problem:
+            refused.append(problem)
+    return written, refused
