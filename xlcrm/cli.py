@@ -66,10 +66,10 @@ def cli() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "html"]),
+    type=click.Choice(["text", "json", "html", "csv"]),
     default="text",
     show_default=True,
-    help="text for the terminal, json per POLICY §4, html for a browser (write it to a file).",
+    help="text for the terminal, json per POLICY §4, html for a browser, csv for Excel (write those to a file).",
 )
 @LANG
 @click.option("--as-of", type=_Date(), help="Base date for date rules (default: 参数!基准日期, else today).")
@@ -107,6 +107,10 @@ def check(
         from xlcrm.render.json import render as render_json
 
         click.echo(render_json(result, lang))
+    elif fmt == "csv":
+        from xlcrm.render.csv import render as render_csv
+
+        click.echo(render_csv(result, lang), nl=False)
     elif fmt == "html":
         from xlcrm.render.html import render as render_html
 

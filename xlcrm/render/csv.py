@@ -1,0 +1,40 @@
+"""``--format csv``: one row per diagnostic, for staff who open the list in Excel.
+
+A CSV has no cell types: Excel runs any cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return as a formula (CSV injection, e.g. ``=HYPERLINK(...)`` in a 客户名称). Every
+such value is written with a leading apostrophe, which Excel shows as text. The file starts
+with a UTF-8 byte-order mark so Excel reads the Chinese correctly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from xlcrm.engine import Result
+from xlcrm.registry import Lang
+
+COLUMNS = ("code", "severity", "file", "sheet", "cell", "row", "column", "customer_code", "message", "waived")
+HEADERS = {
+    "zh": ("代码", "级别", "文件", "工作表", "单元格", "行", "列", "客户编码", "说明", "已豁免"),
+    "en": COLUMNS,
+}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(value: object) -> str:
+    """A cell's text that Excel will never run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def render(result: Result, lang: Lang = "zh") -> str:
+    """The CSV text (with a BOM), a header row then one row per diagnostic."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HEADERS[lang])
+    for d in result.diagnostics:
+        row = d.to_dict(lang)
+        writer.writerow([as_text(row[key]) for key in COLUMNS])
+    return out.getvalue()
