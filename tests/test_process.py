@@ -33,6 +33,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def process(source: Path, target: Path, *extra: str) -> Path:
     code, _, err = run("process", str(source), "-o", str(target), *extra)
     assert code in (0, 1), err
+    assert "少了" not in err, err  # the inventory found nothing lost
     return target
 
 

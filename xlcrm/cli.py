@@ -159,12 +159,12 @@ def process(
         result = run_check(list(files), Options(as_of, (), (), blacklist, policy, password))
         console = Console(highlight=False, soft_wrap=True)
         render_text(result, console, lang)
-        written, refused = annotate_all(result, out, in_place=in_place, force=force)
-    for path in written:
+        done = annotate_all(result, out, in_place=in_place, force=force)
+    for path in done.copies:
         click.echo(("已写出：" if lang == "zh" else "Written: ") + str(path))
-    for problem in refused:
+    for problem in done.refused + done.warnings:
         click.echo(problem.message(lang), err=True)
-    sys.exit(2 if refused else result.exit_code)
+    sys.exit(2 if done.refused else result.exit_code)
 
 
 @cli.command("policy")

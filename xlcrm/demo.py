@@ -58,12 +58,12 @@ def run_demo(out: Path, lang: Lang, console: Console) -> int:
     console.print()
     result = check([sample])
     render(result, console, lang)
-    annotated, refused = annotate_all(result, None, in_place=False, force=True)
-    for problem in refused:
+    done = annotate_all(result, None, in_place=False, force=True)
+    for problem in done.refused + done.warnings:
         console.print(Text(problem.message(lang), style="red"))
     console.print()
     console.print(Text(words["exit"].format(code=result.exit_code)))
-    for path in annotated:
+    for path in done.copies:
         console.print(Text(words["annotated"].format(path=path), style="bold"))
     console.print(Text(words["templates"].format(path=templates / COMBINED)))
     console.print(Text(words["next"].format(path=sample, xlcrm=_program()), style="dim"))

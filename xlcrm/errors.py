@@ -99,6 +99,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file} 已存在；加 --force 覆盖，或用 -o 指定其他位置。",
         "{file} exists; add --force to overwrite it or choose another place with -o.",
     ),
+    "lost": (
+        "警告：{file} 的带标注副本比原文件少了这些内容：{items}；原文件未改动，请勿用副本替换原文件，并把此文件交给 IT。",
+        "Warning: the annotated copy of {file} holds fewer of these than the input: {items}; the "
+        "input is unchanged — do not replace it with the copy, and pass this file to IT.",
+    ),
     "output": (
         "{file}：无法写入（{detail}）。",
         "{file}: cannot be written ({detail}).",

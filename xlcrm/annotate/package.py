@@ -91,6 +91,10 @@ class Package:
         with zipfile.ZipFile(self._file()) as source:
             return source.read(name)
 
+    def file(self) -> Path | io.BytesIO:
+        """The source package (the decrypted bytes of a protected workbook)."""
+        return self._file()
+
     def _file(self) -> Path | io.BytesIO:
         return io.BytesIO(self.data) if self.data is not None else self.path
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from lxml import etree
 
+from xlcrm.annotate.inventory import lost, sheet_features
 from xlcrm.annotate.package import DOC_REL, MAIN, PARSER
 from xlcrm.diagnostics import column_letter, column_number
 from xlcrm.errors import InputError
@@ -85,6 +86,7 @@ class SheetPatch:
     marks: dict[int, list[str]] = field(default_factory=dict)  # dxf id → cell references
     legacy_drawing: str | None = None  # relationship id of a new comments drawing
     last_column: int = 0  # widest column now used (for <dimension>)
+    lost: list[str] = field(default_factory=list)  # features the patched part holds fewer of (never expected)
 
 
 def _cell_tags(prefix: str, letters: str, style: int | None, number: bool) -> tuple[str, str, str]:
@@ -120,8 +122,10 @@ def patch_sheet(xml: bytes, patch: SheetPatch, label: str) -> list[bytes]:
         head, body, tail = xml[: found.start()], xml[found.end() : end], xml[end + len(prefix) + 12 :]
         open_tag, close_tag = found.group(0), b"</" + prefix + b"sheetData>"
     body = _patch_rows(body, prefix, patch, label)
+    before = sheet_features(head + tail, MARK)
     head = _patch_dimension(head, patch.last_column)
     tail = _patch_tail(head, tail, prefix, patch)
+    patch.lost = lost(before, sheet_features(head + tail, MARK))
     return [head, open_tag, body, close_tag, tail]
 
 

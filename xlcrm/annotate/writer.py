@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import msoffcrypto.format.ooxml
 import python_calamine
 from lxml import etree
 
+from xlcrm.annotate.inventory import lost, package_features
 from xlcrm.annotate.package import (
     CT_COMMENTS,
     CT_VML,
@@ -91,6 +92,7 @@ def annotate(
     *,
     backup: bool = False,
     shared: Shared | None = None,
+    warnings: list[InputError] | None = None,
 ) -> Path:
     """Write ``source`` with ``result``'s marks to ``target`` (atomically); return ``target``.
 
@@ -101,7 +103,7 @@ def annotate(
     password = checked.password if checked else None
     package = Package(source, checked.data if checked else None)
     try:
-        _annotate(package, result, label, shared or Shared.of(result))
+        patches = _annotate(package, result, label, shared or Shared.of(result))
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(
             prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent
@@ -110,8 +112,13 @@ def annotate(
         try:
             if password is None:
                 package.save(Path(temporary))
+                written: Path | io.BytesIO = Path(temporary)
             else:
-                _save_encrypted(package, Path(temporary), password)
+                written = _save_encrypted(package, Path(temporary), password)
+            missing = lost(package_features(package.file(), MARKER), package_features(written, MARKER))
+            missing += [f"{sheet}: {item}" for sheet, patch in patches.items() for item in patch.lost]
+            if missing and warnings is not None:
+                warnings.append(InputError("lost", label, items="；".join(missing)))
             os.chmod(temporary, source.stat().st_mode & 0o777)
             if backup and target.exists():
                 stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -134,16 +141,21 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _save_encrypted(package: Package, target: Path, password: str) -> None:
-    """Save with the input's password (msoffcrypto-tool, ECMA-376 agile encryption)."""
+def _save_encrypted(package: Package, target: Path, password: str) -> io.BytesIO:
+    """Save with the input's password (msoffcrypto-tool, ECMA-376 agile encryption).
+
+    Returns the unprotected copy (in memory) for the inventory check.
+    """
     plain = io.BytesIO()
     package.save(plain)
     plain.seek(0)
     with target.open("wb") as sink:
         msoffcrypto.format.ooxml.OOXMLFile(plain).encrypt(password, sink)
+    plain.seek(0)
+    return plain
 
 
-def _annotate(package: Package, result: Result, label: str, shared: Shared) -> None:
+def _annotate(package: Package, result: Result, label: str, shared: Shared) -> dict[str, SheetPatch]:
     workbook = next(r.target for r in package.relationships("") if r.type.endswith("/officeDocument"))
     book = parse(package.read(workbook))
     rels = {r.id: r for r in package.relationships(workbook)}
@@ -196,6 +208,7 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> N
         ),
     )
     package.write(workbook, serialize(book))
+    return patches
 
 
 def _note(items: list[Diagnostic]) -> str:
@@ -409,17 +422,24 @@ def _policy_summary(result: Result) -> list[list[Any]]:
     return rows
 
 
-def annotate_all(
-    result: Result, out: Path | None, *, in_place: bool, force: bool
-) -> tuple[list[Path], list[InputError]]:
-    """Annotate every usable input file of ``result``: the copies written and the refused ones.
+@dataclass
+class Written:
+    """What ``process`` did with each usable input."""
+
+    copies: list[Path] = field(default_factory=list)
+    refused: list[InputError] = field(default_factory=list)  # targets that exist or cannot be written
+    warnings: list[InputError] = field(default_factory=list)  # what a copy holds fewer of (never expected)
+
+
+def annotate_all(result: Result, out: Path | None, *, in_place: bool, force: bool) -> Written:
+    """Annotate every usable input file of ``result``.
 
     A refused target (it exists without --force, or it cannot be written) does not stop the
     other files.
     """
     unusable = {p.file for p in result.problems}
     files = [f for f in result.files if f not in unusable]
-    written, refused = [], []
+    done = Written()
     shared = Shared.of(result)
     for label in files:
         source = Path(label)
@@ -427,7 +447,11 @@ def annotate_all(
         try:
             if target.exists() and not (in_place or force):
                 raise InputError("exists", str(target))
-            written.append(annotate(result, label, source, target, backup=in_place, shared=shared))
+            done.copies.append(
+                annotate(
+                    result, label, source, target, backup=in_place, shared=shared, warnings=done.warnings
+                )
+            )
         except InputError as problem:
-            refused.append(problem)
-    return written, refused
+            done.refused.append(problem)
+    return done
