@@ -16,7 +16,9 @@ import xlsxwriter
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from tests.workbooks import AS_OF, write_case, write_rich
+from tests.workbooks import AS_OF, write_case, write_kitchen_sink, write_rich
+from xlcrm.annotate.inventory import lost, package_features, sheet_features
+from xlcrm.annotate.parts import MARKER
 from xlcrm.annotate.sheet import MARK
 from xlcrm.cli import cli
 from xlcrm.sample import PLANTED, write_sample
@@ -78,12 +80,22 @@ def write_xlsm_with_vba(path: Path) -> Path:
 
 
 @pytest.fixture(
-    params=["rich_libreoffice.xlsx", "libreoffice_sample.xlsm", "openpyxl_rich.xlsx", "xlsxwriter_vba.xlsm"]
+    params=[
+        "rich_libreoffice.xlsx",
+        "libreoffice_sample.xlsm",
+        "kitchen_libreoffice.xlsx",
+        "openpyxl_rich.xlsx",
+        "xlsxwriter_vba.xlsm",
+        "xlsxwriter_kitchen.xlsx",
+        "xlsxwriter_kitchen.xlsm",
+    ]
 )
 def source(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     name = request.param
     if name == "openpyxl_rich.xlsx":
         return write_rich(tmp_path / name)
+    if name.startswith("xlsxwriter_kitchen"):
+        return write_kitchen_sink(tmp_path / name)
     if name == "xlsxwriter_vba.xlsm":
         return write_xlsm_with_vba(tmp_path / name)
     copy = tmp_path / name
@@ -112,6 +124,45 @@ def test_round_trip_keeps_every_value_formula_and_part(source: Path, tmp_path: P
         assert ("xl/vbaProject.bin" in a.namelist()) == ("xl/vbaProject.bin" in b.namelist())
     if source.suffix == ".xlsm":
         assert target.suffix == ".xlsm"
+    kept = package_features(target, MARKER)
+    assert kept == package_features(source, MARKER)  # charts, images, names, notes…: nothing fewer
+    if "kitchen" in source.name:
+        assert (
+            kept["图表 charts"] == 1 and kept["图片 images"] == 1 and kept["隐藏的工作表 hidden sheets"] == 1
+        )
+        assert features(target) == features(source)
+        assert features(source)[:3] == (True, 1, ["A5:C5"])
+
+
+def features(path: Path) -> tuple[Any, ...]:
+    """What the kitchen-sink workbooks hold, read by openpyxl (a second library)."""
+    book = load_workbook(path)
+    archive = book["客户档案"]
+    return (
+        book["锁定"].protection.sheet,
+        len(archive.data_validations.dataValidation),
+        [str(r) for r in book["备注"].merged_cells.ranges],
+        archive["J5"].comment.text,
+        archive.freeze_panes,  # LibreOffice's converter drops XlsxWriter's frozen pane; equal is what counts
+        "客户编码列" in book.defined_names,
+        book["内部"].sheet_state,
+        book["备注"]["B3"].value,
+    )
+
+
+def test_the_inventory_names_what_a_copy_lost(tmp_path: Path) -> None:
+    source = write_kitchen_sink(tmp_path / "k.xlsx")
+    stripped = tmp_path / "stripped.xlsx"
+    with zipfile.ZipFile(source) as a, zipfile.ZipFile(stripped, "w") as b:
+        for name in a.namelist():
+            if not name.startswith(("xl/charts/", "xl/media/")):
+                b.writestr(name, a.read(name))
+    missing = lost(package_features(source, MARKER), package_features(stripped, MARKER))
+    assert missing == ["图表 charts: 1 → 0", "图片 images: 1 → 0"]
+    tail = b'<mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells><pane xSplit="1"/>'
+    assert lost(sheet_features(tail, MARK), sheet_features(b"<pane/>", MARK)) == [
+        "合并单元格 merged cells: 1 → 0"
+    ]
 
 
 def test_marks_comments_issues_and_computed_columns(tmp_path: Path) -> None:

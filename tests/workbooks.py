@@ -232,3 +232,74 @@ def write_rich(path: Path) -> Path:
     book.defined_names["客户数"] = DefinedName("客户数", attr_text="备注!$B$3")
     book.save(path)
     return path
+
+
+def tiny_png() -> bytes:
+    """A 1×1 PNG (an image to insert), made with zlib, no imaging library needed."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+def write_kitchen_sink(path: Path) -> Path:
+    """The sample's forms written by XlsxWriter with every feature a round trip must keep.
+
+    A chart, an image, data validation, conditional formatting, a user's comment, defined
+    names, a hidden and a protected sheet, merged cells, formulas with cached values and
+    frozen panes — and a VBA project when ``path`` ends in .xlsm.
+    """
+    import python_calamine
+    import xlsxwriter
+
+    from xlcrm.sample import write_sample
+
+    source = write_sample(path.with_name(f"{path.stem}.src.xlsx"))
+    calamine = python_calamine.CalamineWorkbook.from_path(str(source))
+    book = xlsxwriter.Workbook(str(path))
+    for name in calamine.sheet_names:
+        sheet = book.add_worksheet(name)
+        for r, row in enumerate(calamine.get_sheet_by_name(name).to_python()):
+            for c, value in enumerate(row):
+                if value == "":
+                    continue
+                if hasattr(value, "isoformat"):
+                    value = value.isoformat()[:10]
+                sheet.write_string(r, c, value) if isinstance(value, str) else sheet.write(r, c, value)
+    archive = book.get_worksheet_by_name("客户档案")
+    archive.freeze_panes(3, 2)
+    archive.data_validation("D4:D200", {"validate": "list", "source": ["经销商", "医疗机构", "企业"]})
+    archive.conditional_format(
+        "P4:P200", {"type": "cell", "criteria": ">", "value": 500, "format": book.add_format({"bold": True})}
+    )
+    archive.write_comment("J5", "用户自己的批注：联系人已换", {"author": "内勤"})
+    notes = book.get_worksheet_by_name("备注")
+    notes.merge_range("A5:C5", "合并单元格的说明")
+    notes.write_formula("B3", "=1+2", None, 3)  # a formula with its cached value
+    notes.insert_image("E2", "tiny.png", {"image_data": __import__("io").BytesIO(tiny_png())})
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({"values": "='客户评价'!$D$2:$D$9"})
+    notes.insert_chart("E8", chart)
+    book.define_name("客户编码列", "='客户档案'!$A$4:$A$200")
+    hidden = book.add_worksheet("内部")
+    hidden.write("A1", "隐藏表")
+    hidden.hide()
+    locked = book.add_worksheet("锁定")
+    locked.write("A1", "受保护的表")
+    locked.protect("xlcrm")
+    if path.suffix == ".xlsm":
+        vba = path.with_name("vbaProject.bin")
+        vba.write_bytes(b"\xd0\xcf\x11\xe0 opaque VBA bytes xlcrm must copy as they are")
+        book.add_vba_project(str(vba))
+    book.close()
+    return path

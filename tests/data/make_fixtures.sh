@@ -6,6 +6,10 @@
 #   rich_libreoffice.xlsx    tests/workbooks.py write_rich (formulas, styles, validations, merged
 #                            cells, a user's comment, names, hidden sheet) saved by LibreOffice,
 #                            so its formulas carry cached values
+#   kitchen_libreoffice.xlsx tests/workbooks.py write_kitchen_sink (chart, image, validation,
+#                            conditional format, comment, names, hidden and protected sheets,
+#                            merged cells, cached formulas, frozen panes) saved by LibreOffice
+#   legacy.xls               the demo sample saved by LibreOffice as Excel 97-2003 (BIFF8)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -19,5 +23,12 @@ test -s "$work/out/libreoffice_sample.xlsm" || { cat "$work/err"; exit 1; }
 (cd "$root" && .venv/bin/python -c "from pathlib import Path; from tests.workbooks import write_rich; write_rich(Path('$work/src/rich_libreoffice.xlsx'))")
 soffice --headless --norestore --convert-to 'xlsx:Calc MS Excel 2007 XML' --outdir "$work/out" "$work/src/rich_libreoffice.xlsx" >/dev/null 2>"$work/err"
 test -s "$work/out/rich_libreoffice.xlsx" || { cat "$work/err"; exit 1; }
-cp "$work/out/libreoffice_sample.xlsx" "$work/out/libreoffice_sample.xlsm" "$work/out/rich_libreoffice.xlsx" "$here/"
+(cd "$root" && .venv/bin/python -c "from pathlib import Path; from tests.workbooks import write_kitchen_sink; write_kitchen_sink(Path('$work/src/kitchen_libreoffice.xlsx'))")
+soffice --headless --norestore --convert-to 'xlsx:Calc MS Excel 2007 XML' --outdir "$work/out" "$work/src/kitchen_libreoffice.xlsx" >/dev/null 2>"$work/err"
+test -s "$work/out/kitchen_libreoffice.xlsx" || { cat "$work/err"; exit 1; }
+cp "$work/src/libreoffice_sample.xlsx" "$work/src/legacy.xlsx"
+soffice --headless --norestore --convert-to 'xls:MS Excel 97' --outdir "$work/out" "$work/src/legacy.xlsx" >/dev/null 2>"$work/err"
+test -s "$work/out/legacy.xls" || { cat "$work/err"; exit 1; }
+cp "$work/out/libreoffice_sample.xlsx" "$work/out/libreoffice_sample.xlsm" "$work/out/rich_libreoffice.xlsx" \
+   "$work/out/kitchen_libreoffice.xlsx" "$work/out/legacy.xls" "$here/"
 echo "wrote $here/libreoffice_sample.xlsx and .xlsm"
