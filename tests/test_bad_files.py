@@ -1,0 +1,346 @@
+"""What xlcrm does with a bad file: every line of the README's table, proven.
+
+Each unusable input is one clear line naming the file (exit 2), never a traceback, and the
+rest of a batch goes on. Hostile files (bombs, absurd sheets) are refused by the pre-flight
+check before any parser runs, in a child process held to a memory limit, within seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import resource
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import msoffcrypto.format.ooxml
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from tests.workbooks import AS_OF, write_case
+from xlcrm.cli import cli
+
+DATA = Path(__file__).parent / "data"
+MEMORY_LIMIT = 1 << 30  # 1 GiB of address space for the child: a bomb that got through would die
+TIME_LIMIT = 30  # seconds; each refusal takes well under one
+
+
+def run(*args: str, password: str | None = None) -> tuple[int, str, str]:
+    env = {"XLCRM_PASSWORD": password} if password else {}
+    result = CliRunner().invoke(cli, [*args, "--as-of", AS_OF.isoformat()], env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def run_limited(*args: str) -> tuple[int, str, str, float]:
+    """xlcrm in a child process under MEMORY_LIMIT: (exit code, stdout, stderr, seconds)."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", "from xlcrm.cli import main; main()", *args, "--as-of", AS_OF.isoformat()],
+        capture_output=True,
+        text=True,
+        timeout=TIME_LIMIT,
+        preexec_fn=limit,
+        check=False,
+    )
+    return done.returncode, done.stdout, done.stderr, time.monotonic() - started
+
+
+def good(tmp_path: Path, name: str = "good.xlsx") -> Path:
+    return write_case(tmp_path / name, {"客户档案": [{"客户编码": "C001", "联系电话": "123"}]})
+
+
+def refused(err: str, path: Path, words: str) -> None:
+    assert words in err, err
+    assert path.name in err
+    assert "Traceback" not in err
+    assert len([line for line in err.splitlines() if path.name in line]) == 1
+
+
+def replace_part(source: Path, target: Path, name: str, data: bytes) -> Path:
+    with zipfile.ZipFile(source) as a, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as b:
+        for item in a.namelist():
+            b.writestr(item, data if item == name else a.read(item))
+    return target
+
+
+# --- files that are not workbooks ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["legacy.xls", "legacy_renamed.xlsx"])
+def test_a_legacy_xls_says_save_as_xlsx(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes((DATA / "legacy.xls").read_bytes())  # BIFF8, written by LibreOffice
+    code, _, err = run("check", str(path))
+    assert code == 2
+    refused(err, path, "旧版 Excel 97-2003")
+    _, _, err = run("check", str(path), "--lang", "en")
+    assert "old Excel 97-2003 workbook" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("客户编码,客户名称\nC001,甲公司\n".encode("gb18030"), "文本或 CSV 文件"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "不是 Excel 工作簿"),
+        (b"", "文件是空的"),
+    ],
+)
+def test_renamed_and_empty_files(tmp_path: Path, content: bytes, words: str) -> None:
+    path = tmp_path / "客户.xlsx"
+    path.write_bytes(content)
+    code, _, err = run("check", str(path))
+    assert code == 2
+    refused(err, path, words)
+
+
+def test_a_truncated_or_corrupt_workbook_is_damaged(tmp_path: Path) -> None:
+    whole = good(tmp_path).read_bytes()
+    half = tmp_path / "half.xlsx"
+    half.write_bytes(whole[: len(whole) // 2])  # a half-copied file
+    code, _, err = run("check", str(half))
+    assert code == 2
+    refused(err, half, "已损坏或不完整")
+    corrupt = tmp_path / "crc.xlsx"
+    with zipfile.ZipFile(tmp_path / "good.xlsx") as source, zipfile.ZipFile(corrupt, "w") as out:
+        for info in source.infolist():  # stored, so the sheet's bytes can be found and spoiled
+            out.writestr(info.filename, source.read(info.filename), compress_type=zipfile.ZIP_STORED)
+    raw = bytearray(corrupt.read_bytes())
+    at = raw.find(b"<sheetData>")
+    raw[at + 20] ^= 0x01  # one flipped bit inside a stored (uncompressed) sheet: the CRC fails
+    corrupt.write_bytes(bytes(raw))
+    code, _, err = run("check", str(corrupt))
+    assert code == 2
+    refused(err, corrupt, "已损坏或不完整")
+
+
+def test_empty_workbook_and_missing_header(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.xlsx"
+    openpyxl.Workbook().save(empty)
+    code, _, err = run("check", str(empty))
+    assert code == 2
+    refused(err, empty, "没有任何数据")
+    headless = tmp_path / "headless.xlsx"
+    book = openpyxl.Workbook()
+    book.active.title = "客户档案"
+    book.active.append(["C001", "甲公司"])
+    book.save(headless)
+    code, _, err = run("check", str(headless))
+    assert code == 2
+    refused(err, headless, "找不到表头行")
+
+
+def test_an_excel_lock_file_is_skipped_with_a_note(tmp_path: Path) -> None:
+    lock = tmp_path / "~$good.xlsx"
+    lock.write_bytes(b"\x06owner  " + b"\x00" * 150)  # what Excel leaves while the file is open
+    code, out, err = run("check", str(good(tmp_path)), str(lock))
+    assert code == 1  # the real file's findings decide
+    assert "已跳过" in out and "锁文件" in out and err == ""
+    code, out, _ = run("check", str(lock), "--format", "json")
+    assert code == 2 and "lock file" not in out and "锁文件" in json.loads(out)["summary"]["notes"][0]
+
+
+# --- password-protected workbooks ------------------------------------------------------------
+
+
+def encrypt(source: Path, target: Path, password: str) -> Path:
+    with source.open("rb") as plain, target.open("wb") as sink:
+        msoffcrypto.format.ooxml.OOXMLFile(plain).encrypt(password, sink)
+    return target
+
+
+def test_a_password_protected_workbook(tmp_path: Path) -> None:
+    locked = encrypt(good(tmp_path), tmp_path / "locked.xlsx", "销售一部2025")
+    code, _, err = run("check", str(locked))
+    assert code == 2
+    refused(err, locked, "设置了打开密码")
+    code, _, err = run("check", str(locked), "--password", "wrong")
+    assert code == 2
+    refused(err, locked, "密码不正确")
+    code, out, _ = run("check", str(locked), "--format", "json", password="销售一部2025")
+    assert code == 1 and [d["code"] for d in json.loads(out)["diagnostics"]] == ["S005"]
+    copy = tmp_path / "locked.checked.xlsx"
+    code, _, err = run("process", str(locked), "-o", str(copy), password="销售一部2025")
+    assert code == 1, err
+    assert copy.read_bytes()[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # still protected
+    plain = io.BytesIO()
+    office = msoffcrypto.OfficeFile(copy.open("rb"))
+    office.load_key(password="销售一部2025")
+    office.decrypt(plain)
+    assert "问题清单" in openpyxl.load_workbook(plain).sheetnames
+
+
+# --- hostile files: refused before any parser, bounded memory, seconds --------------------------
+
+
+def test_a_zip_bomb_is_refused_from_the_zip_directory(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.xlsx"
+    sheet = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    with zipfile.ZipFile(good(tmp_path)) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in source.namelist():
+            if name != "xl/worksheets/sheet1.xml":
+                out.writestr(name, source.read(name))
+        with out.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+            part.write(sheet)
+            for _ in range(16):  # 16 × 32 MB of spaces: 512 MB that deflate to ~0.5 MB (1000:1)
+                part.write(b" " * (32 << 20))
+    assert bomb.stat().st_size < 5 << 20
+    code, _, err, seconds = run_limited("check", str(bomb))
+    assert code == 2 and seconds < TIME_LIMIT
+    refused(err, bomb, "压缩炸弹")
+
+
+def billion_laughs() -> bytes:
+    lines = ['<?xml version="1.0"?>', '<!DOCTYPE lolz [<!ENTITY lol "lol">']
+    lines += [
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)
+    ]
+    lines += ["]>", '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">&lol9;</sst>']
+    return "\n".join(lines).encode()
+
+
+@pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/worksheets/sheet1.xml", "xl/workbook.xml"])
+def test_an_xml_entity_bomb_is_refused(tmp_path: Path, part: str) -> None:
+    source = good(tmp_path)
+    bomb = replace_part(source, tmp_path / "laughs.xlsx", part, billion_laughs())
+    if part == "xl/sharedStrings.xml" and part not in zipfile.ZipFile(source).namelist():
+        with zipfile.ZipFile(bomb, "a") as out:
+            out.writestr(part, billion_laughs())
+    code, _, err, seconds = run_limited("check", str(bomb))
+    assert code == 2 and seconds < TIME_LIMIT
+    refused(err, bomb, "XML 实体声明")
+
+
+def test_defusedxml_is_what_parses_the_workbook_xml() -> None:
+    from defusedxml import DTDForbidden
+
+    from xlcrm import preflight
+
+    assert preflight.SafeTree.__name__ == "defusedxml.ElementTree"
+    with pytest.raises(DTDForbidden):
+        preflight.SafeTree.fromstring(billion_laughs(), forbid_dtd=True)
+    assert openpyxl.DEFUSEDXML  # openpyxl (templates, tests) uses it too once installed
+
+
+def far_cell(tmp_path: Path, name: str, cell: str) -> Path:
+    """A 5 KB workbook whose 客户档案 has one more cell far away (python-calamine would abort)."""
+    source = good(tmp_path, f"{name}.src.xlsx")
+    with zipfile.ZipFile(source) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml")
+    xml = xml.replace(b"</sheetData>", f'<row r="1048576">{cell}</row></sheetData>'.encode())
+    return replace_part(source, tmp_path / name, "xl/worksheets/sheet1.xml", xml)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ['<c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>', '<c r="XFD1048576" s="1"/>'],
+    ids=["value", "styled-empty"],
+)
+def test_an_absurd_sheet_is_refused_and_the_batch_goes_on(tmp_path: Path, cell: str) -> None:
+    far = far_cell(tmp_path, "far.xlsx", cell)
+    assert far.stat().st_size < 10_000
+    other = good(tmp_path, "other.xlsx")
+    code, out, err, seconds = run_limited("check", str(far), str(other))
+    assert code == 2 and seconds < TIME_LIMIT
+    refused(err, far, "使用范围异常")
+    assert "S005" in out and "other.xlsx" in out  # the other file was checked
+
+
+def test_limits_live_in_the_policy_file(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[limits]\nmax_unzipped_mb = 0\n", encoding="utf-8")
+    path = good(tmp_path)
+    code, _, err = run("check", str(path), "--policy", str(policy))
+    assert code == 2
+    refused(err, path, "压缩炸弹")
+    shown = CliRunner().invoke(cli, ["policy"])
+    assert shown.exit_code == 0 and "limits.max_cells" in shown.stdout
+
+
+# --- values stay what staff typed --------------------------------------------------------------
+
+
+def test_codes_typed_as_text_stay_text(tmp_path: Path) -> None:
+    path = write_case(
+        tmp_path / "codes.xlsx",
+        {"客户档案": [{"客户编码": "00123", "联系电话": "1"}, {"客户编码": "1E5", "联系电话": "1"}]},
+    )
+    _, out, _ = run("check", str(path), "--format", "json")
+    codes = {d["customer_code"] for d in json.loads(out)["diagnostics"]}
+    assert {"00123", "1E5"} <= codes and "123" not in codes and "100000" not in codes
+
+
+# --- outputs: safe writes, never formulas -------------------------------------------------------
+
+
+def test_an_existing_output_is_kept_and_the_batch_goes_on(tmp_path: Path) -> None:
+    first, second = good(tmp_path, "a.xlsx"), good(tmp_path, "b.xlsx")
+    taken = tmp_path / "a.checked.xlsx"
+    taken.write_bytes(b"someone's file")
+    code, out, err = run("process", str(first), str(second))
+    assert code == 2
+    assert taken.read_bytes() == b"someone's file"
+    refused(err, taken, "已存在")
+    assert (tmp_path / "b.checked.xlsx").exists() and "b.checked.xlsx" in out
+
+
+def test_an_unwritable_target_is_a_clear_error_and_leaves_nothing(tmp_path: Path) -> None:
+    path = good(tmp_path)
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where a folder should be")
+    code, _, err = run("process", str(path), "-o", str(blocker / "out.xlsx"))
+    assert code == 2 and "无法写入" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.xlsx", "not_a_folder"]
+
+
+def test_permission_denied_says_close_it_in_excel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    def locked(*_: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", locked)  # what Windows says about a file open in Excel
+    path = good(tmp_path)
+    code, _, err = run("process", str(path), "-o", str(tmp_path / "out.xlsx"))
+    assert code == 2 and "Excel 中打开" in err
+    assert not list(tmp_path.glob(".out.*"))  # the temporary copy is gone
+
+
+def test_two_runs_at_once_never_corrupt_the_output(tmp_path: Path) -> None:
+    path = good(tmp_path)
+    target = tmp_path / "out.xlsx"
+    command = [sys.executable, "-c", "from xlcrm.cli import main; main()", "process", str(path)]
+    command += ["-o", str(target), "--force", "--as-of", AS_OF.isoformat()]
+    runs = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
+    assert all(p.wait(timeout=TIME_LIMIT) == 1 for p in runs)
+    assert "问题清单" in openpyxl.load_workbook(target).sheetnames  # a whole copy, from one of them
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.xlsx", "out.xlsx"]
+
+
+FORMULAS = ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(1)", "\tTAB", "\rCR"]
+
+
+def test_user_text_is_never_written_as_a_formula(tmp_path: Path) -> None:
+    rows = [{"客户编码": f"C00{i + 1}", "客户名称": text, "联系人": text} for i, text in enumerate(FORMULAS)]
+    rows.append({"客户编码": "=1+2"})  # a bad code is reported with the code itself
+    path = write_case(tmp_path / "evil.xlsx", {"客户档案": rows})
+    copy = tmp_path / "evil.checked.xlsx"
+    code, _, err = run("process", str(path), "-o", str(copy))
+    assert code == 1, err
+    book = openpyxl.load_workbook(copy)
+    written = [
+        c for ws in book.worksheets for row in ws.iter_rows() for c in row if ws.title in ("问题清单", "汇总")
+    ]
+    assert not [c.coordinate for c in written if c.data_type == "f"]
+    assert "=1+2" in [c.value for c in book["问题清单"]["D"]]  # the code, as text
+    source = openpyxl.load_workbook(path)["客户档案"]
+    assert [c.data_type for c in book["客户档案"]["B"]] == [c.data_type for c in source["B"]]  # untouched
+    code, out, _ = run("check", str(path), "--format", "csv")
+    assert "'=1+2" in out and ",=1+2" not in out
