@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from tests.workbooks import AS_OF, write_case
@@ -13,6 +16,7 @@ from xlcrm.errors import InputError
 from xlcrm.forms import forms
 from xlcrm.reader import scan_workbook
 from xlcrm.sample import PLANTED, credit_code
+from xlcrm.submission import converter
 
 DATA = Path(__file__).parent / "data"
 
@@ -122,3 +126,44 @@ def test_workbook_written_by_libreoffice(name: str) -> None:
     frame = result.submission.forms["archive"].frame  # type: ignore[union-attr]
     assert frame["customer_code"][0] == "C001"
     assert frame["annual_business"][1] == 120.0  # full-width text number, read through LibreOffice
+
+
+# Whatever staff type, the reader and the whole check answer: findings, never an exception.
+_CELL = st.one_of(
+    st.none(),
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2099, 12, 31)),
+    st.sampled_from(["是", "否", "２０２５-０３-０１", "1,000", "=SUM(A1)", "  ", "#N/A", "00123", "1E5"]),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_CELL, min_size=3, max_size=8), min_size=1, max_size=6))
+def test_the_reader_never_raises_on_any_cell_content(tmp_path: Path, rows: list[list[object]]) -> None:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    columns = [c.zh for c in forms()["archive"].columns][:8]
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "客户档案"
+    sheet.append(columns)
+    for row in rows:  # text Excel cannot store is not a cell anyone can type
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+    for line in sheet.iter_rows(min_row=2):
+        for cell in line:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    path = tmp_path / "typed.xlsx"
+    book.save(path)
+    result = check([path], Options(as_of=dt.date(2025, 12, 31)))
+    assert not result.problems and result.submission is not None
+    assert all(d.code.startswith(("S", "A", "T", "C", "B", "X")) for d in result.diagnostics)
+    frame = result.submission.forms["archive"].frame
+    for column in forms()["archive"].columns[:8]:  # typing a typed value again changes nothing
+        convert = converter(column)
+        for value in frame[column.key].to_list():
+            if value is not None and column.type in ("text", "enum", "number", "integer", "date", "bool"):
+                assert convert(value) == value, (column.key, value)
