@@ -253,13 +253,17 @@ def test_an_absurd_sheet_is_refused_and_the_batch_goes_on(tmp_path: Path, cell: 
     assert "S005" in out and "other.xlsx" in out  # the other file was checked
 
 
-def test_limits_live_in_the_policy_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("limit", "words"),
+    [("max_unzipped_mb = 0", "压缩炸弹"), ("max_parts = 3", "压缩炸弹"), ("max_file_mb = 0", "文件太大")],
+)
+def test_limits_live_in_the_policy_file(tmp_path: Path, limit: str, words: str) -> None:
     policy = tmp_path / "policy.toml"
-    policy.write_text("[limits]\nmax_unzipped_mb = 0\n", encoding="utf-8")
+    policy.write_text(f"[limits]\n{limit}\n", encoding="utf-8")
     path = good(tmp_path)
     code, _, err = run("check", str(path), "--policy", str(policy))
     assert code == 2
-    refused(err, path, "压缩炸弹")
+    refused(err, path, words)
     shown = CliRunner().invoke(cli, ["policy"])
     assert shown.exit_code == 0 and "limits.max_cells" in shown.stdout
 
