@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import polars as pl
+
 from xlcrm.forms import forms
 from xlcrm.policy import Policy
-from xlcrm.workdays import add_months
+from xlcrm.workdays import months_later
 
 VIP, PREFERRED, QUALIFIED = "VIP客户", "优选类客户", "合格类客户"
 TIERS = (VIP, PREFERRED, QUALIFIED)  # highest first
@@ -180,49 +182,76 @@ def compute_tier(archive: dict[str, Any], evaluation: dict[str, Any], policy: Po
     return TierResult(tier, total, holds, archive, evaluation, policy)
 
 
+# The grade's conditions (002 §15–18), declared once as polars expressions over 信用评定 and
+# computed for every row at once; the Python side only turns a row's outcomes into words.
+C_CONDITIONS = ("default_2y", "lawful", "operations_2y", "capital")
+_C_BAD: dict[str, object] = {"default_2y": True, "lawful": False, "operations_2y": "不良", "capital": "不足"}
+_C_PHRASES = {
+    "default_2y": Phrase("近两年有不良记录", "a default in the last two years"),
+    "lawful": Phrase("未守法经营、信守承诺", "not lawful or not keeping promises"),
+    "operations_2y": Phrase("近两年经营状况不良", "poor operations in two years"),
+    "capital": Phrase("资金实力不足", "insufficient capital"),
+}
+GRADE_COLUMNS = ("grade", *(f"c_{k}" for k in C_CONDITIONS), "c_flags", *(f"a_{i}" for i in range(5)))
+
+
+def grade_exprs(policy: Policy, as_of: dt.date) -> list[pl.Expr]:
+    """The computed grade and each condition's outcome, per 信用评定 row (POLICY §2).
+
+    C if any C condition holds; else unknown (null) if a C condition or an A condition is
+    blank; else A if every A condition holds, else B.
+    """
+    months = int(12 * policy["credit.min_cooperation_years"])
+    flags = pl.col("red_flags").list.eval(pl.element().filter(pl.element() != NO_PROBLEM)).list.len() > 0
+    c = [(pl.col(k) == pl.lit(_C_BAD[k])).alias(f"c_{k}") for k in C_CONDITIONS] + [flags.alias("c_flags")]
+    a = [
+        (months_later("coop_start", months) <= pl.lit(as_of)).alias("a_0"),
+        (pl.col("operations_2y") == "良好").alias("a_1"),
+        (pl.col("capital") == "雄厚").alias("a_2"),
+        pl.col("collection_met").alias("a_3"),
+        pl.col("data_complete").alias("a_4"),
+    ]
+    is_c = pl.any_horizontal([e.fill_null(False) for e in c])
+    unknown = pl.any_horizontal(
+        [pl.col(k).is_null() for k in (*C_CONDITIONS, "red_flags")]
+    ) | pl.any_horizontal([e.is_null() for e in a])
+    grade = (
+        pl.when(is_c)
+        .then(pl.lit("C"))
+        .when(unknown)
+        .then(pl.lit(None, dtype=pl.Utf8))
+        .when(pl.all_horizontal(a))
+        .then(pl.lit("A"))
+        .otherwise(pl.lit("B"))
+        .alias("grade")
+    )
+    return [grade, *c, *a]
+
+
 @dataclass(frozen=True, slots=True)
 class GradeResult:
-    """The computed credit grade and why."""
+    """The computed credit grade; its reasons are put into words on demand."""
 
     grade: str
-    reasons: tuple[Phrase, ...]
+    outcomes: tuple[bool | None, ...]  # c_* then a_*, as GRADE_COLUMNS[1:]
+    credit: dict[str, Any] = field(repr=False)
+    years: float = field(repr=False)
 
-
-_C_CONDITIONS = (
-    ("default_2y", True, Phrase("近两年有不良记录", "a default in the last two years")),
-    ("lawful", False, Phrase("未守法经营、信守承诺", "not lawful or not keeping promises")),
-    ("operations_2y", "不良", Phrase("近两年经营状况不良", "poor operations in two years")),
-    ("capital", "不足", Phrase("资金实力不足", "insufficient capital")),
-)
-
-
-def compute_grade(credit: dict[str, Any], policy: Policy, as_of: dt.date) -> GradeResult | None:
-    """C if any C condition, A if every A condition, else B (POLICY §2, 002 §15–18)."""
-    flags = [f for f in (credit.get("red_flags") or ()) if f != NO_PROBLEM]
-    c_reasons = [p for key, bad, p in _C_CONDITIONS if credit.get(key) == bad]
-    if flags:
-        c_reasons.append(Phrase(f"风险情形：{'、'.join(flags)}", f"red flags: {', '.join(flags)}"))
-    if c_reasons:
-        return GradeResult("C", tuple(c_reasons))
-    if any(credit.get(key) is None for key, _, _ in _C_CONDITIONS) or credit.get("red_flags") is None:
-        return None  # a blank C condition could still make it C
-    years = policy["credit.min_cooperation_years"]
-    start = credit.get("coop_start")
-    operations, capital = credit.get("operations_2y"), credit.get("capital")
-    holds = (
-        None if start is None else add_months(start, int(12 * years)) <= as_of,
-        operations == "良好",
-        capital == "雄厚",
-        credit.get("collection_met"),
-        credit.get("data_complete"),
-    )
-    if any(ok is None for ok in holds):
-        return None
-    if all(holds):
-        return GradeResult("A", tuple(_a_phrase(i, True, years, operations, capital) for i in range(5)))
-    return GradeResult(
-        "B", tuple(_a_phrase(i, False, years, operations, capital) for i, ok in enumerate(holds) if not ok)
-    )
+    @property
+    def reasons(self) -> tuple[Phrase, ...]:
+        """Why: the C conditions that hold, or the A conditions (all held, or those failed)."""
+        c, a = self.outcomes[: len(C_CONDITIONS) + 1], self.outcomes[len(C_CONDITIONS) + 1 :]
+        if self.grade == "C":
+            reasons = [_C_PHRASES[k] for k, held in zip(C_CONDITIONS, c, strict=False) if held]
+            if c[-1]:
+                flags = [f for f in self.credit.get("red_flags") or () if f != NO_PROBLEM]
+                reasons.append(Phrase(f"风险情形：{'、'.join(flags)}", f"red flags: {', '.join(flags)}"))
+            return tuple(reasons)
+        operations, capital = self.credit.get("operations_2y"), self.credit.get("capital")
+        held = self.grade == "A"
+        return tuple(
+            _a_phrase(i, held, self.years, operations, capital) for i, ok in enumerate(a) if held or not ok
+        )
 
 
 def _a_phrase(index: int, holds: bool, years: float, operations: object, capital: object) -> Phrase:

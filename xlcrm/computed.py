@@ -51,11 +51,11 @@ def computed_columns(ctx: Context) -> dict[str, ComputedColumns]:
     if credit is not None:
         values = {}
         for row in ctx.rows("credit"):
-            grade = ctx.grade(row)
-            grant = max_grant(row, grade.grade, ctx.policy) if grade else None
+            grade = ctx.grade_of(row)
+            grant = max_grant(row, grade, ctx.policy) if grade else None
             key = (row[TABLE], row[POSITION])
             values[key] = (
-                grade.grade if grade else None,
+                grade,
                 grant.limit if grant else None,
                 grant.term if grant else None,
             )

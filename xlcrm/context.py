@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from xlcrm.compute import GradeResult, TierResult, compute_grade, compute_tier
+from xlcrm.compute import GRADE_COLUMNS, GradeResult, TierResult, compute_tier, grade_exprs
 from xlcrm.policy import Policy
 from xlcrm.submission import FormData, Submission
 from xlcrm.workdays import WorkCalendar
@@ -63,12 +63,26 @@ class Context:
             memo[key] = compute_tier(archive, evaluation, self.policy)
         return memo[key]  # type: ignore[no-any-return]
 
+    def grades(self) -> list[tuple[Any, ...]]:
+        """Per 信用评定 row: (computed grade or None, each condition's outcome), all at once in polars."""
+        if "grades" not in self.cache:
+            data = self.form("credit")
+            frame = data.frame.select(grade_exprs(self.policy, self.as_of)) if data is not None else None
+            self.cache["grades"] = (
+                [] if frame is None else list(zip(*(frame[c].to_list() for c in GRADE_COLUMNS), strict=True))
+            )
+        return self.cache["grades"]  # type: ignore[no-any-return]
+
+    def grade_of(self, credit: Row) -> str | None:
+        """The computed grade letter of a 信用评定 row (None where a condition is blank)."""
+        return self.grades()[credit[INDEX]][0]  # type: ignore[no-any-return]
+
     def grade(self, credit: Row) -> GradeResult | None:
-        """The computed credit grade of a 信用评定 row (cached)."""
-        memo = self.cache.setdefault("grade", {})
-        if credit[INDEX] not in memo:
-            memo[credit[INDEX]] = compute_grade(credit, self.policy, self.as_of)
-        return memo[credit[INDEX]]  # type: ignore[no-any-return]
+        """The computed grade of a 信用评定 row with its reasons (put into words on demand)."""
+        grade, *outcomes = self.grades()[credit[INDEX]]
+        if grade is None:
+            return None
+        return GradeResult(grade, tuple(outcomes), credit, self.policy["credit.min_cooperation_years"])
 
     @cached_property
     def department(self) -> str | None:

@@ -407,8 +407,7 @@ def _policy_summary(result: Result) -> list[list[Any]]:
 
     totals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     for row in ctx.rows("credit"):
-        computed = ctx.grade(row)
-        bucket = totals[computed.grade if computed else "未定"]
+        bucket = totals[ctx.grade_of(row) or "未定"]
         bucket[0] += 1
         bucket[1] += row.get("limit") or 0.0
         bucket[2] += row.get("exposure") or 0.0

@@ -35,9 +35,11 @@ def has_grant(row: Row) -> bool:
     return row.get("credit_type") in GRANTS or _amount(row.get("limit")) > 0
 
 
-def _forbidden_grant(form: FormData, row: Row, grade: str, why: tuple[Phrase, ...]) -> Diagnostic | None:
+def _forbidden_grant(ctx: Context, form: FormData, row: Row, grade: str) -> Diagnostic | None:
     """C302, C303 or C314 for a row, in that order of precedence; None if the grant may exist."""
     if grade == "C":
+        result = ctx.grade(row)
+        why = result.reasons if result is not None else ()
         if row.get("credit_type") in GRANTS:
             what = Phrase(f"授信类型为{row['credit_type']}", f"the grant type is {row['credit_type']}")
             return form.at("C302", row[INDEX], "credit_type", what=what, why=why)
@@ -62,9 +64,10 @@ def declared_grade(ctx: Context) -> Iterator[Diagnostic]:
     if form is None:
         return
     for row in ctx.rows("credit"):
-        result = ctx.grade(row)
-        declared = row.get("declared_grade")
-        if result is not None and declared is not None and declared != result.grade:
+        declared, computed = row.get("declared_grade"), ctx.grade_of(row)
+        if computed is not None and declared is not None and declared != computed:
+            result = ctx.grade(row)
+            assert result is not None
             yield form.at(
                 "C301",
                 row[INDEX],
@@ -82,16 +85,16 @@ def grants(ctx: Context) -> Iterator[Diagnostic]:
     if form is None:
         return
     for row in ctx.rows("credit"):
-        result = ctx.grade(row)
-        if result is None:
+        grade = ctx.grade_of(row)
+        if grade is None:
             continue
-        forbidden = _forbidden_grant(form, row, result.grade, result.reasons)
+        forbidden = _forbidden_grant(ctx, form, row, grade)
         if forbidden is not None:
             yield forbidden
             continue
         if not has_grant(row):
             continue
-        grant = max_grant(row, result.grade, ctx.policy)
+        grant = max_grant(row, grade, ctx.policy)
         missing = [(key, phrase) for key, phrase in _APPROVALS if row.get(key) is not True]
         if grant.approvals_needed and missing:
             yield form.at("C304", row[INDEX], missing[0][0], missing=tuple(p for _, p in missing))
