@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import os
@@ -235,10 +236,19 @@ def main() -> None:
     gc.disable()
     try:
         cli(standalone_mode=True)
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except Exception as exc:
         if os.environ.get("XLCRM_DEBUG"):
             raise
         click.echo(
             f"xlcrm 内部错误 / internal error: {type(exc).__name__}: {exc} (XLCRM_DEBUG=1 显示详情)", err=True
         )
-        sys.exit(2)
+        code = 2
+    # Every output is written, closed and renamed into place by now. Leave without freeing
+    # millions of cell objects one by one (~0.3 s at 100,000 rows): the system reclaims them.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # a closed pipe (… | head): nothing more to say
+            stream.flush()
+    os._exit(code)
