@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -138,6 +138,7 @@ def _looks_like_text(head: bytes) -> bool:
     """CSV or text saved under an Excel name: decodable, no NUL bytes."""
     if b"\x00" in head:
         return False
+    head = head[:-3] if len(head) >= 4096 else head  # a character cut at the end is no evidence
     for encoding in ("utf-8", "gb18030"):
         try:
             head.decode(encoding)
@@ -173,7 +174,7 @@ def _ole(path: Path, label: str, password: str | None) -> Source:
 
 
 def _check_package(source: Source, limits: Limits) -> None:
-    """The zip directory against the limits, then every small XML part for a DTD."""
+    """The zip directory against the limits, then every other XML part's prolog for a DTD."""
     label = source.label
     try:
         archive = source.zip()
@@ -194,17 +195,18 @@ def _check_package(source: Source, limits: Limits) -> None:
         if "[Content_Types].xml" not in names:
             raise InputError("not_workbook", label)
         source.sheet_parts = _sheet_parts(archive, names, label)
-        for info in infos:  # every XML part but the sheets (scanned as they are read)
+        for info in infos:  # every other XML part's prolog (the sheets are scanned as they are read)
             if _is_xml(info.filename) and info.filename not in source.sheet_parts.values():
-                for _ in _inflate(archive, info, label, limits):
-                    pass
+                chunks = _inflate(archive, info, label, limits)
+                next(chunks, None)  # a DTD comes before the root element, in the first chunk
+                chunks.close()
 
 
 def _is_xml(name: str) -> bool:
     return name.endswith((".xml", ".rels", ".vml"))
 
 
-def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limits: Limits) -> Iterator[bytes]:
+def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limits: Limits) -> Generator[bytes]:
     """A part's bytes in chunks, refusing a DTD in XML and more bytes than declared."""
     seen = 0
     try:
