@@ -20,6 +20,8 @@ import msoffcrypto.format.ooxml
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.workbooks import AS_OF, write_case
 from xlcrm.cli import cli
@@ -348,3 +350,42 @@ def test_user_text_is_never_written_as_a_formula(tmp_path: Path) -> None:
     assert [c.data_type for c in book["客户档案"]["B"]] == [c.data_type for c in source["B"]]  # untouched
     code, out, _ = run("check", str(path), "--format", "csv")
     assert "'=1+2" in out and ",=1+2" not in out
+
+
+def test_formulas_with_computed_values_are_data(tmp_path: Path) -> None:
+    """LibreOffice saved 总分 as =SUM(…) with its value: read as the value, never S010."""
+    code, out, _ = run("check", str(DATA / "rich_libreoffice.xlsx"), "--format", "json")
+    found = json.loads(out)["diagnostics"]
+    assert code == 1 and found and not [d for d in found if d["code"] == "S010"]
+    with zipfile.ZipFile(DATA / "rich_libreoffice.xlsx") as archive:
+        sheets = b"".join(archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/sheet"))
+    assert sheets.count(b"<f") >= 8  # the formulas are there
+
+
+_SPECIAL = st.sampled_from([None, "text", 12.5, {"error": "#N/A"}, {"error": "#DIV/0!"}, {"formula": "=1+1"}])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.lists(_SPECIAL, min_size=1, max_size=5), min_size=1, max_size=6))
+def test_the_preflight_finds_exactly_the_error_and_uncomputed_cells(
+    tmp_path: Path, cells: list[list[object]]
+) -> None:
+    from xlcrm.policy import default_policy
+    from xlcrm.preflight import Limits, open_source, scan_sheet
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    expected = {}
+    for r, row in enumerate(cells, start=1):
+        for c, value in enumerate(row, start=1):
+            if isinstance(value, dict):
+                sheet.cell(r, c).value = value.get("error") or value.get("formula")
+                sheet.cell(r, c).data_type = "e" if "error" in value else "f"
+                expected[(r, c)] = value.get("error") or value.get("formula")
+            elif value is not None:
+                sheet.cell(r, c).value = value
+    path = tmp_path / "cells.xlsx"
+    book.save(path)
+    limits = Limits.of(default_policy())
+    found = scan_sheet(open_source(path, "cells.xlsx", limits), sheet.title, limits).errors
+    assert found == expected
