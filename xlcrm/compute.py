@@ -117,22 +117,6 @@ def _late_phrase(late: int, overdue: int) -> Phrase:
     )
 
 
-def _scale_ok(archive: dict[str, Any], policy: Policy, prefix: str) -> bool:
-    business = archive.get("annual_business")
-    if business is not None and business >= policy[f"tiers.{prefix}_min_business"]:
-        return True
-    if archive.get("customer_type") != MEDICAL:
-        return False
-    beds = archive.get("beds")
-    if beds is not None and beds >= policy[f"tiers.{prefix}_min_beds"]:
-        return True
-    rank, required = (
-        hospital_rank(archive.get("hospital_level")),
-        hospital_rank(policy[f"tiers.{prefix}_min_hospital_level"]),
-    )
-    return rank is not None and required is not None and rank <= required
-
-
 @lru_cache(maxsize=32)
 def _scale_standard(policy: Policy, prefix: str) -> tuple[str, str]:
     """The scale condition of a tier in words (depends on the policy only)."""
@@ -156,29 +140,67 @@ def _scale_phrase(archive: dict[str, Any], policy: Policy, prefix: str, ok: bool
     )
 
 
-def compute_tier(archive: dict[str, Any], evaluation: dict[str, Any], policy: Policy) -> TierResult | None:
-    """The highest tier whose conditions all hold (POLICY §2), else 合格类客户."""
-    total = score_total(evaluation)
-    late, overdue = evaluation.get("late_payments"), evaluation.get("overdue_pickups")
-    intent, problems = evaluation.get("long_term_intent"), evaluation.get("problems")
-    if total is None or late is None or overdue is None or intent is None or problems is None:
+TIER_COLUMNS = ("tier", "total", *(f"vip_{i}" for i in range(5)), *(f"preferred_{i}" for i in range(3)))
+
+
+def tier_exprs(policy: Policy) -> list[pl.Expr]:
+    """The computed tier and each condition's outcome (POLICY §2).
+
+    Over 客户档案 rows joined with each customer's latest 客户评价: the highest tier whose
+    conditions all hold, else 合格类客户; null where a score, the late counts, the intent or
+    the problems are blank.
+    """
+    levels = forms()["archive"].column("hospital_level").allowed
+    rank = pl.col("hospital_level").replace_strict(list(levels), list(range(len(levels))), default=None)
+
+    def scale(prefix: str) -> pl.Expr:
+        required = hospital_rank(policy[f"tiers.{prefix}_min_hospital_level"])
+        by_rank = (rank <= required).fill_null(False) if required is not None else pl.lit(False)
+        beds = (pl.col("beds") >= policy[f"tiers.{prefix}_min_beds"]).fill_null(False)
+        medical = (pl.col("customer_type") == MEDICAL).fill_null(False)
+        business = (pl.col("annual_business") >= policy[f"tiers.{prefix}_min_business"]).fill_null(False)
+        ok: pl.Expr = business | (medical & (beds | by_rank))
+        return ok
+
+    total = pl.sum_horizontal(SCORE_KEYS).cast(pl.Float64)
+    clean = (pl.col("late_payments") == 0) & (pl.col("overdue_pickups") == 0)
+    problems = pl.col("problems")
+    no_problems = (problems.list.len() == 1) & (problems.list.first() == NO_PROBLEM)
+    vip = [
+        total >= policy["tiers.vip_min_total"],
+        scale("vip"),
+        clean,
+        pl.col("long_term_intent"),
+        no_problems,
+    ]
+    preferred = [total >= policy["tiers.preferred_min_total"], scale("preferred"), clean]
+    needed = (*SCORE_KEYS, "late_payments", "overdue_pickups", "long_term_intent", "problems")
+    unknown = pl.any_horizontal([pl.col(k).is_null() for k in needed])
+    tier = (
+        pl.when(unknown)
+        .then(pl.lit(None, dtype=pl.Utf8))
+        .when(pl.all_horizontal(vip))
+        .then(pl.lit(VIP))
+        .when(pl.all_horizontal(preferred))
+        .then(pl.lit(PREFERRED))
+        .otherwise(pl.lit(QUALIFIED))
+    )
+    return [
+        tier.alias("tier"),
+        pl.when(unknown).then(None).otherwise(total).alias("total"),
+        *(e.alias(f"vip_{i}") for i, e in enumerate(vip)),
+        *(e.alias(f"preferred_{i}") for i, e in enumerate(preferred)),
+    ]
+
+
+def tier_result(
+    outcome: tuple[Any, ...], archive: dict[str, Any], evaluation: dict[str, Any], policy: Policy
+) -> TierResult | None:
+    """A row's TierResult from its ``TIER_COLUMNS`` outcome (None where the tier is unknown)."""
+    tier, total, *held = outcome
+    if tier is None:
         return None
-    clean = late == 0 and overdue == 0
-    holds = {
-        VIP: (
-            total >= policy["tiers.vip_min_total"],
-            _scale_ok(archive, policy, "vip"),
-            clean,
-            bool(intent),
-            tuple(problems) == (NO_PROBLEM,),
-        ),
-        PREFERRED: (
-            total >= policy["tiers.preferred_min_total"],
-            _scale_ok(archive, policy, "preferred"),
-            clean,
-        ),
-    }
-    tier = next((t for t in (VIP, PREFERRED) if all(holds[t])), QUALIFIED)
+    holds = {VIP: tuple(held[:5]), PREFERRED: tuple(held[5:])}
     return TierResult(tier, total, holds, archive, evaluation, policy)
 
 

@@ -14,7 +14,15 @@ from typing import Any
 
 import polars as pl
 
-from xlcrm.compute import GRADE_COLUMNS, GradeResult, TierResult, compute_tier, grade_exprs
+from xlcrm.compute import (
+    GRADE_COLUMNS,
+    TIER_COLUMNS,
+    GradeResult,
+    TierResult,
+    grade_exprs,
+    tier_exprs,
+    tier_result,
+)
 from xlcrm.policy import Policy
 from xlcrm.submission import FormData, Submission
 from xlcrm.workdays import WorkCalendar
@@ -56,12 +64,48 @@ class Context:
         return memo[key]  # type: ignore[no-any-return]
 
     def tier(self, archive: Row, evaluation: Row) -> TierResult | None:
-        """The computed tier of an archive row with its latest evaluation (cached)."""
-        memo = self.cache.setdefault("tier", {})
-        key = (archive[INDEX], evaluation[INDEX])
-        if key not in memo:
-            memo[key] = compute_tier(archive, evaluation, self.policy)
-        return memo[key]  # type: ignore[no-any-return]
+        """The computed tier of an archive row with its latest evaluation (which ``evaluation`` is)."""
+        return tier_result(self.tiers()[archive[INDEX]], archive, evaluation, self.policy)
+
+    def tier_of(self, archive: Row) -> str | None:
+        """The computed tier of an archive row (None where it cannot be computed)."""
+        return self.tiers()[archive[INDEX]][0]  # type: ignore[no-any-return]
+
+    def tiers(self) -> list[tuple[Any, ...]]:
+        """Per 客户档案 row: its tier and each condition's outcome, all at once in polars.
+
+        With the customer's latest 客户评价: latest 期间, then 评价日期, then row.
+        """
+        if "tiers" not in self.cache:
+            archive, evaluation = self.form("archive"), self.form("evaluation")
+            if archive is None or evaluation is None:
+                self.cache["tiers"] = []
+                return self.cache["tiers"]  # type: ignore[no-any-return]
+            order = [
+                pl.col("period").fill_null(""),
+                pl.col("evaluated_on").fill_null(dt.date.min),
+                pl.col(INDEX),
+            ]
+            latest = (
+                evaluation.frame.with_row_index(INDEX)
+                .filter(pl.col("customer_code").is_not_null())
+                .sort(order)
+                .group_by("customer_code", maintain_order=True)
+                .last()
+                .drop(INDEX)
+            )
+            facts = archive.frame.select(
+                "customer_code", "annual_business", "customer_type", "beds", "hospital_level"
+            )
+            joined = facts.join(
+                latest.drop(set(facts.columns) - {"customer_code"}, strict=False),
+                on="customer_code",
+                how="left",
+                maintain_order="left",
+            )
+            out = joined.select(tier_exprs(self.policy))
+            self.cache["tiers"] = list(zip(*(out[c].to_list() for c in TIER_COLUMNS), strict=True))
+        return self.cache["tiers"]  # type: ignore[no-any-return]
 
     def grades(self) -> list[tuple[Any, ...]]:
         """Per 信用评定 row: (computed grade or None, each condition's outcome), all at once in polars."""

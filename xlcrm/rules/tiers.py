@@ -57,9 +57,10 @@ def declared_tier(ctx: Context) -> Iterator[Diagnostic]:
         declared, evaluation = row.get("tier"), latest.get(row.get("customer_code"))  # type: ignore[arg-type]
         if not is_admitted(row) or declared not in TIERS or evaluation is None:
             continue  # no evaluation: T209 says so
-        result = ctx.tier(row, evaluation)
-        if result is None or result.tier == declared:
+        if ctx.tier_of(row) in (None, declared):
             continue
+        result = ctx.tier(row, evaluation)
+        assert result is not None
         if TIERS.index(declared) < TIERS.index(result.tier):  # declared higher: what it lacks
             why = result.failed(declared)
         else:  # declared lower: the higher tier's conditions all hold
