@@ -389,3 +389,14 @@ def test_the_preflight_finds_exactly_the_error_and_uncomputed_cells(
     limits = Limits.of(default_policy())
     found = scan_sheet(open_source(path, "cells.xlsx", limits), sheet.title, limits).errors
     assert found == expected
+
+
+def test_a_chunk_boundary_never_splits_a_cell_from_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scanned in 64-byte chunks, LibreOffice's computed formulas still have their values."""
+    from xlcrm import preflight
+    from xlcrm.policy import default_policy
+
+    monkeypatch.setattr(preflight, "CHUNK", 64)
+    limits = preflight.Limits.of(default_policy())
+    source = preflight.open_source(DATA / "rich_libreoffice.xlsx", "rich", limits)
+    assert all(preflight.scan_sheet(source, sheet, limits).errors == {} for sheet in source.sheet_parts)

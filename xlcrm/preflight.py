@@ -314,7 +314,7 @@ def _scan(source: Source, sheet: str, limits: Limits, *, exact: bool) -> SheetSc
                     scan.formula = _formula_tag(prefix.group(1))
                 first = False
             data = carry + chunk
-            cut = data.rfind(b">") + 1  # whole tags only; the rest waits for the next chunk
+            cut = _whole(data)  # whole rows only; the rest waits for the next chunk
             carry = data[cut:]
             data = data[:cut]
             if exact:
@@ -332,6 +332,12 @@ def _scan(source: Source, sheet: str, limits: Limits, *, exact: bool) -> SheetSc
 
 
 EXCEL_ROWS = 1_048_576
+
+
+def _whole(data: bytes) -> int:
+    """Where the last whole row ends (a cell's value never waits for the next chunk)."""
+    end = data.rfind(b"row>")  # </row> or </x:row>
+    return end + 4 if end >= 0 else data.rfind(b">") + 1
 
 
 @cache
