@@ -270,6 +270,7 @@ class SheetScan:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) 1-based -> shown text
     formula: Any = None  # a formula's start tag (with the sheet's namespace prefix, if any)
     far: bool = False  # a cell lies right of the column that keeps any sheet within the limit
+    rows_seen: int = 0  # chunks of whole rows scanned so far
 
     def __post_init__(self) -> None:
         self.formula = _formula_tag(b"")
@@ -306,38 +307,45 @@ def _scan(source: Source, sheet: str, limits: Limits, *, exact: bool) -> SheetSc
     far = _far_columns(limits.max_cells // EXCEL_ROWS)
     with source.zip() as archive:
         info = archive.getinfo(part)
-        carry, first = b"", True
+        carry = b""
         for chunk in _inflate(archive, info, source.label, limits):
-            if first:
+            if scan.rows_seen == 0:
                 prefix = re.search(rb"<(\w+:)?sheetData\b", chunk)
                 if prefix and prefix.group(1):
                     scan.formula = _formula_tag(prefix.group(1))
-                first = False
             data = carry + chunk
             cut = _whole(data)  # whole rows only; the rest waits for the next chunk
             carry = data[cut:]
-            data = data[:cut]
-            if exact:
-                _measure(data, scan)
-                if scan.last_row * scan.last_col > limits.max_cells:
-                    return scan
-            elif far is None or far.search(data):
-                scan.far = True
+            if not _rows(data[:cut], scan, limits, far, exact=exact):
                 return scan
-            _find_errors(data, scan)
-        if exact:
-            _measure(carry, scan)
-        _find_errors(carry, scan)
+        _rows(carry, scan, limits, far, exact=exact)
     return scan
+
+
+def _rows(data: bytes, scan: SheetScan, limits: Limits, far: Any, *, exact: bool) -> bool:
+    """Scan whole rows; False once the sheet is known to need measuring or to be too big."""
+    scan.rows_seen += 1
+    if exact:
+        _measure(data, scan)
+        if scan.last_row * scan.last_col > limits.max_cells:
+            return False
+    elif far is None or far.search(data):
+        scan.far = True
+        return False
+    _find_errors(data, scan)
+    return True
 
 
 EXCEL_ROWS = 1_048_576
 
 
 def _whole(data: bytes) -> int:
-    """Where the last whole row ends (a cell's value never waits for the next chunk)."""
+    """Where the last whole row ends, 0 if none yet (a cell never waits for its value).
+
+    Before the first row ends, the sheet's head is carried along with it.
+    """
     end = data.rfind(b"row>")  # </row> or </x:row>
-    return end + 4 if end >= 0 else data.rfind(b">") + 1
+    return end + 4 if end >= 0 else 0
 
 
 @cache
