@@ -127,3 +127,18 @@ def test_findings_explain_themselves(tmp_path: Path) -> None:
         "total 73 < 85" in english["T201"]["message"]
         and "average monthly collection" in english["C305"]["message"]
     )
+
+
+def test_months_later_clamps_to_the_end_of_the_month() -> None:
+    """The policy's "N months later" (review, survey, cooperation years) on calendar months."""
+    import datetime as dt
+
+    import polars as pl
+
+    from xlcrm.workdays import months_later
+
+    days = [dt.date(2025, 8, 31), dt.date(2024, 2, 29), dt.date(2025, 1, 15), None]
+    got = pl.DataFrame({"d": days}).select(months_later("d", 6))["d"].to_list()
+    assert got == [dt.date(2026, 2, 28), dt.date(2024, 8, 29), dt.date(2025, 7, 15), None]
+    got = pl.DataFrame({"d": days}).select(months_later("d", 12))["d"].to_list()
+    assert got == [dt.date(2026, 8, 31), dt.date(2025, 2, 28), dt.date(2026, 1, 15), None]

@@ -49,19 +49,5 @@ class WorkCalendar:
 
 
 def months_later(column: str, months: int) -> pl.Expr:
-    """``add_months`` over a date column (polars clamps to the month's end the same way)."""
-    return pl.col(column).dt.offset_by(f"{months}mo")
-
-
-@lru_cache(maxsize=1 << 16)  # called per row with few distinct dates
-def add_months(day: dt.date, months: int) -> dt.date:
     """The same day ``months`` later, clamped to the month's end (2025-08-31 + 6 → 2026-02-28)."""
-    month_index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(month_index, 12)
-    month += 1
-    for last in (31, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(day)
+    return pl.col(column).dt.offset_by(f"{months}mo")
