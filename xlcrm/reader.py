@@ -111,12 +111,11 @@ _LOCAL = threading.local()
 
 
 def _open(source: Source) -> python_calamine.CalamineWorkbook:
-    """One calamine handle per thread and input."""
-    books = _LOCAL.__dict__.setdefault("books", {})
-    if id(source) not in books:
-        books.clear()
-        books[id(source)] = source.calamine()
-    return books[id(source)]  # type: ignore[no-any-return]
+    """One calamine handle per thread and input (the input itself is held, so never mistaken)."""
+    held = _LOCAL.__dict__.get("held")
+    if held is None or held[0] is not source:
+        held = _LOCAL.held = (source, source.calamine())
+    return held[1]  # type: ignore[no-any-return]
 
 
 def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any) -> Sheet:
