@@ -123,9 +123,15 @@ def _check(paths: Sequence[Path | str], options: Options) -> Result:
         scans.append(scan)
         if scan.source is not None:
             result.sources[scan.file] = scan.source
+    return evaluate(scans, result, options)
+
+
+def evaluate(scans: list[WorkbookScan], result: Result, options: Options) -> Result:
+    """Run the pipeline on scanned forms (from files, or from a live workbook): the result."""
+    policy = options.policy or default_policy()
     if options.blacklist is not None:
         try:
-            scans.append(_blacklist_scan(options.blacklist, limits))
+            scans.append(_blacklist_scan(options.blacklist, Limits.of(policy)))
         except InputError as problem:
             result.problems.append(problem)
     if not scans:

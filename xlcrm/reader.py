@@ -9,7 +9,7 @@ sheet and Excel row and column, so every finding points at a cell.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cache
@@ -146,11 +146,23 @@ def scan_workbook(
     label = label or str(path)
     limits = limits or Limits.of(default_policy())
     source = open_source(path, label, limits, password)
+    scan = scan_sheets(label, read_sheets(source, limits), prepare)
+    scan.source = source
+    return scan
+
+
+def scan_sheets(
+    label: str, sheets: Iterable[tuple[int, Sheet]], prepare: Callable[[Table], None] | None = None
+) -> WorkbookScan:
+    """Find the forms in sheets already read (from a file, or from a live workbook in Excel).
+
+    ``sheets`` are (position, sheet) in any order; the scan lists them in position order.
+    """
     found, filled = {}, False
-    for index, sheet in read_sheets(source, limits):
+    for index, sheet in sheets:
         found[index] = _scan_sheet(sheet, label, prepare)
         filled = filled or any(v not in ("", None) for row in sheet.rows for v in row)
-    scan = WorkbookScan(label, [], [], source=source)
+    scan = WorkbookScan(label, [], [])
     for index in sorted(found):  # workbook order, whatever order the sheets were parsed in
         name, result = found[index]
         scan.sheets.append(name)
