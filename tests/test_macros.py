@@ -1,0 +1,107 @@
+"""The Excel buttons' macros, run through real xlwings code on a test double of Excel's storage.
+
+The double (tests/xlwings_double.py) is an xlwings engine backed by openpyxl, registered with
+``xw.engines.add``; xlwings' own Book/Sheet/Range and converters run on top of it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+xw = pytest.importorskip("xlwings")
+
+from openpyxl import load_workbook  # noqa: E402
+from openpyxl.comments import Comment  # noqa: E402
+from openpyxl.styles import PatternFill  # noqa: E402
+
+from tests.workbooks import write_rich  # noqa: E402
+from tests.xlwings_double import Engine  # noqa: E402
+from xlcrm import macros  # noqa: E402
+from xlcrm.engine import Options, check  # noqa: E402
+from xlcrm.sample import write_sample  # noqa: E402
+
+if "openpyxl-double" not in [e.name for e in xw.engines]:
+    xw.engines.add(xw.Engine(impl=Engine()))
+
+
+def open_book(path: Path) -> Any:
+    return xw.engines["openpyxl-double"].apps.active.books.open(str(path))
+
+
+def snapshot(book: Any) -> dict[str, Any]:
+    """Every cell's value, fill and note, and the sheets, as the double holds them."""
+    workbook = book.impl.workbook
+    cells = {}
+    for ws in workbook.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                fill = cell.fill.fgColor.rgb if cell.fill.fill_type == "solid" else None
+                note = cell.comment.text if cell.comment else None
+                if cell.value is not None or fill or note:
+                    cells[(ws.title, cell.coordinate)] = (cell.value, fill, note)
+    return {"sheets": workbook.sheetnames, "cells": cells}
+
+
+def places(diagnostics: Any) -> list[tuple[str, str | None, str | None]]:
+    return [(d.code, d.sheet, d.cell) for d in diagnostics]
+
+
+def test_the_macros_and_the_cli_find_the_same(tmp_path: Path) -> None:
+    path = write_sample(tmp_path / "dept.xlsx")
+    book = open_book(path)
+    by_macro = macros.check(book)
+    by_cli = check([path], Options())
+    assert places(by_macro.diagnostics) == places(by_cli.diagnostics)
+    assert len(by_macro.diagnostics) >= 25
+    issues = book.sheets[macros.ISSUES]
+    listed = issues.range(f"B2:B{len(by_cli.diagnostics) + 1}").value
+    assert listed == [d.code for d in by_cli.diagnostics]
+    archive = book.sheets["客户档案"]
+    assert archive["K6"].color == macros.FILLS["error"]
+    assert archive["K6"].note.text.startswith("[xlcrm] S005")
+
+
+def test_clear_after_check_and_process_leaves_the_workbook_as_it_was(tmp_path: Path) -> None:
+    path = write_rich(tmp_path / "rich.xlsx")
+    workbook = load_workbook(path)
+    workbook["客户档案"]["K6"].comment = Comment(
+        "用户：电话待核实", "内勤"
+    )  # a finding cell with a user's note
+    workbook["客户档案"]["K6"].fill = PatternFill("solid", fgColor="FF00B0F0")  # and the user's fill
+    workbook.save(path)
+    book = open_book(path)
+    before = snapshot(book)
+    macros.check(book)
+    during = snapshot(book)
+    assert during != before and macros.ISSUES in during["sheets"]
+    k6 = during["cells"][("客户档案", "K6")]
+    assert k6[2].startswith("用户：电话待核实\n[xlcrm] S005")
+    macros.clear(book)
+    assert snapshot(book) == before
+    macros.process(book)
+    header = [c.value for c in book.impl.workbook["客户档案"][3]]
+    assert header[-2:] == ["系统等级", "等级依据"]
+    macros.clear(book)
+    assert snapshot(book) == before
+
+
+def test_the_macros_read_unsaved_edits(tmp_path: Path) -> None:
+    path = write_sample(tmp_path / "dept.xlsx")
+    book = open_book(path)
+    book.sheets["客户档案"]["K6"].value = "13800138000"  # typed, not saved
+    found = places(macros.check(book).diagnostics)
+    assert ("S005", "客户档案", "K6") not in found
+    assert ("S005", "客户档案", "K6") in places(check([path], Options()).diagnostics)
+
+
+def test_text_the_macros_write_is_never_a_formula(tmp_path: Path) -> None:
+    from tests.workbooks import write_case
+
+    path = write_case(tmp_path / "f.xlsx", {"客户档案": [{"客户编码": "=1+2", "客户名称": "+SUM(1)"}]})
+    book = open_book(path)
+    found = macros.process(book)  # the double refuses any "=…" written as a value
+    codes = book.sheets[macros.ISSUES].range(f"D2:D{len(found.diagnostics) + 1}").value
+    assert "=1+2" in codes

@@ -1,0 +1,206 @@
+"""Excel buttons (issue 5): the same checks on the workbook open in Excel, through xlwings.
+
+``check`` marks the findings in the open workbook (a fill by severity and an xlcrm note on each
+finding cell, a fresh 问题清单 sheet with links); ``process`` also writes the computed columns;
+``clear`` removes every xlcrm mark and nothing else. They read the live workbook — unsaved edits
+included — through xlwings' Book/Range API and feed the same pipeline as ``xlcrm check``
+(``reader.scan_sheets`` → ``engine.evaluate``), so the findings are the same.
+
+What xlcrm changes is recorded in a hidden sheet (``xlcrm状态``): each cell's fill and note as
+they were, the sheets and columns it added. ``clear`` puts every one of them back, so a check
+followed by clear leaves values, fills and notes exactly as before. Only API calls that work
+in Excel on Windows and macOS are used (values, colours, notes, sheets, hyperlinks); where a
+client has no notes, the 问题清单 sheet still lists every finding.
+
+This is the only module that imports xlwings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import xlwings as xw
+
+from xlcrm.computed import computed_columns
+from xlcrm.diagnostics import Diagnostic, column_letter
+from xlcrm.engine import Options, Result, evaluate, without_cyclic_gc
+from xlcrm.reader import Sheet, scan_sheets
+from xlcrm.render.csv import as_text
+from xlcrm.submission import prepare_table
+
+STATE = "xlcrm状态"
+ISSUES = "问题清单"
+MARKER = "[xlcrm]"
+FILLS = {"error": (255, 199, 206), "warning": (255, 235, 156)}
+EXCEL_ERRORS = frozenset(
+    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!"}
+)
+ISSUE_HEADERS = ["位置", "代码", "级别", "客户编码", "说明"]
+_SEVERITY = {"error": "错误", "warning": "警告"}
+
+
+def check(book: xw.Book | None = None) -> Result:
+    """Mark the findings in the open workbook (after clearing xlcrm's earlier marks)."""
+    book = book or xw.Book.caller()
+    clear(book)
+    result = _evaluate(book)
+    state = _State()
+    _mark(book, result, state)
+    _issues(book, result, state)
+    state.save(book)
+    return result
+
+
+def process(book: xw.Book | None = None) -> Result:
+    """Check, and also write the computed columns (系统等级 … 最长回款期限) at the right."""
+    book = book or xw.Book.caller()
+    result = check(book)
+    state = _State.load(book)
+    _computed(book, result, state)
+    state.save(book)
+    return result
+
+
+def clear(book: xw.Book | None = None) -> None:
+    """Remove every xlcrm mark: fills and notes as they were, added sheets and columns gone."""
+    book = book or xw.Book.caller()
+    state = _State.load(book)
+    for sheet, cell, color, note in state.cells:
+        rng = book.sheets[sheet][cell]
+        rng.color = tuple(color) if color else None
+        _set_note(rng, note)
+    for sheet, address in state.columns:
+        book.sheets[sheet][address].clear_contents()
+    for name in state.sheets:
+        if name in _names(book):
+            book.sheets[name].delete()
+    if STATE in _names(book):
+        book.sheets[STATE].delete()
+
+
+def _names(book: xw.Book) -> list[str]:
+    return [s.name for s in book.sheets]
+
+
+def _evaluate(book: xw.Book) -> Result:
+    """The pipeline of ``xlcrm check`` on the live values of every sheet."""
+    label = book.name
+    sheets = [(i, _read(ws)) for i, ws in enumerate(book.sheets) if ws.name != STATE]
+    with without_cyclic_gc():
+        return evaluate([scan_sheets(label, sheets, prepare_table)], Result(files=[label]), Options())
+
+
+def _read(ws: xw.Sheet) -> Sheet:
+    """A sheet's used area as the reader's Sheet; Excel error values become S010 cells."""
+    used = ws.used_range
+    values = used.options(ndim=2, err_to_str=True).value or [[]]
+    first_row, first_col = used.row - 1, used.column - 1
+    errors: dict[tuple[int, int], str] = {}
+    rows = []
+    for r, line in enumerate(values):
+        row = []
+        for c, value in enumerate(line):
+            if isinstance(value, str) and value in EXCEL_ERRORS:
+                errors[(first_row + r + 1, first_col + c + 1)] = value
+                value = None
+            row.append("" if value is None else value)
+        rows.append(row)
+    return Sheet(ws.name, rows, first_row, first_col, errors=errors)
+
+
+class _State:
+    """What xlcrm changed in the open workbook, kept in a hidden sheet so clear can undo it."""
+
+    def __init__(self) -> None:
+        self.cells: list[list[Any]] = []  # [sheet, cell, original colour or None, original note or None]
+        self.columns: list[list[str]] = []  # [sheet, address] of computed columns written
+        self.sheets: list[str] = []  # sheets xlcrm added
+
+    @classmethod
+    def load(cls, book: xw.Book) -> _State:
+        state = cls()
+        if STATE in _names(book):
+            data = json.loads(book.sheets[STATE]["A1"].value or "{}")
+            state.cells, state.columns, state.sheets = data["cells"], data["columns"], data["sheets"]
+        return state
+
+    def save(self, book: xw.Book) -> None:
+        sheet = book.sheets[STATE] if STATE in _names(book) else book.sheets.add(STATE, after=book.sheets[-1])
+        data = {"cells": self.cells, "columns": self.columns, "sheets": self.sheets}
+        sheet["A1"].value = "'" + json.dumps(data, ensure_ascii=False)
+        sheet.visible = False
+
+
+def _mark(book: xw.Book, result: Result, state: _State) -> None:
+    """A fill and a note on each finding cell; each cell's fill and note recorded first."""
+    by_cell: dict[tuple[str, str], list[Diagnostic]] = defaultdict(list)
+    for d in result.diagnostics:
+        if d.sheet and d.cell and d.row:
+            by_cell[(d.sheet, d.cell)].append(d)
+    for (sheet, cell), items in by_cell.items():
+        rng = book.sheets[sheet][cell]
+        note = rng.note.text if rng.note is not None else None
+        state.cells.append([sheet, cell, list(rng.color) if rng.color else None, note])
+        errors = any(d.severity == "error" and not d.waived for d in items)
+        rng.color = FILLS["error" if errors else "warning"]
+        lines = [f"{MARKER} {d.code} {_SEVERITY[d.severity]}：{d.message('zh')}" for d in items]
+        _set_note(rng, "\n".join([note, *lines]) if note else "\n".join(lines))
+
+
+def _set_note(rng: xw.Range, text: str | None) -> None:
+    """Set, replace or remove a cell's note; a client without notes keeps the 问题清单 only."""
+    try:
+        if rng.note is not None:
+            if text is None:
+                rng.note.delete()
+            else:
+                rng.note.text = text
+        elif text is not None:
+            rng.add_note(text)
+    except (AttributeError, NotImplementedError):
+        pass
+
+
+def _issues(book: xw.Book, result: Result, state: _State) -> None:
+    """A fresh 问题清单 sheet: one row per finding, linked to its cell."""
+    sheet = book.sheets.add(ISSUES, after=book.sheets[-1])
+    state.sheets.append(ISSUES)
+    rows = [ISSUE_HEADERS]
+    for d in result.diagnostics:
+        place = f"{d.sheet}!{d.cell}" if d.sheet and d.cell else d.sheet or ""
+        rows.append(
+            [
+                as_text(place),
+                d.code,
+                _SEVERITY[d.severity],
+                as_text(d.customer_code),
+                as_text(d.message("zh")),
+            ]
+        )
+    sheet["A1"].value = rows
+    for r, d in enumerate(result.diagnostics, start=2):
+        if d.sheet and d.cell:
+            sheet[f"A{r}"].add_hyperlink(f"#'{d.sheet}'!{d.cell}", f"{d.sheet}!{d.cell}")
+
+
+def _computed(book: xw.Book, result: Result, state: _State) -> None:
+    """The computed columns at the right of 客户档案 and 信用评定 (recorded for clear)."""
+    if result.context is None or result.submission is None:
+        return
+    for key, columns in computed_columns(result.context).items():
+        data = result.submission.forms[key]
+        for t, table in enumerate(data.tables):
+            if not table.rows or table.header_row == 0:
+                continue
+            start = table.width  # 0-based index of the first free column
+            block = [list(columns.headers)] + [
+                [as_text(v) if isinstance(v, str) else v for v in columns.values.get((t, p), ())]
+                or [None] * len(columns.headers)
+                for p in range(len(table.rows))
+            ]
+            top = f"{column_letter(start)}{table.header_row}"
+            bottom = f"{column_letter(start + len(columns.headers) - 1)}{table.rows[-1]}"
+            book.sheets[table.sheet][top].value = block
+            state.columns.append([table.sheet, f"{top}:{bottom}"])
