@@ -15,7 +15,7 @@ from xlcrm.engine import check
 from xlcrm.registry import Lang
 from xlcrm.render.text import render
 from xlcrm.sample import write_sample
-from xlcrm.templates import COMBINED, write_templates
+from xlcrm.templates import BUTTON_BOOK, COMBINED, write_templates
 
 SAMPLE_NAME = "销售一部_客户管理台账.xlsx"
 
@@ -25,6 +25,7 @@ _TEXT = {
         "command": "检查命令：{xlcrm} check {path}",
         "exit": "xlcrm check 的退出码为 {code}（0 无错误，1 有错误，2 文件无法使用）。",
         "templates": "空白模板（带下拉框与填写说明）：{path}",
+        "buttons": "带按钮的台账（检查 / 计算等级与授信 / 清除标注，需 Excel 与 xlwings，见 README）：{path}",
         "annotated": "带标注的副本（填色、批注、问题清单、汇总、系统等级与授信列）：{path}",
         "next": "试试：{xlcrm} check {path} --format json --lang en；{xlcrm} process {path} -o 副本.xlsx；{xlcrm} rules T201",
     },
@@ -33,6 +34,7 @@ _TEXT = {
         "command": "Command: {xlcrm} check {path}",
         "exit": "xlcrm check exits with {code} (0 no errors, 1 errors, 2 unusable input).",
         "templates": "Blank templates (dropdowns, input hints, 填写说明): {path}",
+        "buttons": "Workbook with buttons (检查 / 计算等级与授信 / 清除标注; needs Excel and xlwings, see README): {path}",
         "annotated": "Annotated copy (fills, notes, 问题清单, 汇总, computed tier and credit columns): {path}",
         "next": "Next: {xlcrm} check {path} --format json --lang en; {xlcrm} process {path} -o copy.xlsx; {xlcrm} rules T201",
     },
@@ -66,5 +68,6 @@ def run_demo(out: Path, lang: Lang, console: Console) -> int:
     for path in done.copies:
         console.print(Text(words["annotated"].format(path=path), style="bold"))
     console.print(Text(words["templates"].format(path=templates / COMBINED)))
+    console.print(Text(words["buttons"].format(path=templates / BUTTON_BOOK)))
     console.print(Text(words["next"].format(path=sample, xlcrm=_program()), style="dim"))
     return 0 if result.submission is not None else 2

@@ -12,6 +12,14 @@ followed by clear leaves values, fills and notes exactly as before. Only API cal
 in Excel on Windows and macOS are used (values, colours, notes, sheets, hyperlinks); where a
 client has no notes, the 问题清单 sheet still lists every finding.
 
+The button workbook (``workbook_templates/客户管理台账.xlsm``) carries xlwings' standalone VBA
+module unchanged; its one macro ``SampleCall`` runs ``import <workbook name>; <workbook
+name>.main()``, so the template ships ``客户管理台账.py`` beside it, which calls :func:`main`.
+``main`` runs the action of the button clicked (Excel on Windows names it as
+``Application.Caller``); where the client cannot say which button it was (macOS), the action
+chosen in the 操作 sheet's cell ``B3`` runs. A renamed workbook cannot find its module: xlwings
+shows the import error, never a silent no-op (the README says to rename the .py too).
+
 This is the only module that imports xlwings.
 """
 
@@ -30,6 +38,8 @@ from xlcrm.reader import Sheet, scan_sheets
 from xlcrm.render.csv import as_text
 from xlcrm.submission import prepare_table
 
+CONTROL, ACTION_CELL = "操作", "B3"  # the sheet with the buttons, the cell naming the action
+BUTTONS = ("检查", "计算等级与授信", "清除标注")  # in the order the buttons are inserted
 STATE = "xlcrm状态"
 ISSUES = "问题清单"
 MARKER = "[xlcrm]"
@@ -39,6 +49,29 @@ EXCEL_ERRORS = frozenset(
 )
 ISSUE_HEADERS = ["位置", "代码", "级别", "客户编码", "说明"]
 _SEVERITY = {"error": "错误", "warning": "警告"}
+
+
+def main() -> None:
+    """The buttons' entry: run the clicked button's action on the workbook that called."""
+    book = xw.Book.caller()
+    action = _clicked(book) or book.sheets[CONTROL][ACTION_CELL].value
+    actions = {BUTTONS[0]: check, BUTTONS[1]: process, BUTTONS[2]: clear}
+    if action not in actions:
+        raise ValueError(f"未知操作“{action}”：请在“{CONTROL}”表 {ACTION_CELL} 选择 {' / '.join(BUTTONS)}")
+    actions[action](book)
+
+
+def _clicked(book: xw.Book) -> str | None:
+    """The clicked button's action where Excel says which button it was (Windows), else None."""
+    try:
+        caller = book.app.api.Caller  # "Button 1" … in insertion order
+    except Exception:  # macOS, or no Excel object model at all
+        return None
+    if isinstance(caller, str) and caller.startswith("Button "):
+        number = caller.removeprefix("Button ")
+        if number.isdigit() and 1 <= int(number) <= len(BUTTONS):
+            return BUTTONS[int(number) - 1]
+    return None
 
 
 def check(book: xw.Book | None = None) -> Result:
@@ -87,7 +120,7 @@ def _names(book: xw.Book) -> list[str]:
 def _evaluate(book: xw.Book) -> Result:
     """The pipeline of ``xlcrm check`` on the live values of every sheet."""
     label = book.name
-    sheets = [(i, _read(ws)) for i, ws in enumerate(book.sheets) if ws.name != STATE]
+    sheets = [(i, _read(ws)) for i, ws in enumerate(book.sheets) if ws.name not in (STATE, CONTROL)]
     with without_cyclic_gc():
         return evaluate([scan_sheets(label, sheets, prepare_table)], Result(files=[label]), Options())
 

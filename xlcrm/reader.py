@@ -28,7 +28,9 @@ HEADER_SCAN_ROWS = 30
 # A sheet with an unknown name is taken as a form when this many of its header cells match.
 MIN_SIGNATURE = 3
 # Sheets xlcrm itself writes or that belong to the template; never reported as unrecognised.
-AUXILIARY_SHEETS = frozenset(header_key(n) for n in ("填写说明", "问题清单", "汇总", "xlwings.conf"))
+AUXILIARY_SHEETS = frozenset(
+    header_key(n) for n in ("填写说明", "问题清单", "汇总", "xlwings.conf", "操作", "xlcrm状态")
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,8 @@
 """Blank workbooks generated from the form declarations.
 
-One workbook per form plus the combined ``客户管理台账.xlsx``. Every form sheet has its header
+One workbook per form plus the combined ``客户管理台账.xlsx``, and ``客户管理台账.xlsm``: the
+combined workbook with an 操作 sheet whose buttons run the checks in Excel (xlcrm.macros),
+carrying xlwings' standalone VBA module unchanged, with ``客户管理台账.py`` beside it. Every form sheet has its header
 row frozen, sensible widths, an input message with the column's help text, a dropdown on each
 column with allowed values (and on 是/否 columns), date and number validation, text format on
 code columns, and the workbook has a ``填写说明`` sheet listing each column's rule.
@@ -9,6 +11,9 @@ code columns, and the workbook has a ``填写说明`` sheet listing each column'
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import io
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,18 @@ from xlcrm.forms import Column, Form, forms
 from xlcrm.schema import value_range
 
 COMBINED = "客户管理台账.xlsx"
+BUTTON_BOOK = "客户管理台账.xlsm"
+CONTROL = "操作"  # as xlcrm.macros.CONTROL (not imported: only macros imports xlwings)
+BUTTONS = ("检查", "计算等级与授信", "清除标注")  # as xlcrm.macros.BUTTONS; a test checks they agree
+CONF = "xlwings.conf"
+_CONF_KEYS = ("Interpreter_Win", "Interpreter_Mac", "PYTHONPATH", "Conda Path", "Conda Env", "Show Console")
+_MODULE = '''"""The Excel buttons of 客户管理台账.xlsm: xlwings runs ``main()`` of the module named
+like the workbook. Keep this file beside the workbook, and rename both together."""
+
+from xlcrm.macros import main
+
+__all__ = ["main"]
+'''
 GUIDE = "填写说明"
 LAST_ROW = 1_048_575  # validations cover the whole column below the header
 # Fixed document dates keep regenerated templates byte-comparable with the committed ones.
@@ -41,21 +58,73 @@ def write_templates(out: Path) -> list[Path]:
     combined = out / COMBINED
     write_workbook(combined, all_forms)
     written.append(combined)
+    buttons = out / BUTTON_BOOK
+    write_workbook(buttons, all_forms, vba=xlwings_vba())
+    module = buttons.with_suffix(".py")
+    module.write_text(_MODULE, encoding="utf-8")
+    written += [buttons, module]
     return written
 
 
-def write_workbook(path: Path, selected: Sequence[Form]) -> None:
-    """One workbook holding the given forms and a 填写说明 sheet."""
+def xlwings_vba() -> bytes:
+    """The VBA project of xlwings' standalone quickstart workbook, as the installed xlwings ships it.
+
+    Read from the package's files without importing xlwings (only xlcrm.macros does).
+    """
+    spec = importlib.util.find_spec("xlwings")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("xlwings is not installed")
+    quickstart = Path(next(iter(spec.submodule_search_locations))) / "quickstart_standalone.xlsm"
+    with zipfile.ZipFile(quickstart) as archive:
+        return archive.read("xl/vbaProject.bin")
+
+
+def write_workbook(path: Path, selected: Sequence[Form], vba: bytes | None = None) -> None:
+    """One workbook holding the given forms and a 填写说明 sheet (and, with ``vba``, the buttons)."""
     book = xlsxwriter.Workbook(str(path))
     book.set_properties({"title": "xlcrm 客户管理台账模板", "created": _FIXED_TIME})
     styles = _styles(book)
+    if vba is not None:
+        book.add_vba_project(io.BytesIO(vba), is_stream=True)
+        _control_sheet(book, styles)
     for form in selected:
         if form.layout == "keyvalue":
             _key_value_sheet(book, form, styles)
         else:
             _form_sheet(book, form, styles)
     _guide_sheet(book, selected, styles)
+    if vba is not None:
+        _conf_sheet(book)
     book.close()
+
+
+def _control_sheet(book: Workbook, styles: dict[str, Any]) -> None:
+    """The buttons, and the cell naming the action where Excel cannot say which was clicked."""
+    sheet = book.add_worksheet(CONTROL)
+    sheet.set_column(0, 0, 14)
+    sheet.set_column(1, 1, 20)
+    sheet.write_string(
+        0, 0, "xlcrm：在 Excel 里检查本台账（需按 README 安装 Python、xlcrm 和 xlwings）", styles["title"]
+    )
+    sheet.write_string(2, 0, "操作", styles["required"])
+    sheet.write_string(2, 1, BUTTONS[0], styles["plain"])
+    sheet.data_validation(2, 1, 2, 1, {"validate": "list", "source": list(BUTTONS)})
+    sheet.write_string(
+        3, 0, "（Mac 上点任一按钮时执行此处选择的操作；Windows 上执行所点按钮的操作）", styles["plain"]
+    )
+    for index, caption in enumerate(BUTTONS):  # Button 1, 2, 3 in this order (xlcrm.macros.main)
+        sheet.insert_button(
+            5, index * 2, {"macro": "SampleCall", "caption": caption, "width": 128, "height": 36}
+        )
+    sheet.activate()
+
+
+def _conf_sheet(book: Workbook) -> None:
+    """Xlwings' settings sheet: where IT puts the Python interpreter's path (blank: the default)."""
+    sheet = book.add_worksheet(CONF)
+    for row, key in enumerate(_CONF_KEYS):
+        sheet.write_string(row, 0, key)
+    sheet.hide()
 
 
 def _styles(book: Workbook) -> dict[str, Any]:
