@@ -105,3 +105,49 @@ def test_text_the_macros_write_is_never_a_formula(tmp_path: Path) -> None:
     found = macros.process(book)  # the double refuses any "=…" written as a value
     codes = book.sheets[macros.ISSUES].range(f"D2:D{len(found.diagnostics) + 1}").value
     assert "=1+2" in codes
+
+
+def vba_payload(path: Path) -> dict[str, Any]:
+    """What the xlwings VBA client sends for a workbook (the remote engine's input)."""
+    import python_calamine
+
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    sheets = []
+    for name in book.sheet_names:
+        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False) or [[]]
+        values = [[v.isoformat() if hasattr(v, "isoformat") else v for v in row] for row in rows]
+        sheets.append(
+            {
+                "name": name,
+                "visibility": "Visible",
+                "values": values,
+                "pictures": [],
+                "shapes": [],
+                "charts": [],
+                "notes": [],
+                "tables": [],
+                "print_area": None,
+            }
+        )
+    return {
+        "client": "VBA",
+        "version": xw.__version__,
+        "book": {"name": path.name, "active_sheet_index": 0, "selection": "A1"},
+        "names": [],
+        "sheets": sheets,
+    }
+
+
+@pytest.mark.skipif(
+    not __import__("os").environ.get("XLWINGS_LICENSE_KEY"),
+    reason="xlwings' remote engine (xw.Book(json=...)) needs XLWINGS_LICENSE_KEY; never committed here",
+)
+def test_the_macros_through_the_remote_engine(tmp_path: Path) -> None:
+    """The VBA-client payload through xlwings' own remote engine: the actions it returns."""
+    path = write_sample(tmp_path / "dept.xlsx")
+    book = xw.Book(json=vba_payload(path))
+    found = macros.check(book)
+    assert places(found.diagnostics) == places(check([path], Options()).diagnostics)
+    actions = book.json()["actions"]
+    functions = {a["func"] for a in actions}
+    assert {"addSheet", "setValues", "setRangeColor", "addNote", "addHyperlink"} <= functions
