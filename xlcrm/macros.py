@@ -31,6 +31,8 @@ from typing import Any
 
 import xlwings as xw
 
+from xlcrm.annotate.parts import FILLS as PART_FILLS
+from xlcrm.annotate.writer import ISSUE_HEADERS, issue_row, note_text
 from xlcrm.computed import computed_columns
 from xlcrm.diagnostics import Diagnostic, column_letter
 from xlcrm.engine import Options, Result, evaluate, without_cyclic_gc
@@ -42,13 +44,13 @@ CONTROL, ACTION_CELL = "操作", "B3"  # the sheet with the buttons, the cell na
 BUTTONS = ("检查", "计算等级与授信", "清除标注")  # in the order the buttons are inserted
 STATE = "xlcrm状态"
 ISSUES = "问题清单"
-MARKER = "[xlcrm]"
-FILLS = {"error": (255, 199, 206), "warning": (255, 235, 156)}
+# The annotated copy's fill colours (ARGB) as the RGB tuples xlwings takes.
+FILLS: dict[str, tuple[int, int, int]] = {
+    k: (int(fill[2:4], 16), int(fill[4:6], 16), int(fill[6:8], 16)) for k, (fill, _) in PART_FILLS.items()
+}
 EXCEL_ERRORS = frozenset(
     {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!"}
 )
-ISSUE_HEADERS = ["位置", "代码", "级别", "客户编码", "说明"]
-_SEVERITY = {"error": "错误", "warning": "警告"}
 
 
 def main() -> None:
@@ -178,8 +180,8 @@ def _mark(book: xw.Book, result: Result, state: _State) -> None:
         state.cells.append([sheet, cell, list(rng.color) if rng.color else None, note])
         errors = any(d.severity == "error" and not d.waived for d in items)
         rng.color = FILLS["error" if errors else "warning"]
-        lines = [f"{MARKER} {d.code} {_SEVERITY[d.severity]}：{d.message('zh')}" for d in items]
-        _set_note(rng, "\n".join([note, *lines]) if note else "\n".join(lines))
+        ours = note_text(items)
+        _set_note(rng, f"{note}\n{ours}" if note else ours)
 
 
 def _set_note(rng: xw.Range, text: str | None) -> None:
@@ -192,7 +194,7 @@ def _set_note(rng: xw.Range, text: str | None) -> None:
                 rng.note.text = text
         elif text is not None:
             rng.add_note(text)
-    except (AttributeError, NotImplementedError):
+    except Exception:  # a client without notes: the 问题清单 sheet lists every finding anyway
         pass
 
 
@@ -200,18 +202,8 @@ def _issues(book: xw.Book, result: Result, state: _State) -> None:
     """A fresh 问题清单 sheet: one row per finding, linked to its cell."""
     sheet = book.sheets.add(ISSUES, after=book.sheets[-1])
     state.sheets.append(ISSUES)
-    rows = [ISSUE_HEADERS]
-    for d in result.diagnostics:
-        place = f"{d.sheet}!{d.cell}" if d.sheet and d.cell else d.sheet or ""
-        rows.append(
-            [
-                as_text(place),
-                d.code,
-                _SEVERITY[d.severity],
-                as_text(d.customer_code),
-                as_text(d.message("zh")),
-            ]
-        )
+    rows: list[list[Any]] = [list(ISSUE_HEADERS)]
+    rows += [[as_text(v) if isinstance(v, str) else v for v in issue_row(d)] for d in result.diagnostics]
     sheet["A1"].value = rows
     for r, d in enumerate(result.diagnostics, start=2):
         if d.sheet and d.cell:

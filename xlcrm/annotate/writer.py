@@ -183,12 +183,12 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
 
     vml_block = used_vml_blocks([package.read(n) for n in package.names if n.endswith(".vml")])
     for sheet, part in parts.items():
-        sheet_notes = {ref: _note(items) for ref, items in notes.get(sheet, {}).items()}
+        sheet_notes = {ref: note_text(items) for ref, items in notes.get(sheet, {}).items()}
         vml_block = _comments(package, part, sheet_notes, patches, sheet, vml_block)
         if sheet in patches:  # patched while saving: one big sheet in memory at a time
             package.write(part, partial(_patched, package, part, patches[sheet], label))
 
-    issues = [_issue_row(d) for d in findings]
+    issues = [issue_row(d) for d in findings]
     links = {i: f"'{d.sheet}'!{d.cell or 'A1'}" for i, d in enumerate(findings) if d.sheet in parts}
     taken = {s.get("name") for s in book.iter(f"{{{MAIN}}}sheet")}
     _add_sheet(
@@ -211,7 +211,8 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
     return patches
 
 
-def _note(items: list[Diagnostic]) -> str:
+def note_text(items: list[Diagnostic]) -> str:
+    """The text of xlcrm's note on a cell: one line per finding, each starting with MARKER."""
     lines = [
         f"{MARKER} {d.code} {_SEVERITY[d.severity]}{'（已豁免）' if d.waived else ''}：{d.message('zh')}"
         for d in items
@@ -219,7 +220,8 @@ def _note(items: list[Diagnostic]) -> str:
     return "\n".join(lines)
 
 
-def _issue_row(d: Diagnostic) -> list[Any]:
+def issue_row(d: Diagnostic) -> list[Any]:
+    """One 问题清单 row (ISSUE_HEADERS) for a finding."""
     place = f"{d.sheet}!{d.cell}" if d.sheet and d.cell else d.sheet or ""
     return [
         place,
