@@ -155,16 +155,31 @@ class _State:
 
     @classmethod
     def load(cls, book: xw.Book) -> _State:
+        """The record of an earlier run (empty if none): one row per change, as ``save`` wrote it."""
         state = cls()
-        if STATE in _names(book):
-            data = json.loads(book.sheets[STATE]["A1"].value or "{}")
-            state.cells, state.columns, state.sheets = data["cells"], data["columns"], data["sheets"]
+        if STATE not in _names(book):
+            return state
+        for kind, sheet, place, color, note in book.sheets[STATE].used_range.options(ndim=2).value:
+            if kind == "cell":
+                state.cells.append([sheet, place, json.loads(color) if color else None, note])
+            elif kind == "column":
+                state.columns.append([sheet, place])
+            elif kind == "sheet":
+                state.sheets.append(sheet)
         return state
 
     def save(self, book: xw.Book) -> None:
+        """One row per change (a cell holds at most 32,767 characters, so never one big record)."""
         sheet = book.sheets[STATE] if STATE in _names(book) else book.sheets.add(STATE, after=book.sheets[-1])
-        data = {"cells": self.cells, "columns": self.columns, "sheets": self.sheets}
-        sheet["A1"].value = "'" + json.dumps(data, ensure_ascii=False)
+        rows: list[list[Any]] = [["kind", "sheet", "place", "color", "note"]]
+        rows += [
+            ["cell", s, c, json.dumps(color) if color else None, as_text(n) if n else None]
+            for s, c, color, n in self.cells
+        ]
+        rows += [["column", s, address, None, None] for s, address in self.columns]
+        rows += [["sheet", name, None, None, None] for name in self.sheets]
+        sheet.used_range.clear_contents()
+        sheet["A1"].value = rows
         sheet.visible = False
 
 
