@@ -151,3 +151,23 @@ def test_the_macros_through_the_remote_engine(tmp_path: Path) -> None:
     actions = book.json()["actions"]
     functions = {a["func"] for a in actions}
     assert {"addSheet", "setValues", "setRangeColor", "addNote", "addHyperlink"} <= functions
+
+
+def test_process_on_an_annotated_copy_reuses_its_computed_columns(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from xlcrm.cli import cli
+
+    source = write_sample(tmp_path / "dept.xlsx")
+    copy = tmp_path / "dept.checked.xlsx"
+    assert CliRunner().invoke(cli, ["process", str(source), "-o", str(copy)]).exit_code == 1
+    book = open_book(copy)
+    width = book.impl.workbook["客户档案"].max_column
+    before = snapshot(book)
+    macros.process(book)
+    assert book.impl.workbook["客户档案"].max_column == width  # written over, not beside
+    assert (
+        "问题清单" in before["sheets"] and "问题清单(xlcrm)" in snapshot(book)["sheets"]
+    )  # the copy's own stays
+    macros.clear(book)
+    assert snapshot(book)["sheets"] == before["sheets"]

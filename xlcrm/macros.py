@@ -33,7 +33,7 @@ import xlwings as xw
 
 from xlcrm.annotate.parts import FILLS as PART_FILLS
 from xlcrm.annotate.writer import ISSUE_HEADERS, issue_row, note_text
-from xlcrm.computed import computed_columns
+from xlcrm.computed import ALL_HEADERS, computed_columns
 from xlcrm.diagnostics import Diagnostic, column_letter
 from xlcrm.engine import Options, Result, evaluate, without_cyclic_gc
 from xlcrm.reader import Sheet, scan_sheets
@@ -215,8 +215,11 @@ def _set_note(rng: xw.Range, text: str | None) -> None:
 
 def _issues(book: xw.Book, result: Result, state: _State) -> None:
     """A fresh 问题清单 sheet: one row per finding, linked to its cell."""
-    sheet = book.sheets.add(ISSUES, after=book.sheets[-1])
-    state.sheets.append(ISSUES)
+    name, names, number = ISSUES, _names(book), 1
+    while name in names:  # a sheet this run did not add (the user's, or an annotated copy's) stays
+        name, number = f"{ISSUES}(xlcrm{'' if number == 1 else number})", number + 1
+    sheet = book.sheets.add(name, after=book.sheets[-1])
+    state.sheets.append(name)
     rows: list[list[Any]] = [list(ISSUE_HEADERS)]
     rows += [[as_text(v) if isinstance(v, str) else v for v in issue_row(d)] for d in result.diagnostics]
     sheet["A1"].value = rows
@@ -234,7 +237,10 @@ def _computed(book: xw.Book, result: Result, state: _State) -> None:
         for t, table in enumerate(data.tables):
             if not table.rows or table.header_row == 0:
                 continue
-            start = table.width  # 0-based index of the first free column
+            old = sorted(col for col, text in table.headers.items() if text in ALL_HEADERS)
+            start = (
+                old[0] if old else table.width
+            )  # over an annotated copy's columns, else the first free one
             block = [list(columns.headers)] + [
                 [as_text(v) if isinstance(v, str) else v for v in columns.values.get((t, p), ())]
                 or [None] * len(columns.headers)
