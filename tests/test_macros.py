@@ -171,3 +171,23 @@ def test_process_on_an_annotated_copy_reuses_its_computed_columns(tmp_path: Path
     )  # the copy's own stays
     macros.clear(book)
     assert snapshot(book)["sheets"] == before["sheets"]
+
+
+def test_an_unusable_workbook_is_one_chinese_line_and_the_policy_file_applies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openpyxl import Workbook
+
+    empty = tmp_path / "empty.xlsx"
+    Workbook().save(empty)
+    with pytest.raises(ValueError, match="工作簿里没有任何数据"):
+        macros.check(open_book(empty))
+    path = write_sample(tmp_path / "dept.xlsx")
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[quotas]\nvip_share = 0.9\n", encoding="utf-8")
+    monkeypatch.setenv("XLCRM_POLICY", str(policy))
+    found = places(macros.check(open_book(path)).diagnostics)
+    from xlcrm.policy import load_policy
+
+    assert found == places(check([path], Options(policy=load_policy(policy))).diagnostics)
+    assert not [f for f in found if f[0] == "T202"]  # no VIP quota breach under a 90% quota

@@ -26,7 +26,9 @@ This is the only module that imports xlwings.
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import xlwings as xw
@@ -36,6 +38,8 @@ from xlcrm.annotate.writer import ISSUE_HEADERS, issue_row, note_text
 from xlcrm.computed import ALL_HEADERS, computed_columns
 from xlcrm.diagnostics import Diagnostic, column_letter
 from xlcrm.engine import Options, Result, evaluate, without_cyclic_gc
+from xlcrm.errors import InputError
+from xlcrm.policy import load_policy
 from xlcrm.reader import Sheet, scan_sheets
 from xlcrm.render.csv import as_text
 from xlcrm.submission import prepare_table
@@ -102,12 +106,16 @@ def clear(book: xw.Book | None = None) -> None:
     """Remove every xlcrm mark: fills and notes as they were, added sheets and columns gone."""
     book = book or xw.Book.caller()
     state = _State.load(book)
+    names = _names(book)
     for sheet, cell, color, note in state.cells:
+        if sheet not in names:  # renamed or deleted since: nothing of ours left there
+            continue
         rng = book.sheets[sheet][cell]
         rng.color = tuple(color) if color else None
         _set_note(rng, note)
     for sheet, address in state.columns:
-        book.sheets[sheet][address].clear_contents()
+        if sheet in names:
+            book.sheets[sheet][address].clear_contents()
     for name in state.sheets:
         if name in _names(book):
             book.sheets[name].delete()
@@ -120,11 +128,20 @@ def _names(book: xw.Book) -> list[str]:
 
 
 def _evaluate(book: xw.Book) -> Result:
-    """The pipeline of ``xlcrm check`` on the live values of every sheet."""
+    """The pipeline of ``xlcrm check`` on the live values of every sheet.
+
+    The company policy file applies as for the CLI (``XLCRM_POLICY``). A workbook xlcrm cannot
+    use is one Chinese line in xlwings' error box, as on the command line.
+    """
     label = book.name
     sheets = [(i, _read(ws)) for i, ws in enumerate(book.sheets) if ws.name not in (STATE, CONTROL)]
-    with without_cyclic_gc():
-        return evaluate([scan_sheets(label, sheets, prepare_table)], Result(files=[label]), Options())
+    try:
+        policy = load_policy(Path(os.environ["XLCRM_POLICY"])) if os.environ.get("XLCRM_POLICY") else None
+        with without_cyclic_gc():
+            scan = scan_sheets(label, sheets, prepare_table)
+            return evaluate([scan], Result(files=[label]), Options(policy=policy))
+    except InputError as problem:
+        raise ValueError(problem.message("zh")) from None
 
 
 def _read(ws: xw.Sheet) -> Sheet:
