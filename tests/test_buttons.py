@@ -14,6 +14,7 @@ import pytest
 xw = pytest.importorskip("xlwings")
 olevba = pytest.importorskip("oletools.olevba")
 
+from tests.test_templates import describe  # noqa: E402
 from tests.xlwings_double import Engine  # noqa: E402
 from xlcrm import macros, templates  # noqa: E402
 from xlcrm.engine import Options, check  # noqa: E402
@@ -66,6 +67,8 @@ def test_the_button_workbook_is_the_generated_one(tmp_path: Path) -> None:
     with zipfile.ZipFile(BOOK) as a, zipfile.ZipFile(tmp_path / templates.BUTTON_BOOK) as b:
         assert a.namelist() == b.namelist()
         assert a.read("xl/vbaProject.bin") == b.read("xl/vbaProject.bin") == templates.xlwings_vba()
+    assert describe(BOOK) == describe(tmp_path / templates.BUTTON_BOOK), "run `make templates`"
+    assert button_macros(BOOK) == button_macros(tmp_path / templates.BUTTON_BOOK)
     assert (tmp_path / "客户管理台账.py").read_text() == BOOK.with_suffix(".py").read_text()
 
 
