@@ -12,6 +12,7 @@ from typing import Any
 from xlcrm.compute import PREFERRED, QUALIFIED, max_grant
 from xlcrm.context import Context
 from xlcrm.forms import is_admitted
+from xlcrm.reader import Table
 from xlcrm.rules.tiers import evaluations_by_customer
 from xlcrm.submission import POSITION, TABLE
 
@@ -28,6 +29,15 @@ class ComputedColumns:
 
     headers: tuple[str, ...]
     values: dict[tuple[int, int], tuple[Any, ...]]
+
+
+def computed_place(table: Table) -> tuple[int, list[int]]:
+    """Where a table's computed columns go (0-based first column) and any earlier run's columns.
+
+    Over an annotated copy's computed columns if it has them, else right of the last header.
+    """
+    old = sorted(col for col, text in table.headers.items() if text in ALL_HEADERS)
+    return (old[0] if old else table.width), old
 
 
 def computed_columns(ctx: Context) -> dict[str, ComputedColumns]:

@@ -34,8 +34,8 @@ from typing import Any
 import xlwings as xw
 
 from xlcrm.annotate.parts import FILLS as PART_FILLS
-from xlcrm.annotate.writer import ISSUE_HEADERS, issue_row, note_text
-from xlcrm.computed import ALL_HEADERS, computed_columns
+from xlcrm.annotate.writer import ISSUE_HEADERS, ISSUES, OWN_SUFFIX, issue_row, note_text
+from xlcrm.computed import computed_columns, computed_place
 from xlcrm.diagnostics import Diagnostic, column_letter
 from xlcrm.engine import Options, Result, evaluate, without_cyclic_gc
 from xlcrm.errors import InputError
@@ -43,11 +43,9 @@ from xlcrm.policy import load_policy
 from xlcrm.reader import Sheet, scan_sheets
 from xlcrm.render.csv import as_text
 from xlcrm.submission import prepare_table
+from xlcrm.templates import ACTION_CELL, BUTTONS, CONTROL
 
-CONTROL, ACTION_CELL = "操作", "B3"  # the sheet with the buttons, the cell naming the action
-BUTTONS = ("检查", "计算等级与授信", "清除标注")  # in the order the buttons are inserted
 STATE = "xlcrm状态"
-ISSUES = "问题清单"
 # The annotated copy's fill colours (ARGB) as the RGB tuples xlwings takes.
 FILLS: dict[str, tuple[int, int, int]] = {
     k: (int(fill[2:4], 16), int(fill[4:6], 16), int(fill[6:8], 16)) for k, (fill, _) in PART_FILLS.items()
@@ -234,7 +232,7 @@ def _issues(book: xw.Book, result: Result, state: _State) -> None:
     """A fresh 问题清单 sheet: one row per finding, linked to its cell."""
     name, names, number = ISSUES, _names(book), 1
     while name in names:  # a sheet this run did not add (the user's, or an annotated copy's) stays
-        name, number = f"{ISSUES}(xlcrm{'' if number == 1 else number})", number + 1
+        name, number = ISSUES + (OWN_SUFFIX if number == 1 else f"(xlcrm{number})"), number + 1
     sheet = book.sheets.add(name, after=book.sheets[-1])
     state.sheets.append(name)
     rows: list[list[Any]] = [list(ISSUE_HEADERS)]
@@ -254,10 +252,7 @@ def _computed(book: xw.Book, result: Result, state: _State) -> None:
         for t, table in enumerate(data.tables):
             if not table.rows or table.header_row == 0:
                 continue
-            old = sorted(col for col, text in table.headers.items() if text in ALL_HEADERS)
-            start = (
-                old[0] if old else table.width
-            )  # over an annotated copy's columns, else the first free one
+            start, _ = computed_place(table)
             block = [list(columns.headers)] + [
                 [as_text(v) if isinstance(v, str) else v for v in columns.values.get((t, p), ())]
                 or [None] * len(columns.headers)

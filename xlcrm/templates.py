@@ -22,14 +22,16 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from xlcrm.diagnostics import column_letter
 from xlcrm.docs import required_text, rule_text
 from xlcrm.forms import Column, Form, forms
 from xlcrm.schema import value_range
 
 COMBINED = "客户管理台账.xlsx"
 BUTTON_BOOK = "客户管理台账.xlsm"
-CONTROL = "操作"  # as xlcrm.macros.CONTROL (not imported: only macros imports xlwings)
-BUTTONS = ("检查", "计算等级与授信", "清除标注")  # as xlcrm.macros.BUTTONS; a test checks they agree
+CONTROL, ACTION_ROW, ACTION_COL = "操作", 2, 1  # the buttons' sheet, the cell naming the action (0-based)
+ACTION_CELL = f"{column_letter(ACTION_COL)}{ACTION_ROW + 1}"  # the same cell, as xlcrm.macros reads it (B3)
+BUTTONS = ("检查", "计算等级与授信", "清除标注")  # Button 1, 2, 3: xlcrm.macros.main runs them by number
 CONF = "xlwings.conf"
 _CONF_KEYS = ("Interpreter_Win", "Interpreter_Mac", "PYTHONPATH", "Conda Path", "Conda Env", "Show Console")
 _MODULE = '''"""The Excel buttons of 客户管理台账.xlsm: xlwings runs ``main()`` of the module named
@@ -107,8 +109,10 @@ def _control_sheet(book: Workbook, styles: dict[str, Any]) -> None:
         0, 0, "xlcrm：在 Excel 里检查本台账（需按 README 安装 Python、xlcrm 和 xlwings）", styles["title"]
     )
     sheet.write_string(2, 0, "操作", styles["required"])
-    sheet.write_string(2, 1, BUTTONS[0], styles["plain"])
-    sheet.data_validation(2, 1, 2, 1, {"validate": "list", "source": list(BUTTONS)})
+    sheet.write_string(ACTION_ROW, ACTION_COL, BUTTONS[0], styles["plain"])
+    sheet.data_validation(
+        ACTION_ROW, ACTION_COL, ACTION_ROW, ACTION_COL, {"validate": "list", "source": list(BUTTONS)}
+    )
     sheet.write_string(
         3, 0, "（Mac 上点任一按钮时执行此处选择的操作；Windows 上执行所点按钮的操作）", styles["plain"]
     )

@@ -67,7 +67,7 @@ class Package:
     def __init__(self, path: Path, data: bytes | None = None) -> None:
         self.path = path
         self.data = data  # the decrypted package of a password-protected workbook
-        self._zip = zipfile.ZipFile(self._file())
+        self._zip = zipfile.ZipFile(self.file())
         self.names = self._zip.namelist()
         self.changed: dict[str, Staged] = {}
         self.removed: set[str] = set()
@@ -88,14 +88,11 @@ class Package:
 
     def original(self, name: str) -> bytes:
         """A part's bytes as in the source file, whatever is staged (safe from another thread)."""
-        with zipfile.ZipFile(self._file()) as source:
+        with zipfile.ZipFile(self.file()) as source:
             return source.read(name)
 
     def file(self) -> Path | io.BytesIO:
         """The source package (the decrypted bytes of a protected workbook)."""
-        return self._file()
-
-    def _file(self) -> Path | io.BytesIO:
         return io.BytesIO(self.data) if self.data is not None else self.path
 
     def write(self, name: str, data: Staged) -> None:

@@ -43,7 +43,7 @@ from xlcrm.annotate.package import (
 from xlcrm.annotate.parts import MARKER, comments_part, extend_styles, table_sheet, used_vml_blocks, vml_part
 from xlcrm.annotate.sheet import SheetPatch, patch_sheet
 from xlcrm.compute import TIERS
-from xlcrm.computed import ALL_HEADERS, ComputedColumns, computed_columns
+from xlcrm.computed import ComputedColumns, computed_columns, computed_place
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.engine import Result
 from xlcrm.errors import InputError
@@ -254,10 +254,10 @@ def _computed(
         for t, table in enumerate(data.tables):
             if table.file != label or not table.rows or table.header_row == 0:
                 continue
-            old = sorted(col + 1 for col, text in table.headers.items() if text in ALL_HEADERS)
-            start = old[0] if old else table.width + 1
+            first, old = computed_place(table)
+            start = first + 1  # 1-based, as the patch counts columns
             patch = patches[table.sheet]
-            patch.drop_columns.update(old)
+            patch.drop_columns.update(col + 1 for col in old)
             patch.cells[table.header_row] = [
                 (start + i, h, header_style) for i, h in enumerate(columns.headers)
             ]
