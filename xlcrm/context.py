@@ -29,6 +29,12 @@ from xlcrm.workdays import WorkCalendar
 
 Row = dict[str, Any]
 INDEX = "__index"
+# A customer's evaluations, oldest first: by 期间, then 评价日期, then row (the last is the latest).
+EVALUATION_ORDER = [
+    pl.col("period").fill_null(""),
+    pl.col("evaluated_on").fill_null(dt.date.min),
+    pl.col(INDEX),
+]
 
 
 @dataclass
@@ -81,15 +87,10 @@ class Context:
             if archive is None or evaluation is None:
                 self.cache["tiers"] = []
                 return self.cache["tiers"]  # type: ignore[no-any-return]
-            order = [
-                pl.col("period").fill_null(""),
-                pl.col("evaluated_on").fill_null(dt.date.min),
-                pl.col(INDEX),
-            ]
             latest = (
                 evaluation.frame.with_row_index(INDEX)
                 .filter(pl.col("customer_code").is_not_null())
-                .sort(order)
+                .sort(EVALUATION_ORDER)
                 .group_by("customer_code", maintain_order=True)
                 .last()
                 .drop(INDEX)

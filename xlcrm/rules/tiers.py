@@ -5,7 +5,6 @@ Rules use the computed tier; quotas count declared tiers (POLICY §3).
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Iterator
 from fractions import Fraction
@@ -14,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from xlcrm.compute import NO_PROBLEM, PREFERRED, TIERS, VIP, Phrase, score_total
-from xlcrm.context import INDEX, Context, Row
+from xlcrm.context import EVALUATION_ORDER, INDEX, Context, Row
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.forms import IS_ADMITTED, is_admitted
 from xlcrm.registry import rule
@@ -26,11 +25,11 @@ def evaluations_by_customer(ctx: Context) -> dict[str, list[Row]]:
     if "evaluations" in ctx.cache:
         return ctx.cache["evaluations"]  # type: ignore[no-any-return]
     by_code: dict[str, list[Row]] = {}
-    for row in ctx.rows("evaluation"):
-        if row.get("customer_code") is not None:
-            by_code.setdefault(row["customer_code"], []).append(row)
-    for rows in by_code.values():
-        rows.sort(key=lambda r: (r.get("period") or "", r.get("evaluated_on") or dt.date.min, r[INDEX]))
+    rows = ctx.rows("evaluation")
+    if (found := ctx.indexed("evaluation")) is not None:
+        ordered = found[1].filter(pl.col("customer_code").is_not_null()).sort(EVALUATION_ORDER)
+        for index in ordered[INDEX].to_list():
+            by_code.setdefault(rows[index]["customer_code"], []).append(rows[index])
     ctx.cache["evaluations"] = by_code
     return by_code
 
