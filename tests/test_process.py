@@ -6,7 +6,6 @@ import hashlib
 import io
 import json
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from rich.console import Console
 
+from tests.office import needs_soffice, soffice
 from tests.workbooks import AS_OF, write_case, write_kitchen_sink, write_rich
 from xlcrm.annotate.inventory import lost, package_features, sheet_features
 from xlcrm.annotate.parts import MARKER
@@ -256,7 +256,7 @@ def test_check_and_process_report_the_same_findings(tmp_path: Path) -> None:
     assert listed == checked
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+@needs_soffice
 def test_every_workbook_xlcrm_writes_opens_in_libreoffice(tmp_path: Path) -> None:
     """The demo's sample and annotated copy, every template, annotated copies of an openpyxl
     workbook and of an .xlsm: LibreOffice converts each to PDF without a word on stderr
@@ -269,14 +269,7 @@ def test_every_workbook_xlcrm_writes_opens_in_libreoffice(tmp_path: Path) -> Non
     written.append(process(write_rich(tmp_path / "rich.xlsx"), tmp_path / "rich.out.xlsx"))
     written.append(process(write_kitchen_sink(tmp_path / "k.xlsm"), tmp_path / "k.out.xlsm"))
     assert len(written) >= 11 and any(p.suffix == ".xlsm" for p in written)
-    done = subprocess.run(
-        ["soffice", "--headless", "--norestore", "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf")]
-        + [str(p) for p in written],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = soffice("--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), *(str(p) for p in written))
     errors = [line for line in done.stderr.splitlines() if line.strip() and "javaldx" not in line]
     assert errors == []
     for path in written:
@@ -297,24 +290,10 @@ def test_a_users_own_summary_sheet_is_kept(tmp_path: Path) -> None:
         assert values(target)["汇总"] == [["本部门自己的汇总", 12345.0]]
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+@needs_soffice
 def test_marks_are_replaced_after_another_program_resaved_the_copy(tmp_path: Path) -> None:
     first = process(write_sample(tmp_path / "dept.xlsx"), tmp_path / "first.xlsx")
-    subprocess.run(
-        [
-            "soffice",
-            "--headless",
-            "--norestore",
-            "--convert-to",
-            "xlsx:Calc MS Excel 2007 XML",
-            "--outdir",
-            str(tmp_path / "lo"),
-            str(first),
-        ],
-        capture_output=True,
-        timeout=180,
-        check=False,
-    )
+    soffice("--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(tmp_path / "lo"), str(first))
     resaved = tmp_path / "lo" / "first.xlsx"
     archive = load_workbook(resaved)["客户档案"]
     assert {c.comment.author for row in archive.iter_rows() for c in row if c.comment} != {
