@@ -99,13 +99,17 @@ def consolidation_case(case: dict[str, Any], tmp_path: Path) -> None:
     for earlier in case.get("history", ()):
         month = str(earlier["month"])
         folder = write_departments(
-            tmp_path / month, [{"department": name, "rows": {"客户档案": [{}]}} for name in earlier["departments"]]
+            tmp_path / month,
+            [{"department": name, "rows": {"客户档案": [{}]}} for name in earlier["departments"]],
         )[0].parent
         consolidate(Settings((folder,), month, tmp_path / f"{month}.xlsx", options, history=history))
     folder = tmp_path / "month"
     write_departments(folder, case["departments"])
     done = consolidate(Settings((folder,), "2025-12", tmp_path / "out.xlsx", options, history=history))
-    found = [[f.diagnostic.code, f.department, f.diagnostic.sheet, f.diagnostic.cell] for f in done.company.findings]
+    found = [
+        [f.diagnostic.code, f.department, f.diagnostic.sheet, f.diagnostic.cell]
+        for f in done.company.findings
+    ]
     assert found == case["expect"], "\n".join(
         f"{f.department} {f.diagnostic.location} {f.diagnostic.code} {f.diagnostic.message()}"
         for f in done.company.findings

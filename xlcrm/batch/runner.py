@@ -280,7 +280,10 @@ class _Run:
         except BrokenProcessPool:
             broken.append(flight)
         except Exception as exc:  # Dask: the worker died with the task (KilledWorker) and so on
-            self._finish(_lost(flight.task, exc))
+            overdue = self.timeout is not None and time.monotonic() - flight.started >= self.timeout
+            self._finish(
+                _timed_out(flight.task, self.timeout) if overdue and self.timeout else _lost(flight.task, exc)
+            )
 
     def _recover(self, broken: list[_Flight]) -> None:
         """A pool broke: collect every file it held, blame the right one, start a new pool."""
