@@ -27,6 +27,7 @@ from tests.office import needs_soffice, soffice
 from tests.workbooks import AS_OF, write_case
 from xlcrm.batch import history, workbook
 from xlcrm.batch.consolidate import Settings, consolidate
+from xlcrm.batch.demo import write_department
 from xlcrm.batch.discover import sha256_of
 from xlcrm.batch.runner import Backend, DaskBackend, ProcessBackend
 from xlcrm.batch.worker import Task, check_file
@@ -51,30 +52,13 @@ JSON_KEYS = {
 MANIFEST_KEYS = {"file", "status", "reason", "department", "sha256", "errors", "warnings"}
 
 
-def department(path: Path, name: str, *, parameters: bool = True, capital: str | None = None) -> Path:
-    """The sample workbook as department ``name``'s (its 所属部门 and 参数!部门)."""
-    write_sample(path)
-    book = load_workbook(path)
-    if parameters:
-        book["参数"]["B1"] = name
-    else:
-        del book["参数"]
-    archive = book["客户档案"]
-    for row in range(4, archive.max_row + 1):
-        archive.cell(row, 3).value = name
-    if capital is not None:
-        book["信用评定"]["G2"] = capital  # C001's 资金实力
-    book.save(path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def month(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three departments, a renamed CSV and Excel's lock file."""
     folder = tmp_path_factory.mktemp("batch") / MONTH
-    department(folder / "销售一部.xlsx", "销售一部")
-    department(folder / "二部" / "销售二部台账.xlsx", "销售二部", capital="不足")
-    department(folder / "销售三部.xlsx", "销售三部", parameters=False)
+    write_department(folder / "销售一部.xlsx", "销售一部")
+    write_department(folder / "二部" / "销售二部台账.xlsx", "销售二部", capital="不足")
+    write_department(folder / "销售三部.xlsx", "销售三部", parameters=False)
     (folder / "坏文件.xlsx").write_text("客户编码,客户名称\nC001,甲\n", encoding="utf-8")
     (folder / "~$销售一部.xlsx").write_bytes(b"\x0cuser" + b"\x00" * 150)
     return folder
@@ -275,10 +259,10 @@ def test_serial_process_pool_and_dask_give_identical_outputs(
 
 
 def _faulty_batch(folder: Path) -> Path:
-    department(folder / "a.xlsx", "销售一部")
-    department(folder / "abort.xlsx", "销售二部")
-    department(folder / "hang.xlsx", "销售三部")
-    department(folder / "b.xlsx", "销售四部")
+    write_department(folder / "a.xlsx", "销售一部")
+    write_department(folder / "abort.xlsx", "销售二部")
+    write_department(folder / "hang.xlsx", "销售三部")
+    write_department(folder / "b.xlsx", "销售四部")
     return folder
 
 
@@ -396,7 +380,7 @@ def test_interrupted_run_writes_nothing(month: Path, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     for n in range(8):
-        department(folder / f"部门{n}.xlsx", f"部门{n}")
+        write_department(folder / f"部门{n}.xlsx", f"部门{n}")
     store = tmp_path / "h.duckdb"
     consolidate(Settings((month,), "2025-11", tmp_path / "11.xlsx", OPTIONS, history=store))
     before = _stored(store)
