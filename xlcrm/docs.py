@@ -123,7 +123,9 @@ def forms_markdown() -> str:
 
 def generated_sections() -> dict[str, str]:
     """The README sections generated from the declarations, by marker name."""
-    return {"rules": rules_markdown(), "forms": forms_markdown()}
+    from xlcrm.batch.history import schema_markdown
+
+    return {"rules": rules_markdown(), "forms": forms_markdown(), "history": schema_markdown()}
 
 
 def update_readme(text: str) -> str:

@@ -366,3 +366,24 @@ def _typed(table: str, rows: list[dict[str, Any]], month: str | None = None) -> 
     if month is not None:
         rows = [{**row, "month": month} for row in rows]
     return pl.DataFrame([{k: row.get(k) for k in schema} for row in rows], schema=schema)
+
+
+DESCRIPTIONS = {
+    "runs": "one row per stored month: who ran it, when, on which host, with which options and executor, what it wrote (output and its SHA-256), the counts and exit status",
+    "manifest": "every file found that month: status (checked / unusable / skipped), reason, department and how it was determined, SHA-256, size, sheets, rows read per form, errors and warnings, worker and seconds",
+    "submissions": "one row per checked submission (部门汇总): customers, admitted, declared and computed VIP/优选 counts and shares against the caps, credit rows, limit and exposure totals, utilisation, errors, warnings",
+    "customers": "every 客户档案 row with its department (the submission's; 所属部门 is declared_department), file, sheet, Excel row, company-wide identity, computed tier and basis, and from 信用评定 the computed grade, grant type, limit and exposure",
+    "credit": "every 信用评定 row with identity, computed grade, maximum limit and term",
+    "evaluations": "every 客户评价 row",
+    "blacklist": "every 黑名单 row of every submission (its own 部门 column is listed_department)",
+    "findings": "every finding of the month: check's, the company blacklist's (origin company_blacklist) and D101–D106 (origin consolidation), with the message in Chinese and English",
+}
+
+
+def schema_markdown() -> str:
+    """The README's table of the history's tables and columns (``make docs``)."""
+    lines = ["| table | columns | what a row is |", "|---|---|---|"]
+    for name, columns in TABLES.items():
+        listed = ", ".join(f"`{c}` {kind.lower()}" for c, kind in columns)
+        lines.append(f"| `{name}` | {listed} | {DESCRIPTIONS[name]} |")
+    return "\n".join(lines)
