@@ -45,6 +45,7 @@ class Company:
     departments: pl.DataFrame = field(default_factory=pl.DataFrame)
     major_losses: pl.DataFrame = field(default_factory=pl.DataFrame)
     previous: tuple[str, list[str]] | None = None  # the month D106 compared with, and its departments
+    _by_position: dict[int | None, list[Finding]] | None = field(default=None, repr=False)
 
     @property
     def checked(self) -> list[Outcome]:
@@ -81,7 +82,12 @@ class Company:
 
     def findings_of(self, position: int) -> list[Finding]:
         """A submission's findings: check's, the company blacklist's and its D1xx."""
-        return [f for f in self.findings if f.position == position]
+        if self._by_position is None:
+            grouped: dict[int | None, list[Finding]] = {}
+            for finding in self.findings:
+                grouped.setdefault(finding.position, []).append(finding)
+            self._by_position = grouped
+        return self._by_position.get(position, [])
 
 
 def reduce(

@@ -167,36 +167,53 @@ def in_business(archive: pl.DataFrame, credit: pl.DataFrame) -> pl.Expr:
 def other_department_blacklist(
     archive: pl.DataFrame, credit: pl.DataFrame, blacklist: pl.DataFrame, place: Place
 ) -> list[Finding]:
-    """D103: a customer on one department's blacklist (范围 = 部门) does business in another."""
-    entries = blacklist.filter(pl.col("scope") == "部门").with_columns(
-        pl.coalesce("department", DEPT).alias("__listed_by")
+    """D103: a customer on one department's blacklist (范围 = 部门) does business in another.
+
+    The first entry that matches, by credit code before name, in the order the entries came.
+    """
+    entries = (
+        blacklist.filter(pl.col("scope") == "部门")
+        .with_row_index("__entry")
+        .select(
+            "__entry",
+            pl.coalesce("department", DEPT).alias("__listed_by"),
+            "uscc",
+            "name",
+            pl.col("name").alias("__entry_name"),
+            pl.col("reason").alias("__entry_reason"),
+        )
     )
     if entries.is_empty() or archive.is_empty():
         return []
-    dealing = archive.filter(in_business(archive, credit))
+    rows = archive.filter(in_business(archive, credit)).with_row_index("__r")
+    hits = []
+    for rank, key in enumerate(("uscc", "name")):
+        matched = rows.filter(pl.col(key).is_not_null()).join(
+            entries.filter(pl.col(key).is_not_null()).select(
+                key, "__entry", "__listed_by", "__entry_name", "__entry_reason"
+            ),
+            on=key,
+            how="inner",
+        )
+        hits.append(
+            matched.filter(pl.col("__listed_by") != pl.col(DEPT)).with_columns(
+                pl.lit(rank).alias("__rank"), pl.lit(key).alias("__key")
+            )
+        )
+    first = (
+        pl.concat(hits, how="diagonal_relaxed")
+        .sort("__r", "__rank", "__entry")
+        .unique("__r", keep="first", maintain_order=True)
+    )
     findings = []
-    listed = entries.select("__listed_by", "uscc", "name", "reason").rows(named=True)
-    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for entry in listed:
-        for key in ("uscc", "name"):
-            if entry[key] is not None:
-                by_key.setdefault((key, entry[key]), []).append(entry)
-    for row in dealing.iter_rows(named=True):
-        for key in ("uscc", "name"):
-            hits = [
-                e
-                for e in by_key.get((key, row[key]), ())
-                if row[key] is not None and e["__listed_by"] != row[DEPT]
-            ]
-            if hits:
-                entry = hits[0]
-                diagnostic = place(
-                    row[SUB], "archive", row[TABLE], row[POSITION], key, "D103",
-                    department=entry["__listed_by"], matched=MATCHED_BY[key],
-                    entry=f"{entry['name'] or ''}（{entry['reason'] or ''}）",
-                )  # fmt: skip
-                findings.append(Finding(diagnostic, row[DEPT], row[SUB], "consolidation"))
-                break
+    for row in first.iter_rows(named=True):
+        key = row["__key"]
+        diagnostic = place(
+            row[SUB], "archive", row[TABLE], row[POSITION], key, "D103",
+            department=row["__listed_by"], matched=MATCHED_BY[key],
+            entry=f"{row['__entry_name'] or ''}（{row['__entry_reason'] or ''}）",
+        )  # fmt: skip
+        findings.append(Finding(diagnostic, row[DEPT], row[SUB], "consolidation"))
     return findings
 
 

@@ -15,7 +15,7 @@ import datetime as dt
 import os
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,16 @@ class RunInfo:
     inputs: tuple[str, ...]
 
 
+@dataclass
+class _Bulk:
+    """A sheet whose rows are made by ``sheetxml`` and spliced into XlsxWriter's part."""
+
+    frame: pl.DataFrame
+    kinds: list[sheetxml.Kind]
+    styles: dict[str, str] = field(default_factory=dict)
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (cell, target, location)
+
+
 def write(
     company: Company, target: Path, run: RunInfo, *, unmasked: bool = False, row_limit: int = EXCEL_ROWS
 ) -> None:
@@ -115,27 +125,40 @@ def write(
         names = [CUSTOMERS if i == 0 else f"{CUSTOMERS}({i + 1})" for i in range(len(pieces))]
         _manifest(book, styles, company, run, names)
         _departments(book, styles, company)
-        _findings(book, styles, company.findings, run.output.parent, row_limit)
+        bulk = _findings(book, styles, company.findings, run.output.parent, row_limit)
         _cross(book, styles, company)
-        bulk: dict[int, tuple[pl.DataFrame, list[sheetxml.Kind]]] = {}
         for name, (start, stop) in zip(names, pieces, strict=True):
             sheet = book.add_worksheet(name)
             frame = customers.slice(start, stop - start)
             _header(sheet, styles, [str(c) for c in frame.columns], _widths(frame))
             sheet.autofilter(0, 0, max(frame.height, 1), frame.width - 1)
-            bulk[len(book.worksheets()) - 1] = (frame, _kinds(frame))
+            bulk[len(book.worksheets()) - 1] = _Bulk(frame, _kinds(frame))
         book.close()
         date_style = styles.date_left.xf_index  # used by 清单's 生成日期, so it has an index
+        link_style = styles.link.xf_index  # used in 问题明细's header row
         with (
             zipfile.ZipFile(stage) as source,
             zipfile.ZipFile(target, "w", compresslevel=1, allowZip64=True) as out,
         ):
             replaced: dict[str, Iterable[bytes]] = {}
-            for index, (frame, kinds) in bulk.items():
-                part = f"xl/worksheets/sheet{index + 1}.xml"
-                rows = sheetxml.rows_xml(frame, kinds, 2, date_style)
-                replaced[part] = sheetxml.splice(source.read(part), rows, frame.height + 1, frame.width - 1)
-            sheetxml.copy_with(source, out, replaced)
+            added: dict[str, bytes] = {}
+            for index, part in bulk.items():
+                name = f"xl/worksheets/sheet{index + 1}.xml"
+                frame = part.frame
+                if part.styles:
+                    frame = frame.with_columns(
+                        pl.col(c).replace_strict({True: link_style}, default=None)
+                        for c in part.styles.values()
+                    )
+                rows = sheetxml.rows_xml(frame, part.kinds, 2, date_style, styles=part.styles)
+                width = frame.width - len(part.styles)
+                links = b""
+                if part.links:
+                    links, added[f"xl/worksheets/_rels/sheet{index + 1}.xml.rels"] = sheetxml.hyperlinks(
+                        part.links
+                    )
+                replaced[name] = sheetxml.splice(source.read(name), rows, frame.height + 1, width - 1, links)
+            sheetxml.copy_with(source, out, replaced, added)
     finally:
         stage.unlink(missing_ok=True)
 
@@ -366,14 +389,14 @@ def _finding_row(finding: Finding) -> list[Any]:
         SEVERITY_ZH[d.severity],
         d.customer_code,
         d.message("zh"),
-        "是" if d.waived else "",
+        "是" if d.waived else None,
         ORIGIN_ZH[finding.origin],
     ]
 
 
-def _links(findings: Sequence[Finding], folder: Path) -> dict[str, str | None]:
-    """Each file's path relative to the workbook's folder, where the file is there to open."""
-    paths: dict[str, str | None] = {}
+def _links(findings: Sequence[Finding], folder: Path) -> dict[str, tuple[str, bool] | None]:
+    """Each file's path from the workbook's folder (and whether relative), where it is there to open."""
+    paths: dict[str, tuple[str, bool] | None] = {}
     for finding in findings:
         file = finding.diagnostic.file
         if file is None or file in paths:
@@ -383,41 +406,55 @@ def _links(findings: Sequence[Finding], folder: Path) -> dict[str, str | None]:
             paths[file] = None
             continue
         try:
-            paths[file] = os.path.relpath(target.resolve(), folder.resolve())
+            paths[file] = (os.path.relpath(target.resolve(), folder.resolve()), True)
         except ValueError:  # another drive (Windows): an absolute link
-            paths[file] = str(target.resolve())
+            paths[file] = (str(target.resolve()), False)
     return paths
 
 
-def _finding_table(
-    book: Any, styles: _Styles, name: str, findings: Sequence[Finding], folder: Path, row_limit: int
-) -> None:
-    links = _links(findings, folder)
+def _findings(
+    book: Any, styles: _Styles, findings: list[Finding], folder: Path, row_limit: int
+) -> dict[int, _Bulk]:
+    """问题明细: every finding of every department, filterable, cells linked where reachable.
+
+    XlsxWriter writes each sheet's header, widths, filter and the red for 错误; the rows and the
+    links are made in bulk (a month has tens of thousands of findings).
+    """
+    paths = _links(findings, folder)
+    frame = pl.DataFrame(
+        [_finding_row(f) for f in findings], schema=dict.fromkeys(FINDING_HEADERS, pl.Utf8), orient="row"
+    )
     widths = (12, 30, 10, 7, 6, 5, 10, 90, 6, 9)
-    pieces = _chunks(len(findings), row_limit - 1)
-    for index, (start, stop) in enumerate(pieces):
-        sheet = book.add_worksheet(name if index == 0 else f"{name}({index + 1})")
+    bulk: dict[int, _Bulk] = {}
+    for index, (start, stop) in enumerate(_chunks(len(findings), row_limit - 1)):
+        sheet = book.add_worksheet(FINDINGS if index == 0 else f"{FINDINGS}({index + 1})")
         _header(sheet, styles, FINDING_HEADERS, widths)
-        linked = 0
-        for row, finding in enumerate(findings[start:stop], start=1):
-            values = _finding_row(finding)
-            for col, value in enumerate(values):
-                _put(sheet, row, col, value, styles)
-            d = finding.diagnostic
-            path = links.get(d.file or "")
-            if path and d.sheet and d.cell and linked < MAX_LINKS:
-                sheet_name = d.sheet.replace("'", "''")
-                cell = d.cell if d.cell[-1].isdigit() else f"{d.cell}1"
-                sheet.write_url(row, 3, f"external:{path}#'{sheet_name}'!{cell}", styles.link, d.cell)
-                linked += 1
-            if d.severity == "error" and not d.waived:
-                sheet.write_string(row, 5, SEVERITY_ZH["error"], styles.red)
+        sheet.write_blank(0, len(FINDING_HEADERS), None, styles.link)  # gives the link style its index
         sheet.autofilter(0, 0, max(stop - start, 1), len(FINDING_HEADERS) - 1)
-
-
-def _findings(book: Any, styles: _Styles, findings: list[Finding], folder: Path, row_limit: int) -> None:
-    """问题明细: every finding of every department, filterable, cells linked where reachable."""
-    _finding_table(book, styles, FINDINGS, findings, folder, row_limit)
+        sheet.conditional_format(
+            1,
+            5,
+            max(stop - start, 1),
+            5,
+            {"type": "cell", "criteria": "==", "value": '"错误"', "format": styles.red},
+        )
+        links: list[tuple[str, str, str]] = []
+        linked: list[bool] = []
+        for row, finding in enumerate(findings[start:stop], start=2):
+            d = finding.diagnostic
+            where = paths.get(d.file or "")
+            if where is None or not d.sheet or not d.cell or len(links) >= MAX_LINKS:
+                linked.append(False)
+                continue
+            cell = d.cell if d.cell[-1].isdigit() else f"{d.cell}1"
+            sheet_name = d.sheet.replace("'", "''")
+            links.append((f"D{row}", sheetxml.external_target(where[0], where[1]), f"'{sheet_name}'!{cell}"))
+            linked.append(True)
+        part = frame.slice(start, stop - start).with_columns(pl.Series("__link", linked, dtype=pl.Boolean))
+        bulk[len(book.worksheets()) - 1] = _Bulk(
+            part, ["text"] * (len(FINDING_HEADERS) + 1), {"单元格": "__link"}, links
+        )
+    return bulk
 
 
 def _cross(book: Any, styles: _Styles, company: Company) -> None:
