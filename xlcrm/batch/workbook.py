@@ -276,8 +276,8 @@ def _manifest(book: Any, styles: _Styles, company: Company, run: RunInfo, custom
         sheet.write_string(offset, 0, label, styles.bold)
         fmt = {dt.datetime: styles.time_left, dt.date: styles.date_left}.get(type(value), styles.left)
         _put(
-            sheet, offset, 1, value, styles, styles.date if label == "生成日期" else fmt
-        )  # the bulk rows' date style
+            sheet, offset, 1, value, styles, fmt
+        )  # 生成日期 gives date_left (the bulk rows' style) its index
     first = len(facts) + 3
     widths = (16, 44, 9, 60, 12, 12, 18, 12, 30, 10, 10, 10, 10, 7, 7, 8, 16)
     for col, (text, width) in enumerate(zip(MANIFEST_HEADERS, widths, strict=True)):
@@ -461,7 +461,7 @@ def _cross(book: Any, styles: _Styles, company: Company) -> None:
     """跨部门: the D1xx findings and the company-blacklist hits; major losses for 营销事业部; the list."""
     sheet = book.add_worksheet(CROSS)
     _page(sheet)
-    for col, width in enumerate((12, 30, 10, 7, 12, 30, 20, 10, 60, 10)):
+    for col, width in enumerate((12, 30, 10, 8, 8, 14, 12, 70, 10, 12)):  # fits all three tables
         sheet.set_column(col, col, width)
     row = 0
     cross = [f for f in company.findings if f.origin != "check"]
@@ -493,7 +493,7 @@ def _cross(book: Any, styles: _Styles, company: Company) -> None:
     sheet.write_string(
         row,
         0,
-        f"各部门上报的公司黑名单（范围 = 公司，{entries.height} 条；另有 --blacklist 文件）",
+        f"各部门上报的公司黑名单（范围 = 公司，{entries.height} 条，已用于每个部门）",
         styles.title,
     )
     row += 1
