@@ -27,7 +27,7 @@ from xlcrm.diagnostics import Diagnostic
 from xlcrm.forms import IS_ADMITTED, forms
 from xlcrm.policy import Policy
 from xlcrm.registry import rule_functions
-from xlcrm.submission import DTYPES, POSITION, TABLE, FormData
+from xlcrm.submission import DTYPES, POSITION, TABLE, FormData, Submission
 
 STATUSES = (CHECKED, UNUSABLE, SKIPPED)
 COMPANY = "公司"
@@ -106,12 +106,19 @@ def reduce(
     archive = cross.with_identity(tables["archive"])
     credit = cross.credit_identities(tables["credit"], archive)
     places = _Places(checked)
+    candidates = _could_match(tables)
+    entries = tables["blacklist"].filter(pl.col("scope") == COMPANY)
+    parts = {
+        key: tables[key].filter(pl.col(SUB).is_in(sorted(candidates))).partition_by(SUB, as_dict=True)
+        for key in SHIPPED
+    }
     findings: list[Finding] = []
     for outcome in checked:
         findings.extend(
             Finding(d, outcome.department, outcome.position, "check") for d in outcome.diagnostics
         )
-        findings.extend(_company_blacklisted(outcome, tables["blacklist"], policy))
+        if outcome.position in candidates:
+            findings.extend(_company_blacklisted(outcome, parts, entries, policy))
     claims = [
         Claim(o.position, o.file, o.department or "", o.department_source or "file_name", o.department_cell)
         for o in checked
@@ -182,17 +189,58 @@ class _Places:
         return self.form(position, key).diagnostic(code, table, row, column, **args)
 
 
-def _company_blacklisted(outcome: Outcome, blacklist: pl.DataFrame, policy: Policy) -> list[Finding]:
+def _could_match(tables: dict[str, pl.DataFrame]) -> set[int]:
+    """The submissions sharing a 客户编码, credit code or name with another's 公司 entry.
+
+    Only these can get a B401 from another submission's entries (the rule matches by those keys).
+    """
+    entries = tables["blacklist"].filter(pl.col("scope") == COMPANY)
+    found: set[int] = set()
+    for key in ("customer_code", "uscc", "name"):
+        values = entries.filter(pl.col(key).is_not_null()).select(key, pl.col(SUB).alias("__from")).unique()
+        for form in ("archive", "credit"):
+            if key not in tables[form].columns:
+                continue
+            rows = tables[form].filter(pl.col(key).is_not_null()).select(SUB, key).unique()
+            joined = rows.join(values, on=key).filter(pl.col(SUB) != pl.col("__from"))
+            found.update(joined[SUB].unique().to_list())
+    return found
+
+
+def _company_blacklisted(
+    outcome: Outcome, parts: dict[str, dict[Any, pl.DataFrame]], blacklist: pl.DataFrame, policy: Policy
+) -> list[Finding]:  # blacklist: every submission's 范围 = 公司 rows
     """B401 for entries of other submissions' company blacklists, through the B401 rule itself.
 
     The submission's own 公司 rows and the ``--blacklist`` file were applied by its check; a
-    row that check already reported is not reported twice.
+    row that check already reported is not reported twice. The rule runs on the rows that share
+    a 客户编码, credit code or name with one of those entries (no other row can match), taken
+    from the merged frames: findings are placed through the tables' layout, no raw cells needed.
     """
-    others = blacklist.filter((pl.col("scope") == COMPANY) & (pl.col(SUB) != outcome.position))
+    others = blacklist.filter(pl.col(SUB) != outcome.position)
     if others.is_empty() or "archive" not in outcome.forms:
         return []
-    submission = outcome.submission()
-    submission.forms["blacklist"] = FormData(forms()["blacklist"], [], others, [])
+    keys = ("customer_code", "uscc", "name")
+    shares = pl.any_horizontal(
+        pl.col(key).is_in(blacklist[key].drop_nulls().implode()).fill_null(False) for key in keys
+    )
+    submission = Submission(files=[outcome.file])
+    for key, shipped in outcome.forms.items():
+        frame = parts[key].get((outcome.position,))
+        if frame is None:
+            continue
+        if key == "archive":
+            frame = frame.filter(shares)
+        elif key == "credit":
+            archive = parts["archive"][(outcome.position,)].filter(shares)["customer_code"].drop_nulls()
+            codes = pl.concat([archive, others["customer_code"].drop_nulls()]).implode()
+            frame = frame.filter(pl.col("customer_code").is_in(codes).fill_null(False))
+        submission.forms[key] = shipped.form_data(key, outcome.file, frame)
+    if "archive" not in submission.forms:
+        return []
+    rows = submission.forms["archive"].frame
+    mine = pl.any_horizontal(pl.col(k).is_in(rows[k].drop_nulls().implode()).fill_null(False) for k in keys)
+    submission.forms["blacklist"] = FormData(forms()["blacklist"], [], others.filter(mine), [])
     as_of = outcome.as_of if isinstance(outcome.as_of, dt.date) else dt.date.today()
     context = Context(submission, policy, as_of)
     reported = {(d.sheet, d.row) for d in outcome.diagnostics if d.code == "B401"}

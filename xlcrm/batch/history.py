@@ -137,7 +137,9 @@ def _connect(path: Path, *, read_only: bool) -> Any:
     import duckdb
 
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only)
+        con.execute("SET enable_progress_bar = false")  # DuckDB would draw one on stdout
+        return con
     except duckdb.Error as exc:
         raise InputError("history", str(path), detail=_first_line(exc)) from None
 

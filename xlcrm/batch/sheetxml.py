@@ -11,6 +11,7 @@ into a sheet part XlsxWriter wrote with only its header row.
 from __future__ import annotations
 
 import functools
+import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -27,6 +28,7 @@ _CONTROL = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))
 _ESCAPED = [f"_x{ord(c):04X}_" for c in _CONTROL]
 _CONTROL_CLASS = "[" + "".join(f"\\x{{{ord(c):02X}}}" for c in _CONTROL) + "]"
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
+_ROW = "__excel_row"
 
 
 def _text_cell(
@@ -98,27 +100,26 @@ def rows_xml(
     hidden = set(styles.values())
     names = [n for n in frame.columns if n not in hidden]
     kinds = [k for n, k in zip(frame.columns, kinds, strict=True) if n not in hidden]
+    row = pl.col(_ROW)
+    cells = []
+    for index, (name, kind) in enumerate(zip(names, kinds, strict=True)):  # built once, for every chunk
+        letter = column_letter(index)
+        if kind == "text":
+            style = pl.col(styles[name]).cast(pl.Utf8) if name in styles else None
+            cells.append(_text_cell(name, letter, row, frame[name].cast(pl.Utf8), style))
+        elif kind == "date":
+            cells.append(_date_cell(name, letter, row, date_style))
+        else:
+            cells.append(_number_cell(name, letter, row, None))
+    xml = pl.concat_str([pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")], ignore_nulls=True)
     for start in range(0, frame.height, chunk):
         part = frame.slice(start, chunk)
-        row = pl.int_range(first_row + start, first_row + start + part.height, dtype=pl.Int64).cast(pl.Utf8)
-        cells = []
-        for index, (name, kind) in enumerate(zip(names, kinds, strict=True)):
-            letter = column_letter(index)
-            if kind == "text":
-                style = pl.col(styles[name]).cast(pl.Utf8) if name in styles else None
-                cells.append(_text_cell(name, letter, row, frame[name].cast(pl.Utf8), style))
-            elif kind == "date":
-                cells.append(_date_cell(name, letter, row, date_style))
-            else:
-                cells.append(_number_cell(name, letter, row, None))
-        rows = part.select(
-            pl.concat_str(
-                [pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")], ignore_nulls=True
-            )
-            .str.join("")
-            .alias("xml")
+        numbers = pl.int_range(first_row + start, first_row + start + part.height, dtype=pl.Int64)
+        buffer = io.BytesIO()  # one row per line, written by polars itself: no Python strings
+        part.with_columns(numbers.cast(pl.Utf8).alias(_ROW)).select(xml.alias("xml")).write_csv(
+            buffer, include_header=False, quote_style="never"
         )
-        yield rows.item().encode("utf-8")
+        yield buffer.getvalue()
 
 
 def splice(
