@@ -87,6 +87,8 @@ BASE: dict[str, dict[str, Any]] = {
     "豁免": {"理由": "特殊情况，经批准", "批准人": "王总", "批准日期": D(2025, 10, 1)},
 }
 FORM_SHEETS = ("客户档案", "客户评价", "信用评定", "黑名单")
+# Optional columns, written only when a case states them (their presence changes the rules).
+OPTIONAL_COLUMNS = {"信用评定": ("董事长审批",)}
 OPTIONAL_SHEETS = ("豁免",)  # written only when a case has rows for them
 AS_OF = D(2025, 12, 31)  # the as-of date of every case unless it states one
 _CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
@@ -123,16 +125,21 @@ def write_case(
     extra_sheets: Mapping[str, Sequence[Sequence[Any]]] | None = None,
     parameters: Mapping[str, Any] | None = None,
     auto_evaluations: bool = True,
+    auto_credit: bool = True,
 ) -> Path:
     """A workbook with every form sheet (unless omitted), its header and the case's rows.
 
-    With ``auto_evaluations``, every admitted archive customer the case does not evaluate gets
-    a valid 客户评价 row after the case's own rows (so T209 does not fire where a case is
-    about something else).
+    With ``auto_evaluations`` (``auto_credit``), every admitted archive customer the case does
+    not evaluate (rate) gets a valid 客户评价 (信用评定) row after the case's own rows, so T209
+    (C315) does not fire where a case is about something else. An optional column
+    (``OPTIONAL_COLUMNS``) is written only when one of the case's rows states it.
     """
     rows = dict(rows)
-    if auto_evaluations and "客户评价" not in omit_sheets:
-        rows["客户评价"] = [*rows.get("客户评价", ()), *_missing_evaluations(rows)]
+    auto = "客户档案" not in omit_sheets  # only for customers filed in this workbook
+    if auto and auto_evaluations and "客户评价" not in omit_sheets:
+        rows["客户评价"] = [*rows.get("客户评价", ()), *_missing_rows(rows, "客户评价")]
+    if auto and auto_credit and "信用评定" not in omit_sheets:
+        rows["信用评定"] = [*rows.get("信用评定", ()), *_missing_rows(rows, "信用评定")]
     book = Workbook()
     book.remove(book.active)
     drop_columns = drop_columns or {}
@@ -143,7 +150,13 @@ def write_case(
         ws = book.create_sheet(sheet)
         for n in range(title_rows):
             ws.append([f"{sheet} 标题行 {n + 1}"])
-        headers = [c.zh for c in _form(sheet).columns if c.zh not in drop_columns.get(sheet, ())]
+        stated = {key for given in rows.get(sheet, ()) for key in given}
+        optional = set(OPTIONAL_COLUMNS.get(sheet, ())) - stated
+        headers = [
+            c.zh
+            for c in _form(sheet).columns
+            if c.zh not in drop_columns.get(sheet, ()) and c.zh not in optional
+        ]
         ws.append(headers)
         for index, given in enumerate(rows.get(sheet, ())):
             unknown = set(given) - {c.zh for c in _form(sheet).columns}
@@ -180,8 +193,9 @@ def _append(ws: Any, values: list[Any], specials: list[tuple[Any, str, dict[str,
     ws.append([None if isinstance(v, dict) else v for v in values])
 
 
-def _missing_evaluations(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
-    evaluated = {r.get("客户编码", f"C{i + 1:03d}") for i, r in enumerate(rows.get("客户评价", ()))}
+def _missing_rows(rows: Mapping[str, Sequence[Mapping[str, Any]]], sheet: str) -> list[dict[str, Any]]:
+    """A base row of ``sheet`` for each admitted archive customer the case gives none."""
+    evaluated = {r.get("客户编码", f"C{i + 1:03d}") for i, r in enumerate(rows.get(sheet, ()))}
     added: list[dict[str, Any]] = []
     for index, given in enumerate(rows.get("客户档案", ())):
         row = full_row("客户档案", given, index)
