@@ -96,7 +96,7 @@ BLACKLIST = click.option(
     type=click.Choice(["text", "json", "html", "csv"]),
     default="text",
     show_default=True,
-    help="输出格式：text 终端，json 按 POLICY §4，html 浏览器报告，csv 给 Excel（后两种请重定向到文件）。"
+    help="输出格式：text 终端，json（字段见 docs/policy.md §6），html 浏览器报告，csv 给 Excel（后两种请重定向到文件）。"
     " text for the terminal, json, html for a browser, csv for Excel.",
 )
 @LANG

@@ -10,7 +10,7 @@ import string
 
 from xlcrm.clizh import display_width
 from xlcrm.forms import Column, Form, formats, forms, type_names
-from xlcrm.policy import DEFAULT_SOURCE, Policy
+from xlcrm.policy import DEFAULT_SOURCE, Policy, default_policy
 from xlcrm.policy import labels as policy_labels
 from xlcrm.registry import Lang, rules
 from xlcrm.resources import load_toml
@@ -154,37 +154,73 @@ def _in_order(template: str) -> list[str]:
     return list(dict.fromkeys(name for _, name, _, _ in string.Formatter().parse(template) if name))
 
 
+def cite(clause: str) -> str:
+    """A clause reference with the short title of each company document it names."""
+
+    def titled(match: re.Match[str]) -> str:
+        return f"{match.group(0)}{documents()[match.group(0)]['short']}"
+
+    return re.sub(r"(?<!\d)00\d(?!\d)", lambda m: titled(m) if m.group(0) in documents() else m.group(0), clause)
+
+
+def documents_markdown() -> str:
+    """The company documents clause references point into."""
+    lines = ["| 编号 | 文件 | document |", "|---|---|---|"]
+    lines += [f"| {prefix} | {doc['zh']} | {doc['en']} |" for prefix, doc in documents().items()]
+    return "\n".join(lines)
+
+
 def rules_markdown() -> str:
-    """The README's rule table."""
-    lines = ["| code | severity | 规则 | rule | clause |", "|---|---|---|---|---|"]
+    """The rule table: every code with its severity, titles and clause (its document named)."""
+    lines = ["| 代码 code | 级别 severity | 规则 | rule | 出处 clause |", "|---|---|---|---|---|"]
     for r in rules().values():
-        lines.append(f"| {r.code} | {r.severity} | {r.title_zh} | {r.title_en} | {r.clause} |")
+        lines.append(f"| {r.code} | {r.severity} | {r.title_zh} | {r.title_en} | {cite(r.clause)} |")
     return "\n".join(lines)
 
 
 def forms_markdown() -> str:
-    """The README's form tables."""
+    """The form tables: every column with its header words, requirement and rule."""
     out = []
     for form in forms().values():
-        out.append(f"#### {form.zh} ({form.en}) — {form.clause}\n")
-        out.append("| 表头 | header alias | key | 必填 | 规则 |")
-        out.append("|---|---|---|---|---|")
+        out.append(f"#### {form.zh} ({form.en}) — {cite(form.clause)}\n")
+        out.append("| 表头 | header alias | 也认作 synonyms | key | 必填 | 规则 |")
+        out.append("|---|---|---|---|---|---|")
         for c in form.columns:
-            out.append(f"| {c.zh} | {c.en} | `{c.key}` | {required_text(c)} | {rule_text(c)} |")
+            synonyms = "、".join(c.synonyms)
+            out.append(
+                f"| {c.zh} | {c.en} | {synonyms} | `{c.key}` | {required_text(c)} | {rule_text(c)} |"
+            )
         out.append("")
     return "\n".join(out).rstrip()
 
 
+def values_markdown() -> str:
+    """The policy values: key, shipped default, what it is and its unit."""
+    lines = ["| 参数 key | 默认值 default | 含义 | meaning | 单位 unit |", "|---|---|---|---|---|"]
+    policy = default_policy()
+    for key, value in policy.values.items():
+        label = policy_labels()[key]
+        lines.append(f"| `{key}` | {value} | {label['zh']} | {label['en']} | {label['unit']} |")
+    return "\n".join(lines)
+
+
 def generated_sections() -> dict[str, str]:
-    """The README sections generated from the declarations, by marker name."""
-    return {"rules": rules_markdown(), "forms": forms_markdown()}
+    """The documentation sections generated from the declarations, by marker name."""
+    return {
+        "documents": documents_markdown(),
+        "rules": rules_markdown(),
+        "forms": forms_markdown(),
+        "values": values_markdown(),
+    }
 
 
-def update_readme(text: str) -> str:
-    """``text`` with every generated section replaced by its current content."""
+def update_generated(text: str) -> str:
+    """``text`` with every generated section it holds replaced by its current content."""
     for name, body in generated_sections().items():
         start = f"<!-- BEGIN GENERATED: {name} (make docs) -->"
         end = f"<!-- END GENERATED: {name} -->"
+        if start not in text:
+            continue
         head, _, rest = text.partition(start)
         _, _, tail = rest.partition(end)
         text = f"{head}{start}\n{body}\n{end}{tail}"
@@ -195,5 +231,6 @@ if __name__ == "__main__":
     import sys
     from pathlib import Path
 
-    readme = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
-    readme.write_text(update_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    for name in sys.argv[1:] or ["README.md", "docs/policy.md"]:
+        path = Path(name)
+        path.write_text(update_generated(path.read_text(encoding="utf-8")), encoding="utf-8")
