@@ -160,7 +160,9 @@ def cite(clause: str) -> str:
     def titled(match: re.Match[str]) -> str:
         return f"{match.group(0)}{documents()[match.group(0)]['short']}"
 
-    return re.sub(r"(?<!\d)00\d(?!\d)", lambda m: titled(m) if m.group(0) in documents() else m.group(0), clause)
+    return re.sub(
+        r"(?<!\d)00\d(?!\d)", lambda m: titled(m) if m.group(0) in documents() else m.group(0), clause
+    )
 
 
 def documents_markdown() -> str:
@@ -187,9 +189,7 @@ def forms_markdown() -> str:
         out.append("|---|---|---|---|---|---|")
         for c in form.columns:
             synonyms = "、".join(c.synonyms)
-            out.append(
-                f"| {c.zh} | {c.en} | {synonyms} | `{c.key}` | {required_text(c)} | {rule_text(c)} |"
-            )
+            out.append(f"| {c.zh} | {c.en} | {synonyms} | `{c.key}` | {required_text(c)} | {rule_text(c)} |")
         out.append("")
     return "\n".join(out).rstrip()
 
