@@ -54,6 +54,8 @@ def test_case(name: str, case: dict[str, Any], tmp_path: Path) -> None:
         extra_sheets=case.get("extra_sheets"),
         parameters=case.get("parameters"),
         auto_evaluations=case.get("auto_evaluations", True),
+        auto_credit=case.get("auto_credit", True),
+        layout=case.get("layout"),
     )
     blacklist = None
     if "company_blacklist" in case:
@@ -81,7 +83,7 @@ def test_case(name: str, case: dict[str, Any], tmp_path: Path) -> None:
     for diagnostic in result.diagnostics:  # every message renders fully in both languages
         for lang in ("zh", "en"):
             message = diagnostic.message(lang)
-            assert "{" not in message and message.strip()
+            assert "{" not in message and "None" not in message and message.strip()
 
 
 def consolidation_case(case: dict[str, Any], tmp_path: Path) -> None:
@@ -118,4 +120,4 @@ def consolidation_case(case: dict[str, Any], tmp_path: Path) -> None:
     for finding in done.company.findings:
         for lang in ("zh", "en"):
             message = finding.diagnostic.message(lang)
-            assert "{" not in message and message.strip()
+            assert "{" not in message and "None" not in message and message.strip()
