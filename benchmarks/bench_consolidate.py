@@ -9,7 +9,8 @@ folder; the ways compared:
 - ``--scheduler`` on a 2-worker Dask LocalCluster (processes, 1 thread each) started here;
 - the naive way: a shell loop of `xlcrm check FILE --format json` per file, nothing merged.
 
-Wall time is the median of --repeat runs. Memory is the peak of the summed resident set
+Wall time is the median of --repeat runs; CPU is the user + system seconds of the run's
+processes (the machine's other load slows the wall time, hardly the CPU). Memory is the peak of the summed resident set
 sizes of the client process and every process under it (the pool's workers), sampled every
 50 ms, plus the Dask workers for the cluster runs; for the shell loop, the largest single
 `xlcrm check`. Summed RSS counts shared library pages once per process: an upper bound.
@@ -21,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,6 +48,23 @@ class Measured:
     wall: float
     peak_mb: float
     code: int
+    cpu: float = 0.0  # user + system seconds of the run and all its processes
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
 
 
 def _tree_rss(root: psutil.Process, extra: list[psutil.Process]) -> int:
@@ -66,6 +86,7 @@ def measure(
 ) -> Measured:
     """Run ``command``; wall time and the peak summed RSS of it, its children and ``extra``."""
     others = [psutil.Process(pid) for pid in extra or []]
+    cpu_before = _children_cpu() + _cpu(others)
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     root = psutil.Process(process.pid)
@@ -84,18 +105,23 @@ def measure(
     wall = time.perf_counter() - start
     done.set()
     sampler.join()
-    return Measured(wall, peak / 2**20, code)
+    return Measured(wall, peak / 2**20, code, _children_cpu() + _cpu(others) - cpu_before)
+
+
+OUT = Path(tempfile.mkdtemp(prefix="bench-consolidate-"))
 
 
 def consolidate(folder: Path, *options: str) -> list[str]:
-    out = Path(tempfile.mkdtemp(prefix="bench-consolidate-"))
+    """The command for one run; its outputs replace the previous run's in OUT."""
+    shutil.rmtree(OUT, ignore_errors=True)
     return [XLCRM, "consolidate", str(folder), "--month", "2025-12", "--as-of", "2025-12-31",
-            "-o", str(out / "公司汇总.xlsx"), "-q", *options]  # fmt: skip
+            "-o", str(OUT / "公司汇总.xlsx"), "-q", *options]  # fmt: skip
 
 
 def shell_loop(folder: Path) -> Measured:
     """`for f in …; do xlcrm check "$f" --format json > /dev/null; done`, the largest check's memory."""
     files = sorted(folder.glob("*.xlsx"))
+    cpu_before = _children_cpu()
     script = f'for f in {" ".join(shlex.quote(str(f)) for f in files)}; do {XLCRM} check "$f" --as-of 2025-12-31 --format json > /dev/null; done'
     start = time.perf_counter()
     process = subprocess.Popen(["bash", "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -104,7 +130,8 @@ def shell_loop(folder: Path) -> Measured:
     while process.poll() is None:
         peak = max(peak, _tree_rss(root, []) - _rss(root))
         time.sleep(0.05)
-    return Measured(time.perf_counter() - start, peak / 2**20, process.returncode)
+    wall = time.perf_counter() - start
+    return Measured(wall, peak / 2**20, process.returncode, _children_cpu() - cpu_before)
 
 
 def _rss(process: psutil.Process) -> int:
@@ -151,6 +178,7 @@ def main() -> None:
         results["loop"] = [shell_loop(folder) for _ in range(args.repeat)]
         _report("loop", results["loop"])
     medians = {name: statistics.median(m.wall for m in runs) for name, runs in results.items()}
+    shutil.rmtree(OUT, ignore_errors=True)
     if "jobs1" in medians and "jobs2" in medians:
         print(f"speed-up 1 → 2 jobs: {medians['jobs1'] / medians['jobs2']:.2f}×")
     if "loop" in medians and "jobs2" in medians:
@@ -161,7 +189,8 @@ def _report(name: str, runs: list[Measured]) -> None:
     walls = ", ".join(f"{m.wall:.1f}" for m in runs)
     print(
         f"{name:>6}: median {statistics.median(m.wall for m in runs):6.1f} s  (runs {walls})  "
-        f"peak {max(m.peak_mb for m in runs):6.0f} MB  exit {sorted({m.code for m in runs})}",
+        f"peak {max(m.peak_mb for m in runs):6.0f} MB  cpu {statistics.median(m.cpu for m in runs):6.1f} s  "
+        f"load {os.getloadavg()[0]:.1f}  exit {sorted({m.code for m in runs})}",
         flush=True,
     )
 
