@@ -5,9 +5,10 @@ Everything here is derived from validators/*.toml; nothing is retyped.
 
 from __future__ import annotations
 
+from xlcrm.compute import Phrase
 from xlcrm.forms import Column, Form, formats, forms, type_names
 from xlcrm.registry import Lang, rules
-from xlcrm.schema import range_text, value_range
+from xlcrm.schema import range_phrase, value_range
 
 _REQUIRED_TEXT = {
     "zh": {
@@ -45,7 +46,8 @@ def rule_text(column: Column, lang: Lang = "zh") -> str:
         parts.append(getattr(formats()[fmt], lang))
     low, high = value_range(column)
     if low is not None or high is not None:
-        parts.append(range_text(low, high))
+        bounds = range_phrase(column)
+        parts.append(bounds.text(lang) if isinstance(bounds, Phrase) else bounds)
     if column.ref == "archive":
         parts.append("须在客户档案中" if lang == "zh" else "must exist in 客户档案")
     return ("；" if lang == "zh" else "; ").join(parts)
@@ -69,7 +71,7 @@ def columns_enforcing(code: str) -> list[tuple[Form, Column]]:
         for column in form.columns:
             if (
                 (code == "S001" and column.must_exist)
-                or (code == "S003" and column.type in ("integer", "number", "date"))
+                or (code == "S003" and column.type in ("integer", "number", "date", "datetime", "rate"))
                 or (code == "S008" and column.ref == "archive")
                 or any(spec.code == code for spec, _ in column_checks(column))
             ):

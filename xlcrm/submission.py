@@ -25,11 +25,13 @@ from xlcrm.normalize import (
     to_bool,
     to_code,
     to_date,
+    to_datetime,
     to_enum,
     to_integer,
     to_list,
     to_number,
     to_period,
+    to_rate,
     to_text,
 )
 from xlcrm.reader import Table
@@ -41,12 +43,20 @@ DTYPES: dict[str, Any] = {
     "integer": pl.Int64,
     "number": pl.Float64,
     "date": pl.Date,
+    "datetime": pl.Datetime("us"),
+    "rate": pl.Float64,
     "bool": pl.Boolean,
     "list": pl.List(pl.Utf8),
 }
 TABLE, POSITION = "__t", "__pos"
 # Cell value classes that are already the normalised value of a column type.
-_ALREADY_TYPED: dict[str, type] = {"number": float, "date": dt.date, "integer": int}
+_ALREADY_TYPED: dict[str, type] = {
+    "number": float,
+    "date": dt.date,
+    "integer": int,
+    "datetime": dt.datetime,
+    "rate": float,
+}
 
 
 def converter(column: Column) -> Callable[[object], Any]:
@@ -59,6 +69,8 @@ def converter(column: Column) -> Callable[[object], Any]:
         "integer": to_integer,
         "number": to_number,
         "date": to_date,
+        "datetime": to_datetime,
+        "rate": to_rate,
         "bool": to_bool,
         "list": to_list,
         "period": to_period,
