@@ -175,8 +175,10 @@ def show_policy(policy_file: Path | None, lang: Lang) -> None:
     """显示生效的策略参数及来源。 Show the effective policy values and where each came from."""
     policy = _load_policy(policy_file, lang)
     width = max(len(k) for k in policy.values)
+    unset = "未设置 (off)" if lang == "zh" else "unset (off)"  # no default: its rule is not checked
     for key, value in policy.values.items():
-        click.echo(f"{key.ljust(width)} = {value!r:<12} # {policy.sources[key]}")
+        shown = unset if value is None else repr(value)
+        click.echo(f"{key.ljust(width)} = {shown:<12} # {policy.sources[key]}")
 
 
 def _load_policy(path: Path | None, lang: Lang) -> Policy:
