@@ -39,6 +39,7 @@ class Rule:
     source: Literal["schema", "reader", "rule", "waiver"]
     retired: bool = False
     waivable: bool = True
+    on_blank: bool = False  # may fire on a blank cell: not reported where that cell is unreadable
 
     def title(self, lang: Lang) -> str:
         """The rule's title in ``lang``."""
