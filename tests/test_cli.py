@@ -37,7 +37,7 @@ def test_text_output_is_grouped_and_located(sample: Path) -> None:
     ]
     assert headings == sorted(headings)
     assert "K6" in out and "S005 错误" in out and "[C003]" in out and "1380013800" in out
-    assert "共 29 个问题：20 个错误，7 个警告，2 个已豁免" in out
+    assert "共 45 个问题：31 个错误，12 个警告，2 个已豁免" in out
     assert out.count("（已豁免）") == len(WAIVED)
 
 
@@ -56,7 +56,7 @@ def test_json_output_follows_the_contract(sample: Path) -> None:
     assert "格式" in phone["message"]
     missing = next(d for d in data["diagnostics"] if d["code"] == "S009")
     assert missing["cell"] is None and missing["row"] is None and missing["customer_code"] is None
-    assert data["summary"]["errors"] == 20 and data["summary"]["warnings"] == 7
+    assert data["summary"]["errors"] == 31 and data["summary"]["warnings"] == 12
     assert data["summary"]["waived"] == 2 and data["summary"]["as_of"] == "2025-12-31"
     assert [(d["code"], d["sheet"], d["cell"]) for d in data["diagnostics"] if d["waived"]] == WAIVED
     assert data["summary"]["exit_code"] == 1
