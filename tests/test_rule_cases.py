@@ -45,6 +45,7 @@ def test_case(name: str, case: dict[str, Any], tmp_path: Path) -> None:
         extra_sheets=case.get("extra_sheets"),
         parameters=case.get("parameters"),
         auto_evaluations=case.get("auto_evaluations", True),
+        auto_credit=case.get("auto_credit", True),
     )
     blacklist = None
     if "company_blacklist" in case:

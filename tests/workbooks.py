@@ -130,6 +130,8 @@ BASE: dict[str, dict[str, Any]] = {
     },
 }
 FORM_SHEETS = ("客户档案", "客户评价", "信用评定", "黑名单")
+# Optional columns, written only when a case states them (their presence changes the rules).
+OPTIONAL_COLUMNS = {"信用评定": ("董事长审批",)}
 # Written only when a case states rows for them (an empty list: the sheet with its header only),
 # so the cases of the first forms keep the workbooks they always had.
 OPTIONAL_SHEETS = ("投诉记录", "费用报销", "回访记录", "收益计划", "大客户优惠", "豁免")
@@ -181,16 +183,21 @@ def write_case(
     extra_sheets: Mapping[str, Sequence[Sequence[Any]]] | None = None,
     parameters: Mapping[str, Any] | None = None,
     auto_evaluations: bool = True,
+    auto_credit: bool = True,
 ) -> Path:
     """A workbook with every form sheet (unless omitted), its header and the case's rows.
 
-    With ``auto_evaluations``, every admitted archive customer the case does not evaluate gets
-    a valid 客户评价 row after the case's own rows (so T209 does not fire where a case is
-    about something else).
+    With ``auto_evaluations`` (``auto_credit``), every admitted archive customer the case does
+    not evaluate (rate) gets a valid 客户评价 (信用评定) row after the case's own rows, so T209
+    (C315) does not fire where a case is about something else. An optional column
+    (``OPTIONAL_COLUMNS``) is written only when one of the case's rows states it.
     """
     rows = dict(rows)
-    if auto_evaluations and "客户评价" not in omit_sheets:
-        rows["客户评价"] = [*rows.get("客户评价", ()), *_missing_evaluations(rows)]
+    auto = "客户档案" not in omit_sheets  # only for customers filed in this workbook
+    if auto and auto_evaluations and "客户评价" not in omit_sheets:
+        rows["客户评价"] = [*rows.get("客户评价", ()), *_missing_rows(rows, "客户评价")]
+    if auto and auto_credit and "信用评定" not in omit_sheets:
+        rows["信用评定"] = [*rows.get("信用评定", ()), *_missing_rows(rows, "信用评定")]
     book = Workbook()
     book.remove(book.active)
     drop_columns = drop_columns or {}
@@ -201,7 +208,13 @@ def write_case(
         ws = book.create_sheet(sheet)
         for n in range(title_rows):
             ws.append([f"{sheet} 标题行 {n + 1}"])
-        headers = [c.zh for c in _form(sheet).columns if c.zh not in drop_columns.get(sheet, ())]
+        stated = {key for given in rows.get(sheet, ()) for key in given}
+        optional = set(OPTIONAL_COLUMNS.get(sheet, ())) - stated
+        headers = [
+            c.zh
+            for c in _form(sheet).columns
+            if c.zh not in drop_columns.get(sheet, ()) and c.zh not in optional
+        ]
         ws.append(headers)
         for index, given in enumerate(rows.get(sheet, ())):
             unknown = set(given) - {c.zh for c in _form(sheet).columns}
@@ -238,8 +251,9 @@ def _append(ws: Any, values: list[Any], specials: list[tuple[Any, str, dict[str,
     ws.append([None if isinstance(v, dict) else v for v in values])
 
 
-def _missing_evaluations(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
-    evaluated = {r.get("客户编码", f"C{i + 1:03d}") for i, r in enumerate(rows.get("客户评价", ()))}
+def _missing_rows(rows: Mapping[str, Sequence[Mapping[str, Any]]], sheet: str) -> list[dict[str, Any]]:
+    """A base row of ``sheet`` for each admitted archive customer the case gives none."""
+    evaluated = {r.get("客户编码", f"C{i + 1:03d}") for i, r in enumerate(rows.get(sheet, ()))}
     added: list[dict[str, Any]] = []
     for index, given in enumerate(rows.get("客户档案", ())):
         row = full_row("客户档案", given, index)

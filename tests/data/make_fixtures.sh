@@ -15,8 +15,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-# A private LibreOffice profile, so this never waits on (or disturbs) another soffice run.
-soffice() { command soffice "-env:UserInstallation=file://$work/profile" "$@"; }
+soffice() { command soffice "-env:UserInstallation=file://$work/profile" "$@"; }  # a private profile
 "$root/.venv/bin/python" -c "from pathlib import Path; from xlcrm.sample import write_sample; write_sample(Path('$work/src/libreoffice_sample.xlsx'))"
 soffice --headless --norestore --convert-to 'xlsx:Calc MS Excel 2007 XML' --outdir "$work/out" "$work/src/libreoffice_sample.xlsx" >/dev/null 2>"$work/err"
 test -s "$work/out/libreoffice_sample.xlsx" || { cat "$work/err"; exit 1; }
