@@ -23,6 +23,7 @@ from xlcrm.annotate.inventory import lost, package_features, sheet_features
 from xlcrm.annotate.parts import MARKER
 from xlcrm.annotate.sheet import MARK
 from xlcrm.cli import cli
+from xlcrm.forms import forms
 from xlcrm.sample import PLANTED, write_sample
 
 DATA = Path(__file__).parent / "data"
@@ -110,6 +111,8 @@ def test_round_trip_keeps_every_value_formula_and_part(source: Path, tmp_path: P
     target = process(source, tmp_path / f"out{source.suffix}")
     assert digest(source) == before, "the input must never change"
     original, annotated = values(source), values(target)
+    nine = [f.zh for f in forms().values() if f.layout == "table" and f.key != "waivers"]
+    assert len(nine) == 9 and set(nine) <= set(original)  # all nine forms, filled
     assert list(annotated) == [*original, *ADDED_SHEETS]
     for sheet, rows in original.items():
         width = max((len(r) for r in rows), default=0)
