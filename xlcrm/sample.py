@@ -190,9 +190,10 @@ def _sheet(
         sheet.append([])
     sheet.append([c.en if c.key in english else c.zh for c in form.columns])
     header_row = sheet.max_row
-    for cell in sheet[header_row]:
+    for cell, column in zip(sheet[header_row], form.columns, strict=True):
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        sheet.column_dimensions[cell.column_letter].width = column.width + 2  # as staff widen them
     for row in rows:
         sheet.append(row)
     types = [c.type for c in form.columns]

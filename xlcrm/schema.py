@@ -90,16 +90,18 @@ def range_text(low: float | None, high: float | None, low_exclusive: bool = Fals
     return f"≤ {_show(high)}"  # type: ignore[arg-type]
 
 
-def range_phrase(column: Column, policy: Policy | None = None) -> str | Phrase:
-    """A column's range in words; a rate's also as percentages, with how to write one."""
+def range_phrase(column: Column, policy: Policy | None = None, hint: bool = False) -> str | Phrase:
+    """A column's range in words; a rate's also as percentages (``hint``: and how to write one)."""
     low, high = value_range(column, policy)
     text = range_text(low, high, column.min_exclusive)
     if column.type != "rate" or low is None or high is None:
         return text
     percent = f"{_show(low * 100)}%–{_show(high * 100)}%"
-    return Phrase(
-        f"{text}（即 {percent}；三成写作 30% 或 0.3）", f"{text} ({percent}; thirty per cent is 30% or 0.3)"
-    )
+    if hint:
+        return Phrase(
+            f"{text}（即 {percent}；三成写作 30% 或 0.3）", f"{text} ({percent}; 30 per cent is 30% or 0.3)"
+        )
+    return Phrase(f"{text}（即 {percent}）", f"{text} ({percent})")
 
 
 def column_checks(column: Column, policy: Policy | None = None) -> list[tuple[CheckSpec, pa.Check]]:
@@ -157,7 +159,7 @@ def column_checks(column: Column, policy: Policy | None = None) -> list[tuple[Ch
         )
     low, high = value_range(column, policy)
     if low is not None or high is not None:
-        text = range_phrase(column, policy)
+        text = range_phrase(column, policy, hint=True)
         add(
             "S006",
             pa.Check.in_range(
