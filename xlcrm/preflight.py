@@ -30,6 +30,7 @@ import python_calamine
 from defusedxml import ElementTree as SafeTree
 
 from xlcrm.errors import InputError
+from xlcrm.layout import hidden_columns, hidden_rows
 from xlcrm.policy import Policy
 
 SUFFIXES = (".xlsx", ".xlsm")
@@ -271,6 +272,8 @@ class SheetScan:
     formula: Any = None  # a formula's start tag (with the sheet's namespace prefix, if any)
     far: bool = False  # a cell lies right of the column that keeps any sheet within the limit
     rows_seen: int = 0  # chunks of whole rows scanned so far
+    hidden_rows: set[int] = field(default_factory=set)  # 1-based
+    hidden_cols: frozenset[int] = frozenset()  # 1-based
 
     def __post_init__(self) -> None:
         self.formula = _formula_tag(b"")
@@ -313,6 +316,7 @@ def _scan(source: Source, sheet: str, limits: Limits, *, exact: bool) -> SheetSc
                 prefix = re.search(rb"<(\w+:)?sheetData\b", chunk)
                 if prefix and prefix.group(1):
                     scan.formula = _formula_tag(prefix.group(1))
+                scan.hidden_cols = hidden_columns(chunk[: prefix.start()] if prefix else chunk)
             data = carry + chunk
             cut = _whole(data)  # whole rows only; the rest waits for the next chunk
             carry = data[cut:]
@@ -332,6 +336,7 @@ def _rows(data: bytes, scan: SheetScan, limits: Limits, far: Any, *, exact: bool
     elif far is None or far.search(data):
         scan.far = True
         return False
+    scan.hidden_rows |= hidden_rows(data)
     _find_errors(data, scan)
     return True
 

@@ -118,7 +118,24 @@ def normalise_column(column: Column, raw: Sequence[Any]) -> tuple[pl.Series, lis
         positions = [distinct.setdefault(v, len(distinct)) for v in values]
         lists = pl.Series(column.key, list(distinct), dtype=dtype)
         return lists.gather(pl.Series(positions, dtype=pl.UInt32)), bad
-    return pl.Series(column.key, values, dtype=dtype), bad
+    series = pl.Series(column.key, values, dtype=dtype)
+    if dtype == pl.Float64 and not series.is_finite().fill_null(True).all():
+        # an infinite or NaN number cell (a hand-made <v>1e999</v>) passed through as typed: unreadable
+        odd = series.is_finite().not_().fill_null(False).arg_true().to_list()
+        bad = sorted({*bad, *odd})
+        series = series.scatter(odd, None)
+    return series, bad
+
+
+def hidden_part(table: Table, row: int | None, col: int | None) -> str | None:
+    """What hides a cell from view, if anything: its sheet, row and/or column."""
+    if not table.visible:
+        return "sheet"
+    row_hidden = row is not None and row in table.hidden_rows
+    col_hidden = col is not None and col in table.hidden_cols
+    if row_hidden and col_hidden:
+        return "row_column"
+    return "row" if row_hidden else "column" if col_hidden else None
 
 
 @dataclass(slots=True)
@@ -153,23 +170,51 @@ class FormData:
     def diagnostic(self, code: str, table: int, position: int, key: str | None, /, **args: Any) -> Diagnostic:
         """A finding about one cell (or a whole row when ``key`` is None)."""
         source = self.tables[table]
+        col: int | None = None  # 1-based column of the cell shown
         if source.cells:  # key/value layout: each value has its own row, always column B
             row = source.cells.get(key or "", None)
-            cell = f"B{row}" if row else None
+            shown_row, col = row, 2 if row else None
         else:
             row = source.rows[position]
             index = source.columns.get(key) if key else None
-            cell = f"{column_letter(index)}{row}" if index is not None else None
+            shown_row, col = (row, index + 1) if index is not None else (row, None)
+            if col is not None:  # a merged range shows its value in its first cell
+                shown_row, col = source.anchors.get((row, col), (row, col))
         return Diagnostic(
             code=code,
             file=source.file,
             sheet=source.sheet,
-            cell=cell,
+            cell=f"{column_letter(col - 1)}{shown_row}" if col is not None else None,
             row=row,
             column=self.form.column(key).zh if key else None,
             customer_code=self.codes[table][position] if self.codes[table] else None,
             args=args,
+            hidden=hidden_part(source, shown_row, col),
         )
+
+    def whole(self, code: str, /, **args: Any) -> Diagnostic:
+        """A finding about the form as a whole (a department-level count), on its real sheet.
+
+        It names the sheet the form was found in (e.g. 华东客户档案2025) and its file, where all
+        of the form's tables share them.
+        """
+        files = {t.file for t in self.tables}
+        sheets = {t.sheet for t in self.tables}
+        return Diagnostic(
+            code,
+            file=files.pop() if len(files) == 1 else None,
+            sheet=sheets.pop() if len(sheets) == 1 else self.form.zh,
+            args=args,
+        )
+
+    def label(self, index: int) -> str:
+        """How a finding names frame row ``index``: its 客户编码, else its name, else its row."""
+        code = self.frame["customer_code"][index] if "customer_code" in self.frame.columns else None
+        name = self.frame["name"][index] if "name" in self.frame.columns else None
+        if code is not None or name is not None:
+            return str(code if code is not None else name)
+        table, position = self.frame[TABLE][index], self.frame[POSITION][index]
+        return f"{self.tables[table].sheet}第{self.tables[table].rows[position]}行"
 
     def at(self, code: str, index: int, key: str | None, /, **args: Any) -> Diagnostic:
         """A finding about frame row ``index``."""

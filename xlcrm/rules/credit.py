@@ -167,9 +167,7 @@ def total_above_receivables(ctx: Context) -> Iterator[Diagnostic]:
         return
     total = sum(_amount(r.get("limit")) for r in ctx.rows("credit"))
     if total > opening:
-        yield Diagnostic(
-            "C311", file=ctx.submission.file, sheet=form.form.zh, args={"total": total, "opening": opening}
-        )
+        yield form.whole("C311", total=total, opening=opening)
 
 
 @rule("C312")
