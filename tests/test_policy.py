@@ -37,7 +37,7 @@ def test_policy_command_shows_values_and_sources(tmp_path: Path) -> None:
     assert code == 0
     line = next(x for x in out.splitlines() if x.startswith("quotas.vip_share"))
     assert "0.25" in line and str(override) in line
-    assert "# default" in next(x for x in out.splitlines() if x.startswith("quotas.preferred_share"))
+    assert next(x for x in out.splitlines() if x.startswith("quotas.preferred_share")).endswith("；默认值")
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,7 @@ def test_the_visit_expense_cap_is_unset_until_a_policy_file_sets_it(tmp_path: Pa
     assert default_policy()["expenses.visit_cap"] is None
     _, out, _ = run("policy")
     line = next(x for x in out.splitlines() if x.startswith("expenses.visit_cap"))
-    assert "未设置 (off)" in line and "# default" in line
+    assert "未设置 (off)" in line and "默认值" in line
     _, out, _ = run("policy", "--lang", "en")
     assert "unset (off)" in next(x for x in out.splitlines() if x.startswith("expenses.visit_cap"))
     path = write_case(

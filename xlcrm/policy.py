@@ -20,6 +20,8 @@ from xlcrm.errors import InputError
 from xlcrm.resources import load_toml
 
 DEFAULT_SOURCE = "default"
+LABELS = "labels"  # the section of policy.toml naming the values (not a setting)
+UNSET_TABLE = "unset"  # the section listing the values shipped without a default (not a setting)
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,7 +46,6 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-UNSET_TABLE = "unset"
 _KINDS: dict[str, tuple[type, ...]] = {"number": (int, float), "integer": (int,)}
 
 
@@ -57,9 +58,15 @@ def unset_kinds() -> dict[str, str]:
 @cache
 def default_policy() -> Policy:
     """The shipped defaults (None for the keys without one)."""
-    data = {k: v for k, v in load_toml("policy.toml").items() if k != UNSET_TABLE}
+    data = {k: v for k, v in load_toml("policy.toml").items() if k not in (LABELS, UNSET_TABLE)}
     values = _flatten(data) | dict.fromkeys(unset_kinds())
     return Policy(values, dict.fromkeys(values, DEFAULT_SOURCE))
+
+
+@cache
+def labels() -> dict[str, dict[str, str]]:
+    """What each policy value is: its Chinese and English name and its unit, by dotted key."""
+    return dict(load_toml("policy.toml")[LABELS])
 
 
 def _same_kind(default: Any, value: Any, key: str = "") -> bool:
