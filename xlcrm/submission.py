@@ -207,14 +207,21 @@ class FormData:
             args=args,
         )
 
-    def label(self, index: int) -> str:
-        """How a finding names frame row ``index``: its 客户编码, else its name, else its row."""
-        code = self.frame["customer_code"][index] if "customer_code" in self.frame.columns else None
-        name = self.frame["name"][index] if "name" in self.frame.columns else None
-        if code is not None or name is not None:
-            return str(code if code is not None else name)
-        table, position = self.frame[TABLE][index], self.frame[POSITION][index]
-        return f"{self.tables[table].sheet}第{self.tables[table].rows[position]}行"
+    def labels(self, indices: list[int]) -> list[str]:
+        """How findings name frame rows: each one's 客户编码, else its name, else sheet and row."""
+        rows = self.frame.select("customer_code", "name", TABLE, POSITION)[indices]
+        return [
+            str(code)
+            if code is not None
+            else str(name)
+            if name is not None
+            else self._row_label(table, position)
+            for code, name, table, position in rows.iter_rows()
+        ]
+
+    def _row_label(self, table: int, position: int) -> str:
+        source = self.tables[table]
+        return f"{source.sheet}第{source.rows[position]}行"
 
     def at(self, code: str, index: int, key: str | None, /, **args: Any) -> Diagnostic:
         """A finding about frame row ``index``."""

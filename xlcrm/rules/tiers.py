@@ -82,14 +82,13 @@ def _over_quota(
     allowed = math.floor(Fraction(str(cap)) * base)
     if len(holders) <= allowed:
         return None
-    codes = archive.frame["customer_code"]
-
-    def score(index: int) -> float:
-        value = scores.get(codes[index]) if codes[index] is not None else None
-        return -1.0 if value is None else value
-
-    lowest = sorted(holders, key=lambda i: (score(i), archive.label(i)))[: len(holders) - allowed]
-    names = [f"{archive.label(i)}（{'—' if score(i) < 0 else _show(score(i))}分）" for i in lowest]
+    codes = archive.frame["customer_code"].gather(holders).to_list()
+    totals = [scores.get(code) if code is not None else None for code in codes]
+    ranked = sorted(zip((-1.0 if t is None else t for t in totals), archive.labels(holders), strict=True))
+    names = [
+        f"{label}（{'—' if total < 0 else _show(total)}分）"
+        for total, label in ranked[: len(holders) - allowed]
+    ]
     return allowed, names
 
 
