@@ -32,8 +32,8 @@ def key_accounts(ctx: Context) -> tuple[FormData, pl.DataFrame, dt.date] | None:
     window); also returns the window's first day. None where the submission has no 回访记录
     or no 客户档案.
     """
-    visits, found = ctx.form("visits"), ctx.indexed("archive")
-    if visits is None or found is None:
+    visits = ctx.form("visits")
+    if visits is None or (found := ctx.indexed("archive")) is None:
         return None
     archive, frame = found
     since = ctx.as_of - dt.timedelta(days=int(ctx.policy["visits.key_account_days"]))
