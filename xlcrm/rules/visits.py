@@ -58,9 +58,7 @@ def report_late(ctx: Context) -> Iterator[Diagnostic]:
         return
     form, frame = found
     reported = pl.col("reported_on")
-    late = frame.with_columns(_DUE).filter(
-        reported.is_null() | (reported > pl.col("__due"))
-    )
+    late = frame.with_columns(_DUE).filter(reported.is_null() | (reported > pl.col("__due")))
     for index, visited, report, due in late.select(INDEX, "visited_on", "reported_on", "__due").iter_rows():
         if report is None:
             why = Phrase("未填写报告日期", "No report date")
