@@ -25,11 +25,13 @@ from xlcrm.normalize import (
     to_bool,
     to_code,
     to_date,
+    to_datetime,
     to_enum,
     to_integer,
     to_list,
     to_number,
     to_period,
+    to_rate,
     to_text,
 )
 from xlcrm.reader import Table
@@ -41,12 +43,20 @@ DTYPES: dict[str, Any] = {
     "integer": pl.Int64,
     "number": pl.Float64,
     "date": pl.Date,
+    "datetime": pl.Datetime("us"),
+    "rate": pl.Float64,
     "bool": pl.Boolean,
     "list": pl.List(pl.Utf8),
 }
 TABLE, POSITION = "__t", "__pos"
 # Cell value classes that are already the normalised value of a column type.
-_ALREADY_TYPED: dict[str, type] = {"number": float, "date": dt.date, "integer": int}
+_ALREADY_TYPED: dict[str, type] = {
+    "number": float,
+    "date": dt.date,
+    "integer": int,
+    "datetime": dt.datetime,
+    "rate": float,
+}
 
 
 def converter(column: Column) -> Callable[[object], Any]:
@@ -59,6 +69,8 @@ def converter(column: Column) -> Callable[[object], Any]:
         "integer": to_integer,
         "number": to_number,
         "date": to_date,
+        "datetime": to_datetime,
+        "rate": to_rate,
         "bool": to_bool,
         "list": to_list,
         "period": to_period,
@@ -106,7 +118,13 @@ def normalise_column(column: Column, raw: Sequence[Any]) -> tuple[pl.Series, lis
         positions = [distinct.setdefault(v, len(distinct)) for v in values]
         lists = pl.Series(column.key, list(distinct), dtype=dtype)
         return lists.gather(pl.Series(positions, dtype=pl.UInt32)), bad
-    return pl.Series(column.key, values, dtype=dtype), bad
+    series = pl.Series(column.key, values, dtype=dtype)
+    if dtype == pl.Float64 and not series.is_finite().fill_null(True).all():
+        # an infinite or NaN number cell (a hand-made <v>1e999</v>) passed through as typed: unreadable
+        odd = series.is_finite().not_().fill_null(False).arg_true().to_list()
+        bad = sorted({*bad, *odd})
+        series = series.scatter(odd, None)
+    return series, bad
 
 
 def hidden_part(table: Table, row: int | None, col: int | None) -> str | None:

@@ -42,6 +42,8 @@ SQL_TYPES = {
     "date": "DATE",
     "bool": "BOOLEAN",
     "list": "VARCHAR[]",
+    "datetime": "TIMESTAMP",
+    "rate": "DOUBLE",
 }
 # Where each row of a form table came from (every form table starts with these).
 PLACE = (
