@@ -287,13 +287,56 @@ def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str
     help="输出格式：text 终端，json（字段见 docs/policy.md）。 text for the terminal, or json.",
 )
 @click.option(
-    "--unmasked",
-    is_flag=True,
-    help="工作簿中不遮蔽手机号与电子邮箱。 Show mobile numbers and e-mail addresses in full.",
+    "--html",
+    "html",
+    type=click.Path(path_type=Path),
+    metavar="文件/FILE",
+    help="另写出一份 HTML 报告（单个文件，离线可看，可打印 A4 横向）。 Also write the HTML report.",
 )
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(path_type=Path),
+    metavar="文件/FILE",
+    help="另把公司客户写成 CSV（UTF-8，供 Excel 打开）。 Also write the company customers as CSV.",
+)
+@click.option(
+    "--split-by-department",
+    "split",
+    is_flag=True,
+    help="另为每个部门写一个只含本部门行的工作簿（在公司汇总旁，各自加密）。"
+    " Also write one workbook per department, holding only its rows, each password-protected.",
+)
+@click.option(
+    "--passwords",
+    "passwords",
+    type=click.Path(path_type=Path),
+    metavar="文件/FILE",
+    help="各部门工作簿的密码：CSV，每行“部门,密码”（无此部门时用 --password）。"
+    " Per-department passwords: a CSV of “department,password” lines.",
+)
+@click.option(
+    "--allow-unprotected",
+    is_flag=True,
+    help="即使有加密的提交，也允许写出未加密的文件（HTML、CSV、工作簿）。"
+    " Allow unprotected outputs even when a submission is password-protected.",
+)
+@click.option(
+    "--unmask",
+    is_flag=True,
+    help="报告、CSV 和工作簿中不遮蔽手机号与电子邮箱。 Show mobile numbers and e-mail addresses in full.",
+)
+@click.option("--unmasked", "unmasked_alias", is_flag=True, hidden=True)  # the earlier spelling
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度。 No progress on stderr.")
 @LANG
-@PASSWORD
+@click.option(
+    "--password",
+    envvar="XLCRM_PASSWORD",
+    metavar="密码/TEXT",
+    help="加密提交的打开密码；公司汇总（及没有单独密码的部门工作簿）也用它加密。"
+    " Password of protected submissions; the company workbook (and department workbooks without"
+    " their own) is encrypted with it.",
+)
 @POLICY
 def consolidate(
     inputs: tuple[Path, ...],
@@ -308,7 +351,13 @@ def consolidate(
     timeout: float,
     as_of: dt.date | None,
     fmt: str,
-    unmasked: bool,
+    html: Path | None,
+    csv_file: Path | None,
+    split: bool,
+    passwords: Path | None,
+    allow_unprotected: bool,
+    unmask: bool,
+    unmasked_alias: bool,
     quiet: bool,
     lang: Lang,
     password: str | None,
@@ -333,13 +382,19 @@ def consolidate(
         )
     if scheduler and jobs is not None:
         raise click.BadParameter("--jobs 与 --scheduler 不能同时使用 / use either --jobs or --scheduler")
+    if passwords is not None and not split:
+        raise click.BadParameter(
+            "--passwords 只用于 --split-by-department / --passwords goes with --split-by-department"
+        )
+    unmask = unmask or unmasked_alias
     month = month or (as_of or dt.date.today()).strftime("%Y-%m")
     output = out or default_output(month)
     history = None if no_history else history_file or default_path(output)
     recorded = {
         "month": month, "as_of": as_of, "blacklist": blacklist, "jobs": jobs, "scheduler": scheduler,
         "timeout": timeout, "history": history, "policy": policy_file, "force": force,
-        "unmasked": unmasked, "password": "（已提供）" if password else None,
+        "unmask": unmask, "password": "（已提供）" if password else None, "html": html, "csv": csv_file,
+        "split_by_department": split, "passwords": passwords, "allow_unprotected": allow_unprotected,
     }  # fmt: skip
     policy = _load_policy(policy_file, lang)
     settings = Settings(
@@ -352,8 +407,15 @@ def consolidate(
         jobs=(os.cpu_count() or 1) if jobs is None else jobs,
         scheduler=scheduler,
         timeout=timeout,
-        unmasked=unmasked,
+        unmask=unmask,
         recorded=recorded,
+        html=html,
+        csv=csv_file,
+        split=split,
+        passwords=passwords,
+        encrypt=password,
+        allow_unprotected=allow_unprotected,
+        lang=lang,
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:

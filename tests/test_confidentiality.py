@@ -1,0 +1,174 @@
+"""POLICY §7 in consolidation: encryption, one workbook per department, no unprotected copy of protected rows.
+
+December of tests/months.py with 销售二部's workbook saved with an open password: the run that
+would write its rows into an unprotected file is refused (one line, nothing written); with
+--password the company workbook needs the password; --split-by-department gives each
+department a workbook that opens only with its own password and holds only its rows.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import duckdb
+import msoffcrypto
+import msoffcrypto.format.ooxml
+import pytest
+from click.testing import CliRunner
+
+from tests.months import write_month
+from tests.workbooks import AS_OF
+from xlcrm.cli import cli
+
+PASSWORD = "二部-2025"
+NAMES = {  # each department's customers, by the names only they have
+    "销售一部": ("北京康达医疗器械有限公司", "天津华康医疗器械有限公司", "保定安康医疗用品有限公司"),
+    "销售二部": ("首都骨科医院", "津南区康复中心"),
+    "销售四部": ("沧州惠民医疗器械有限公司",),
+}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        cli, ["consolidate", *args, "--month", "2025-12", "--as-of", AS_OF.isoformat(), "--jobs", "0", "-q"]
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = write_month(tmp_path_factory.mktemp("protected"), "2025-12")
+    plain = (folder / "销售二部.xlsx").read_bytes()
+    with (folder / "销售二部.xlsx").open("wb") as sink:
+        msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(plain)).encrypt(PASSWORD, sink)
+    return folder
+
+
+def decrypted(path: Path, password: str) -> zipfile.ZipFile:
+    """The package of an encrypted workbook (ValueError-like errors for a wrong password)."""
+    with path.open("rb") as handle:
+        office = msoffcrypto.OfficeFile(handle)
+        assert office.is_encrypted()
+        office.load_key(password=password)
+        plain = io.BytesIO()
+        office.decrypt(plain)
+    return zipfile.ZipFile(plain)
+
+
+def text_of(package: zipfile.ZipFile) -> str:
+    return "".join(package.read(n).decode("utf-8", "replace") for n in package.namelist())
+
+
+def test_a_protected_submission_never_yields_an_unprotected_file(month: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    # --password opens 销售二部's workbook and encrypts the company workbook; the HTML and the
+    # CSV cannot be encrypted, so asking for them is refused
+    for extra in (["--html", str(out / "报告.html")], ["--csv", str(out / "客户.csv")]):
+        code, _, stderr = run(str(month), "-o", str(out / "公司汇总.xlsx"), "--password", PASSWORD, *extra)
+        lines = stderr.strip().splitlines()
+        assert code == 2 and len(lines) == 1, stderr
+        assert (
+            lines[0].startswith("已拒绝：")
+            and "销售二部.xlsx" in lines[0]
+            and "--allow-unprotected" in lines[0]
+        )
+        assert extra[1] in lines[0]
+        assert not out.exists()  # nothing written: no workbook, no report, no history
+    code, _, stderr = run(str(month), "-o", str(out / "公司汇总.xlsx"), "--password", PASSWORD, "--html", str(out / "报告.html"), "--allow-unprotected")  # fmt: skip
+    assert code == 1, stderr
+    assert "津南区康复中心" in (out / "报告.html").read_text(encoding="utf-8")  # allowed: its rows are in it
+
+
+def test_the_company_workbook_needs_the_password_and_the_history_withholds_the_rows(
+    month: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "公司汇总.xlsx"
+    code, stdout, stderr = run(str(month), "-o", str(target), "--password", PASSWORD)
+    assert code == 1, stderr
+    assert "已加密" in stdout and "未存入历史库" in stdout
+    assert not zipfile.is_zipfile(target)
+    with pytest.raises(Exception):  # noqa: B017 - msoffcrypto raises several types for a wrong password
+        decrypted(target, "wrong")
+    package = decrypted(target, PASSWORD)
+    assert "xl/worksheets/sheet1.xml" in package.namelist() and "首都骨科医院" in text_of(package)
+    con = duckdb.connect(str(tmp_path / "xlcrm-history.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT department FROM withheld").fetchall() == [("销售二部",)]
+        stored = {r[0] for r in con.execute("SELECT DISTINCT department FROM customers").fetchall()}
+        assert stored == {"销售一部", "销售四部"}  # 销售二部's customers are not stored unprotected
+        assert ("销售二部",) in con.execute("SELECT department FROM submissions").fetchall()
+        assert con.execute("SELECT protected FROM outputs").fetchall() == [(True,)]
+    finally:
+        con.close()
+
+
+def test_one_protected_workbook_per_department_with_its_rows_only(month: Path, tmp_path: Path) -> None:
+    passwords = tmp_path / "密码.csv"
+    passwords.write_text(
+        "部门,密码\n销售一部,一部-pw\n销售二部,二部-pw\n", encoding="gbk"
+    )  # as Excel saves it
+    target = tmp_path / "out" / "公司汇总.xlsx"
+    code, stdout, stderr = run(
+        str(month),
+        "-o",
+        str(target),
+        "--password",
+        PASSWORD,
+        "--split-by-department",
+        "--passwords",
+        str(passwords),
+    )
+    assert code == 1, stderr
+    own = {"销售一部": "一部-pw", "销售二部": "二部-pw", "销售四部": PASSWORD}  # 四部: --password
+    for department, password in own.items():
+        path = target.with_name(f"公司汇总_{department}.xlsx")
+        assert f"{path}（部门工作簿，已加密）" in stdout
+        for other_password in own.values():
+            if other_password != password:
+                with pytest.raises(Exception):  # noqa: B017
+                    decrypted(path, other_password)
+        text = text_of(decrypted(path, password))
+        for name in NAMES[department]:
+            assert name in text, (department, name)
+        for other, names in NAMES.items():
+            if other != department:
+                assert other not in text, (department, other)
+                assert not [n for n in names if n in text], (department, other)
+
+
+def test_split_refuses_a_department_without_a_password(tmp_path: Path) -> None:
+    month = write_month(tmp_path / "in", "2025-12")  # no protected submission
+    passwords = tmp_path / "密码.csv"
+    passwords.write_text("销售一部,一部-pw\n销售二部,二部-pw\n", encoding="utf-8")
+    code, _, stderr = run(str(month), "-o", str(tmp_path / "x.xlsx"), "--split-by-department",
+                          "--passwords", str(passwords), "--allow-unprotected")  # fmt: skip
+    assert code == 1  # allowed: 销售四部's workbook unprotected, 二部's with its password
+    assert not zipfile.is_zipfile(tmp_path / "x_销售二部.xlsx") and zipfile.is_zipfile(
+        tmp_path / "x_销售四部.xlsx"
+    )
+    code, _, stderr = run(str(month), "-o", str(tmp_path / "y.xlsx"), "--split-by-department", "--passwords", str(passwords))  # fmt: skip
+    assert code == 2 and stderr.count("\n") == 1
+    assert "销售四部" in stderr and str(passwords) in stderr
+    assert not list(tmp_path.glob("y*"))
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("销售一部,pw,多余\n", "第 1 行应为两列"),
+        ("部门,密码\n销售一部,\n", "第 2 行部门或密码为空"),
+        ("销售一部,a\n销售一部,b\n", "第 2 行：部门“销售一部”重复"),
+        ("# 只有注释\n\n", "没有任何密码"),
+    ],
+)
+def test_a_bad_passwords_file_is_one_clear_line(
+    month: Path, tmp_path: Path, content: str, expected: str
+) -> None:
+    passwords = tmp_path / "pw.csv"
+    passwords.write_text(content, encoding="utf-8")
+    code, _, stderr = run(str(month), "-o", str(tmp_path / "x.xlsx"), "--split-by-department", "--passwords", str(passwords))  # fmt: skip
+    assert code == 2 and stderr.count("\n") == 1, stderr
+    assert str(passwords) in stderr and expected in stderr
+    assert "Traceback" not in stderr and not (tmp_path / "x.xlsx").exists()
