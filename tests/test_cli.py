@@ -178,6 +178,8 @@ def test_demo_writes_and_checks_the_sample(tmp_path: Path) -> None:
     assert annotated.is_file() and str(annotated) in out
     company = tmp_path / "demo" / "公司汇总_2025-12.xlsx"  # the demo month, consolidated
     assert company.is_file() and str(company) in out
+    report = tmp_path / "demo" / "公司汇总_2025-12.html"  # and its HTML report
+    assert report.is_file() and str(report) in out and "授信执行" in report.read_text(encoding="utf-8")
     assert (tmp_path / "demo" / "xlcrm-history.duckdb").is_file()
     assert len(list((tmp_path / "demo" / "月度汇总" / "2025-12").iterdir())) == 5
     code, _, _ = run("demo", "--out", str(tmp_path / "demo"))  # a second run replaces its own files

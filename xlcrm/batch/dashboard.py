@@ -231,7 +231,7 @@ def _shares(book: Any, report: Report, data: ChartData) -> Any:
     shown, cut = _top(report.departments, risk)
     names = shown["department"].to_list()
     columns = {
-        f"VIP占比": shown["vip_share"].to_list(),
+        "VIP占比": shown["vip_share"].to_list(),
         f"VIP上限 {vip:.0%}": [vip] * len(names),
         "优选占比": shown["preferred_share"].to_list(),
         f"优选上限 {preferred:.0%}": [preferred] * len(names),
@@ -291,7 +291,9 @@ def _findings(book: Any, rows: list[dict[str, Any]], data: ChartData) -> Any:
 
 
 def _utilisation(book: Any, report: Report, data: ChartData) -> Any:
-    """Exposure over limits per department, against 100%."""
+    """Exposure over limits per department, against 100% (None: no department has a limit)."""
+    if report.departments["utilisation"].is_null().all():
+        return None
     shown, cut = _top(report.departments, pl.col("utilisation"))
     names = shown["department"].to_list()
     used = shown["utilisation"].to_list()

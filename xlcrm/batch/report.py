@@ -41,7 +41,12 @@ class Overview:
     errors: int
     warnings: int
     customers: int
-    paragraph: str  # the month's changes in one paragraph of numbers
+    paragraphs: dict[str, str]  # the month's changes in one paragraph of numbers, by language
+
+    @property
+    def paragraph(self) -> str:
+        """The paragraph in Chinese (the workbook's)."""
+        return self.paragraphs["zh"]
 
 
 @dataclass(frozen=True)
@@ -120,40 +125,48 @@ def _overview(
         errors=company.errors,
         warnings=company.warnings,
         customers=company.tables["archive"].height,
-        paragraph=_paragraph(company, moved, table, keyed),
+        paragraphs=_paragraph(company, moved, table, keyed),
     )
 
 
 def _paragraph(
     company: Company, moved: changes.Changes, table: pl.DataFrame, keyed: accounts.KeyAccounts
-) -> str:
-    """The month's changes in one paragraph of numbers (Chinese)."""
-    flagged = {name: int(table[name].sum()) for name, _, _, _ in execution.FLAGS}
-    labels = {name: label for name, _, label, _ in execution.FLAGS}
-    credit = "，".join(f"{labels[n]} {flagged[n]} 户" for n in flagged)
-    customers = company.tables["archive"].height
+) -> dict[str, str]:
+    """The month's changes in one paragraph of numbers, in Chinese and in English."""
+    flags = {name: int(table[name].sum()) for name, _, _, _ in execution.FLAGS}
+    zh_flags = "，".join(f"{label} {flags[name]} 户" for name, _, label, _ in execution.FLAGS)
+    en_flags = ", ".join(f"{name.replace('_', ' ')} {flags[name]}" for name in flags)
+    customers, submissions = company.tables["archive"].height, len(company.checked)
     if moved.previous is None:
-        head = (
-            f"本月 {len(company.checked)} 份提交、{customers} 位客户；历史库中没有更早的月份，无法比较变化。"
-        )
-        return f"{head}授信执行：{credit}。"
+        return {
+            "zh": f"本月 {submissions:,} 份提交、{customers:,} 位客户；历史库中没有更早的月份，无法比较变化。"
+            f"授信执行：{zh_flags}。",
+            "en": f"{submissions:,} submissions, {customers:,} customers; no earlier month stored to compare "
+            f"with. Credit execution: {en_flags}.",
+        }
     counts = moved.departments
 
     def total(column: str) -> int:
         return int(counts[column].sum()) if not counts.is_empty() else 0
 
     key_now = int(keyed.departments["now"].sum())
-    key_last = keyed.departments["last_month"].drop_nulls()
-    parts = [
-        f"与 {moved.previous} 相比：新增客户 {total('new')} 位、减少 {total('removed')} 位",
-        f"信用额度上调 {total('raised')} 户、下调 {total('cut')} 户",
-        f"新增黑名单命中 {total('new_hits')} 户",
-        f"重点客户 {key_now} 家（上月可比部门 {int(key_last.sum())} 家），流失 {keyed.lost.height} 家",
-        f"新报部门 {len(moved.new_departments)} 个、缺报部门 {len(moved.missing_departments)} 个",
-    ]
+    key_last = int(keyed.departments["last_month"].drop_nulls().sum())
+    new, removed, raised, cut, hits = (total(c) for c in ("new", "removed", "raised", "cut", "new_hits"))
+    lost, came, went = keyed.lost.height, len(moved.new_departments), len(moved.missing_departments)
+    zh = (
+        f"与 {moved.previous} 相比：新增客户 {new:,} 位、减少 {removed:,} 位；信用额度上调 {raised:,} 户、"
+        f"下调 {cut:,} 户；新增黑名单命中 {hits:,} 户；重点客户 {key_now:,} 家（上月可比部门 {key_last:,} 家），"
+        f"流失 {lost:,} 家；新报部门 {came} 个、缺报部门 {went} 个"
+    )
+    en = (
+        f"Against {moved.previous}: {new:,} new customers, {removed:,} removed; {raised:,} limits raised, "
+        f"{cut:,} cut; {hits:,} new blacklist hits; {key_now:,} key accounts ({key_last:,} last month in "
+        f"the same departments), {lost:,} lost; {came} new departments, {went} missing"
+    )
     if moved.not_compared:
-        parts.append(f"未比较（上月明细未存入历史库）：{'、'.join(moved.not_compared)}")
-    return "；".join(parts) + f"。授信执行：{credit}。"
+        zh += f"；未比较（上月明细未存入历史库）：{'、'.join(moved.not_compared)}"
+        en += f"; not compared (rows not stored last month): {', '.join(moved.not_compared)}"
+    return {"zh": f"{zh}。授信执行：{zh_flags}。", "en": f"{en}. Credit execution: {en_flags}."}
 
 
 def counted(row: dict[str, Any]) -> dict[str, int]:

@@ -1,4 +1,7 @@
-"""The company workbook of a month: 清单, 部门汇总, 问题明细, 跨部门, 公司客户 (XlsxWriter).
+"""The company workbook of a month: 总览, 清单, 部门汇总, the report sheets, 问题明细, 跨部门, 公司客户.
+
+The report sheets (授信执行, 大客户分析, 变化, 趋势) are written by ``sheets``, 部门汇总 and its
+charts by ``dashboard``, from the month's ``Report``.
 
 Written from the company view, never by loading a workbook back. XlsxWriter writes every sheet
 (in constant-memory mode, to a staging file); the rows of 公司客户 — hundreds of thousands —
