@@ -22,7 +22,7 @@ sizes of the client process and every process under it (the pool's workers), sam
 `xlcrm check`. Summed RSS counts shared library pages once per process: an upper bound.
 
 Run:  .venv/bin/python benchmarks/bench_consolidate.py --departments 200 --rows 2000 --repeat 3
-      .venv/bin/python benchmarks/bench_consolidate.py --reports /tmp/before --repeat 3
+      .venv/bin/python benchmarks/bench_consolidate.py --reports /tmp/before --after /tmp/after --repeat 3
 """
 
 from __future__ import annotations
@@ -167,6 +167,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--reports", type=Path, metavar="TREE", help="pair runs without (TREE) and with the reports"
+    )
+    parser.add_argument(
+        "--after",
+        type=Path,
+        metavar="TREE",
+        help="with --reports: the code with the reports (default: this checkout)",
     )
     args = parser.parse_args()
     folder = generate_month(args.departments, args.rows)
