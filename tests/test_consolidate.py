@@ -179,7 +179,8 @@ def test_one_file_gives_exactly_the_findings_of_check(tmp_path: Path) -> None:
     _, out, _ = run(str(sample), "--month", MONTH, "-o", str(tmp_path / "汇总2.xlsx"), "--format", "json",
                     "--blacklist", str(blacklist), "--jobs", "0", "--no-history")  # fmt: skip
     masked = [
-        {k: v for k, v in d.items() if k not in ("department", "origin")} for d in json.loads(out)["diagnostics"]
+        {k: v for k, v in d.items() if k not in ("department", "origin")}
+        for d in json.loads(out)["diagnostics"]
     ]
     assert [(d["code"], d["cell"]) for d in masked] == [(d["code"], d["cell"]) for d in expected]
     changed = [(m["message"], e["message"]) for m, e in zip(masked, expected, strict=True) if m != e]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import io
 import os
 import socket
 import tempfile
@@ -326,9 +327,7 @@ def _make(month: _Month, target: outputs.Target, temporary: Path, settings: Sett
     if target.password is None:
         workbook.write(company, temporary, month.run, unmasked=unmasked, report=sections, outputs=listed)
         return
-    plain = temporary.with_name(temporary.name + ".plain")
-    try:
-        workbook.write(company, plain, month.run, unmasked=unmasked, report=sections, outputs=listed)
-        outputs.encrypt(plain, temporary, target.password)
-    finally:
-        plain.unlink(missing_ok=True)
+    plain = io.BytesIO()  # the unprotected package stays in memory
+    stage = temporary.with_name(temporary.name + ".stage")
+    workbook.write(company, plain, month.run, unmasked=unmasked, report=sections, outputs=listed, stage=stage)
+    outputs.encrypt(plain, temporary, target.password)

@@ -10,7 +10,10 @@ department workbook always needs a password. A month with a password-protected s
 writes no unprotected file holding its rows — not the company workbook without ``--password``,
 not the HTML or CSV (which cannot be encrypted), not a department workbook without a password
 — and its rows are not stored in the history (its manifest and 部门汇总 rows are) — unless
-``--allow-unprotected``. Everything is decided before anything is written.
+``--allow-unprotected``. Everything is decided before anything is written. An encrypted
+workbook is assembled in memory and encrypted into its temporary file: only XlsxWriter's
+staging file (the small sheets, without the bulk rows) lies on disk unencrypted, for the
+seconds it is written, beside the target.
 
 The passwords file: a CSV of two columns, 部门 and 密码, one department a line; an optional
 header line (部门,密码); blank lines and lines starting with # are ignored; UTF-8 (with or
@@ -24,6 +27,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import msoffcrypto.format.ooxml
 import polars as pl
@@ -172,10 +176,11 @@ def existing(targets: list[Target]) -> list[Target]:
     return [t for t in targets if t.path.exists()]
 
 
-def encrypt(plain: Path, target: Path, password: str) -> None:
-    """``plain`` (an .xlsx) encrypted with ``password`` into ``target`` (msoffcrypto-tool, ECMA-376 agile)."""
-    with plain.open("rb") as source, target.open("wb") as sink:
-        msoffcrypto.format.ooxml.OOXMLFile(source).encrypt(password, sink)
+def encrypt(plain: BinaryIO, target: Path, password: str) -> None:
+    """``plain`` (an .xlsx package) encrypted with ``password`` into ``target`` (msoffcrypto-tool, ECMA-376 agile)."""
+    plain.seek(0)
+    with target.open("wb") as sink:
+        msoffcrypto.format.ooxml.OOXMLFile(plain).encrypt(password, sink)
 
 
 FORMULA_START = r"^[=+\-@\t\r]"

@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 import xlsxwriter
@@ -109,22 +109,27 @@ class RunInfo:
 
 def write(
     company: Company,
-    target: Path,
+    target: Path | BinaryIO,
     run: RunInfo,
     *,
     unmasked: bool = False,
     row_limit: int = EXCEL_ROWS,
     report: Report | None = None,
     outputs: Sequence[tuple[str, str, bool]] = (),
+    stage: Path | None = None,
 ) -> None:
-    """Write the company workbook to ``target`` (a temporary path the caller renames).
+    """Write the company workbook to ``target`` (a temporary path the caller renames, or memory).
 
     ``report``: the month's report sections (built here without a history when not given);
-    ``outputs``: what the run writes, (kind, path, protected), for 清单.
+    ``outputs``: what the run writes, (kind, path, protected), for 清单; ``stage``: where
+    XlsxWriter writes the package before the bulk rows go in (beside ``target`` by default;
+    required when ``target`` is in memory — a workbook to encrypt never lies whole on disk).
     """
     if report is None:
         report = _report(company, masked=not unmasked)
-    stage = target.with_name(f".{target.name}.stage")
+    if stage is None:
+        assert isinstance(target, Path), "a stage path is needed for a workbook written to memory"
+        stage = target.with_name(f".{target.name}.stage")
     try:
         book = xlsxwriter.Workbook(
             str(stage), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
