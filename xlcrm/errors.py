@@ -72,6 +72,19 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}: sheet “{sheet}” has an absurd used area ({rows} rows × {cols} columns, over "
         "{limit} cells); delete the far-away formatting or data and save again.",
     ),
+    "too_many_cells_book": (
+        "{file}：各工作表的使用范围合计 {cells} 个单元格，超过 {limit}（最大的是“{sheet}”：{rows} 行 × {cols} 列）；"
+        "请删除远处的空白格式或数据，或把工作表分到几个文件后再试。",
+        "{file}: the sheets' used areas add up to {cells} cells, over {limit} (the largest, “{sheet}”, "
+        "is {rows} rows × {cols} columns); delete far-away formatting or data, or split the sheets "
+        "into several files.",
+    ),
+    "outside_grid": (
+        "{file}：工作表“{sheet}”有单元格在 Excel 的范围之外（第 {row} 行、第 {col} 列；Excel 最多 1048576 行、16384 列），"
+        "文件已损坏；请在 Excel 中打开并另存。",
+        "{file}: sheet “{sheet}” has a cell outside Excel's grid (row {row}, column {col}; Excel has "
+        "1,048,576 rows and 16,384 columns): the file is damaged; open it in Excel and save it again.",
+    ),
     "empty_workbook": (
         "{file}：工作簿里没有任何数据；请填写模板后再提交。",
         "{file}: the workbook holds no data; fill in the template and submit it again.",

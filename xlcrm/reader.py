@@ -22,7 +22,8 @@ from xlcrm.errors import InputError
 from xlcrm.forms import Form, forms
 from xlcrm.normalize import header_key
 from xlcrm.policy import default_policy
-from xlcrm.preflight import Limits, Source, open_source, scan_sheet
+from xlcrm.preflight import Limits, Source, open_source
+from xlcrm.sheetscan import SheetScan, measure_sheets
 
 HEADER_SCAN_ROWS = 30
 # A sheet with an unknown name is taken as a form when this many of its header cells match.
@@ -43,6 +44,7 @@ class Sheet:
     first_col: int  # 0-based column index of rows[i][0]
     visible: bool = True
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) 1-based -> S010 text
+    date1904: bool = False  # the workbook's serial dates count from 1904
 
 
 @dataclass(slots=True)
@@ -61,6 +63,7 @@ class Table:
     width: int = 0  # columns the sheet uses (1-based index of the last used column)
     errors: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # key -> (position, S010 text)
     typed: dict[str, Any] | None = None  # key -> the typed column (set once values are normalised)
+    date1904: bool = False  # plain numbers in date columns are 1904-based serials
 
 
 @dataclass(slots=True)
@@ -77,34 +80,38 @@ class WorkbookScan:
 def read_sheets(source: Source, limits: Limits) -> Iterator[tuple[int, Sheet]]:
     """Every sheet of a checked input with its position, each as soon as it is parsed.
 
-    Each sheet passes the pre-flight scan (its used area, its error cells) before
-    python-calamine parses it. Sheets come in the order they finish (the caller works on one
-    while the others are still being parsed); InputError if one is unusable.
+    Every sheet passes the pre-flight scan (its used area, its error cells; the workbook's
+    areas together within the limit) before python-calamine parses any. Sheets come in the
+    order they finish (the caller works on one while the others are still being parsed);
+    InputError if one is unusable.
     """
     try:
         book = source.calamine()
         metas = [m for m in book.sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
+        scans = measure_sheets(source, limits, [m.name for m in metas])  # before calamine allocates a grid
         if len(metas) < 2:
-            yield from enumerate(_checked_sheet(source, limits, book, meta) for meta in metas)
+            yield from enumerate(_checked_sheet(source, scans[meta.name], book, meta) for meta in metas)
             return
         # python-calamine parses without the GIL: two threads, each with its own handle.
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = {
-                pool.submit(_checked_sheet, source, limits, None, meta): i for i, meta in enumerate(metas)
+                pool.submit(_checked_sheet, source, scans[meta.name], None, meta): i
+                for i, meta in enumerate(metas)
             }
             for future in as_completed(futures):
                 yield futures[future], future.result()
     except InputError:
         raise
-    except Exception as exc:  # calamine raises several types for broken packages
+    except BaseException as exc:  # calamine raises several types (a Rust panic is a BaseException)
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
         raise InputError("unreadable", source.label, detail=_short(exc)) from None
 
 
 def _checked_sheet(
-    source: Source, limits: Limits, book: python_calamine.CalamineWorkbook | None, meta: Any
+    source: Source, scan: SheetScan, book: python_calamine.CalamineWorkbook | None, meta: Any
 ) -> Sheet:
-    scan = scan_sheet(source, meta.name, limits)  # before calamine allocates the sheet's area
-    sheet = _read_sheet(book or _open(source), meta)
+    sheet = _read_sheet(book or _open(source), meta, source.date1904)
     sheet.errors.update(scan.errors)
     return sheet
 
@@ -120,7 +127,7 @@ def _open(source: Source) -> python_calamine.CalamineWorkbook:
     return held[1]  # type: ignore[no-any-return]
 
 
-def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any) -> Sheet:
+def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any, date1904: bool = False) -> Sheet:
     sheet = book.get_sheet_by_name(meta.name)
     first_row, first_col = sheet.start or (0, 0)
     return Sheet(
@@ -129,6 +136,7 @@ def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any) -> Sheet:
         first_row=first_row,
         first_col=first_col,
         visible=str(meta.visible) == "SheetVisibleEnum.Visible",
+        date1904=date1904,
     )
 
 
@@ -264,6 +272,7 @@ def _table(form: Form, file: str, sheet: Sheet, header_index: int, columns: dict
         headers={sheet.first_col + i: str(v).strip() for i, v in enumerate(header) if v not in ("", None)},
         width=sheet.first_col + len(header),
         errors=errors,
+        date1904=sheet.date1904,
     )
 
 
@@ -285,6 +294,6 @@ def _key_value_table(form: Form, file: str, sheet: Sheet) -> Table:
     return Table(form, file, sheet.name, 0, columns, [0], values, cells)
 
 
-def _short(exc: Exception) -> str:
+def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:160]
