@@ -107,10 +107,8 @@ def moved(source: Path, target: Path, folder: str = "book") -> Path:
     """The workbook with its parts under ``folder/`` instead of ``xl/`` (valid OPC: any name)."""
 
     def change(name: str, data: bytes) -> tuple[str, bytes]:
-        if name in ("[Content_Types].xml", "_rels/.rels"):
-            return name, data.replace(b"/xl/", f"/{folder}/".encode()).replace(
-                b'"xl/', f'"{folder}/'.encode()
-            )
+        if name == "[Content_Types].xml" or name.endswith(".rels"):
+            data = data.replace(b'"/xl/', f'"/{folder}/'.encode()).replace(b'"xl/', f'"{folder}/'.encode())
         return (f"{folder}/{name[3:]}" if name.startswith("xl/") else name), data
 
     return rewrite(source, target, change)

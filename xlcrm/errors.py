@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from xlcrm.registry import Lang
@@ -121,7 +122,44 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}：无法写入（{detail}）。",
         "{file}: cannot be written ({detail}).",
     ),
+    "unprocessable": (
+        "{file}：无法写出带标注的副本（{detail}），原文件未改动；请在 Excel 中打开并另存后重试。",
+        "{file}: cannot write the annotated copy ({detail}); the input is unchanged. Open it in "
+        "Excel, save it again and retry.",
+    ),
+    "no_room": (
+        "{file}：工作表“{sheet}”右边已用到 Excel 的最后一列（XFD），放不下 {count} 个计算列；"
+        "请删除右边远处的内容后再试（xlcrm check 不受影响）。",
+        "{file}: sheet “{sheet}” already reaches Excel's last column (XFD): no room for the {count} "
+        "computed columns; delete the far-right content and try again (xlcrm check is unaffected).",
+    ),
+    "output_type": (
+        "{file}：输出文件 {target} 的扩展名与输入（{suffix}）不同，已拒绝（含宏的工作簿只能是 .xlsm）；"
+        "请让 -o 的扩展名与输入一致。",
+        "{file}: the output {target} has another extension than the input ({suffix}); refused "
+        "(a workbook with macros must stay .xlsm). Give -o the input's extension.",
+    ),
+    "unreadable_file": (
+        "{file}：无法读取这个文件（{detail}）；请检查权限或重新复制。",
+        "{file}: the file cannot be read ({detail}); check its permissions or copy it again.",
+    ),
 }
+
+
+# Characters that would let text change a terminal or break the one line: C0/C1 controls,
+# DEL, and the Unicode controls that reorder or hide text (bidi overrides, isolates).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control characters shown as escapes (``\x1b``, ``\n``): one harmless line."""
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    named = {9: "\\t", 10: "\\n", 13: "\\r"}
+    return named.get(code) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 class InputError(Exception):
@@ -136,4 +174,5 @@ class InputError(Exception):
     def message(self, lang: Lang = "zh") -> str:
         """The one-line explanation."""
         zh, en = _MESSAGES[self.reason]
-        return (zh if lang == "zh" else en).format(file=self.file, **self.values)
+        values = {k: printable(v) if isinstance(v, str) else v for k, v in self.values.items()}
+        return (zh if lang == "zh" else en).format(file=printable(self.file), **values)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import msoffcrypto
+import msoffcrypto.exceptions
 import olefile
 import python_calamine
 from defusedxml import ElementTree as SafeTree
@@ -112,13 +113,16 @@ def open_source(path: Path, label: str, limits: Limits, password: str | None = N
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES and suffix not in LEGACY_SUFFIXES:
         raise InputError("unsupported", label, suffix=path.suffix or "（无扩展名）")
-    size = path.stat().st_size
-    if size == 0:
-        raise InputError("empty_file", label)
-    if size > limits.max_file:
-        raise InputError("too_big", label, size=_mb(size), limit=_mb(limits.max_file))
-    with path.open("rb") as handle:
-        head = handle.read(4096)
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise InputError("empty_file", label)
+        if size > limits.max_file:
+            raise InputError("too_big", label, size=_mb(size), limit=_mb(limits.max_file))
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:  # no permission, a file vanishing, a broken network drive
+        raise InputError("unreadable_file", label, detail=exc.strerror or type(exc).__name__) from None
     source = Source(path, label)
     if head.startswith(OLE_MAGIC):
         source = _ole(path, label, password)
@@ -168,8 +172,10 @@ def _ole(path: Path, label: str, password: str | None) -> Source:
             office = msoffcrypto.OfficeFile(handle)
             office.load_key(password=password)
             office.decrypt(plain)
-    except Exception:  # msoffcrypto raises several types for a wrong password
+    except (msoffcrypto.exceptions.InvalidKeyError, msoffcrypto.exceptions.DecryptionError):
         raise InputError("wrong_password", label) from None
+    except Exception as exc:  # a damaged encryption header or package
+        raise InputError("damaged", label, detail=str(exc)[:120] or type(exc).__name__) from None
     return Source(path, label, data=plain.getvalue(), password=password)
 
 

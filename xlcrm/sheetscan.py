@@ -230,6 +230,10 @@ def scan_sheet(source: Source, sheet: str, limits: Limits) -> SheetScan:
     """Bounds and S010 cells of one worksheet; InputError if python-calamine must not read it."""
     if sheet not in source.sheet_parts:  # calamine will read a part the pre-flight did not find
         raise InputError("unreadable", source.label, detail=f"工作表“{sheet}”的部件不明 / unknown part")
+    if source.sheet_parts[sheet] is None:
+        raise InputError(
+            "unreadable", source.label, detail=f"工作表“{sheet}”的部件不存在 / its part is missing"
+        )
     scan = _canonical(source, sheet, limits, measure=False)
     if scan is None:
         scan = _exact(source, sheet, limits)
