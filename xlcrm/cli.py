@@ -127,7 +127,10 @@ def check(
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "-o", "--out", type=click.Path(), help="Output file (one input) or folder (several inputs, or ending in /)."
+    "-o",
+    "--out",
+    type=click.Path(),
+    help="Output file (one input) or folder (several inputs, or ending in /).",
 )
 @click.option("--in-place", is_flag=True, help="Replace the input itself, keeping a timestamped backup.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")

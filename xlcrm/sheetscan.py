@@ -33,9 +33,7 @@ empty string (LibreOffice's ``<c t="str"><f>…</f><v></v></c>``) is data: blank
 
 from __future__ import annotations
 
-import queue
 import re
-import threading
 from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -252,91 +250,69 @@ def scan_sheet(source: Source, sheet: str, limits: Limits) -> SheetScan:
 
 
 def _chunks(source: Source, sheet: str, limits: Limits) -> Generator[bytes]:
-    """The sheet's part in chunks, inflated ahead in a thread (zlib runs without the GIL).
-
-    The next chunk is inflated while this one is searched, which hides most of the
-    inflating behind the searching.
-    """
+    """The sheet's part, inflated in chunks (bounded memory, the zip limits enforced)."""
     part = source.sheet_parts[sheet]
     if part is None:  # the relationship names no part: calamine cannot read the sheet either
         return
-    ready: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def inflate_ahead() -> None:
-        try:
-            with source.zip() as archive:
-                for chunk in inflate(archive, archive.getinfo(part), source.label, limits):
-                    while not stop.is_set():
-                        try:
-                            ready.put(chunk, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
-                        return
-            ready.put(None)
-        except BaseException as exc:  # handed to the reading thread
-            ready.put(exc)
-
-    worker = threading.Thread(target=inflate_ahead, daemon=True)
-    worker.start()
-    try:
-        while (item := ready.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # let it see the stop, whatever it was blocked on
-            try:
-                ready.get_nowait()
-            except queue.Empty:
-                worker.join(0.05)
+    with source.zip() as archive:
+        yield from inflate(archive, archive.getinfo(part), source.label, limits)
 
 
 def _canonical(source: Source, sheet: str, limits: Limits, *, measure: bool) -> SheetScan | None:
-    """The fast (or, with ``measure``, the measuring) scan; None when the sheet needs the exact one."""
+    """The fast (or, with ``measure``, the measuring) scan; None when the sheet needs the exact one.
+
+    Each chunk is searched in place between cell boundaries; only the few bytes of a cell cut
+    by a chunk's end are carried over and joined to the next chunk's start.
+    """
     scan = SheetScan(mode="measure" if measure else "fast")
     chunks = _chunks(source, sheet, limits)
-    pending, head = b"", None
+    carry, head = b"", None
     for chunk in chunks:  # the part's head, up to <sheetData>
-        pending += chunk
-        head = _HEAD.search(pending)
-        if head is not None or len(pending) > _HEAD_MAX:
+        carry += chunk
+        head = _HEAD.search(carry)
+        if head is not None or len(carry) > _HEAD_MAX:
             break
-    if head is None or b"\x00" in pending[:4096] or not _ascii_compatible(pending):
+    if head is None or b"\x00" in carry[:4096] or not _ascii_compatible(carry):
         chunks.close()
         return None
     prefix = head.group(1) or b""
     bounds = (EXCEL_ROWS, EXCEL_COLS)
     if not measure:
-        dimension = _DIMENSION.search(pending, 0, head.start())
+        dimension = _DIMENSION.search(carry, 0, head.start())
         rows, cols = (int(dimension.group(2)), _column(dimension.group(1))) if dimension else (0, 0)
         if not 0 < rows <= EXCEL_ROWS or not 0 < cols <= EXCEL_COLS:
             chunks.close()
             return _canonical(source, sheet, limits, measure=True)
         bounds = (rows, cols)
     low, high = [EXCEL_ROWS + 1, EXCEL_COLS + 1], [0, 0]
+    opening = b"<" + prefix + b"c "
 
-    def whole(data: bytes) -> str:
-        verdict = _check(data, prefix, bounds)
+    def whole(data: bytes, start: int, end: int) -> str:
+        verdict = _check(data, start, end, prefix, bounds)
         if not verdict:
             if measure:
-                _measure(data, prefix, low, high)
-            _find_s010(data, prefix, scan)
+                _measure(data, start, end, prefix, low, high)
+            _find_s010(data, start, end, prefix, scan)
         return verdict
 
-    verdict = ""
+    cut = _cut(carry, 0, prefix)
+    verdict = whole(carry, 0, cut)
+    carry = carry[cut:]
     for chunk in chunks:
-        pending += chunk
-        cut = _cut(pending, prefix)
-        verdict = whole(pending[:cut])
-        pending = pending[cut:]
         if verdict:
             break
+        begin = chunk.find(opening)  # the first cell starting here ends whatever was carried
+        if begin < 0:
+            carry += chunk
+            continue
+        if carry:
+            joint = carry + chunk[:begin]
+            verdict = whole(joint, 0, len(joint))
+        cut = _cut(chunk, begin, prefix)
+        verdict = verdict or whole(chunk, begin, cut)
+        carry = chunk[cut:]
     else:
-        verdict = whole(pending)
+        verdict = verdict or whole(carry, 0, len(carry))
     chunks.close()
     if verdict == "measure" and not measure:
         return _canonical(source, sheet, limits, measure=True)
@@ -357,37 +333,35 @@ def _ascii_compatible(data: bytes) -> bool:
     return declared is None or declared.group(1).lower() in (b"utf-8", b"utf8")
 
 
-def _cut(data: bytes, prefix: bytes) -> int:
-    """Where the whole cells end: after the last cell or row end, or at the last cell's start."""
-    ends = [data.rfind(b"</" + prefix + b"c>"), data.rfind(b"</" + prefix + b"row>")]
+def _cut(data: bytes, begin: int, prefix: bytes) -> int:
+    """Where the whole cells from ``begin`` end: after the last cell or row end, or at the last cell's start."""
+    close_cell, close_row = b"</" + prefix + b"c>", b"</" + prefix + b"row>"
+    ends = [data.rfind(close_cell, begin), data.rfind(close_row, begin)]
     cut = max(
-        ends[0] + len(prefix) + 4 if ends[0] >= 0 else 0, ends[1] + len(prefix) + 6 if ends[1] >= 0 else 0
+        ends[0] + len(close_cell) if ends[0] >= 0 else begin,
+        ends[1] + len(close_row) if ends[1] >= 0 else begin,
+        data.rfind(b"<" + prefix + b"c ", begin),
     )
-    start = data.rfind(b"<" + prefix + b"c ")
-    if start >= cut:
-        return start
-    if start < 0 and cut == 0:  # no cell here at all: any tag boundary will do
-        return data.rfind(b">") + 1
+    if cut == begin and data.find(b"<" + prefix + b"c", begin) < 0:  # no cell at all: any tag end
+        return max(begin, data.rfind(b">", begin) + 1)
     return cut
 
 
-def _check(data: bytes, prefix: bytes, bounds: tuple[int, int]) -> str:
+def _check(data: bytes, start: int, end: int, prefix: bytes, bounds: tuple[int, int]) -> str:
     """'' if every cell tag is canonical and inside bounds; 'measure' if one is only outside."""
-    if _foreign(prefix).search(data):
+    if _foreign(prefix).search(data, start, end):
         return "exact"
-    odd = _anomaly(prefix, *bounds).search(data)
+    odd = _anomaly(prefix, *bounds).search(data, start, end)
     if odd is None:
         return ""
-    if (
-        bounds != (EXCEL_ROWS, EXCEL_COLS)
-        and _anomaly(prefix, EXCEL_ROWS, EXCEL_COLS).match(data, odd.start()) is None
-    ):
+    grid = _anomaly(prefix, EXCEL_ROWS, EXCEL_COLS)
+    if bounds != (EXCEL_ROWS, EXCEL_COLS) and grid.match(data, odd.start(), end) is None:
         return "measure"  # canonical, but outside the declared dimension
     return "exact"
 
 
-def _measure(data: bytes, prefix: bytes, low: list[int], high: list[int]) -> None:
-    found = _refs(prefix).findall(data)
+def _measure(data: bytes, start: int, end: int, prefix: bytes, low: list[int], high: list[int]) -> None:
+    found = _refs(prefix).findall(data, start, end)
     if not found:
         return
     rows = [int(r) for _, r in found]
@@ -404,41 +378,46 @@ def _column(letters: bytes) -> int:
     return number
 
 
-def _find_s010(data: bytes, prefix: bytes, scan: SheetScan) -> None:
+def _find_s010(data: bytes, start: int, end: int, prefix: bytes, scan: SheetScan) -> None:
     """Error cells and uncomputed formulas among canonical cells, each looked at once.
 
     Candidates come from C-speed searches (``t="e"``, a formula end not followed by a
     non-empty value); each is then read exactly (expat) in its own cell: linear in the data.
     """
-    hits = [m.start() for m in _ERROR.finditer(data)]
-    if b"<" + prefix + b"f" in data:  # formulas: which ones lack a value
+    hits = [m.start() for m in _ERROR.finditer(data, start, end)]
+    if _formula_start(prefix).search(data, start, end):  # formulas: which ones lack a value
         after_formula, empty_formula = _uncomputed(prefix)
-        hits += [m.start() for m in after_formula.finditer(data)]
-        hits += [m.start() for m in empty_formula.finditer(data)]
+        hits += [m.start() for m in after_formula.finditer(data, start, end)]
+        hits += [m.start() for m in empty_formula.finditer(data, start, end)]
     if not hits:
         return
     opening, closing = b"<" + prefix + b"c ", b"</" + prefix + b"c>"
-    done = 0  # end of the last cell looked at: hits before it were in that cell
+    done = start  # end of the last cell looked at: hits before it were in that cell
     for hit in sorted(hits):
         if hit < done:
             continue
-        start = data.rfind(opening, done, hit + 1)
-        if start < 0:
+        begin = data.rfind(opening, done, hit + 1)
+        if begin < 0:
             continue
-        tag_end = data.find(b">", start)
+        tag_end = data.find(b">", begin, end)
         if tag_end < 0:
             continue
         if data[tag_end - 1 : tag_end] == b"/":
-            end = tag_end + 1
+            stop = tag_end + 1
         else:
-            following = data.find(opening, tag_end)
-            end = data.find(closing, tag_end, following if following >= 0 else len(data))
-            if end < 0:
+            following = data.find(opening, tag_end, end)
+            stop = data.find(closing, tag_end, following if following >= 0 else end)
+            if stop < 0:
                 continue
-            end += len(closing)
-        scan.work += end - start
-        done = end
-        _cell_s010(data[start:end], scan)
+            stop += len(closing)
+        scan.work += stop - begin
+        done = stop
+        _cell_s010(data[begin:stop], scan)
+
+
+@cache
+def _formula_start(prefix: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"<" + re.escape(prefix) + rb"f")
 
 
 def _cell_s010(xml: bytes, scan: SheetScan) -> None:
