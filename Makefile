@@ -28,12 +28,12 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format xlcrm tests benchmarks
 	$(VENV)/bin/ruff check --fix xlcrm tests benchmarks
 
-# Regenerate the committed templates and the README's generated tables from the declarations.
+# Regenerate the committed templates, and the generated tables of README.md and docs/policy.md.
 templates: $(STAMP)
 	$(VENV)/bin/xlcrm templates --out workbook_templates --force
 
 docs: $(STAMP)
-	$(PY) -m xlcrm.docs README.md
+	$(PY) -m xlcrm.docs README.md docs/policy.md
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'

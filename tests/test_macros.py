@@ -17,6 +17,7 @@ from openpyxl import load_workbook  # noqa: E402
 from openpyxl.comments import Comment  # noqa: E402
 from openpyxl.styles import PatternFill  # noqa: E402
 
+from tests.staff import ARCHIVE_SHEET, write_staff  # noqa: E402
 from tests.workbooks import write_rich  # noqa: E402
 from tests.xlwings_double import Engine  # noqa: E402
 from xlcrm import macros  # noqa: E402
@@ -84,6 +85,31 @@ def test_clear_after_check_and_process_leaves_the_workbook_as_it_was(tmp_path: P
     macros.process(book)
     header = [c.value for c in book.impl.workbook["客户档案"][3]]
     assert header[-2:] == ["系统等级", "等级依据"]
+    macros.clear(book)
+    assert snapshot(book) == before
+
+
+def test_the_macros_read_merged_and_hidden_cells_as_the_cli_does(tmp_path: Path) -> None:
+    """The staff-made workbook (merged 部门/客户类别, a hidden column, a hidden row): the buttons
+    find exactly what the CLI finds, mark only visible cells, and clear leaves it as it was."""
+    path = write_staff(tmp_path / "staff.xlsx")
+    workbook = load_workbook(path)
+    workbook[ARCHIVE_SHEET].row_dimensions[8].hidden = True  # H004's row, whose phone is wrong
+    workbook.save(path)
+    book = open_book(path)
+    before = snapshot(book)
+    by_macro = macros.check(book)
+    by_cli = check([path], Options())
+    assert (
+        places(by_macro.diagnostics)
+        == places(by_cli.diagnostics)
+        == [
+            ("S005", ARCHIVE_SHEET, "K8"),
+            ("T201", ARCHIVE_SHEET, "W9"),
+        ]
+    )
+    assert [d.hidden for d in by_macro.diagnostics] == [d.hidden for d in by_cli.diagnostics] == ["row", None]
+    assert by_macro.diagnostics[0].message().endswith("（该行已隐藏）")
     macros.clear(book)
     assert snapshot(book) == before
 

@@ -37,7 +37,7 @@ def test_policy_command_shows_values_and_sources(tmp_path: Path) -> None:
     assert code == 0
     line = next(x for x in out.splitlines() if x.startswith("quotas.vip_share"))
     assert "0.25" in line and str(override) in line
-    assert "# default" in next(x for x in out.splitlines() if x.startswith("quotas.preferred_share"))
+    assert next(x for x in out.splitlines() if x.startswith("quotas.preferred_share")).endswith("；默认值")
 
 
 @pytest.mark.parametrize(

@@ -204,7 +204,9 @@ def test_several_findings_on_one_cell_share_one_note(tmp_path: Path) -> None:
     path = write_case(tmp_path / "c.xlsx", {"客户档案": [{"客户编码": "C 001"}]}, auto_evaluations=False)
     target = process(path, tmp_path / "out.xlsx")
     note = load_workbook(target)["客户档案"]["A2"].comment.text
-    assert "S005" in note and "T209" in note and note.count("[xlcrm]") == 2
+    assert "C315" in note and "S005" in note and "T209" in note and note.count("[xlcrm]") == 3
+    # the inventory tells xlcrm's one note holding three findings from a user's note
+    assert package_features(target, MARKER)["批注 notes"] == 0
 
 
 def test_reprocessing_replaces_instead_of_stacking(tmp_path: Path) -> None:

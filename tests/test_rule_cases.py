@@ -45,6 +45,8 @@ def test_case(name: str, case: dict[str, Any], tmp_path: Path) -> None:
         extra_sheets=case.get("extra_sheets"),
         parameters=case.get("parameters"),
         auto_evaluations=case.get("auto_evaluations", True),
+        auto_credit=case.get("auto_credit", True),
+        layout=case.get("layout"),
     )
     blacklist = None
     if "company_blacklist" in case:
@@ -72,4 +74,4 @@ def test_case(name: str, case: dict[str, Any], tmp_path: Path) -> None:
     for diagnostic in result.diagnostics:  # every message renders fully in both languages
         for lang in ("zh", "en"):
             message = diagnostic.message(lang)
-            assert "{" not in message and message.strip()
+            assert "{" not in message and "None" not in message and message.strip()

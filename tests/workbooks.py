@@ -87,6 +87,8 @@ BASE: dict[str, dict[str, Any]] = {
     "豁免": {"理由": "特殊情况，经批准", "批准人": "王总", "批准日期": D(2025, 10, 1)},
 }
 FORM_SHEETS = ("客户档案", "客户评价", "信用评定", "黑名单")
+# Optional columns, written only when a case states them (their presence changes the rules).
+OPTIONAL_COLUMNS = {"信用评定": ("董事长审批",)}
 OPTIONAL_SHEETS = ("豁免",)  # written only when a case has rows for them
 AS_OF = D(2025, 12, 31)  # the as-of date of every case unless it states one
 _CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
@@ -123,16 +125,29 @@ def write_case(
     extra_sheets: Mapping[str, Sequence[Sequence[Any]]] | None = None,
     parameters: Mapping[str, Any] | None = None,
     auto_evaluations: bool = True,
+    auto_credit: bool = True,
+    layout: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Path:
     """A workbook with every form sheet (unless omitted), its header and the case's rows.
 
-    With ``auto_evaluations``, every admitted archive customer the case does not evaluate gets
-    a valid 客户评价 row after the case's own rows (so T209 does not fire where a case is
-    about something else).
+    With ``auto_evaluations`` (``auto_credit``), every admitted archive customer the case does
+    not evaluate (rate) gets a valid 客户评价 (信用评定) row after the case's own rows, so T209
+    (C315) does not fire where a case is about something else. An optional column
+    (``OPTIONAL_COLUMNS``) is written only when one of the case's rows states it. A row given
+    as None is a blank row.
+
+    ``layout`` makes a sheet look as staff make it, per sheet: ``name`` (the sheet's own
+    name), ``headers`` (canonical header -> the header written instead), ``extra_columns``
+    (header -> the value of every row, appended at the right), ``merges`` (ranges such as
+    ``C2:C4``, merged after the rows are written, as staff merge them), ``hidden_rows`` and
+    ``hidden_columns``.
     """
     rows = dict(rows)
-    if auto_evaluations and "客户评价" not in omit_sheets:
-        rows["客户评价"] = [*rows.get("客户评价", ()), *_missing_evaluations(rows)]
+    auto = "客户档案" not in omit_sheets  # only for customers filed in this workbook
+    if auto and auto_evaluations and "客户评价" not in omit_sheets:
+        rows["客户评价"] = [*rows.get("客户评价", ()), *_missing_rows(rows, "客户评价")]
+    if auto and auto_credit and "信用评定" not in omit_sheets:
+        rows["信用评定"] = [*rows.get("信用评定", ()), *_missing_rows(rows, "信用评定")]
     book = Workbook()
     book.remove(book.active)
     drop_columns = drop_columns or {}
@@ -140,17 +155,30 @@ def write_case(
     for sheet in FORM_SHEETS + OPTIONAL_SHEETS:
         if sheet in omit_sheets or (sheet in OPTIONAL_SHEETS and sheet not in rows):
             continue
-        ws = book.create_sheet(sheet)
+        look = (layout or {}).get(sheet, {})
+        ws = book.create_sheet(look.get("name", sheet))
         for n in range(title_rows):
             ws.append([f"{sheet} 标题行 {n + 1}"])
-        headers = [c.zh for c in _form(sheet).columns if c.zh not in drop_columns.get(sheet, ())]
-        ws.append(headers)
+        stated = {key for given in rows.get(sheet, ()) if given for key in given}
+        optional = set(OPTIONAL_COLUMNS.get(sheet, ())) - stated
+        headers = [
+            c.zh
+            for c in _form(sheet).columns
+            if c.zh not in drop_columns.get(sheet, ()) and c.zh not in optional
+        ]
+        renamed = look.get("headers", {})
+        extra = look.get("extra_columns", {})
+        ws.append([renamed.get(h, h) for h in headers] + list(extra))
         for index, given in enumerate(rows.get(sheet, ())):
+            if given is None:
+                ws.append([])
+                continue
             unknown = set(given) - {c.zh for c in _form(sheet).columns}
             if unknown:
                 raise ValueError(f"{sheet}: unknown columns {unknown}")
             row = full_row(sheet, given, index)
-            _append(ws, [row.get(h) for h in headers], specials)
+            _append(ws, [row.get(h) for h in headers] + list(extra.values()), specials)
+        _shape(ws, look)
     if parameters is not None:
         ws = book.create_sheet("参数")
         for name, value in parameters.items():
@@ -171,6 +199,16 @@ def write_case(
     return path
 
 
+def _shape(ws: Any, look: Mapping[str, Any]) -> None:
+    """Merges and hidden rows/columns, as staff make them."""
+    for cells in look.get("merges", ()):
+        ws.merge_cells(cells)
+    for row in look.get("hidden_rows", ()):
+        ws.row_dimensions[row].hidden = True
+    for letters in look.get("hidden_columns", ()):
+        ws.column_dimensions[letters].hidden = True
+
+
 def _append(ws: Any, values: list[Any], specials: list[tuple[Any, str, dict[str, str]]]) -> None:
     """Append a row; error values and formulas are set afterwards (append cannot write them)."""
     row = ws._current_row + 1  # where openpyxl's append writes
@@ -180,10 +218,13 @@ def _append(ws: Any, values: list[Any], specials: list[tuple[Any, str, dict[str,
     ws.append([None if isinstance(v, dict) else v for v in values])
 
 
-def _missing_evaluations(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
-    evaluated = {r.get("客户编码", f"C{i + 1:03d}") for i, r in enumerate(rows.get("客户评价", ()))}
+def _missing_rows(rows: Mapping[str, Sequence[Mapping[str, Any]]], sheet: str) -> list[dict[str, Any]]:
+    """A base row of ``sheet`` for each admitted archive customer the case gives none."""
+    evaluated = {r.get("客户编码", f"C{i + 1:03d}") for i, r in enumerate(rows.get(sheet, ())) if r}
     added: list[dict[str, Any]] = []
     for index, given in enumerate(rows.get("客户档案", ())):
+        if given is None:
+            continue
         row = full_row("客户档案", given, index)
         code = row.get("客户编码")
         admitted = row.get("客户类别") in ("重点客户", "一般客户") and row.get("客户类型") not in (

@@ -325,6 +325,65 @@ class Range:
         cell.hyperlink = address
         cell.value = text_to_display or address
 
+    def _merged(self) -> list[Any]:
+        """The sheet's merged ranges that overlap this range."""
+        last_row, last_col = self.row + self.shape[0] - 1, self.column + self.shape[1] - 1
+        return [
+            m
+            for m in self.sheet.ws.merged_cells.ranges
+            if m.min_row <= last_row
+            and m.max_row >= self.row
+            and m.min_col <= last_col
+            and m.max_col >= self.column
+        ]
+
+    @property
+    def merge_area(self) -> Range:
+        """The merged range holding this range's first cell (the cell itself if none), as Excel."""
+        for m in self._merged():
+            if m.min_row <= self.row <= m.max_row and m.min_col <= self.column <= m.max_col:
+                return Range(
+                    self.sheet, m.min_row, m.min_col, m.max_row - m.min_row + 1, m.max_col - m.min_col + 1
+                )
+        return Range(self.sheet, self.row, self.column, 1, 1)
+
+    @property
+    def merge_cells(self) -> bool | None:
+        """Excel's Range.MergeCells: True if every cell is merged, False if none, None if mixed."""
+        merged = {
+            (r, c)
+            for m in self._merged()
+            for r in range(m.min_row, m.max_row + 1)
+            for c in range(m.min_col, m.max_col + 1)
+        }
+        inside = sum(
+            1
+            for r in range(self.row, self.row + self.shape[0])
+            for c in range(self.column, self.column + self.shape[1])
+            if (r, c) in merged
+        )
+        return True if inside == len(self) else False if inside == 0 else None
+
+    @property
+    def row_height(self) -> float | None:
+        """The rows' common height (0 for a hidden row), None if they differ, as Excel reports it."""
+        dims = self.sheet.ws.row_dimensions
+        heights = {
+            0.0 if dims[r].hidden else float(dims[r].ht or 15)
+            for r in range(self.row, self.row + self.shape[0])
+        }
+        return heights.pop() if len(heights) == 1 else None
+
+    @property
+    def column_width(self) -> float | None:
+        """The columns' common width (0 for a hidden column), None if they differ."""
+        dims = self.sheet.ws.column_dimensions
+        widths = {
+            0.0 if dims[get_column_letter(c)].hidden else float(dims[get_column_letter(c)].width or 8.43)
+            for c in range(self.column, self.column + self.shape[1])
+        }
+        return widths.pop() if len(widths) == 1 else None
+
     def __len__(self) -> int:
         return self.shape[0] * self.shape[1]
 

@@ -14,10 +14,15 @@ from typing import Any
 import click
 from rich.console import Console
 
-from xlcrm import __version__
+from xlcrm import __version__, clizh
 from xlcrm.normalize import INVALID, to_date
 from xlcrm.policy import Policy
 from xlcrm.registry import Lang
+
+clizh.install()  # click's own words (usage, errors) in Chinese first
+
+# Every command's usage line: [选项/OPTIONS] instead of click's [OPTIONS].
+COMMAND: dict[str, Any] = {"options_metavar": "[选项/OPTIONS]"}
 
 LANG = click.option(
     "--lang",
@@ -25,27 +30,31 @@ LANG = click.option(
     default="zh",
     envvar="XLCRM_LANG",
     show_default=True,
-    help="Message language / 输出语言.",
+    help="输出语言（也可用环境变量 XLCRM_LANG）。 Message language.",
 )
 
 
 PASSWORD = click.option(
     "--password",
     envvar="XLCRM_PASSWORD",
-    help="Password of password-protected workbooks (decrypted in memory; process keeps it on the copy).",
+    metavar="密码/TEXT",
+    help="加密工作簿的打开密码（只在内存中解密；process 写出的副本同样加密）。"
+    " Password of protected workbooks (decrypted in memory; process keeps it on the copy).",
 )
 
 POLICY = click.option(
     "--policy",
     "policy_file",
     type=click.Path(path_type=Path),
+    metavar="文件/FILE",
     envvar="XLCRM_POLICY",
-    help="Company policy file (TOML) overriding the shipped defaults; see `xlcrm policy`.",
+    help="公司策略文件（TOML），覆盖默认参数；见 xlcrm policy。"
+    " Company policy file overriding the shipped defaults; see `xlcrm policy`.",
 )
 
 
 class _Date(click.ParamType):  # type: ignore[type-arg]
-    name = "DATE"
+    name = "日期/DATE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
         parsed = to_date(value)
@@ -57,27 +66,55 @@ class _Date(click.ParamType):  # type: ignore[type-arg]
         return parsed
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    options_metavar="[选项/OPTIONS]",
+    subcommand_metavar="命令/COMMAND [参数/ARGS]...",
+)
 @click.version_option(__version__, prog_name="xlcrm")
 def cli() -> None:
     """xlcrm：把客户管理制度变成对 Excel 台账的检查。 Customer-management policy checks for Excel."""
 
 
-@cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+AS_OF = click.option(
+    "--as-of",
+    type=_Date(),
+    help="日期规则的基准日期（默认：参数!基准日期，否则今天）。 Base date for the date rules.",
+)
+BLACKLIST = click.option(
+    "--blacklist",
+    type=click.Path(path_type=Path),
+    metavar="文件/FILE",
+    help="公司黑名单工作簿（其中的黑名单表适用于本部门）。 The company blacklist workbook.",
+)
+
+
+@cli.command(**COMMAND)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="文件/FILES...")
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json", "html", "csv"]),
     default="text",
     show_default=True,
-    help="text for the terminal, json per POLICY §4, html for a browser, csv for Excel (write those to a file).",
+    help="输出格式：text 终端，json（字段见 docs/policy.md §6），html 浏览器报告，csv 给 Excel（后两种请重定向到文件）。"
+    " text for the terminal, json, html for a browser, csv for Excel.",
 )
 @LANG
-@click.option("--as-of", type=_Date(), help="Base date for date rules (default: 参数!基准日期, else today).")
-@click.option("--select", default="", help="Only these codes or prefixes, e.g. S00,A102.")
-@click.option("--ignore", default="", help="Skip these codes or prefixes, e.g. S009.")
-@click.option("--blacklist", type=click.Path(path_type=Path), help="The company blacklist workbook.")
+@AS_OF
+@click.option(
+    "--select",
+    default="",
+    metavar="代码/CODES",
+    help="只报告这些代码或前缀，如 S00,A102。 Only these codes or prefixes.",
+)
+@click.option(
+    "--ignore",
+    default="",
+    metavar="代码/CODES",
+    help="不报告这些代码或前缀，如 S009。 Skip these codes or prefixes.",
+)
+@BLACKLIST
 @PASSWORD
 @POLICY
 def check(
@@ -93,7 +130,7 @@ def check(
 ) -> None:
     """检查一个部门提交的工作簿（可分多个文件）。 Check one department's submission.
 
-    Exit status: 0 no errors, 1 errors found, 2 an input could not be used.
+    退出码：0 没有错误，1 发现错误，2 有输入无法使用。 Exit status: 0 no errors, 1 errors, 2 unusable input.
     """
     from xlcrm.engine import Options
     from xlcrm.engine import check as run_check
@@ -124,19 +161,25 @@ def check(
     sys.exit(result.exit_code)
 
 
-@cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@cli.command(**COMMAND)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="文件/FILES...")
 @click.option(
     "-o",
     "--out",
     type=click.Path(),
-    help="Output file (one input) or folder (several inputs, or ending in /).",
+    metavar="路径/PATH",
+    help="输出文件（一个输入时）或文件夹（多个输入，或以 / 结尾）。 Output file (one input) or folder "
+    "(several inputs, or ending in /).",
 )
-@click.option("--in-place", is_flag=True, help="Replace the input itself, keeping a timestamped backup.")
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option(
+    "--in-place",
+    is_flag=True,
+    help="直接替换原文件，并保留带时间的备份。 Replace the input, keeping a backup.",
+)
+@click.option("--force", is_flag=True, help="覆盖已存在的输出文件。 Overwrite an existing output file.")
 @LANG
-@click.option("--as-of", type=_Date(), help="Base date for date rules (default: 参数!基准日期, else today).")
-@click.option("--blacklist", type=click.Path(path_type=Path), help="The company blacklist workbook.")
+@AS_OF
+@BLACKLIST
 @PASSWORD
 @POLICY
 def process(
@@ -152,7 +195,7 @@ def process(
 ) -> None:
     """检查并写出带标注的副本（填色、批注、问题清单、汇总、计算列）。 Check and write an annotated copy.
 
-    The input is never changed unless --in-place. Exit status as for check.
+    除非用 --in-place，原文件从不改动；退出码同 check。 The input is never changed unless --in-place.
     """
     from xlcrm.annotate.writer import annotate_all
     from xlcrm.engine import Options, without_cyclic_gc
@@ -181,15 +224,15 @@ def process(
     sys.exit(2 if done.refused else result.exit_code)
 
 
-@cli.command("policy")
+@cli.command("policy", **COMMAND)
 @POLICY
 @LANG
 def show_policy(policy_file: Path | None, lang: Lang) -> None:
     """显示生效的策略参数及来源。 Show the effective policy values and where each came from."""
-    policy = _load_policy(policy_file, lang)
-    width = max(len(k) for k in policy.values)
-    for key, value in policy.values.items():
-        click.echo(f"{key.ljust(width)} = {value!r:<12} # {policy.sources[key]}")
+    from xlcrm.docs import policy_lines
+
+    for line in policy_lines(_load_policy(policy_file, lang), lang):
+        click.echo(line)
 
 
 def _load_policy(path: Path | None, lang: Lang) -> Policy:
@@ -203,8 +246,8 @@ def _load_policy(path: Path | None, lang: Lang) -> Policy:
         sys.exit(2)
 
 
-@cli.command()
-@click.argument("code", required=False)
+@cli.command(**COMMAND)
+@click.argument("code", required=False, metavar="[代码/CODE]")
 @LANG
 def rules(code: str | None, lang: Lang) -> None:
     """列出全部规则代码，或解释一个代码。 List every rule code, or explain one."""
@@ -220,11 +263,21 @@ def rules(code: str | None, lang: Lang) -> None:
     click.echo(text)
 
 
-@cli.command()
+@cli.command(**COMMAND)
 @click.option(
-    "--out", "out", type=click.Path(path_type=Path), default=Path("workbook_templates"), show_default=True
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("workbook_templates"),
+    metavar="文件夹/DIR",
+    show_default=True,
+    help="模板写到这个文件夹。 Folder to write the templates to.",
 )
-@click.option("--force", is_flag=True, help="Overwrite template files that exist (a filled-in copy is lost).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="覆盖已存在的模板文件（已填写的内容会丢失）。 Overwrite template files that exist.",
+)
 def templates(out: Path, force: bool) -> None:
     """生成空白模板（每个表单一个，外加合并台账）。 Write the blank templates."""
     from xlcrm.errors import InputError, printable
@@ -242,8 +295,16 @@ def templates(out: Path, force: bool) -> None:
         click.echo(printable(str(path)))
 
 
-@cli.command()
-@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("xlcrm-demo"), show_default=True)
+@cli.command(**COMMAND)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("xlcrm-demo"),
+    metavar="文件夹/DIR",
+    show_default=True,
+    help="示例与模板写到这个文件夹。 Folder for the sample and the templates.",
+)
 @LANG
 def demo(out: Path, lang: Lang) -> None:
     """写出示例工作簿并检查它——新用户的第一次运行。 Write a sample workbook and check it."""

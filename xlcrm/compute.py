@@ -140,7 +140,7 @@ def _scale_phrase(archive: dict[str, Any], policy: Policy, prefix: str, ok: bool
     )
 
 
-TIER_COLUMNS = ("tier", "total", *(f"vip_{i}" for i in range(5)), *(f"preferred_{i}" for i in range(3)))
+TIER_COLUMNS = ("tier", "total", *(f"vip_{i}" for i in range(5)), *(f"preferred_{i}" for i in range(5)))
 
 
 def tier_exprs(policy: Policy) -> list[pl.Expr]:
@@ -173,7 +173,14 @@ def tier_exprs(policy: Policy) -> list[pl.Expr]:
         pl.col("long_term_intent"),
         no_problems,
     ]
-    preferred = [total >= policy["tiers.preferred_min_total"], scale("preferred"), clean]
+    # 优选 also needs the intent and a period without problems (000 §2.3a "当前无风险", c).
+    preferred = [
+        total >= policy["tiers.preferred_min_total"],
+        scale("preferred"),
+        clean,
+        pl.col("long_term_intent"),
+        no_problems,
+    ]
     needed = (*SCORE_KEYS, "late_payments", "overdue_pickups", "long_term_intent", "problems")
     unknown = pl.any_horizontal([pl.col(k).is_null() for k in needed])
     tier = (
@@ -206,15 +213,23 @@ def tier_result(
 
 # The grade's conditions (002 §15–18), declared once as polars expressions over 信用评定 and
 # computed for every row at once; the Python side only turns a row's outcomes into words.
-C_CONDITIONS = ("default_2y", "lawful", "operations_2y", "capital")
-_C_BAD: dict[str, object] = {"default_2y": True, "lawful": False, "operations_2y": "不良", "capital": "不足"}
+# C (002 §16): a default, poor operations, weak capital, or any 风险情形. 守法经营信守承诺 = 否 is
+# no C condition: 002 §15(3) makes it an A condition, so alone it gives B (serious unlawful
+# conduct and broken promises reach C through their 风险情形).
+C_CONDITIONS = ("default_2y", "operations_2y", "capital")
+_C_BAD: dict[str, object] = {"default_2y": True, "operations_2y": "不良", "capital": "不足"}
 _C_PHRASES = {
     "default_2y": Phrase("近两年有不良记录", "a default in the last two years"),
-    "lawful": Phrase("未守法经营、信守承诺", "not lawful or not keeping promises"),
     "operations_2y": Phrase("近两年经营状况不良", "poor operations in two years"),
     "capital": Phrase("资金实力不足", "insufficient capital"),
 }
-GRADE_COLUMNS = ("grade", *(f"c_{k}" for k in C_CONDITIONS), "c_flags", *(f"a_{i}" for i in range(5)))
+A_CONDITIONS = 6  # cooperation, lawful, operations, capital, collection, key data (002 §15)
+GRADE_COLUMNS = (
+    "grade",
+    *(f"c_{k}" for k in C_CONDITIONS),
+    "c_flags",
+    *(f"a_{i}" for i in range(A_CONDITIONS)),
+)
 
 
 def grade_exprs(policy: Policy, as_of: dt.date) -> list[pl.Expr]:
@@ -228,10 +243,11 @@ def grade_exprs(policy: Policy, as_of: dt.date) -> list[pl.Expr]:
     c = [(pl.col(k) == pl.lit(_C_BAD[k])).alias(f"c_{k}") for k in C_CONDITIONS] + [flags.alias("c_flags")]
     a = [
         (months_later("coop_start", months) <= pl.lit(as_of)).alias("a_0"),
-        (pl.col("operations_2y") == "良好").alias("a_1"),
-        (pl.col("capital") == "雄厚").alias("a_2"),
-        pl.col("collection_met").alias("a_3"),
-        pl.col("data_complete").alias("a_4"),
+        pl.col("lawful").alias("a_1"),
+        (pl.col("operations_2y") == "良好").alias("a_2"),
+        (pl.col("capital") == "雄厚").alias("a_3"),
+        pl.col("collection_met").alias("a_4"),
+        pl.col("data_complete").alias("a_5"),
     ]
     is_c = pl.any_horizontal([e.fill_null(False) for e in c])
     unknown = pl.any_horizontal(
@@ -277,18 +293,18 @@ class GradeResult:
 
 
 def _a_phrase(index: int, holds: bool, years: float, operations: object, capital: object) -> Phrase:
-    """The explanation of A condition ``index`` (in compute_grade's order), held or not."""
+    """The explanation of A condition ``index`` (in grade_exprs' order), held or not."""
     if index == 0:
         if holds:
             return Phrase(f"合作满 {_num(years)} 年", f"{_num(years)}+ year(s) of cooperation")
         return Phrase(f"合作不满 {_num(years)} 年", f"less than {_num(years)} year(s) of cooperation")
-    if index == 1:
+    if index == 2:
         return (
             Phrase("经营状况良好", "good operations")
             if holds
             else Phrase(f"近两年经营状况{operations}", f"operations {operations}")
         )
-    if index == 2:
+    if index == 3:
         return (
             Phrase("资金实力雄厚", "strong capital")
             if holds
@@ -298,11 +314,15 @@ def _a_phrase(index: int, holds: bool, years: float, operations: object, capital
 
 
 _A_FIXED = {
-    3: (
+    1: (
+        Phrase("守法经营、信守承诺", "lawful and keeps its promises"),
+        Phrase("未能守法经营、信守承诺", "not lawful or not keeping its promises"),
+    ),
+    4: (
         Phrase("回款发货达标", "collection target met"),
         Phrase("年度回款发货未达标", "collection target not met"),
     ),
-    4: (Phrase("关键资料齐全", "key data complete"), Phrase("关键资料不全", "key data incomplete")),
+    5: (Phrase("关键资料齐全", "key data complete"), Phrase("关键资料不全", "key data incomplete")),
 }
 
 
@@ -313,7 +333,16 @@ class Grant:
     limit: float | None  # None: a bound it needs is blank
     term: int | None  # None: no term applies (no grant)
     bound: Phrase
-    approvals_needed: bool
+    vp_and_cfo: bool  # 营销副总 and 财务总监 must approve too (002 §26–27)
+
+    def approvals(self, chair_column: bool) -> tuple[str, ...]:
+        """The approval columns this grant needs, in sheet order (POLICY §2, 002 §26–27, §30).
+
+        Every grant: 总经理, and 董事长 where the sheet has that column; B grants, A 临时 grants
+        without credit history and every 长期 grant: 营销副总 and 财务总监 as well.
+        """
+        keys = ("approved_vp", "approved_cfo") if self.vp_and_cfo else ()
+        return (*keys, "approved_gm", *(("approved_chair",) if chair_column else ()))
 
 
 _BOUNDS = {
@@ -330,7 +359,7 @@ def max_grant(credit: dict[str, Any], grade: str, policy: Policy) -> Grant:
     if grade == "C":
         return Grant(0.0, 0, Phrase("C 级不予授信", "no credit for grade C"), False)
     if kind not in ("临时", "长期"):
-        return Grant(0.0, None, Phrase("授信类型为无", "grant type 无 (none)"), False)
+        return Grant(0.0, None, Phrase("授信类型为无", "grant type 无 (none)"), grade == "B")
     keys: tuple[str, ...]
     if grade == "A":
         keys = (
@@ -339,15 +368,15 @@ def max_grant(credit: dict[str, Any], grade: str, policy: Policy) -> Grant:
             else ("avg_monthly_shipment", "avg_monthly_collection")
         )
         term = policy["credit.max_term_days"]
-        approvals = kind == "长期" or not history
+        vp_and_cfo = kind == "长期" or not history
     else:
         keys = ("avg_monthly_shipment", "avg_monthly_collection", "collateral")
         term = (
             policy["credit.max_term_days"] if kind == "长期" else policy["credit.b_temporary_max_term_days"]
         )
-        approvals = True
+        vp_and_cfo = True
     values = {k: credit.get(k) for k in keys}
     if any(v is None for v in values.values()):
-        return Grant(None, term, Phrase("", ""), approvals)
+        return Grant(None, term, Phrase("", ""), vp_and_cfo)
     smallest = min(keys, key=lambda k: values[k])  # type: ignore[arg-type, return-value]
-    return Grant(float(values[smallest]), term, _BOUNDS[smallest], approvals)  # type: ignore[arg-type]
+    return Grant(float(values[smallest]), term, _BOUNDS[smallest], vp_and_cfo)  # type: ignore[arg-type]

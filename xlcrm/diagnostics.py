@@ -35,6 +35,7 @@ class Diagnostic:
     customer_code: str | None = None
     args: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
     waived: bool = False  # matched by a valid 豁免 row: reported, not counted
+    hidden: str | None = None  # the cell is in a hidden sheet, row or column (the message says so)
 
     @property
     def rule(self) -> Rule:
@@ -60,9 +61,10 @@ class Diagnostic:
         """
         items = tuple((name, value.__class__, value) for name, value in self.args.items())  # 1 ≠ True
         try:
-            return _message(self.code, lang, items)
+            text = _message(self.code, lang, items)
         except TypeError:  # an unhashable value: render it uncached
-            return _message.__wrapped__(self.code, lang, items)
+            text = _message.__wrapped__(self.code, lang, items)
+        return text + phrases()[f"hidden_{self.hidden}"][lang] if self.hidden else text
 
     def sort_key(self) -> tuple[str, str, int, int, str]:
         """Order: file, sheet, row, column, code."""
@@ -81,6 +83,7 @@ class Diagnostic:
             "customer_code": self.customer_code,
             "message": self.message(lang),
             "waived": self.waived,
+            "hidden": self.hidden,
             "title": self.rule.title(lang),
             "values": {k: _jsonable(v) for k, v in self.args.items()},
         }

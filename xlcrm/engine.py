@@ -70,6 +70,13 @@ class Result:
         return sum(1 for d in self.diagnostics if d.waived)
 
     @property
+    def rows(self) -> dict[str, int]:
+        """Data rows read per form found (by form key), blank rows not counted."""
+        if self.submission is None:
+            return {}
+        return {key: data.frame.height for key, data in self.submission.forms.items()}
+
+    @property
     def exit_code(self) -> int:
         """2 if any input was unusable, else 1 if any error, else 0 (POLICY §3)."""
         if self.problems or self.submission is None:

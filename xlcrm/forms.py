@@ -53,6 +53,7 @@ class Column:
     max_policy: str | None = None
     ref: str | None = None
     blank_code: str = "S002"
+    synonyms: tuple[str, ...] = ()  # other header words staff use for this column
 
     @property
     def must_exist(self) -> bool:
@@ -109,7 +110,7 @@ class Format:
 
 def _column(raw: dict[str, object]) -> Column:
     data = dict(raw)
-    for name in ("allowed",):
+    for name in ("allowed", "synonyms"):
         if name in data:
             data[name] = tuple(data[name])  # type: ignore[arg-type]
     return Column(**data)  # type: ignore[arg-type]

@@ -143,7 +143,11 @@ def _evaluate(book: xw.Book) -> Result:
 
 
 def _read(ws: xw.Sheet) -> Sheet:
-    """A sheet's used area as the reader's Sheet; Excel error values become S010 cells."""
+    """A sheet's used area as the reader's Sheet; Excel error values become S010 cells.
+
+    Also what the values alone do not say (POLICY §5): its merged ranges and hidden rows and
+    columns, through calls every Excel client answers (MergeCells, MergeArea, heights, widths).
+    """
     used = ws.used_range
     values = used.options(ndim=2, err_to_str=True).value or [[]]
     first_row, first_col = used.row - 1, used.column - 1
@@ -157,7 +161,66 @@ def _read(ws: xw.Sheet) -> Sheet:
                 value = None
             row.append("" if value is None else value)
         rows.append(row)
-    return Sheet(ws.name, rows, first_row, first_col, errors=errors)
+    last_row, last_col = first_row + len(rows), first_col + max((len(r) for r in rows), default=0)
+    return Sheet(
+        ws.name,
+        rows,
+        first_row,
+        first_col,
+        visible=bool(ws.visible),
+        errors=errors,
+        merges=_merges(ws, rows, first_row, first_col),
+        hidden_rows=_hidden(
+            ws, [(r, first_col + 1, r, max(last_col, 1)) for r in range(first_row + 1, last_row + 1)]
+        ),
+        hidden_cols=frozenset(
+            _hidden(
+                ws,
+                [(first_row + 1, c, max(last_row, 1), c) for c in range(first_col + 1, last_col + 1)],
+                column=True,
+            )
+        ),
+    )
+
+
+def _merges(
+    ws: xw.Sheet, rows: list[list[Any]], first_row: int, first_col: int
+) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The merged ranges (0-based, inclusive, as python-calamine gives them) of the used area.
+
+    One MergeCells call per column; only in a column that has merged cells are its blank
+    cells (every merged range has one) asked for their MergeArea.
+    """
+    found: set[tuple[tuple[int, int], tuple[int, int]]] = set()
+    width = max((len(r) for r in rows), default=0)
+    for c in range(width):
+        column = ws.range((first_row + 1, first_col + c + 1), (first_row + len(rows), first_col + c + 1))
+        if column.merge_cells is False:
+            continue
+        for r, row in enumerate(rows):
+            if c < len(row) and row[c] == "":
+                area = ws.range((first_row + r + 1, first_col + c + 1)).merge_area
+                rows_n, cols_n = area.shape
+                if rows_n * cols_n > 1:
+                    found.add(
+                        ((area.row - 1, area.column - 1), (area.row + rows_n - 2, area.column + cols_n - 2))
+                    )
+    return sorted(found)
+
+
+def _hidden(ws: xw.Sheet, lines: list[tuple[int, int, int, int]], *, column: bool = False) -> set[int]:
+    """1-based rows (or columns) of ``lines`` that are hidden: Excel reports their size as 0."""
+    if not lines:
+        return set()
+
+    def size(first_row: int, first_col: int, last_row: int, last_col: int) -> float | None:
+        rng = ws.range((first_row, first_col), (last_row, last_col))
+        return rng.column_width if column else rng.row_height  # type: ignore[no-any-return]
+
+    whole = size(lines[0][0], lines[0][1], lines[-1][2], lines[-1][3])
+    if whole:  # one common, non-zero size: nothing hidden
+        return set()
+    return {line[1] if column else line[0] for line in lines if size(*line) == 0}
 
 
 class _State:

@@ -17,6 +17,7 @@ from xlcrm.errors import InputError
 from xlcrm.resources import load_toml
 
 DEFAULT_SOURCE = "default"
+LABELS = "labels"  # the section of policy.toml naming the values (not a setting)
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,8 +45,14 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 @cache
 def default_policy() -> Policy:
     """The shipped defaults."""
-    values = _flatten(load_toml("policy.toml"))
+    values = _flatten({k: v for k, v in load_toml("policy.toml").items() if k != LABELS})
     return Policy(values, dict.fromkeys(values, DEFAULT_SOURCE))
+
+
+@cache
+def labels() -> dict[str, dict[str, str]]:
+    """What each policy value is: its Chinese and English name and its unit, by dotted key."""
+    return dict(load_toml("policy.toml")[LABELS])
 
 
 def _same_kind(default: Any, value: Any) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,9 @@ class Sheet:
     first_col: int  # 0-based column index of rows[i][0]
     visible: bool = True
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) 1-based -> S010 text
+    merges: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)  # 0-based, inclusive
+    hidden_rows: set[int] = field(default_factory=set)  # 1-based Excel rows
+    hidden_cols: frozenset[int] = frozenset()  # 1-based Excel columns
     date1904: bool = False  # the workbook's serial dates count from 1904
 
 
@@ -63,6 +66,11 @@ class Table:
     width: int = 0  # columns the sheet uses (1-based index of the last used column)
     errors: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # key -> (position, S010 text)
     typed: dict[str, Any] | None = None  # key -> the typed column (set once values are normalised)
+    # (row, col) 1-based of a cell inside a merged range -> its range's first cell, which shows it
+    anchors: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    hidden_rows: set[int] = field(default_factory=set)  # 1-based Excel rows
+    hidden_cols: frozenset[int] = frozenset()  # 1-based Excel columns
+    visible: bool = True  # the sheet itself
     date1904: bool = False  # plain numbers in date columns are 1904-based serials
 
 
@@ -112,8 +120,7 @@ def _checked_sheet(
     source: Source, scan: SheetScan, book: python_calamine.CalamineWorkbook | None, meta: Any
 ) -> Sheet:
     sheet = _read_sheet(book or _open(source), meta, source.date1904)
-    sheet.errors.update(scan.errors)
-    return sheet
+    return replace(sheet, errors=scan.errors, hidden_rows=scan.hidden_rows, hidden_cols=scan.hidden_cols)
 
 
 _LOCAL = threading.local()
@@ -136,6 +143,7 @@ def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any, date1904: boo
         first_row=first_row,
         first_col=first_col,
         visible=str(meta.visible) == "SheetVisibleEnum.Visible",
+        merges=list(sheet.merged_cell_ranges or ()),
         date1904=date1904,
     )
 
@@ -218,13 +226,34 @@ def form_by_name(sheet_name: str) -> Form | None:
 
 
 @cache
-def _lexicon(form: Form) -> dict[str, str]:
-    """Folded header text (zh, en alias, key) -> column key."""
-    lexicon: dict[str, str] = {}
+def _lexicon(form: Form) -> tuple[dict[str, str], dict[str, str]]:
+    """Folded header text -> column key: the canonical names (zh, en alias, key), the synonyms."""
+    canonical: dict[str, str] = {}
+    synonyms: dict[str, str] = {}
     for col in form.columns:
         for text in (col.zh, col.en, col.key):
-            lexicon.setdefault(header_key(text), col.key)
-    return lexicon
+            canonical.setdefault(header_key(text), col.key)
+    for col in form.columns:
+        for text in col.synonyms:
+            if header_key(text) not in canonical:
+                synonyms.setdefault(header_key(text), col.key)
+    return canonical, synonyms
+
+
+def match_headers(form: Form, folded: list[str], first_col: int) -> dict[str, int]:
+    """Column key -> 0-based sheet column for one row of folded header texts.
+
+    A canonical header wins wherever it stands; a synonym names a column only when the row has
+    no canonical header for it (so a sheet's own 编号 beside its 客户编码 is an extra column).
+    """
+    canonical, synonyms = _lexicon(form)
+    columns: dict[str, int] = {}
+    for lexicon in (canonical, synonyms):
+        for position, text in enumerate(folded):
+            key = lexicon.get(text)
+            if key is not None and key not in columns and first_col + position not in columns.values():
+                columns[key] = first_col + position
+    return columns
 
 
 def find_header(sheet: Sheet, form: Form | None) -> tuple[Form, int, dict[str, int]] | None:
@@ -233,13 +262,10 @@ def find_header(sheet: Sheet, form: Form | None) -> tuple[Form, int, dict[str, i
     best: tuple[int, int, int, Form, dict[str, int]] | None = None
     for index, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
         folded = [header_key(v) if isinstance(v, str) else "" for v in row]
+        if not any(folded):
+            continue
         for candidate in candidates:
-            lexicon = _lexicon(candidate)
-            columns: dict[str, int] = {}
-            for position, text in enumerate(folded):
-                key = lexicon.get(text)
-                if key is not None and key not in columns:
-                    columns[key] = sheet.first_col + position
+            columns = match_headers(candidate, folded, sheet.first_col)
             signature = sum(1 for k in candidate.signature if k in columns)
             good = len(columns) >= 1 if form is not None else signature >= MIN_SIGNATURE
             if good and (best is None or (len(columns), signature) > (best[0], best[1])):
@@ -254,6 +280,7 @@ def _table(form: Form, file: str, sheet: Sheet, header_index: int, columns: dict
     first_excel_row = sheet.first_row + header_index + 2
     by_column = list(zip(*data, strict=True)) if data else []  # calamine rows are rectangular
     values = {key: list(by_column[col - sheet.first_col]) if data else [] for key, col in columns.items()}
+    anchors = _fill_merges(sheet, data, first_excel_row, columns, values) if sheet.merges else {}
     header = sheet.rows[header_index]
     errors: dict[str, list[tuple[int, str]]] = {}
     for (row, col), text in sheet.errors.items():  # S010 cells in the form's columns and rows
@@ -272,13 +299,54 @@ def _table(form: Form, file: str, sheet: Sheet, header_index: int, columns: dict
         headers={sheet.first_col + i: str(v).strip() for i, v in enumerate(header) if v not in ("", None)},
         width=sheet.first_col + len(header),
         errors=errors,
+        anchors=anchors,
+        hidden_rows=sheet.hidden_rows,
+        hidden_cols=sheet.hidden_cols,
+        visible=sheet.visible,
         date1904=sheet.date1904,
     )
 
 
+def _fill_merges(
+    sheet: Sheet,
+    data: list[list[Any]],
+    first_excel_row: int,
+    columns: dict[str, int],
+    values: dict[str, list[Any]],
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """A merged range's value holds for every cell of the range (POLICY §5).
+
+    Staff merge 所属部门 or 客户类别 down a group of rows; only the range's first cell holds
+    the value, the others read blank. Each data cell of a range takes the value, except in a
+    row that is otherwise blank (a merge may span a spacer row, which stays no customer);
+    ranges starting in the header or above are headings, not data. Returns each filled
+    cell's range's first cell, where findings about it are shown.
+    """
+    keys_at: dict[int, list[str]] = {}
+    for key, col in columns.items():
+        keys_at.setdefault(col, []).append(key)
+    anchors: dict[tuple[int, int], tuple[int, int]] = {}
+    for (top, left), (bottom, right) in sheet.merges:
+        first = top - (first_excel_row - 1)  # the range's first row as a position in data
+        if first < 0 or first >= len(data) or not 0 <= left - sheet.first_col < len(data[first]):
+            continue
+        value = data[first][left - sheet.first_col]
+        for position in range(first, min(bottom - (first_excel_row - 1), len(data) - 1) + 1):
+            spacer = position != first and all(v in ("", None) for v in data[position])
+            for col in range(left, right + 1):
+                if (position, col) == (first, left):
+                    continue
+                anchors[(first_excel_row + position, col + 1)] = (top + 1, left + 1)
+                if value not in ("", None) and not spacer:
+                    for key in keys_at.get(col, ()):
+                        values[key][position] = value
+    return anchors
+
+
 def _key_value_table(form: Form, file: str, sheet: Sheet) -> Table:
     """参数: names in column A, values in column B, one per row (POLICY §1.5)."""
-    lexicon = _lexicon(form)
+    canonical, synonyms = _lexicon(form)
+    lexicon = {**synonyms, **canonical}
     columns: dict[str, int] = {}
     values: dict[str, list[Any]] = {}
     cells: dict[str, int] = {}

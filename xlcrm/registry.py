@@ -39,6 +39,8 @@ class Rule:
     source: Literal["schema", "reader", "rule", "waiver"]
     retired: bool = False
     waivable: bool = True
+    columns: tuple[str, ...] = ()  # form.key of the columns a rule function reads or marks
+    meanings: tuple[tuple[str, str, str], ...] = ()  # (placeholder, zh, en) said for this rule only
 
     def title(self, lang: Lang) -> str:
         """The rule's title in ``lang``."""
@@ -52,12 +54,29 @@ class Rule:
         """The names a message template fills in."""
         return {name for _, name, _, _ in string.Formatter().parse(self.template(lang)) if name}
 
+    def meaning(self, placeholder: str, lang: Lang) -> str | None:
+        """What ``placeholder`` stands for in this rule's message (None if undeclared)."""
+        for name, zh, en in self.meanings:
+            if name == placeholder:
+                return zh if lang == "zh" else en
+        shared = load_toml("rules.toml")["placeholders"].get(placeholder)
+        return None if shared is None else str(shared[lang])
+
 
 @cache
 def rules() -> dict[str, Rule]:
     """Every declared rule by code, in declaration order."""
     data = load_toml("rules.toml")
-    return {code: Rule(code=code, **fields) for code, fields in data.items() if code != "phrases"}
+    found = {}
+    for code, fields in data.items():
+        if code in ("phrases", "placeholders"):
+            continue
+        fields = dict(fields)
+        meanings = fields.pop("placeholders", {})
+        fields["columns"] = tuple(fields.get("columns", ()))
+        fields["meanings"] = tuple((name, m["zh"], m["en"]) for name, m in meanings.items())
+        found[code] = Rule(code=code, **fields)
+    return found
 
 
 @cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import cache
 from typing import Any
 
@@ -18,9 +19,12 @@ import pandera.polars as pa
 import polars as pl
 from stdnum.cn import uscc
 
+from xlcrm.compute import Phrase
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.forms import IS_ADMITTED, IS_EXEMPT, Column, Form, formats
+from xlcrm.normalize import header_key
 from xlcrm.policy import Policy, default_policy
+from xlcrm.reader import Table
 from xlcrm.submission import DTYPES, POSITION, TABLE, FormData
 
 # Values failing these checks are blanked for the policy rules (POLICY §5: rules that need the
@@ -28,6 +32,8 @@ from xlcrm.submission import DTYPES, POSITION, TABLE, FormData
 UNUSABLE_CODES = frozenset({"S004", "S005", "S006"})
 IDENTITY_KEYS = frozenset({"customer_code", "name", "uscc"})
 
+# How alike (difflib's ratio) a header must be to a missing column's names to be suggested.
+CLOSE_ENOUGH = 0.5
 # Helper columns computed before validation, for checks that depend on other columns.
 ADMITTED, EXEMPT, SCOPE_DEPARTMENT = "__admitted", "__exempt", "__scope_department"
 # Which rows need a value, per kind of requirement (None: every row).
@@ -212,13 +218,15 @@ def _failures(
     missing = cases.filter(pl.col("check") == "column_in_dataframe")
     for key in missing["failure_case"]:
         column = data.form.column(key)
+        closest = closest_header(column, source)
+        suggestion = Phrase(f"是否指“{closest}”？", f"did you mean “{closest}”? ") if closest else ""
         findings.append(
             Diagnostic(
                 "S001",
                 file=source.file,
                 sheet=source.sheet,
                 column=column.zh,
-                args={"column": column.zh, "alias": column.en},
+                args={"column": column.zh, "alias": column.en, "suggestion": suggestion},
             )
         )
     failed = cases.filter(pl.col("check") != "column_in_dataframe")
@@ -232,6 +240,21 @@ def _failures(
         for position, value in rows.iter_rows():
             findings.append(data.diagnostic(spec.code, table, position, str(key), **spec.explain(value)))
     return findings
+
+
+def closest_header(column: Column, table: Table) -> str | None:
+    """The header of ``table`` no form column took that reads most like ``column``, if any is close."""
+    names = [header_key(n) for n in (column.zh, column.en, *column.synonyms)]
+    taken = set(table.columns.values())
+    best, score = None, CLOSE_ENOUGH
+    for col, text in table.headers.items():
+        if col in taken:
+            continue
+        folded = header_key(text)
+        ratio = max(SequenceMatcher(None, folded, name).ratio() for name in names)
+        if ratio >= score:
+            best, score = text, ratio
+    return best
 
 
 def _duplicates(data: FormData) -> list[Diagnostic]:

@@ -42,6 +42,7 @@ from typing import Any
 from xml.parsers import expat
 
 from xlcrm.errors import InputError
+from xlcrm.layout import hidden_columns, hidden_rows
 from xlcrm.preflight import Limits, Source, inflate
 
 EXCEL_ROWS, EXCEL_COLS = 1_048_576, 16_384
@@ -63,6 +64,8 @@ class SheetScan:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) 1-based -> shown text
     work: int = 0  # bytes examined around S010 candidates (linear in the sheet's size)
     first: tuple[int, int] = (0, 0)  # (row, col) 1-based of the grid's first cell (exact/measure)
+    hidden_rows: set[int] = field(default_factory=set)  # 1-based
+    hidden_cols: frozenset[int] = frozenset()  # 1-based
 
     @property
     def cells(self) -> int:
@@ -177,6 +180,7 @@ def _uncomputed(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     )
 
 
+_HIDDEN = re.compile(rb"hidden")
 _HEAD = re.compile(rb"<([^\s<>/:!?]+:)?sheetData" + _DELIMITERS)
 _DIMENSION = re.compile(
     rb'<(?:[^\s<>/:!?]+:)?dimension ref="(?:[A-Z]{1,3}[1-9][0-9]{0,6}:)?([A-Z]{1,3})([1-9][0-9]{0,6})"'
@@ -276,6 +280,7 @@ def _canonical(source: Source, sheet: str, limits: Limits, *, measure: bool) -> 
         chunks.close()
         return None
     prefix = head.group(1) or b""
+    scan.hidden_cols = hidden_columns(carry[: head.start()])
     bounds = (EXCEL_ROWS, EXCEL_COLS)
     if not measure:
         dimension = _DIMENSION.search(carry, 0, head.start())
@@ -293,6 +298,8 @@ def _canonical(source: Source, sheet: str, limits: Limits, *, measure: bool) -> 
             if measure:
                 _measure(data, start, end, prefix, low, high)
             _find_s010(data, start, end, prefix, scan)
+            if _HIDDEN.search(data, start, end):
+                scan.hidden_rows |= hidden_rows(data[start:end])
         return verdict
 
     cut = _cut(carry, 0, prefix)
@@ -473,6 +480,11 @@ class _Calamine:
         local = name[name.find(":") + 1 :]
         if not self.inside:
             self.inside = local == "sheetData"
+            if local == "col" and attrs.get("hidden") in ("1", "true"):
+                low, high = attrs.get("min", ""), attrs.get("max", "")
+                if low.isdigit() and high.isdigit() and 0 < int(low) <= int(high):
+                    hidden = range(int(low), min(int(high), EXCEL_COLS) + 1)
+                    self.scan.hidden_cols = self.scan.hidden_cols | frozenset(hidden)
             return
         cell = self.cell
         if cell is not None:
@@ -497,6 +509,8 @@ class _Calamine:
                 if found is None:
                     raise _Damaged(f'row r="{r[:20]}"')
                 self.row = found[0]
+            if attrs.get("hidden") in ("1", "true"):
+                self.scan.hidden_rows.add(self.row + 1)
         elif local == "c":
             r = attrs.get("r")
             if r is not None:

@@ -119,6 +119,17 @@ def normalise_column(
     return pl.Series(column.key, values, dtype=dtype), bad
 
 
+def hidden_part(table: Table, row: int | None, col: int | None) -> str | None:
+    """What hides a cell from view, if anything: its sheet, row and/or column."""
+    if not table.visible:
+        return "sheet"
+    row_hidden = row is not None and row in table.hidden_rows
+    col_hidden = col is not None and col in table.hidden_cols
+    if row_hidden and col_hidden:
+        return "row_column"
+    return "row" if row_hidden else "column" if col_hidden else None
+
+
 @dataclass(slots=True)
 class FormData:
     """All rows of one form in a submission (possibly from several sheets or files)."""
@@ -151,23 +162,58 @@ class FormData:
     def diagnostic(self, code: str, table: int, position: int, key: str | None, /, **args: Any) -> Diagnostic:
         """A finding about one cell (or a whole row when ``key`` is None)."""
         source = self.tables[table]
+        col: int | None = None  # 1-based column of the cell shown
         if source.cells:  # key/value layout: each value has its own row, always column B
             row = source.cells.get(key or "", None)
-            cell = f"B{row}" if row else None
+            shown_row, col = row, 2 if row else None
         else:
             row = source.rows[position]
             index = source.columns.get(key) if key else None
-            cell = f"{column_letter(index)}{row}" if index is not None else None
+            shown_row, col = (row, index + 1) if index is not None else (row, None)
+            if col is not None:  # a merged range shows its value in its first cell
+                shown_row, col = source.anchors.get((row, col), (row, col))
         return Diagnostic(
             code=code,
             file=source.file,
             sheet=source.sheet,
-            cell=cell,
+            cell=f"{column_letter(col - 1)}{shown_row}" if col is not None else None,
             row=row,
             column=self.form.column(key).zh if key else None,
             customer_code=self.codes[table][position] if self.codes[table] else None,
             args=args,
+            hidden=hidden_part(source, shown_row, col),
         )
+
+    def whole(self, code: str, /, **args: Any) -> Diagnostic:
+        """A finding about the form as a whole (a department-level count), on its real sheet.
+
+        It names the sheet the form was found in (e.g. 华东客户档案2025) and its file, where all
+        of the form's tables share them.
+        """
+        files = {t.file for t in self.tables}
+        sheets = {t.sheet for t in self.tables}
+        return Diagnostic(
+            code,
+            file=files.pop() if len(files) == 1 else None,
+            sheet=sheets.pop() if len(sheets) == 1 else self.form.zh,
+            args=args,
+        )
+
+    def labels(self, indices: list[int]) -> list[str]:
+        """How findings name frame rows: each one's 客户编码, else its name, else sheet and row."""
+        rows = self.frame.select("customer_code", "name", TABLE, POSITION)[indices]
+        return [
+            str(code)
+            if code is not None
+            else str(name)
+            if name is not None
+            else self._row_label(table, position)
+            for code, name, table, position in rows.iter_rows()
+        ]
+
+    def _row_label(self, table: int, position: int) -> str:
+        source = self.tables[table]
+        return f"{source.sheet}第{source.rows[position]}行"
 
     def at(self, code: str, index: int, key: str | None, /, **args: Any) -> Diagnostic:
         """A finding about frame row ``index``."""

@@ -52,9 +52,10 @@ def package_features(file: str | Path | IO[bytes], marker: str) -> Counter[str]:
             counts["隐藏的工作表 hidden sheets"] += len(re.findall(rb'state="(?:very)?[hH]idden"', xml))
         for name in names:
             if re.fullmatch(r"(?:[^/]*/)?comments\d*\.xml", name):
-                xml = archive.read(name)
-                total = len(re.findall(rb"<(?:\w+:)?comment\b", xml))
-                counts["批注 notes"] += total - xml.count(marker.encode())
+                # a user's note is a comment without xlcrm's marker (one of ours may hold
+                # several findings, each line starting with the marker)
+                comments = re.split(rb"<(?:\w+:)?comment\b", archive.read(name))[1:]
+                counts["批注 notes"] += sum(1 for c in comments if marker.encode() not in c)
     return counts
 
 

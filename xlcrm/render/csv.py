@@ -20,6 +20,11 @@ HEADERS = {
     "en": COLUMNS,
 }
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What staff read in the 级别 and 已豁免 columns, by language.
+WORDS = {
+    "zh": {"error": "错误", "warning": "警告", True: "是", False: "否"},
+    "en": {"error": "error", "warning": "warning", True: "yes", False: "no"},
+}
 
 
 def as_text(value: object) -> str:
@@ -36,5 +41,6 @@ def render(result: Result, lang: Lang = "zh") -> str:
     writer.writerow(HEADERS[lang])
     for d in result.diagnostics:
         row = d.to_dict(lang)
+        row["severity"], row["waived"] = WORDS[lang][d.severity], WORDS[lang][d.waived]
         writer.writerow([as_text(row[key]) for key in COLUMNS])
     return out.getvalue()

@@ -22,12 +22,14 @@ _WORDS = {
         "total": "问题总数", "error": "错误", "warning": "警告", "code": "代码", "rule": "规则",
         "count": "个数", "submission": "（整个提交）", "cell": "单元格", "severity": "级别",
         "customer": "客户编码", "message": "说明", "waived": "已豁免",
+        "empty": "表单中没有任何数据行（0 个客户），没有可检查的内容；请先填写表单。",
     },
     "en": {
         "title": "xlcrm check report", "generated": "Generated", "files": "Files", "unusable": "Unusable",
         "total": "Problems", "error": "error", "warning": "warning", "code": "Code", "rule": "Rule",
         "count": "Count", "submission": "(whole submission)", "cell": "Cell", "severity": "Severity",
         "customer": "Customer", "message": "Message", "waived": "waived",
+        "empty": "The forms hold no rows (0 customers): nothing to check; fill in the forms first.",
     },
 }  # fmt: skip
 _ENV = Environment(

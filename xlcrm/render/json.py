@@ -22,6 +22,7 @@ def to_json(result: Result, lang: Lang = "zh") -> dict[str, Any]:
             "as_of": result.context.as_of.isoformat() if result.context else None,
             "notes": [phrases()[key][lang].format(**values) for key, values in result.notes],
             "by_code": dict(sorted(Counter(d.code for d in result.diagnostics).items())),
+            "rows": result.rows,
             "unusable": [{"file": p.file, "message": p.message(lang)} for p in result.problems],
             "exit_code": result.exit_code,
         },

@@ -25,6 +25,7 @@ _WORDS = {
         "sheet_count": "{n} 个问题",
         "summary": "共 {total} 个问题：{errors} 个错误，{warnings} 个警告，{waived} 个已豁免；检查了 {files} 个文件。",
         "clean": "没有发现问题；检查了 {files} 个文件。",
+        "empty": "表单中没有任何数据行（0 个客户）：检查了 {files} 个文件，但没有可检查的内容；请先填写表单。",
         "unusable": "无法使用",
     },
     "en": {
@@ -34,6 +35,7 @@ _WORDS = {
         "sheet_count": "{n} problem(s)",
         "summary": "{total} problem(s): {errors} error(s), {warnings} warning(s), {waived} waived, in {files} file(s).",
         "clean": "No problems found in {files} file(s).",
+        "empty": "The forms hold no rows (0 customers): {files} file(s) read, nothing to check; fill in the forms first.",
         "unusable": "unusable",
     },
 }
@@ -81,6 +83,8 @@ def report_lines(result: Result, lang: Lang) -> list[Line]:
         counts = Counter(d.code for d in result.diagnostics)
         lines.append([(totals, "bold")])
         lines.append([("  " + "  ".join(f"{c}×{n}" for c, n in sorted(counts.items())), "dim")])
+    elif result.submission is not None and not any(result.rows.values()):
+        lines.append([(words["empty"].format(files=usable), "yellow")])
     elif result.submission is not None:
         lines.append([(words["clean"].format(files=usable), "green")])
     lines.extend([("※ " + phrases()[key][lang].format(**values), "dim")] for key, values in result.notes)

@@ -53,50 +53,68 @@ def _index(ctx: Context) -> dict[tuple[str, Any], list[int]]:
     return cached  # type: ignore[no-any-return]
 
 
-def _doing_business(ctx: Context) -> list[str]:
-    """Customers with a grant, a limit or an exposure in 信用评定."""
-    credit = ctx.form("credit")
-    if credit is None:
-        return []
-    business = (
-        pl.col("credit_type").is_in(("临时", "长期")).fill_null(False)
-        | (pl.col("limit").fill_null(0) > 0)
-        | (pl.col("exposure").fill_null(0) > 0)
-    )
-    return credit.frame.filter(business)["customer_code"].drop_nulls().unique().to_list()
+# 信用评定 rows with a grant, a limit or an exposure.
+_BUSINESS = (
+    pl.col("credit_type").is_in(("临时", "长期")).fill_null(False)
+    | (pl.col("limit").fill_null(0) > 0)
+    | (pl.col("exposure").fill_null(0) > 0)
+)
 
 
 def _blacklisted(ctx: Context, code: str, scope: str) -> Iterator[Diagnostic]:
+    """The customers an entry of ``scope`` matches.
+
+    Every archive row, whatever its 客户类型 or 客户类别 (000 §3.3 says clear it from every
+    department); and 信用评定 rows with a grant or exposure whose customer the archive does not
+    hold but an entry names by 客户编码.
+    """
     entries = [e for e in ctx.rows("blacklist") if e.get("scope") == scope]
-    found = ctx.indexed("archive")
-    if found is None or not entries:
+    if not entries:
         return
-    archive, frame = found
-    could_match = pl.lit(False)
-    for key, _ in _KEYS:
-        values = [e[key] for e in entries if e.get(key) is not None]
-        if values:
-            could_match = could_match | pl.col(key).is_in(values).fill_null(False)
-    # no tier, grant or exposure: no business yet
-    business = pl.col("tier").is_not_null() | pl.col("customer_code").is_in(_doing_business(ctx)).fill_null(
-        False
-    )
-    for row in frame.filter(could_match & business).to_dicts():
-        for entry, key, phrase in blacklist_match(ctx, row, scope):
-            if scope == DEPARTMENT and entry.get("department") not in (row.get("department"), ctx.department):
-                continue
-            described = f"{entry.get('name') or ''}（{entry.get('reason') or ''}）"
-            yield archive.at(code, row[INDEX], key, matched=phrase, entry=described)
-            break
+
+    def applies(entry: Row, department: Any) -> bool:
+        return scope != DEPARTMENT or entry.get("department") in (department, ctx.department)
+
+    filed: set[Any] = set()
+    if (found := ctx.indexed("archive")) is not None:
+        archive, frame = found
+        filed = set(frame["customer_code"].drop_nulls().to_list())
+        could_match = pl.lit(False)
+        for key, _ in _KEYS:
+            values = [e[key] for e in entries if e.get(key) is not None]
+            if values:
+                could_match = could_match | pl.col(key).is_in(values).fill_null(False)
+        for row in frame.filter(could_match).to_dicts():
+            for entry, key, phrase in blacklist_match(ctx, row, scope):
+                if applies(entry, row.get("department")):
+                    yield archive.at(code, row[INDEX], key, matched=phrase, entry=_described(entry))
+                    break
+    if (credit := ctx.indexed("credit")) is not None:
+        form, frame = credit
+        codes = [e["customer_code"] for e in entries if e.get("customer_code") is not None]
+        business = frame.filter(
+            _BUSINESS
+            & pl.col("customer_code").is_in(codes).fill_null(False)
+            & ~pl.col("customer_code").is_in(list(filed)).fill_null(False)
+        )
+        for row in business.to_dicts():
+            for entry, key, phrase in blacklist_match(ctx, {"customer_code": row["customer_code"]}, scope):
+                if applies(entry, None):
+                    yield form.at(code, row[INDEX], key, matched=phrase, entry=_described(entry))
+                    break
+
+
+def _described(entry: Row) -> str:
+    return f"{entry.get('name') or ''}（{entry.get('reason') or ''}）"
 
 
 @rule("B401")
 def company_blacklist(ctx: Context) -> Iterator[Diagnostic]:
-    """B401: a customer with a tier, grant or exposure is on the company blacklist."""
+    """B401: a customer in 客户档案, or with a grant or exposure, is on the company blacklist."""
     yield from _blacklisted(ctx, "B401", COMPANY)
 
 
 @rule("B402")
 def department_blacklist(ctx: Context) -> Iterator[Diagnostic]:
-    """B402: a customer with a tier, grant or exposure is on this department's blacklist."""
+    """B402: the same for this department's blacklist."""
     yield from _blacklisted(ctx, "B402", DEPARTMENT)

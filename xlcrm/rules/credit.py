@@ -1,4 +1,4 @@
-"""Credit grade, grants and exposure: C301–C314 (002 ch.2–6).
+"""Credit grade, grants and exposure: C301–C315 (002 ch.2–6).
 
 Rules use the computed grade. When C302, C303 or C314 fires for a row, C304–C306 are not
 reported for it: the grant itself is not allowed, so its approvals, size and term are moot.
@@ -14,15 +14,17 @@ import polars as pl
 from xlcrm.compute import Phrase, max_grant
 from xlcrm.context import INDEX, Context, Row
 from xlcrm.diagnostics import Diagnostic
+from xlcrm.forms import IS_ADMITTED
 from xlcrm.registry import rule
 from xlcrm.rules.common import older_than
-from xlcrm.submission import FormData
+from xlcrm.submission import TABLE, FormData
 
 GRANTS = ("临时", "长期")
 _APPROVALS = (
     ("approved_vp", Phrase("营销副总审批", "营销副总 (VP)")),
     ("approved_cfo", Phrase("财务总监审批", "财务总监 (CFO)")),
     ("approved_gm", Phrase("总经理审批", "总经理 (GM)")),
+    ("approved_chair", Phrase("董事长审批", "董事长 (chair)")),
 )
 
 
@@ -36,7 +38,13 @@ def has_grant(row: Row) -> bool:
 
 
 def _forbidden_grant(ctx: Context, form: FormData, row: Row, grade: str) -> Diagnostic | None:
-    """C302, C303 or C314 for a row, in that order of precedence; None if the grant may exist."""
+    """C302, C303 or C314 for a row, in that order of precedence; None if the grant may exist.
+
+    C302 is a grant to a C-grade customer (a 临时/长期 type or a limit above 0); an exposure
+    without a grant is not, as 002 §34 lets it run down (C308/C309 watch it). C314 is a 长期
+    grant to an A-grade customer without credit history (002 §26.1); a B-grade grant follows
+    002 §27 (collateral and approvals) whatever its history.
+    """
     if grade == "C":
         result = ctx.grade(row)
         why = result.reasons if result is not None else ()
@@ -46,13 +54,10 @@ def _forbidden_grant(ctx: Context, form: FormData, row: Row, grade: str) -> Diag
         if _amount(row.get("limit")) > 0:
             what = Phrase(f"信用额度为 {row['limit']:g} 元", f"the limit is {row['limit']:g}")
             return form.at("C302", row[INDEX], "limit", what=what, why=why)
-        if _amount(row.get("exposure")) > 0:
-            what = Phrase(f"当前占用额为 {row['exposure']:g} 元", f"the exposure is {row['exposure']:g}")
-            return form.at("C302", row[INDEX], "exposure", what=what, why=why)
         return None
     if grade == "B" and has_grant(row) and _amount(row.get("collateral")) <= 0:
         return form.at("C303", row[INDEX], "collateral")
-    if row.get("credit_type") == "长期" and row.get("prior_credit") is False:
+    if grade == "A" and row.get("credit_type") == "长期" and row.get("prior_credit") is False:
         return form.at("C314", row[INDEX], "credit_type")
     return None
 
@@ -95,8 +100,9 @@ def grants(ctx: Context) -> Iterator[Diagnostic]:
         if not has_grant(row):
             continue
         grant = max_grant(row, grade, ctx.policy)
-        missing = [(key, phrase) for key, phrase in _APPROVALS if row.get(key) is not True]
-        if grant.approvals_needed and missing:
+        needed = grant.approvals(chair_column="approved_chair" in form.tables[row[TABLE]].columns)
+        missing = [(key, phrase) for key, phrase in _APPROVALS if key in needed and row.get(key) is not True]
+        if missing:
             yield form.at("C304", row[INDEX], missing[0][0], missing=tuple(p for _, p in missing))
         limit = row.get("limit")
         if grant.limit is not None and limit is not None and limit > grant.limit:
@@ -161,9 +167,7 @@ def total_above_receivables(ctx: Context) -> Iterator[Diagnostic]:
         return
     total = sum(_amount(r.get("limit")) for r in ctx.rows("credit"))
     if total > opening:
-        yield Diagnostic(
-            "C311", file=ctx.submission.file, sheet=form.form.zh, args={"total": total, "opening": opening}
-        )
+        yield form.whole("C311", total=total, opening=opening)
 
 
 @rule("C312")
@@ -184,3 +188,18 @@ def contract_ending(ctx: Context) -> Iterator[Diagnostic]:
 def survey_stale(ctx: Context) -> Iterator[Diagnostic]:
     """C313: 调查日期 older than N months."""
     yield from older_than(ctx, "C313", "credit", "surveyed_on", "deadlines.survey_months", "surveyed")
+
+
+@rule("C315")
+def never_rated(ctx: Context) -> Iterator[Diagnostic]:
+    """C315: an admitted customer without a 信用评定 row, when the submission has that sheet."""
+    found, credit = ctx.indexed("archive"), ctx.form("credit")
+    if found is None or credit is None:
+        return  # without the sheet, S009 reports it once
+    archive, frame = found
+    rated = credit.frame["customer_code"].drop_nulls().unique().implode()
+    missing = frame.filter(
+        IS_ADMITTED & pl.col("customer_code").is_not_null() & ~pl.col("customer_code").is_in(rated)
+    )
+    for index in missing[INDEX]:
+        yield archive.at("C315", index, "customer_code")

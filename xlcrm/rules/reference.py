@@ -16,8 +16,8 @@ def unknown_customer(ctx: Context) -> Iterator[Diagnostic]:
     """S008: a 客户评价 or 信用评定 row whose 客户编码 is not in 客户档案."""
     submission = ctx.submission
     archive = submission.forms.get("archive")
-    if archive is None:
-        return  # the missing archive is reported as S009; nothing to compare with
+    if archive is None or not any("customer_code" in t.columns for t in archive.tables):
+        return  # the missing sheet (S009) or column (S001) is reported once; nothing to compare with
     known = archive.frame["customer_code"].drop_nulls().unique()
     for form in submission.forms.values():
         for column in form.form.columns:

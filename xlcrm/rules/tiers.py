@@ -18,6 +18,7 @@ from xlcrm.diagnostics import Diagnostic
 from xlcrm.forms import IS_ADMITTED, is_admitted
 from xlcrm.registry import rule
 from xlcrm.rules.blacklist import blacklist_match
+from xlcrm.submission import FormData
 
 
 def evaluations_by_customer(ctx: Context) -> dict[str, list[Row]]:
@@ -71,19 +72,23 @@ def declared_tier(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def _over_quota(
-    base: int, holders: list[str | None], cap: float, scores: dict[str, float | None]
+    archive: FormData, base: int, holders: list[int], cap: float, scores: dict[str, float | None]
 ) -> tuple[int, list[str]] | None:
-    """(allowed, over-quota candidates) when ``holders`` exceed ``cap`` of ``base``, else None."""
+    """(allowed, over-quota candidates) when ``holders`` (frame rows) exceed ``cap`` of ``base``.
+
+    The candidates are the lowest-scoring holders beyond the quota, each named by its 客户编码
+    (else its name or row) with its latest total.
+    """
     allowed = math.floor(Fraction(str(cap)) * base)
     if len(holders) <= allowed:
         return None
-
-    def score(code: str | None) -> float:
-        value = scores.get(code) if code is not None else None
-        return -1.0 if value is None else value
-
-    lowest = sorted(holders, key=lambda code: (score(code), str(code)))[: len(holders) - allowed]
-    names = [f"{code}（{'—' if score(code) < 0 else _show(score(code))}分）" for code in lowest]
+    codes = archive.frame["customer_code"].gather(holders).to_list()
+    totals = [scores.get(code) if code is not None else None for code in codes]
+    ranked = sorted(zip((-1.0 if t is None else t for t in totals), archive.labels(holders), strict=True))
+    names = [
+        f"{label}（{'—' if total < 0 else _show(total)}分）"
+        for total, label in ranked[: len(holders) - allowed]
+    ]
     return allowed, names
 
 
@@ -107,13 +112,12 @@ def _department_quota(ctx: Context, code: str, tier: str, cap_key: str) -> Itera
         return
     archive, frame = found
     base = frame.filter(IS_ADMITTED)
-    holders = base.filter(pl.col("tier") == tier)["customer_code"].to_list()
+    holders = base.filter(pl.col("tier") == tier)[INDEX].to_list()
     cap = float(ctx.policy[cap_key])
-    over = _over_quota(base.height, holders, cap, latest_scores(ctx))
+    over = _over_quota(archive, base.height, holders, cap, latest_scores(ctx))
     if over is not None:
         allowed, candidates = over
-        args = _quota_args(len(holders), base.height, cap, allowed, candidates)
-        yield Diagnostic(code, file=ctx.submission.file, sheet=archive.form.zh, args=args)
+        yield archive.whole(code, **_quota_args(len(holders), base.height, cap, allowed, candidates))
 
 
 @rule("T202")
@@ -135,7 +139,7 @@ def _product_quota(ctx: Context, code: str, tier: str, cap_key: str) -> Iterator
     cap = float(ctx.policy[cap_key])
     lines = (
         frame.filter(IS_ADMITTED)
-        .select("customer_code", "tier", pl.col("products").list.unique(maintain_order=True))
+        .select(INDEX, "tier", pl.col("products").list.unique(maintain_order=True))
         .explode("products")
         .drop_nulls("products")
     )
@@ -147,16 +151,12 @@ def _product_quota(ctx: Context, code: str, tier: str, cap_key: str) -> Iterator
         if held <= math.floor(Fraction(str(cap)) * members):
             continue
         scores = scores if scores is not None else latest_scores(ctx)
-        holders = lines.filter((pl.col("products") == product) & (pl.col("tier") == tier))[
-            "customer_code"
-        ].to_list()
-        over = _over_quota(members, holders, cap, scores)
+        holders = lines.filter((pl.col("products") == product) & (pl.col("tier") == tier))[INDEX].to_list()
+        over = _over_quota(archive, members, holders, cap, scores)
         if over is not None:
             allowed, candidates = over
             args = _quota_args(held, members, cap, allowed, candidates)
-            yield Diagnostic(
-                code, file=ctx.submission.file, sheet=archive.form.zh, args={"product": product, **args}
-            )
+            yield archive.whole(code, product=product, **args)
 
 
 @rule("T204")
