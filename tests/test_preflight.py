@@ -411,3 +411,20 @@ def test_finding_s010_cells_is_linear(tmp_path: Path) -> None:
     assert small.work > 0 and large.work <= 4.2 * small.work
     computed, _ = _formulas(tmp_path, 40_000, computed=True)  # values present: nothing to look at
     assert computed.errors == {} and computed.work == 0 and computed.mode == "fast"
+
+
+@pytest.mark.parametrize("quote", ['"', "'"], ids=["fast", "exact"])
+def test_hidden_rows_and_columns_in_either_path(tmp_path: Path, quote: str) -> None:
+    """Hidden rows and columns are found by the fast search and by the exact replay alike."""
+    q = quote
+    head = f"<dimension ref={q}A1:D5{q}/><cols><col min={q}2{q} max={q}3{q} hidden={q}1{q}/></cols>"
+    data = (
+        f"<row r={q}1{q}><c r={q}A1{q}><v>1</v></c></row>"
+        f"<row r={q}3{q} hidden={q}1{q}><c r={q}A3{q}><v>1</v></c></row>"
+        f"<row r={q}5{q} hidden={q}true{q}><c r={q}D5{q}><v>1</v></c></row>"
+    )
+    path = package(tmp_path / "hidden.xlsx", {"S": sheet_xml(data, head=head)})
+    limits = Limits(1 << 30, 1 << 30, 1e9, 100, 1000)
+    scan = scan_sheet(open_source(path, "hidden", limits), "S", limits)
+    assert scan.mode == ("fast" if quote == '"' else "exact")
+    assert scan.hidden_rows == {3, 5} and scan.hidden_cols == frozenset({2, 3})
