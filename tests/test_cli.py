@@ -46,7 +46,19 @@ def test_text_output_is_grouped_and_located(sample: Path) -> None:
     assert code == 1
     headings = [
         out.index(f"\n  {sheet}  (")
-        for sheet in ("客户档案", "客户评价", "信用评定", "黑名单", "豁免", "备注")
+        for sheet in (
+            "客户档案",
+            "客户评价",
+            "信用评定",
+            "黑名单",
+            "投诉记录",
+            "费用报销",
+            "回访记录",
+            "收益计划",
+            "大客户优惠",
+            "豁免",
+            "备注",
+        )
     ]
     assert headings == sorted(headings)
     assert "K6" in out and "S005 错误" in out and "[C003]" in out and "1380013800" in out
@@ -195,6 +207,32 @@ def test_blacklist_file_contributes_only_its_blacklist(tmp_path: Path, sample: P
     nothing = write_case(tmp_path / "无黑名单.xlsx", {"客户档案": [{}]}, omit_sheets=("黑名单",))
     code, _, err = run("check", str(sample), "--blacklist", str(nothing))
     assert code == 2 and "没有黑名单表" in err
+
+
+def test_every_output_covers_the_other_forms(sample: Path) -> None:
+    """JSON, CSV, HTML and text carry the other forms' findings like any other, in both languages."""
+    other = [p for p in PLANTED if p[1] in ("投诉记录", "费用报销", "回访记录", "收益计划", "大客户优惠")]
+    assert {code for code, _, _ in other} >= {"P501", "P502", "P503", "E601", "V101", "V102", "R701", "K801"}
+    _, out, _ = run("check", str(sample), "--format", "json")
+    found = {(d["code"], d["sheet"], d["cell"]): d for d in json.loads(out)["diagnostics"]}
+    for place in other:
+        assert set(found[place]) >= JSON_KEYS and found[place]["message"], place
+    late = found[("P501", "投诉记录", "H3")]
+    assert late["row"] == 3 and late["column"] == "首次响应时间" and late["customer_code"] == "C002"
+    assert "2025-11-20 16:40" in late["message"] and "41 小时 25 分" in late["message"]
+    assert late["values"]["received"] == "2025-11-20T16:40:00"  # a date-time in JSON: ISO 8601
+    _, english, _ = run("check", str(sample), "--format", "json", "--lang", "en")
+    late_en = next(d for d in json.loads(english)["diagnostics"] if d["code"] == "P501")
+    assert "41 h 25 min later" in late_en["message"]
+    _, csv_text, _ = run("check", str(sample), "--format", "csv")
+    for code, sheet, cell in other:
+        assert f"{code},{'错误' if rules()[code].severity == 'error' else '警告'}," in csv_text
+        assert f",{sheet},{cell}," in csv_text
+    _, html, _ = run("check", str(sample), "--format", "html")
+    for code, sheet, cell in other:
+        assert code in html and sheet in html and f">{cell}<" in html
+    _, text, _ = run("check", str(sample))
+    assert "投诉记录  (" in text and "P501 错误" in text and "K803 警告" in text
 
 
 def test_help_is_chinese_first(sample: Path) -> None:

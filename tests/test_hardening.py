@@ -107,8 +107,9 @@ def _as_1904(source: Path, target: Path) -> Path:
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
-                if isinstance(cell.value, dt.datetime):
-                    cell.value = (cell.value.date() - dt.date(1904, 1, 1)).days
+                if isinstance(cell.value, dt.datetime):  # a date, or a date and a time of day
+                    serial = (cell.value - dt.datetime(1904, 1, 1)).total_seconds() / 86400
+                    cell.value = int(serial) if serial.is_integer() else serial
                     cell.number_format = "General"
     book.save(target)
     return target

@@ -217,3 +217,20 @@ def test_an_unusable_workbook_is_one_chinese_line_and_the_policy_file_applies(
 
     assert found == places(check([path], Options(policy=load_policy(policy))).diagnostics)
     assert not [f for f in found if f[0] == "T202"]  # no VIP quota breach under a 90% quota
+
+
+def test_the_buttons_mark_the_other_forms_like_any_other(tmp_path: Path) -> None:
+    """The sample's 投诉记录 … 大客户优惠 read live (date-times, percentages) and marked, then cleared."""
+    path = write_sample(tmp_path / "dept.xlsx")
+    book = open_book(path)
+    before = snapshot(book)
+    sheets = ("投诉记录", "费用报销", "回访记录", "收益计划", "大客户优惠")
+    other = [p for p in places(macros.check(book).diagnostics) if p[1] in sheets]
+    assert other == [p for p in places(check([path], Options()).diagnostics) if p[1] in sheets]
+    assert {code for code, _, _ in other} >= {"P501", "P502", "P503", "E601", "V101", "R701", "K801", "K803"}
+    complaints = book.sheets["投诉记录"]
+    assert complaints["H3"].color == macros.FILLS["error"]
+    assert complaints["H3"].note.text.startswith("[xlcrm] P501")
+    assert book.sheets["大客户优惠"]["A5"].color == macros.FILLS["warning"]  # K803
+    macros.clear(book)
+    assert snapshot(book) == before

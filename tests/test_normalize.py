@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import polars as pl
 import pytest
@@ -16,10 +17,12 @@ from xlcrm.normalize import (
     to_bool,
     to_code,
     to_date,
+    to_datetime,
     to_integer,
     to_list,
     to_number,
     to_period,
+    to_rate,
     to_text,
 )
 
@@ -129,9 +132,113 @@ def test_header_key() -> None:
     assert header_key("Customer  Code") == header_key("customercode")
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2025-03-01 09:30", dt.datetime(2025, 3, 1, 9, 30)),
+        ("2025/3/1 9:30", dt.datetime(2025, 3, 1, 9, 30)),
+        ("2025.03.01 23:59:59", dt.datetime(2025, 3, 1, 23, 59, 59)),
+        ("2025年3月1日 9时30分", dt.datetime(2025, 3, 1, 9, 30)),
+        ("2025年3月1日9时", dt.datetime(2025, 3, 1, 9, 0)),
+        ("２０２５－０３－０１　０９：３０", dt.datetime(2025, 3, 1, 9, 30)),
+        ("2025-03-01T09:30:00", dt.datetime(2025, 3, 1, 9, 30)),  # how xlwings' VBA client sends dates
+        ("2025-03-01", dt.datetime(2025, 3, 1)),  # a bare date is 00:00
+        (dt.date(2025, 3, 1), dt.datetime(2025, 3, 1)),
+        (dt.datetime(2025, 3, 1, 9, 30), dt.datetime(2025, 3, 1, 9, 30)),
+        (45717.4375, dt.datetime(2025, 3, 1, 10, 30)),
+        (45717, dt.datetime(2025, 3, 1)),
+        ("2025-03-01 24:00", INVALID),
+        ("2025-03-01 9", INVALID),
+        ("2025-03-01 09:3015", INVALID),
+        ("2025-02-30 09:00", INVALID),
+        ("上午九点", INVALID),
+        (dt.time(9, 30), INVALID),
+        (True, INVALID),
+        (0, INVALID),
+        ("", None),
+    ],
+)
+def test_to_datetime(raw: object, expected: object) -> None:
+    assert to_datetime(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("30%", 0.3),
+        ("0.3", 0.3),
+        ("３０％", 0.3),
+        (" 30 % ", 0.3),
+        ("10%", 0.1),
+        ("12.5%", 0.125),
+        (0.3, 0.3),
+        ("30", 30.0),  # a bare 30 stays 30: out of the rate's range (S006), never read as 30%
+        (30, 30.0),
+        ("-5%", -0.05),
+        ("%", INVALID),
+        ("三成", INVALID),
+        ("1e999999999%", INVALID),
+        (True, INVALID),
+        (None, None),
+    ],
+)
+def test_to_rate(raw: object, expected: object) -> None:
+    assert to_rate(raw) == expected
+
+
+def _excel_serial(moment: dt.datetime) -> float:
+    return (moment - dt.datetime(1899, 12, 30)).total_seconds() / 86400
+
+
+_MOMENTS = st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(9999, 12, 30))
+
+
+@given(_MOMENTS)
+def test_a_date_time_reads_the_same_however_it_is_written(moment: dt.datetime) -> None:
+    minute = moment.replace(second=0, microsecond=0)
+    for text in (
+        minute.strftime("%Y-%m-%d %H:%M"),
+        minute.strftime("%Y/%m/%d %H:%M"),
+        minute.strftime("%Y.%m.%d %H:%M"),
+        f"{minute.year}年{minute.month}月{minute.day}日 {minute.hour}时{minute.minute}分",
+        minute.strftime("%Y-%m-%dT%H:%M:%S"),
+        minute.strftime("%Y-%m-%d %H:%M").translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)}),
+    ):
+        assert to_datetime(text) == minute, text
+    assert to_datetime(minute.strftime("%Y-%m-%d")) == minute.replace(hour=0, minute=0)  # bare date: 00:00
+    second = moment.replace(microsecond=0)
+    assert to_datetime(_excel_serial(second)) == second  # an Excel serial, to the second
+
+
+@given(
+    st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False, allow_infinity=False),
+    st.sampled_from(["{}%", "{} %", " {}％ "]),
+)
+def test_a_percentage_is_its_fraction(number: Decimal, layout: str) -> None:
+    text = layout.format(number)
+    assert to_rate(text) == float(number / 100)  # divided in decimal: 10% is exactly the float 0.1
+    assert to_rate(text.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})) == to_rate(text)  # full width
+    assert to_rate(str(to_rate(text))) == to_rate(text)  # the fraction written out reads the same
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_bare_number_is_a_rate_as_it_is(number: float) -> None:
+    assert to_rate(repr(number)) == number and to_rate(number) == number
+
+
 @given(cells)
 def test_normalisers_never_raise(value: object) -> None:
-    for function in (to_text, to_number, to_integer, to_date, to_bool, to_period, to_list):
+    for function in (
+        to_text,
+        to_number,
+        to_integer,
+        to_date,
+        to_datetime,
+        to_rate,
+        to_bool,
+        to_period,
+        to_list,
+    ):
         function(value)
 
 
@@ -139,7 +246,7 @@ def test_normalisers_never_raise(value: object) -> None:
 def test_normalising_is_idempotent(value: object) -> None:
     text = to_text(value)
     assert to_text(text) == text
-    for function in (to_number, to_integer, to_date, to_bool, to_period):
+    for function in (to_number, to_integer, to_date, to_datetime, to_rate, to_bool, to_period):
         once = function(value)
         if once is not INVALID and once is not None:
             assert function(once) == once, function.__name__

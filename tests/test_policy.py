@@ -142,3 +142,29 @@ def test_months_later_clamps_to_the_end_of_the_month() -> None:
     assert got == [dt.date(2026, 2, 28), dt.date(2024, 8, 29), dt.date(2025, 7, 15), None]
     got = pl.DataFrame({"d": days}).select(months_later("d", 12))["d"].to_list()
     assert got == [dt.date(2026, 8, 31), dt.date(2025, 2, 28), dt.date(2026, 1, 15), None]
+
+
+def test_the_visit_expense_cap_is_unset_until_a_policy_file_sets_it(tmp_path: Path) -> None:
+    assert default_policy()["expenses.visit_cap"] is None
+    _, out, _ = run("policy")
+    line = next(x for x in out.splitlines() if x.startswith("expenses.visit_cap"))
+    assert "未设置 (off)" in line and "默认值" in line
+    _, out, _ = run("policy", "--lang", "en")
+    assert "unset (off)" in next(x for x in out.splitlines() if x.startswith("expenses.visit_cap"))
+    path = write_case(
+        tmp_path / "c.xlsx",
+        {"客户档案": [{}], "费用报销": [{"客户编码": "C001", "费用类型": "回访", "金额(元)": 1200}]},
+    )
+    _, out, _ = run("check", str(path), "--format", "json", "--as-of", "2025-12-31")
+    assert codes(out) == []  # E602 is not checked without a cap
+    cap = tmp_path / "cap.toml"
+    cap.write_text("[expenses]\nvisit_cap = 1000\n", encoding="utf-8")
+    code, out, _ = run("policy", "--policy", str(cap))
+    assert code == 0 and "1000" in next(x for x in out.splitlines() if x.startswith("expenses.visit_cap"))
+    _, out, _ = run("check", str(path), "--format", "json", "--as-of", "2025-12-31", "--policy", str(cap))
+    assert codes(out) == ["E602"]
+    assert "1000" in json.loads(out)["diagnostics"][0]["message"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[expenses]\nvisit_cap = '一千'\n", encoding="utf-8")
+    code, _, err = run("policy", "--policy", str(bad))
+    assert code == 2 and "visit_cap" in err and "类型不对" in err

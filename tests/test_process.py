@@ -23,6 +23,7 @@ from xlcrm.annotate.inventory import lost, package_features, sheet_features
 from xlcrm.annotate.parts import MARKER
 from xlcrm.annotate.sheet import MARK
 from xlcrm.cli import cli
+from xlcrm.forms import forms
 from xlcrm.sample import PLANTED, write_sample
 
 DATA = Path(__file__).parent / "data"
@@ -110,6 +111,8 @@ def test_round_trip_keeps_every_value_formula_and_part(source: Path, tmp_path: P
     target = process(source, tmp_path / f"out{source.suffix}")
     assert digest(source) == before, "the input must never change"
     original, annotated = values(source), values(target)
+    nine = [f.zh for f in forms().values() if f.layout == "table" and f.key != "waivers"]
+    assert len(nine) == 9 and set(nine) <= set(original)  # all nine forms, filled
     assert list(annotated) == [*original, *ADDED_SHEETS]
     for sheet, rows in original.items():
         width = max((len(r) for r in rows), default=0)
@@ -196,8 +199,10 @@ def test_marks_comments_issues_and_computed_columns(tmp_path: Path) -> None:
     ]
     assert len(rules) == 2  # one fill per severity
     summary = [r for r in book["汇总"].iter_rows(values_only=True)]
-    assert ["等级（申报）", "VIP客户", 3, "30.0%", None, None, "上限 15%"] in [list(r) for r in summary]
-    assert ["信用（系统评定）", "A 级", 2, None, 700000, 320000, "使用率 45.7%"] in [list(r) for r in summary]
+    assert ["等级（申报）", "VIP客户", 3, "30.0%", None, None, None, "上限 15%"] in [list(r) for r in summary]
+    assert ["信用（系统评定）", "A 级", 2, None, 700000, 320000, None, "使用率 45.7%"] in [
+        list(r) for r in summary
+    ]
 
 
 def test_several_findings_on_one_cell_share_one_note(tmp_path: Path) -> None:
@@ -303,7 +308,47 @@ def test_marks_are_replaced_after_another_program_resaved_the_copy(tmp_path: Pat
     }  # LibreOffice drops it
     second = load_workbook(process(resaved, tmp_path / "second.xlsx"))["客户档案"]
     notes = {c.coordinate: c.comment for row in second.iter_rows() for c in row if c.comment}
-    assert len(notes) == 13 and all(
+    assert len(notes) == 14 and all(
         n.author == "xlcrm" and n.text.count("[xlcrm]") >= 1 for n in notes.values()
     )
     assert sum(len(block.rules) for block in second.conditional_formatting) == 2
+
+
+def test_the_summary_has_the_other_forms_statistics(tmp_path: Path) -> None:
+    """汇总 of the demo sample: the figures worked out by hand from xlcrm/sample.py's rows."""
+    target = process(write_sample(tmp_path / "dept.xlsx"), tmp_path / "out.xlsx")
+    rows = [list(r) for r in load_workbook(target)["汇总"].iter_rows(values_only=True)]
+    other = [r for r in rows if str(r[0]).startswith(("投诉", "费用报销", "回访", "大客户优惠", "收益计划"))]
+    n = None
+    assert other == [
+        ["投诉", "合计", 5, n, n, n, n, "投诉记录的行数"],
+        ["投诉（类型）", "产品质量", 2, "40.0%", n, n, n, n],
+        ["投诉（类型）", "交付物流", 1, "20.0%", n, n, n, n],
+        ["投诉（类型）", "服务态度", 1, "20.0%", n, n, n, n],
+        ["投诉（类型）", "价格结算", 1, "20.0%", n, n, n, n],
+        ["投诉（渠道）", "电话", 2, "40.0%", n, n, n, n],
+        ["投诉（渠道）", "邮件", 1, "20.0%", n, n, n, n],
+        ["投诉（渠道）", "在线", 1, "20.0%", n, n, n, n],
+        ["投诉（渠道）", "面谈", 1, "20.0%", n, n, n, n],
+        ["投诉（责任人）", "张伟", 3, "60.0%", n, n, n, n],
+        ["投诉（责任人）", "刘洋", 2, "40.0%", n, n, n, n],
+        # TS-001 (4 h 45 min) and TS-003 (1 h 20 min) in time; TS-002 (41 h 25 min) and the
+        # unanswered TS-004 late; TS-005's "response" before the complaint is not counted
+        ["投诉（响应）", "24小时内首次响应", 2, "50.0%", n, n, n, "占已到响应期限的 4 件（已响应，或截至基准日日终已超过 24 小时）"],
+        ["投诉（响应）", "首次响应时间中位数", 3, "4.8 小时", n, n, n, "已响应 3 件"],
+        ["投诉（满意度）", "满意率（满意＋基本满意）", 3, "100.0%", n, n, n, "已调查 3 件：满意 2、基本满意 1（003 §5.3）"],
+        ["费用报销", "合计(元)", 5, n, n, n, 4690.0, n],
+        ["费用报销", "E601 不予报销(元)", 2, "40.0%", n, n, 1550.0, "未备案客户的费用一律不予报销（000 篇三 §1.8.1）"],
+        ["回访", "重点客户近90天已回访", 1, "50.0%", n, n, n, "重点客户 2 家；2025-10-02 起"],
+        ["大客户优惠", "超过标准（10%）", 1, "25.0%", n, n, n, "共 4 项；其中总经理已审批 0 项"],
+        ["收益计划", "合同额(万元)", 4, n, n, n, 550.0, "项目合计"],
+        ["收益计划", "实际收入(万元)", 4, n, n, n, 231.0, "项目合计"],
+        ["收益计划", "利润额(万元)", 4, n, n, n, 40.4, "项目合计"],
+    ]  # fmt: skip
+
+
+def test_a_submission_without_the_other_forms_has_no_such_statistics(tmp_path: Path) -> None:
+    target = process(write_case(tmp_path / "c.xlsx", {"客户档案": [{}]}), tmp_path / "out.xlsx")
+    items = {r[0] for r in load_workbook(target)["汇总"].iter_rows(values_only=True)}
+    assert "等级（申报）" in items and "基准日期" in items
+    assert not [i for i in items if str(i).startswith(("投诉", "费用报销", "回访", "大客户优惠", "收益计划"))]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from tests.workbooks import AS_OF, write_case
 from xlcrm.engine import Options, check
@@ -166,4 +166,47 @@ def test_the_reader_never_raises_on_any_cell_content(tmp_path: Path, rows: list[
         convert = converter(column)
         for value in frame[column.key].to_list():
             if value is not None and column.type in ("text", "enum", "number", "integer", "date", "bool"):
+                assert convert(value) == value, (column.key, value)
+
+
+_OTHER_CELL = st.one_of(
+    _CELL,
+    st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(2099, 12, 31)),
+    st.sampled_from(
+        ["30%", "３０％", "0.3", "30", "-5%", "%", "2025-11-03 09:30", "2025年11月3日 9时", "25:00"]
+    ),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    form=st.sampled_from(["complaints", "expenses", "visits", "revenue_plan", "discounts"]),
+    rows=st.lists(st.lists(_OTHER_CELL, min_size=4, max_size=11), min_size=1, max_size=6),
+)
+def test_the_other_forms_never_raise_on_any_cell_content(
+    tmp_path: Path, form: str, rows: list[list[object]]
+) -> None:
+    """Anything typed into 投诉记录 … 大客户优惠 gives findings (with an archive beside it), never an error."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    path = write_case(tmp_path / "typed.xlsx", {"客户档案": [{}, {"客户类别": "重点客户"}]})
+    book = load_workbook(path)
+    declared = forms()[form]
+    sheet = book.create_sheet(declared.zh)
+    sheet.append([c.zh for c in declared.columns])
+    for row in rows:
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+    for line in sheet.iter_rows(min_row=2):
+        for cell in line:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    book.save(path)
+    result = check([path], Options(as_of=dt.date(2025, 12, 31)))
+    assert not result.problems and result.submission is not None
+    assert all(d.message("zh") and d.message("en") for d in result.diagnostics)
+    frame = result.submission.forms[form].frame
+    for column in declared.columns:  # typing a typed value again changes nothing
+        convert = converter(column)
+        for value in frame[column.key].to_list():
+            if value is not None and column.type in ("number", "date", "datetime", "rate", "bool"):
                 assert convert(value) == value, (column.key, value)

@@ -17,7 +17,7 @@ def test_codes_are_well_formed_and_unique() -> None:
     assert codes, "no rules declared"
     assert len(codes) == len(set(codes))
     for code in codes:
-        assert re.fullmatch(r"[SATCBXPERK]\d{3}", code), code
+        assert re.fullmatch(r"[SATCBXPERKV]\d{3}", code), code
         assert rules()[code].severity in ("error", "warning")
 
 
@@ -59,3 +59,15 @@ def test_cached_messages_keep_true_and_1_apart() -> None:
     as_number = Diagnostic("S003", sheet="客户档案", cell="K6", args={**args, "value": 1})
     assert "True" in as_bool.message() and "True" not in as_number.message()
     assert "“1”" in as_number.message()
+
+
+def test_every_placeholder_has_a_meaning_and_every_listed_column_exists() -> None:
+    """`xlcrm rules CODE` can explain every placeholder and name every column a rule reads."""
+    from xlcrm.forms import forms
+
+    for rule in rules().values():
+        for name in rule.placeholders("zh"):
+            assert rule.meaning(name, "zh") and rule.meaning(name, "en"), (rule.code, name)
+        for place in rule.columns:
+            form, key = place.split(".")
+            assert forms()[form].column(key), (rule.code, place)

@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from tests.office import needs_soffice, soffice
 from xlcrm.engine import check
 from xlcrm.forms import forms, table_forms
-from xlcrm.templates import COMBINED, GUIDE, write_templates
+from xlcrm.templates import BUTTON_BOOK, COMBINED, GUIDE, write_templates
 
 COMMITTED = Path(__file__).resolve().parent.parent / "workbook_templates"
+# The number format a blank cell of each column type shows what is typed in.
+FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm", "rate": "0.0%", "number": "#,##0.00"}
 
 
 def describe(path: Path) -> dict[str, Any]:
@@ -50,6 +53,14 @@ def width_of(ws: Any, number: int) -> float:
     return 0.0
 
 
+def format_of(ws: Any, number: int) -> str:
+    """A column's number format (the style the template gives the whole column)."""
+    for dimension in ws.column_dimensions.values():
+        if dimension.min <= number <= dimension.max:
+            return str(dimension.number_format)
+    return ""
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("templates")
@@ -85,10 +96,16 @@ def test_every_form_sheet_has_header_hints_and_dropdowns(generated: Path) -> Non
             if column.choices:
                 assert dv.type == "list"
                 assert dv.formula1 == '"' + ",".join(column.choices) + '"'
-            elif column.type == "date":
+            elif column.type in ("date", "datetime"):
                 assert dv.type == "date"
-            elif column.type in ("integer", "number"):
+            elif column.type in ("integer", "number", "rate"):
                 assert dv.type == ("whole" if column.type == "integer" else "decimal")
+            if column.type == "rate":  # 0–1, shown and typed as a percentage
+                assert (dv.operator or "between", dv.formula1, dv.formula2) == ("between", "0", "1")
+            if column.min_exclusive:
+                assert (dv.operator, dv.formula1) == ("greaterThan", "0")
+            if column.type in FORMATS:
+                assert format_of(ws, index + 1) == FORMATS[column.type], column.key
             assert width_of(ws, index + 1) >= column.width, column.key
 
 
@@ -110,3 +127,53 @@ def test_guide_lists_every_column(generated: Path) -> None:
 def test_blank_templates_check_clean(generated: Path) -> None:
     result = check([generated / COMBINED])
     assert result.exit_code == 0 and result.diagnostics == []
+
+
+def test_the_other_forms_have_date_time_and_rate_columns(generated: Path) -> None:
+    book = load_workbook(generated / "投诉记录.xlsx")
+    assert book.sheetnames == ["投诉记录", GUIDE]
+    ws = book["投诉记录"]
+    received = next(dv for dv in ws.data_validations.dataValidation if str(dv.sqref).startswith("C2"))
+    assert received.type == "date" and float(received.formula2) > 73050  # until 2099-12-31 23:59
+    guide = {
+        r[1]: r for r in load_workbook(generated / COMBINED)[GUIDE].iter_rows(min_row=4, values_only=True)
+    }
+    assert "日期时间" in guide["投诉时间"][4] and "00:00" in guide["投诉时间"][4]
+    assert "30%" in guide["获取率"][4] and "0%–100%" in guide["获取率"][4]
+    assert "> 0" in guide["金额(元)"][4]
+
+
+@needs_soffice
+def test_dropdowns_survive_libreoffice(generated: Path, tmp_path: Path) -> None:
+    """Every template, opened and saved again by LibreOffice Calc, keeps each enum and 是/否
+    column's dropdown with its values, and the date and rate validations."""
+    sources = sorted(generated.glob("*.xlsx"))
+    button_book = tmp_path / "按钮台账.xlsm"  # its own name: the .xlsx of the same stem would collide
+    button_book.write_bytes((generated / BUTTON_BOOK).read_bytes())
+    sources.append(button_book)
+    done = soffice("--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"), *(str(p) for p in sources))
+    checked = 0
+    for source in sources:
+        converted = tmp_path / "lo" / f"{source.stem}.xlsx"
+        assert converted.is_file(), (source.name, done.stderr)
+        book = load_workbook(converted)
+        for form in table_forms():
+            if form.zh not in book.sheetnames:
+                continue
+            ws = book[form.zh]
+            assert [c.value for c in ws[1]] == [c.zh for c in form.columns]
+            by_column = {
+                str(dv.sqref).split(":")[0]: dv for dv in ws.data_validations.dataValidation if dv.sqref
+            }
+            for index, column in enumerate(form.columns):
+                dv = by_column[f"{ws.cell(2, index + 1).column_letter}2"]
+                if column.choices:
+                    assert dv.type == "list", (source.name, form.zh, column.zh)
+                    assert dv.formula1 == '"' + ",".join(column.choices) + '"', (form.zh, column.zh)
+                    checked += 1
+                elif column.type in ("date", "datetime"):
+                    assert dv.type == "date", (form.zh, column.zh)
+                elif column.type == "rate":
+                    assert (dv.type, dv.formula1, dv.formula2) == ("decimal", "0", "1"), (form.zh, column.zh)
+    lists = sum(1 for f in table_forms() for c in f.columns if c.choices)
+    assert checked == lists * 3  # each form alone, in the combined 台账 and in the button workbook

@@ -21,6 +21,7 @@ from xlcrm.forms import forms
 from xlcrm.sample import credit_code
 
 D = dt.date
+T = dt.datetime
 # A valid row per form, by Chinese header. 客户编码, 客户名称 and 统一社会信用代码 are derived
 # from the row's position unless a case states them (so several rows stay unique).
 BASE: dict[str, dict[str, Any]] = {
@@ -85,11 +86,56 @@ BASE: dict[str, dict[str, Any]] = {
         "批准人": "李总",
     },
     "豁免": {"理由": "特殊情况，经批准", "批准人": "王总", "批准日期": D(2025, 10, 1)},
+    # The other forms (POLICY §1.7). Their 客户编码 is C001, C002 … by position, like 客户评价's.
+    "投诉记录": {
+        "投诉时间": T(2025, 11, 3, 9, 0),
+        "投诉渠道": "电话",
+        "投诉类型": "产品质量",
+        "投诉内容": "到货的矫形器尺寸不符",
+        "责任人": "张伟",
+        "首次响应时间": T(2025, 11, 3, 15, 30),
+        "处理方式": "补偿方案",
+        "结案时间": T(2025, 11, 5, 17, 0),
+        "满意度": "满意",
+    },
+    "费用报销": {
+        "费用日期": D(2025, 11, 10),
+        "报销人": "张伟",
+        "费用类型": "招待",
+        "金额(元)": 680,
+    },
+    "回访记录": {
+        "回访日期": D(2025, 12, 1),
+        "回访方式": "上门",
+        "回访人": "李娜",
+        "回访目的": "了解使用情况",
+        "报告日期": D(2025, 12, 2),
+        "主管审核": "是",
+    },
+    "收益计划": {
+        "合同额(万元)": 100,
+        "获取率": "30%",
+        "实际收入(万元)": 30,
+        "利润率": 0.2,
+        "利润额(万元)": 6,
+    },
+    "大客户优惠": {
+        "优惠比率": "8%",
+        "优惠方式": "折扣",
+        "开始日期": D(2025, 1, 1),
+        "结束日期": D(2025, 12, 31),
+        "大客户部审批": "是",
+        "总经理备案": "是",
+        "总经理审批": "否",
+    },
 }
 FORM_SHEETS = ("客户档案", "客户评价", "信用评定", "黑名单")
 # Optional columns, written only when a case states them (their presence changes the rules).
 OPTIONAL_COLUMNS = {"信用评定": ("董事长审批",)}
-OPTIONAL_SHEETS = ("豁免",)  # written only when a case has rows for them
+# Written only when a case states rows for them (an empty list: the sheet with its header only),
+# so the cases of the first forms keep the workbooks they always had.
+OPTIONAL_SHEETS = ("投诉记录", "费用报销", "回访记录", "收益计划", "大客户优惠", "豁免")
+BY_POSITION = ("客户评价", "信用评定", "投诉记录", "回访记录", "大客户优惠")  # 客户编码 C001, C002 …
 AS_OF = D(2025, 12, 31)  # the as-of date of every case unless it states one
 _CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 
@@ -109,8 +155,20 @@ def full_row(sheet: str, given: Mapping[str, Any], index: int) -> dict[str, Any]
                 "统一社会信用代码": credit_code(900 + index),
             }
         )
-    elif sheet in ("客户评价", "信用评定"):
+    elif sheet in BY_POSITION:
         row["客户编码"] = f"C{index + 1:03d}"
+    if sheet == "投诉记录":
+        row["投诉编号"] = f"TS-{index + 1:03d}"
+    elif sheet == "费用报销":
+        row.update(
+            {
+                "报销单号": f"BX-{index + 1:03d}",
+                "客户编码": f"C{index + 1:03d}",
+                "客户名称": f"测试客户{index + 1}有限公司",
+            }
+        )
+    elif sheet == "收益计划":
+        row["项目名称"] = f"项目{index + 1}"
     row.update(given)
     return row
 
@@ -314,7 +372,9 @@ def write_kitchen_sink(path: Path) -> Path:
             for c, value in enumerate(row):
                 if value == "":
                     continue
-                if hasattr(value, "isoformat"):
+                if isinstance(value, dt.datetime) and value.time() != dt.time():
+                    value = value.strftime("%Y-%m-%d %H:%M")  # a date-time as staff type it
+                elif hasattr(value, "isoformat"):
                     value = value.isoformat()[:10]
                 sheet.write_string(r, c, value) if isinstance(value, str) else sheet.write(r, c, value)
     archive = book.get_worksheet_by_name("客户档案")

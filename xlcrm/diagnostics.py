@@ -121,6 +121,8 @@ def render_value(name: str, value: Any, lang: Lang) -> str:
         return ("、" if lang == "zh" else ", ").join(render_value("", v, lang) for v in value)
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:g}"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
     return shortened(str(value))

@@ -9,12 +9,13 @@ import re
 import string
 
 from xlcrm.clizh import display_width
+from xlcrm.compute import Phrase
 from xlcrm.forms import Column, Form, formats, forms, type_names
 from xlcrm.policy import DEFAULT_SOURCE, Policy, default_policy
 from xlcrm.policy import labels as policy_labels
 from xlcrm.registry import Lang, rules
 from xlcrm.resources import load_toml
-from xlcrm.schema import range_text, value_range
+from xlcrm.schema import range_phrase, value_range
 
 _REQUIRED_TEXT = {
     "zh": {
@@ -52,7 +53,8 @@ def rule_text(column: Column, lang: Lang = "zh") -> str:
         parts.append(getattr(formats()[fmt], lang))
     low, high = value_range(column)
     if low is not None or high is not None:
-        parts.append(range_text(low, high))
+        bounds = range_phrase(column)
+        parts.append(bounds.text(lang) if isinstance(bounds, Phrase) else bounds)
     if column.ref == "archive":
         parts.append("须在客户档案中" if lang == "zh" else "must exist in 客户档案")
     return ("；" if lang == "zh" else "; ").join(parts)
@@ -72,6 +74,11 @@ def clause_titles(clause: str, lang: Lang = "zh") -> str:
     return f"（{titles}）" if lang == "zh" else f" ({titles})"
 
 
+def unset_text(lang: Lang = "zh") -> str:
+    """How a value without a default shows: its rule is not checked until a policy file sets it."""
+    return "未设置 (off)" if lang == "zh" else "unset (off)"
+
+
 def policy_lines(policy: Policy, lang: Lang = "zh") -> list[str]:
     """`xlcrm policy`: each value with its name, unit and source (default or the file)."""
     width = max(len(k) for k in policy.values)
@@ -83,7 +90,8 @@ def policy_lines(policy: Policy, lang: Lang = "zh") -> list[str]:
         source = policy.sources[key]
         if source == DEFAULT_SOURCE:
             source = "默认值" if lang == "zh" else "default"
-        shown = repr(value) + " " * max(12 - display_width(repr(value)), 0)
+        text = unset_text(lang) if value is None else repr(value)
+        shown = text + " " * max(12 - display_width(text), 0)
         lines.append(
             f"{key.ljust(width)} = {shown} # {label[lang]}{unit}{'；' if lang == 'zh' else '; '}{source}"
         )
@@ -113,7 +121,7 @@ def columns_enforcing(code: str) -> list[tuple[Form, Column]]:
         for column in form.columns:
             if (
                 (code == "S001" and column.must_exist)
-                or (code == "S003" and column.type in ("integer", "number", "date"))
+                or (code == "S003" and column.type in ("integer", "number", "date", "datetime", "rate"))
                 or (code == "S008" and column.ref == "archive")
                 or any(spec.code == code for spec, _ in column_checks(column))
             ):
@@ -200,7 +208,8 @@ def values_markdown() -> str:
     policy = default_policy()
     for key, value in policy.values.items():
         label = policy_labels()[key]
-        lines.append(f"| `{key}` | {value} | {label['zh']} | {label['en']} | {label['unit']} |")
+        shown = "未设置 (off)" if value is None else value
+        lines.append(f"| `{key}` | {shown} | {label['zh']} | {label['en']} | {label['unit']} |")
     return "\n".join(lines)
 
 

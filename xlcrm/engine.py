@@ -21,7 +21,7 @@ from xlcrm.forms import table_forms
 from xlcrm.policy import Policy, default_policy
 from xlcrm.preflight import Limits, Skipped, Source
 from xlcrm.reader import Table, WorkbookScan, scan_workbook
-from xlcrm.registry import rule_functions
+from xlcrm.registry import rule_functions, rules
 from xlcrm.schema import validate_form
 from xlcrm.selection import is_selected
 from xlcrm.submission import Submission, build_form, prepare_table
@@ -224,6 +224,13 @@ def _as_of_parameter(submission: Submission) -> dt.date | None:
 
 
 def _drop_shadowed(findings: list[Diagnostic]) -> list[Diagnostic]:
-    """An unreadable cell (S003/S004 from reading, S010) is not also reported blank (S002)."""
+    """Drop what only follows from an unreadable cell (S003/S004 from reading, S010).
+
+    Such a cell reads as blank, so it is not also reported blank (S002) nor by another rule
+    that fires on a blank cell (``on_blank`` in rules.toml).
+    """
     unreadable = {(d.file, d.sheet, d.cell) for d in findings if d.code in ("S003", "S004", "S010")}
-    return [d for d in findings if d.code != "S002" or (d.file, d.sheet, d.cell) not in unreadable]
+    if not unreadable:
+        return findings
+    blank = {code for code, rule in rules().items() if rule.on_blank}
+    return [d for d in findings if d.code not in blank or (d.file, d.sheet, d.cell) not in unreadable]

@@ -16,7 +16,9 @@ import polars as pl
 from xlcrm.normalize import header_key
 from xlcrm.resources import load_toml
 
-ColumnType = Literal["text", "integer", "number", "date", "bool", "enum", "list", "period"]
+ColumnType = Literal[
+    "text", "integer", "number", "date", "datetime", "rate", "bool", "enum", "list", "period"
+]
 Required = Literal["yes", "no", "admitted", "unless_exempt", "when_scope_department"]
 
 # Customer types outside admission and tiering (POLICY §1.1, 000 §1.1).
@@ -49,6 +51,7 @@ class Column:
     none_value: str | None = None
     format: str | None = None
     min: float | None = None
+    min_exclusive: bool = False  # the minimum itself is out of range (amounts "> 0")
     max: float | None = None
     max_policy: str | None = None
     ref: str | None = None

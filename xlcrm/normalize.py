@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from decimal import Decimal
 from typing import Final
 
 import polars as pl
@@ -37,10 +38,20 @@ _DATE: Final = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 )
+# A date (the layouts of _DATE) with an optional time of day: 09:30, 9:30:15.5, T09:30:00, or
+# 9时, 9时30分, 9时30分15秒.
+_DATETIME: Final = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:(?:\s*T\s*|\s+|(?<=日))(\d{1,2})\s*"
+    r"(?::\s*(\d{1,2})(?:\s*:\s*(\d{1,2})(?:\.(\d{1,6}))?)?"
+    r"|时\s*(?:(\d{1,2})\s*分?\s*(?:(\d{1,2})\s*秒)?)?))?$"
+)
+_PERCENT: Final = re.compile(r"^([-+]?(?:\d[\d,]*)?\.?\d*(?:[eE][-+]?\d+)?)\s*%$")
 _HALF_YEAR: Final = re.compile(r"^(\d{4})\s*(?:年)?\s*(?:H([12])|(上|下)半年)$", re.IGNORECASE)
 _TRUE: Final = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "✔"})
 _FALSE: Final = frozenset({"否", "n", "no", "false", "0", "×", "✗", "✘"})
 _EXCEL_EPOCH: Final = dt.date(1899, 12, 30)
+_EXCEL_EPOCH_TIME: Final = dt.datetime(1899, 12, 30)
 _MAX_SERIAL: Final = 2958465  # 9999-12-31
 
 
@@ -152,6 +163,72 @@ def to_date(value: object) -> dt.date | _Invalid | None:
         return dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
         return INVALID
+
+
+def to_datetime(value: object) -> dt.datetime | _Invalid | None:
+    """A date with a time of day (POLICY §1.7): an Excel date-time, a serial, or text.
+
+    Text is a date in any layout ``to_date`` reads, optionally followed by ``HH:MM`` (or
+    ``HH:MM:SS``, ``9时30分``, ``T09:30``); a bare date means 00:00. Serials are rounded to the
+    second (a serial's binary fraction is never an exact minute).
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, bool):
+        return INVALID
+    if isinstance(value, (int, float)):
+        if not 1 <= value <= _MAX_SERIAL + 1 or not math.isfinite(value):
+            return INVALID
+        epoch = _EXCEL_EPOCH_TIME if value >= 61 else _EXCEL_EPOCH_TIME + dt.timedelta(days=1)
+        moment = epoch + dt.timedelta(seconds=round(float(value) * 86400))
+        return moment if moment.year <= 9999 else INVALID
+    text = to_text(value)
+    if text is None:
+        return None
+    match = _DATETIME.match(text)
+    if not match:
+        return INVALID
+    year, month, day, hour, minute, second, fraction, minute_zh, second_zh = match.groups()
+    try:
+        return dt.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or minute_zh or 0),
+            int(second or second_zh or 0),
+            int((fraction or "0").ljust(6, "0")),
+        )
+    except ValueError:
+        return INVALID
+
+
+def to_rate(value: object) -> float | _Invalid | None:
+    """A rate as a fraction: ``30%``, ``３０％`` and ``0.3`` are all 0.3 (POLICY §1.7).
+
+    A bare ``30`` stays 30 (out of the 0–1 range: S006, never silently read as 30%).
+    Percentages are divided in decimal, so ``10%`` is exactly the float ``0.1``.
+    """
+    if isinstance(value, str):
+        text = to_text(value)
+        if text is None:
+            return None
+        match = _PERCENT.match(text)
+        if match:
+            digits = match[1].replace(",", "")
+            if not any(c.isdigit() for c in digits):
+                return INVALID
+            try:
+                number = float(Decimal(digits) / 100)
+            except ArithmeticError:  # an exponent beyond what a decimal holds
+                return INVALID
+            return number if math.isfinite(number) else INVALID
+        return to_number(text)
+    return to_number(value)
 
 
 def to_bool(value: object) -> bool | _Invalid | None:

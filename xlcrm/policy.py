@@ -3,6 +3,9 @@
 ``load_policy(path)`` returns the effective values and where each came from. An override file
 may set any subset of the shipped keys; an unknown key, a wrong type or a malformed file is an
 ``InputError`` (exit 2) naming the file and the key.
+
+Keys listed in policy.toml's ``[unset]`` table have no default (the seeds name no number): their
+value is ``None`` — 未设置, the rule that needs it is off — until an override file sets them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from xlcrm.resources import load_toml
 
 DEFAULT_SOURCE = "default"
 LABELS = "labels"  # the section of policy.toml naming the values (not a setting)
+UNSET_TABLE = "unset"  # the section listing the values shipped without a default (not a setting)
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,10 +46,20 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+_KINDS: dict[str, tuple[type, ...]] = {"number": (int, float), "integer": (int,)}
+
+
+@cache
+def unset_kinds() -> dict[str, str]:
+    """The keys shipped without a default, with the kind of value each takes."""
+    return dict(load_toml("policy.toml").get(UNSET_TABLE, {}))
+
+
 @cache
 def default_policy() -> Policy:
-    """The shipped defaults."""
-    values = _flatten({k: v for k, v in load_toml("policy.toml").items() if k != LABELS})
+    """The shipped defaults (None for the keys without one)."""
+    data = {k: v for k, v in load_toml("policy.toml").items() if k not in (LABELS, UNSET_TABLE)}
+    values = _flatten(data) | dict.fromkeys(unset_kinds())
     return Policy(values, dict.fromkeys(values, DEFAULT_SOURCE))
 
 
@@ -55,7 +69,9 @@ def labels() -> dict[str, dict[str, str]]:
     return dict(load_toml("policy.toml")[LABELS])
 
 
-def _same_kind(default: Any, value: Any) -> bool:
+def _same_kind(default: Any, value: Any, key: str = "") -> bool:
+    if default is None:  # a key without a default: the kind policy.toml declares for it
+        return not isinstance(value, bool) and isinstance(value, _KINDS[unset_kinds()[key]])
     if isinstance(default, bool) or isinstance(value, bool):
         return type(default) is type(value)
     if isinstance(default, (int, float)):
@@ -79,7 +95,7 @@ def load_policy(path: Path | None) -> Policy:
     for key, value in overrides.items():
         if key not in values:
             raise InputError("policy", label, detail=f"未知参数 / unknown key “{key}”")
-        if not _same_kind(values[key], value):
+        if not _same_kind(base[key], value, key):
             raise InputError("policy", label, detail=f"“{key}” = {value!r}: 类型不对 / wrong type")
         if key.endswith("_hospital_level") and value not in _hospital_levels():
             raise InputError(

@@ -41,6 +41,7 @@ class Rule:
     waivable: bool = True
     columns: tuple[str, ...] = ()  # form.key of the columns a rule function reads or marks
     meanings: tuple[tuple[str, str, str], ...] = ()  # (placeholder, zh, en) said for this rule only
+    on_blank: bool = False  # may fire on a blank cell: not reported where that cell is unreadable
 
     def title(self, lang: Lang) -> str:
         """The rule's title in ``lang``."""

@@ -78,6 +78,44 @@ BLACKLIST: list[list[Any]] = [
     ["", "邯郸永昌贸易有限公司", "", "部门", "销售一部", D(2025, 4, 1), "合同执行差，多次逾期未提货", ""],
     ["", "唐山博爱医疗集团", credit_code(9, "130203"), "公司", "", D(2025, 6, 1), "套取货款，造成重大损失", "营销事业部 李总"],
 ]
+T = dt.datetime
+COMPLAINTS: list[list[Any]] = [
+    # 投诉编号, 客户编码, 投诉时间, 投诉渠道, 投诉类型, 投诉内容, 责任人, 首次响应时间, 处理方式, 结案时间, 满意度
+    ["TS-2025-001", "C001", T(2025, 11, 3, 9, 15), "电话", "产品质量", "假肢接受腔尺寸与订单不符", "张伟", T(2025, 11, 3, 14, 0), "补偿方案", T(2025, 11, 6, 17, 30), "满意"],
+    ["TS-2025-002", "C002", "2025-11-20 16:40", "邮件", "交付物流", "到货比约定晚三天", "刘洋", "2025-11-22 10:05", "书面道歉", "2025/11/25 11:00", "基本满意"],
+    ["TS-2025-003", "C004", T(2025, 12, 5, 10, 0), "在线", "服务态度", "客服回复不耐烦", "张伟", T(2025, 12, 5, 11, 20), "口头道歉和解释", T(2025, 12, 8, 9, 0), ""],
+    ["TS-2025-004", "C007", T(2025, 12, 29, 8, 30), "面谈", "价格结算", "结算价格与合同约定不符", "刘洋", None, "", None, ""],
+    ["TS-2025-005", "C003", "２０２５－１２－１０　０９：００", "电话", "产品质量", "矫形器配件缺失", "张伟", T(2025, 12, 10, 8, 0), "改进措施", T(2025, 12, 12, 16, 0), "满意"],
+]
+EXPENSES: list[list[Any]] = [
+    # 报销单号, 费用日期, 报销人, 客户编码, 客户名称, 费用类型, 金额(元)
+    ["BX-2025-101", D(2025, 11, 5), "张伟", "C001", "北京康达医疗器械有限公司", "招待", 1280],
+    ["BX-2025-102", D(2025, 10, 12), "刘洋", "", "雄安新区康复辅具中心", "礼品", 600],
+    ["BX-2025-103", D(2025, 12, 3), "刘洋", "", "石家庄新康医疗器械有限公司", "差旅", 950],
+    ["BX-2025-104", D(2025, 12, 15), "刘洋", "C003", "首都骨科医院", "回访", "1,500"],
+    ["BX-2025-105", "2025年12月18日", "张伟", "C004", "津南区康复中心", "招待", "３６０"],
+]
+VISITS: list[list[Any]] = [
+    # 客户编码, 回访日期, 回访方式, 回访人, 回访目的, 报告日期, 主管审核
+    ["C001", D(2025, 12, 1), "上门", "李娜", "了解假肢使用情况", D(2025, 12, 2), "是"],
+    ["C002", D(2025, 11, 18), "电话", "李娜", "回访投诉处理结果", D(2025, 11, 21), "Y"],
+    ["C004", D(2025, 12, 10), "视频", "王磊", "", None, "否"],
+    ["C003", D(2025, 8, 20), "上门", "李娜", "年度回访", D(2025, 8, 21), "是"],
+]
+REVENUE_PLAN: list[list[Any]] = [
+    # 项目名称, 客户编码, 合同额(万元), 获取率, 实际收入(万元), 利润率, 利润额(万元)
+    ["康复中心假肢配置项目", "C004", 120, "30%", 36, "15%", 5.4],
+    ["骨科医院矫形器集中采购", "C003", 300, "４５％", 135, 0.2, 27],
+    ["经销网点扩建", "C001", 80, 0.5, 45, 0.1, 4.5],
+    ["康复辅具租赁试点", "", 50, 30, 15, 0.2, 3.5],
+]
+DISCOUNTS: list[list[Any]] = [
+    # 客户编码, 优惠比率, 优惠方式, 开始日期, 结束日期, 大客户部审批, 总经理备案, 总经理审批
+    ["C001", "8%", "折扣", D(2025, 1, 1), D(2025, 12, 31), "是", "是", "否"],
+    ["C003", "15%", "返利", D(2025, 7, 1), D(2026, 6, 30), "是", "是", "否"],
+    ["C003", 0.05, "赠品", D(2025, 10, 1), D(2025, 12, 31), "否", "是", "否"],
+    ["C002", 0.06, "折扣", D(2025, 9, 1), D(2026, 2, 28), "是", "是", "否"],
+]
 WAIVERS: list[list[Any]] = [
     # 规则代码, 客户编码, 理由, 批准人, 批准日期, 到期日期
     ["T204", "", "单品种客户数少，品种配额按部门统一控制", "营销事业部 王总", D(2025, 10, 1), D(2026, 6, 30)],
@@ -91,6 +129,7 @@ PLANTED = [
     ("T204", "客户档案", None),  # 假肢: VIP share above 15% (waived by the 豁免 sheet)
     ("T204", "客户档案", None),  # 矫形器: likewise (waived)
     ("T201", "客户档案", "W5"),  # C002 declared VIP; computed 优选 (总分 73 < 85; scale)
+    ("V103", "客户档案", "A6"),  # C003, a 重点客户, last visited 2025-08-20: more than 90 days ago
     ("S005", "客户档案", "K6"),  # C003 联系电话 has 10 digits
     ("A104", "客户档案", "X6"),  # C003 last reviewed 2025-06-30, more than 6 months before
     ("A105", "客户档案", "Y7"),  # C004 archive not updated since 2025-08-20
@@ -115,6 +154,21 @@ PLANTED = [
     ("C312", "信用评定", "AA6"),  # C005 contract ends in 15 days with exposure
     ("C301", "信用评定", "K7"),  # C007 declared A; computed B
     ("B403", "黑名单", "H3"),  # 批准人 missing
+    ("P501", "投诉记录", "H3"),  # TS-2025-002 first answered 41 h 25 min after it came in
+    ("P502", "投诉记录", "K4"),  # TS-2025-003 closed without a satisfaction survey
+    ("P501", "投诉记录", "H5"),  # TS-2025-004 still unanswered at the end of 2025-12-31
+    ("P503", "投诉记录", "H6"),  # TS-2025-005 "answered" an hour before it was received
+    ("E601", "费用报销", "B3"),  # a gift on 2025-10-12 for C012, filed only on 2025-11-04
+    ("E601", "费用报销", "E4"),  # travel for a customer that is not in 客户档案 at all
+    ("V101", "回访记录", "F3"),  # C002's visit report filed three days after the visit
+    ("V101", "回访记录", "F4"),  # C004's visit report never filed
+    ("V102", "回访记录", "G4"),  # and not reviewed
+    ("R701", "收益计划", "E4"),  # 实际收入 45 ≠ 80 × 50%
+    ("S006", "收益计划", "D5"),  # 获取率 30: a bare 30 is not 30%
+    ("R702", "收益计划", "G5"),  # 利润额 3.5 ≠ 15 × 20%
+    ("K801", "大客户优惠", "H3"),  # 15% for C003, above the 10% standard, without the GM's approval
+    ("K802", "大客户优惠", "F4"),  # 5% for C003 without the key-account department's approval
+    ("K803", "大客户优惠", "A5"),  # a discount for C002, which is not a 重点客户
     ("X903", "豁免", "A3"),  # a waiver of C302, which cannot be waived
     ("S009", "备注", None),  # a sheet no form recognises
 ]
@@ -136,15 +190,21 @@ def _sheet(
         sheet.append([])
     sheet.append([c.en if c.key in english else c.zh for c in form.columns])
     header_row = sheet.max_row
-    for cell in sheet[header_row]:
+    for cell, column in zip(sheet[header_row], form.columns, strict=True):
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        sheet.column_dimensions[cell.column_letter].width = column.width + 2  # as staff widen them
     for row in rows:
         sheet.append(row)
+    types = [c.type for c in form.columns]
     for cells in sheet.iter_rows(min_row=header_row + 1):
-        for cell in cells:
-            if isinstance(cell.value, dt.date):
+        for cell, kind in zip(cells, types, strict=False):
+            if isinstance(cell.value, dt.datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(cell.value, dt.date):
                 cell.number_format = "yyyy-mm-dd"
+            elif isinstance(cell.value, float) and kind == "rate":
+                cell.number_format = "0%"
             elif isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula
 
@@ -157,6 +217,11 @@ def write_sample(path: Path) -> Path:
     _sheet(book, "evaluation", EVALUATION, english=("period", "total_score"))
     _sheet(book, "credit", CREDIT)
     _sheet(book, "blacklist", BLACKLIST)
+    _sheet(book, "complaints", COMPLAINTS, english=("satisfaction",))
+    _sheet(book, "expenses", EXPENSES)
+    _sheet(book, "visits", VISITS)
+    _sheet(book, "revenue_plan", REVENUE_PLAN)
+    _sheet(book, "discounts", DISCOUNTS)
     params = book.create_sheet("参数")
     for name, value in (
         ("部门", "销售一部"),

@@ -82,17 +82,31 @@ def value_range(column: Column, policy: Policy | None = None) -> tuple[float | N
     return column.min, column.max
 
 
-def range_text(low: float | None, high: float | None) -> str:
-    """``0–30``, ``≥ 0`` or ``≤ 100``."""
+def _show(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
 
-    def show(number: float) -> str:
-        return str(int(number)) if float(number).is_integer() else str(number)
 
+def range_text(low: float | None, high: float | None, low_exclusive: bool = False) -> str:
+    """``0–30``, ``≥ 0``, ``> 0`` or ``≤ 100``."""
     if low is not None and high is not None:
-        return f"{show(low)}–{show(high)}"
+        return f"{_show(low)}–{_show(high)}"
     if low is not None:
-        return f"≥ {show(low)}"
-    return f"≤ {show(high)}"  # type: ignore[arg-type]
+        return f"{'>' if low_exclusive else '≥'} {_show(low)}"
+    return f"≤ {_show(high)}"  # type: ignore[arg-type]
+
+
+def range_phrase(column: Column, policy: Policy | None = None, hint: bool = False) -> str | Phrase:
+    """A column's range in words; a rate's also as percentages (``hint``: and how to write one)."""
+    low, high = value_range(column, policy)
+    text = range_text(low, high, column.min_exclusive)
+    if column.type != "rate" or low is None or high is None:
+        return text
+    percent = f"{_show(low * 100)}%–{_show(high * 100)}%"
+    if hint:
+        return Phrase(
+            f"{text}（即 {percent}；三成写作 30% 或 0.3）", f"{text} ({percent}; 30 per cent is 30% or 0.3)"
+        )
+    return Phrase(f"{text}（即 {percent}）", f"{text} ({percent})")
 
 
 def column_checks(column: Column, policy: Policy | None = None) -> list[tuple[CheckSpec, pa.Check]]:
@@ -150,10 +164,14 @@ def column_checks(column: Column, policy: Policy | None = None) -> list[tuple[Ch
         )
     low, high = value_range(column, policy)
     if low is not None or high is not None:
-        text = range_text(low, high)
+        text = range_phrase(column, policy, hint=True)
         add(
             "S006",
-            pa.Check.in_range(float("-inf") if low is None else low, float("inf") if high is None else high),
+            pa.Check.in_range(
+                float("-inf") if low is None else low,
+                float("inf") if high is None else high,
+                include_min=not column.min_exclusive,
+            ),
             lambda v: {"column": column.zh, "value": v, "range": text},
         )
     return checks

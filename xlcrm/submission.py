@@ -25,11 +25,13 @@ from xlcrm.normalize import (
     to_bool,
     to_code,
     to_date,
+    to_datetime,
     to_enum,
     to_integer,
     to_list,
     to_number,
     to_period,
+    to_rate,
     to_text,
 )
 from xlcrm.reader import Table
@@ -41,12 +43,20 @@ DTYPES: dict[str, Any] = {
     "integer": pl.Int64,
     "number": pl.Float64,
     "date": pl.Date,
+    "datetime": pl.Datetime("us"),
+    "rate": pl.Float64,
     "bool": pl.Boolean,
     "list": pl.List(pl.Utf8),
 }
 TABLE, POSITION = "__t", "__pos"
 # Cell value classes that are already the normalised value of a column type.
-_ALREADY_TYPED: dict[str, type] = {"number": float, "date": dt.date, "integer": int}
+_ALREADY_TYPED: dict[str, type] = {
+    "number": float,
+    "date": dt.date,
+    "integer": int,
+    "datetime": dt.datetime,
+    "rate": float,
+}
 
 
 def converter(column: Column) -> Callable[[object], Any]:
@@ -59,6 +69,8 @@ def converter(column: Column) -> Callable[[object], Any]:
         "integer": to_integer,
         "number": to_number,
         "date": to_date,
+        "datetime": to_datetime,
+        "rate": to_rate,
         "bool": to_bool,
         "list": to_list,
         "period": to_period,
@@ -78,7 +90,7 @@ def normalise_column(
     are converted once per distinct text (a column repeats its enum values, 是/否,
     departments); the memo's keys are only strings, so ``True``, ``1`` and ``1.0`` never
     collide. Numbers and dates already typed by Excel pass straight through. In a workbook
-    of the 1904 date system (``date1904``) a plain number in a date column is a 1904 serial;
+    of the 1904 date system (``date1904``) a plain number in a date or date-time column is a 1904 serial;
     date cells arrive as dates (python-calamine applies the system itself).
     """
     dtype = DTYPES[column.type]
@@ -86,10 +98,10 @@ def normalise_column(
         codes = column.format in ("phone", "uscc")
         return text_series(pl.Series(column.key, raw, dtype=pl.Utf8), compact_upper=codes), []
     convert = converter(column)
+    if date1904 and column.type in ("date", "datetime"):  # a 1904 serial as the 1900 one
+        raw = [v + DAYS_1904 if v.__class__ in (int, float) and v >= 0 else v for v in raw]
     if column.type == "date":  # Excel date cells arrive as datetime: take the date inline
         raw = [v.date() if v.__class__ is dt.datetime else v for v in raw]
-        if date1904:
-            raw = [v + DAYS_1904 if v.__class__ in (int, float) and v >= 0 else v for v in raw]
     elif column.type == "integer":  # whole numbers typed in Excel arrive as floats
         raw = [int(v) if v.__class__ is float and v.is_integer() and abs(v) < 2**53 else v for v in raw]
     memo: dict[str, Any] = {}
@@ -116,7 +128,13 @@ def normalise_column(
         positions = [distinct.setdefault(v, len(distinct)) for v in values]
         lists = pl.Series(column.key, list(distinct), dtype=dtype)
         return lists.gather(pl.Series(positions, dtype=pl.UInt32)), bad
-    return pl.Series(column.key, values, dtype=dtype), bad
+    series = pl.Series(column.key, values, dtype=dtype)
+    if dtype == pl.Float64 and not series.is_finite().fill_null(True).all():
+        # an infinite or NaN number cell (a hand-made <v>1e999</v>) passed through as typed: unreadable
+        odd = series.is_finite().not_().fill_null(False).arg_true().to_list()
+        bad = sorted({*bad, *odd})
+        series = series.scatter(odd, None)
+    return series, bad
 
 
 def hidden_part(table: Table, row: int | None, col: int | None) -> str | None:

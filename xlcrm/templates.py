@@ -47,6 +47,7 @@ LAST_ROW = 1_048_575  # validations cover the whole column below the header
 # Fixed document dates keep regenerated templates byte-comparable with the committed ones.
 _FIXED_TIME = dt.datetime(2026, 1, 1)
 _DATE_MIN, _DATE_MAX = dt.date(1990, 1, 1), dt.date(2099, 12, 31)
+_DATETIME_MAX = dt.datetime(2099, 12, 31, 23, 59)
 
 
 def write_templates(out: Path, *, force: bool = False) -> list[Path]:
@@ -143,6 +144,8 @@ def _styles(book: Workbook) -> dict[str, Any]:
         "optional": book.add_format({**head, "bg_color": "#DDEBF7"}),
         "text": book.add_format({**base, "num_format": "@"}),
         "date": book.add_format({**base, "num_format": "yyyy-mm-dd"}),
+        "datetime": book.add_format({**base, "num_format": "yyyy-mm-dd hh:mm"}),
+        "rate": book.add_format({**base, "num_format": "0.0%"}),  # typing 30 here enters 30%
         "number": book.add_format({**base, "num_format": "#,##0.00"}),
         "integer": book.add_format({**base, "num_format": "0"}),
         "plain": book.add_format(base),
@@ -152,8 +155,8 @@ def _styles(book: Workbook) -> dict[str, Any]:
 
 
 def _cell_format(column: Column, styles: dict[str, Any]) -> Any:
-    if column.type == "date":
-        return styles["date"]
+    if column.type in ("date", "datetime", "rate"):
+        return styles[column.type]
     if column.type == "number":
         return styles["number"]
     if column.type == "integer":
@@ -172,17 +175,20 @@ def validation(column: Column) -> dict[str, Any]:
         rule = {"validate": "list", "source": list(column.choices)}
         if column.type == "list":
             rule["error_type"] = "information"  # several items may be combined with 、
-    elif column.type == "date":
-        rule = {"validate": "date", "criteria": "between", "minimum": _DATE_MIN, "maximum": _DATE_MAX}
-    elif column.type in ("integer", "number"):
+    elif column.type in ("date", "datetime"):  # a date-time is a date serial with a fraction of a day
+        latest = _DATE_MAX if column.type == "date" else _DATETIME_MAX
+        rule = {"validate": "date", "criteria": "between", "minimum": _DATE_MIN, "maximum": latest}
+    elif column.type in ("integer", "number", "rate"):
         kind = "integer" if column.type == "integer" else "decimal"
         lo, hi = value_range(column)
         if lo is not None and hi is not None:
             rule = {"validate": kind, "criteria": "between", "minimum": lo, "maximum": hi}
         elif lo is not None:
-            rule = {"validate": kind, "criteria": ">=", "value": lo}
-        else:
+            rule = {"validate": kind, "criteria": ">" if column.min_exclusive else ">=", "value": lo}
+        elif hi is not None:
             rule = {"validate": kind, "criteria": "<=", "value": hi}
+        else:
+            rule = {"validate": kind, "criteria": "between", "minimum": -1e307, "maximum": 1e307}
     elif column.format == "customer_code":
         rule = {"validate": "length", "criteria": "between", "minimum": 1, "maximum": 32}
     elif column.format == "uscc":

@@ -50,10 +50,13 @@ from xlcrm.engine import Result
 from xlcrm.errors import InputError
 from xlcrm.registry import phrases, rules
 from xlcrm.sheetscan import EXCEL_COLS
+from xlcrm.stats import Statistics, share, statistics
 
 ISSUES, SUMMARY = "问题清单", "汇总"
 ISSUE_HEADERS = ("位置", "代码", "级别", "客户编码", "工作表", "单元格", "列", "说明", "已豁免")
-SUMMARY_HEADERS = ("项目", "类别", "数量", "级别/占比", "信用额度(元)", "当前占用额(元)", "说明")
+SUMMARY_HEADERS = ("项目", "类别", "数量", "级别/占比", "信用额度(元)", "当前占用额(元)", "金额", "说明")
+# What identifies an earlier run's 汇总: the headers it has had since the start (金额 came later).
+SUMMARY_SIGNATURE = SUMMARY_HEADERS[:6]
 OWN_SUFFIX = "(xlcrm)"  # xlcrm's sheet name when the user already has a sheet of that name
 _SEVERITY = {"error": "错误", "warning": "警告"}
 
@@ -245,7 +248,7 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
     book = parse(package.read(workbook))
     names = Names.of(book)
     rels = {r.id: r for r in package.relationships(workbook)}
-    own = _own_sheets(package, {ISSUES: ISSUE_HEADERS, SUMMARY: SUMMARY_HEADERS})
+    own = _own_sheets(package, {ISSUES: ISSUE_HEADERS, SUMMARY: SUMMARY_SIGNATURE})
     _drop_sheets(package, workbook, book, rels, own, names)
     rels = {r.id: r for r in package.relationships(workbook)}
     parts = {
@@ -302,7 +305,7 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
         table_sheet(
             SUMMARY_HEADERS,
             _summary(findings) + shared.summary,
-            (16, 26, 8, 10, 16, 16, 40),
+            (16, 26, 8, 10, 16, 16, 14, 48),
             header_style,
             names=names,
         ),
@@ -506,6 +509,7 @@ def _summary(findings: list[Diagnostic]) -> list[list[Any]]:
                 _SEVERITY[rule.severity],
                 None,
                 None,
+                None,
                 f"已豁免 {waived[code]}" if waived[code] else "",
             ]
         )
@@ -513,7 +517,10 @@ def _summary(findings: list[Diagnostic]) -> list[list[Any]]:
 
 
 def _policy_summary(result: Result) -> list[list[Any]]:
-    """汇总's rows from the policy: declared tiers against the quotas, credit totals by grade."""
+    """汇总's rows from the policy: tiers against quotas, credit by grade, the other forms' figures.
+
+    The figures of the other forms come from xlcrm.stats.
+    """
     rows: list[list[Any]] = []
     ctx = result.context
     if ctx is None:
@@ -524,9 +531,9 @@ def _policy_summary(result: Result) -> list[list[Any]]:
     caps = {"VIP客户": ctx.policy["quotas.vip_share"], "优选类客户": ctx.policy["quotas.preferred_share"]}
     for tier in TIERS:
         count = sum(1 for r in base if r.get("tier") == tier)
-        share = f"{count / len(base):.1%}" if base else "—"
+        ratio = f"{count / len(base):.1%}" if base else "—"
         cap = f"上限 {caps[tier]:.0%}" if tier in caps else ""
-        rows.append(["等级（申报）", tier, count, share, None, None, cap])
+        rows.append(["等级（申报）", tier, count, ratio, None, None, None, cap])
 
     totals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     for row in ctx.rows("credit"):
@@ -537,10 +544,69 @@ def _policy_summary(result: Result) -> list[list[Any]]:
     for grade in sorted(totals):
         n, limit, exposure = totals[grade]
         usage = f"使用率 {exposure / limit:.1%}" if limit else ""
-        rows.append(["信用（系统评定）", f"{grade} 级", int(n), None, limit, exposure, usage])
+        rows.append(["信用（系统评定）", f"{grade} 级", int(n), None, limit, exposure, None, usage])
+    rows += [
+        [item, kind, count, ratio, None, None, money, note]
+        for item, kind, count, ratio, money, note in _statistics_rows(statistics(ctx))
+    ]
     for key, values in result.notes:
-        rows.append(["说明", "", None, None, None, None, phrases()[key]["zh"].format(**values)])
-    rows.append(["基准日期", ctx.as_of.isoformat(), None, None, None, None, ""])
+        rows.append(["说明", "", None, None, None, None, None, phrases()[key]["zh"].format(**values)])
+    rows.append(["基准日期", ctx.as_of.isoformat(), None, None, None, None, None, ""])
+    return rows
+
+
+def _percent(value: float | None) -> str | None:
+    return None if value is None else f"{value:.1%}"
+
+
+def _statistics_rows(stats: Statistics) -> list[tuple[str, str, int | None, str | None, float | None, str]]:
+    """(项目, 类别, 数量, 占比, 金额, 说明) for each statistic of the other forms present."""
+    rows: list[tuple[str, str, int | None, str | None, float | None, str]] = []
+    if (c := stats.complaints) is not None:
+        rows.append(("投诉", "合计", c.total, None, None, "投诉记录的行数"))
+        for item, counts in (
+            ("投诉（类型）", c.by_type),
+            ("投诉（渠道）", c.by_channel),
+            ("投诉（责任人）", c.by_handler),
+        ):
+            rows += [(item, value, n, _percent(share(n, c.total)), None, "") for value, n in counts]
+        hours = f"{c.response_hours:g}"
+        rows.append(
+            ("投诉（响应）", f"{hours}小时内首次响应", c.in_time, _percent(c.in_time_share), None,
+             f"占已到响应期限的 {c.due} 件（已响应，或截至基准日日终已超过 {hours} 小时）")
+        )  # fmt: skip
+        median = None if c.median_hours is None else f"{c.median_hours:.1f} 小时"
+        rows.append(
+            ("投诉（响应）", "首次响应时间中位数", c.answered, median, None, f"已响应 {c.answered} 件")
+        )
+        surveyed = "、".join(f"{value} {n}" for value, n in c.by_satisfaction) or "无"
+        rows.append(
+            ("投诉（满意度）", "满意率（满意＋基本满意）", c.satisfied, _percent(c.satisfaction_rate), None,
+             f"已调查 {c.surveyed} 件：{surveyed}（003 §5.3）")
+        )  # fmt: skip
+    if (e := stats.expenses) is not None:
+        rows.append(("费用报销", "合计(元)", e.claims, None, e.amount, ""))
+        rows.append(
+            ("费用报销", "E601 不予报销(元)", e.refused, _percent(share(e.refused, e.claims)), e.refused_amount,
+             "未备案客户的费用一律不予报销（000 篇三 §1.8.1）")
+        )  # fmt: skip
+    if (v := stats.visits) is not None:
+        rows.append(
+            ("回访", f"重点客户近{v.days}天已回访", v.visited, _percent(share(v.visited, v.key_accounts)), None,
+             f"重点客户 {v.key_accounts} 家；{v.since.isoformat()} 起")
+        )  # fmt: skip
+    if (d := stats.discounts) is not None:
+        rows.append(
+            ("大客户优惠", f"超过标准（{d.standard:.0%}）", d.above_standard, _percent(share(d.above_standard, d.discounts)),
+             None, f"共 {d.discounts} 项；其中总经理已审批 {d.above_approved} 项")
+        )  # fmt: skip
+    if (r := stats.revenue) is not None:
+        for kind, total in (
+            ("合同额(万元)", r.contract_value),
+            ("实际收入(万元)", r.expected_revenue),
+            ("利润额(万元)", r.profit),
+        ):
+            rows.append(("收益计划", kind, r.projects, None, total, "项目合计"))
     return rows
 
 

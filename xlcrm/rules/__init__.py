@@ -4,4 +4,15 @@ Each module registers its functions with ``xlcrm.registry.rule``; importing this
 registers them all. Rules never import the CLI, rendering, file IO or xlwings.
 """
 
-from xlcrm.rules import admission, blacklist, credit, reference, tiers  # noqa: F401
+from xlcrm.rules import (  # noqa: F401
+    admission,
+    blacklist,
+    complaints,
+    credit,
+    discounts,
+    expenses,
+    reference,
+    revenue,
+    tiers,
+    visits,
+)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from xlcrm.context import INDEX, Context
 from xlcrm.diagnostics import Diagnostic
+from xlcrm.submission import TABLE, FormData
 from xlcrm.workdays import months_later
 
 
@@ -20,3 +21,23 @@ def older_than(
     stale = frame.filter(months_later(column, months) < ctx.as_of)
     for index, day in stale.select(INDEX, column).iter_rows():
         yield form.at(code, index, column, **{value_name: day}, as_of=ctx.as_of, months=months)
+
+
+def cell_key(form: FormData, index: int, *keys: str) -> str:
+    """Where a finding about frame row ``index`` goes: the first of ``keys`` its sheet has.
+
+    Optional columns may be absent from a sheet; the finding then sits on the next column
+    named (a required one), so it still has a cell to mark.
+    """
+    columns = form.tables[form.frame[TABLE][index]].columns
+    return next((key for key in keys if key in columns), keys[-1])
+
+
+def percent(value: float) -> str:
+    """A rate as staff write it: 0.125 → ``12.5%``."""
+    return f"{value * 100:.6g}%"
+
+
+def amount(value: float) -> str:
+    """A computed amount without float noise: 30.000000000000004 → ``30``."""
+    return f"{value:.10g}"
