@@ -151,7 +151,8 @@ def _anomaly(prefix: bytes, rows: int, cols: int) -> re.Pattern[bytes]:
     other than ``r`` (so no second ``r`` key can hide among them), then ``>`` or ``/>``.
     """
     ref = (_at_most_letters(cols) + _at_most_digits(rows)).encode()
-    canonical = rb' r="' + ref + rb'"(?: [a-qs-zA-Z][\w:.-]*+="[^"]*+")*+/?>'
+    common = rb'>| t="[a-zA-Z]++">| s="[0-9]++">| s="[0-9]++" t="[a-zA-Z]++">| s="[0-9]++"/>|'  # tried first
+    canonical = rb' r="' + ref + rb'"(?:' + common + rb'(?: [a-qs-zA-Z][\w:.-]*+="[^"]*+")*+/?>)'
     return re.compile(rb"<" + re.escape(prefix) + rb"c(?!" + canonical + rb")" + _DELIMITERS)
 
 
