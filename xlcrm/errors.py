@@ -156,6 +156,11 @@ def printable(text: str) -> str:
     return _CONTROL.sub(_escaped, text)
 
 
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a character ``printable`` would escape."""
+    return _CONTROL.search(text) is not None
+
+
 def _escaped(match: re.Match[str]) -> str:
     code = ord(match.group(0))
     named = {9: "\\t", 10: "\\n", 13: "\\r"}

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.engine import Result
-from xlcrm.errors import printable
+from xlcrm.errors import has_control, printable
 from xlcrm.registry import Lang, phrases
 
 _WORDS = {
@@ -94,7 +94,8 @@ def report_lines(result: Result, lang: Lang) -> list[Line]:
 def _emit(console: Console, lines: list[Line]) -> None:
     if not lines:
         return
-    lines = [[(printable(text), style) for text, style in line] for line in lines]
+    if has_control("".join(text for line in lines for text, _ in line)):  # rare: escape each piece
+        lines = [[(printable(text), style) for text, style in line] for line in lines]
     if console.is_terminal:
         console.print(Text("\n").join(Text.assemble(*line) for line in lines))
     else:
