@@ -82,6 +82,11 @@ def reference(value: str, *, cell: bool) -> tuple[int, int] | None:
     Letters of either case, then digits, in unsigned 32-bit arithmetic (so it wraps); a row
     reference (``cell=False``) may carry letters, which are ignored.
     """
+    plain = _PLAIN_REF.match(value)  # the usual spelling, without the character loop
+    if plain is not None:
+        letters, digits = plain.groups()
+        if letters or not cell:
+            return int(digits) - 1, (_column_of(letters) - 1 if letters else -1)
     row = col = 0
     index, size = 0, len(value)
     while index < size:
@@ -104,6 +109,17 @@ def reference(value: str, *, cell: bool) -> tuple[int, int] | None:
     if row == 0 or (cell and col == 0):
         return None
     return row - 1, col - 1
+
+
+_PLAIN_REF = re.compile(r"([A-Z]{0,3})([1-9][0-9]{0,8})\Z")
+
+
+@lru_cache(maxsize=1 << 15)
+def _column_of(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
 
 
 def _letters(number: int) -> str:
