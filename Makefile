@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_check.py
 	$(PY) benchmarks/bench_process.py
+	$(PY) benchmarks/bench_consolidate.py
 
 clean:
 	rm -rf $(VENV) xlcrm-demo .pytest_cache .mypy_cache .ruff_cache

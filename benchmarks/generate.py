@@ -1,9 +1,10 @@
-"""Generate 客户档案 benchmark workbooks: N rows × 20 columns, about 1% bad cells.
+"""Generate benchmark workbooks: 客户档案 of N rows × 20 columns, about 1% bad cells; submissions; months.
 
 Dates are consistent with the as-of date 2025-12-31 the benchmarks pass, so the policy's
 date rules find nothing beyond the planted bad cells.
 
 Run: python benchmarks/generate.py 100000 [--out benchmarks/data]
+     python benchmarks/generate.py 2000 --departments 200   (a month, for bench_consolidate.py)
 Files are cached by name (archive_<rows>.xlsx) and never committed.
 """
 
@@ -179,11 +180,116 @@ def generate_submission(rows: int, out: Path = DATA, seed: int = 11) -> Path:
     return path
 
 
+SHARED = 10  # customers each pair of departments has in common (the same credit code and name)
+
+
+def department_name(index: int) -> str:
+    """The name of department ``index`` (0-based): 销售001部 …"""
+    return f"销售{index + 1:03d}部"
+
+
+def _customer_id(department: int, i: int, rows: int) -> int:
+    """A company-wide customer number: the first SHARED of each department are its pair's."""
+    if i < SHARED:
+        return 9_000_000 + (department // 2) * SHARED + i
+    return department * rows + i
+
+
+def generate_department(index: int, departments: int, rows: int, out: Path, seed: int = 13) -> Path:
+    """One department's submission for a month: all four forms, ~1% findings, some shared customers.
+
+    Customers 0–9 are the same companies as in the paired department (0↔1, 2↔3 …); in the odd
+    one of a pair the first has 资金实力 不足 (another grade: D101) and the second an exposure in
+    both (D102). Its 黑名单 lists, for the whole company, a customer of the next department
+    (B401 there) and, for itself, one of the department after that (D103 there).
+    """
+    name = department_name(index)
+    path = out / f"{name}_客户管理台账.xlsx"
+    if path.exists():
+        return path
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed * 100_003 + index)
+    book = xlsxwriter.Workbook(str(path.with_suffix(".tmp")), {"constant_memory": True})
+    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
+
+    def put(sheet: object, r: int, c: int, value: object) -> None:
+        if value is None:
+            return
+        if isinstance(value, dt.date):
+            sheet.write_datetime(r, c, value, date_format)  # type: ignore[attr-defined]
+        elif isinstance(value, str):
+            sheet.write_string(r, c, value)  # type: ignore[attr-defined]
+        else:
+            sheet.write_number(r, c, value)  # type: ignore[attr-defined]
+
+    ids = [_customer_id(index, i, rows) for i in range(rows)]
+    archive = book.add_worksheet("客户档案")
+    archive.write_row(0, 0, [c.zh for c in forms()["archive"].columns])
+    for i, gid in enumerate(ids):
+        for j, column in enumerate(forms()["archive"].columns):
+            key = column.key
+            if key == "tier":
+                value = bad(key, gid, rng) if rng.random() < BAD_RATE else "合格类客户"
+            elif key == "department":
+                value = name
+            elif key in KEYS:
+                value = bad(key, gid, rng) if rng.random() < BAD_RATE else good(key, gid, rng)
+            else:
+                value = {"products": "假肢", "address": "北京市", "updated_on": dt.date(2025, 11, 1)}.get(key)
+            put(archive, i + 1, j, value)
+    evaluation = book.add_worksheet("客户评价")
+    evaluation.write_row(0, 0, [c.zh for c in forms()["evaluation"].columns])
+    for i, gid in enumerate(ids):
+        for j, value in enumerate(_evaluation_row(gid, rng)):
+            put(evaluation, i + 1, j, value)
+    credit = book.add_worksheet("信用评定")
+    credit.write_row(0, 0, [c.zh for c in forms()["credit"].columns])
+    for i, gid in enumerate(ids):
+        row = _credit_row(gid, rng)
+        if index % 2 and i == 0:
+            row[6] = "不足"  # 资金实力: grade C here, B in the pair's other department
+        if i == 1:
+            row[22] = row[23] = 10_000  # 当前/上月占用额 without a grant in both departments
+        for j, value in enumerate(row):
+            put(credit, i + 1, j, value)
+    blacklist = book.add_worksheet("黑名单")
+    blacklist.write_row(0, 0, [c.zh for c in forms()["blacklist"].columns])
+    listed = [
+        (f"客户{_customer_id((index + 1) % departments, rows - 5, rows):07d}医疗器械有限公司", "公司", None),
+        (f"客户{_customer_id((index + 2) % departments, rows - 6, rows):07d}医疗器械有限公司", "部门", name),
+        (f"黑名单公司{index}", "公司", None),
+    ]
+    for r, (customer, scope, owner) in enumerate(listed, start=1):
+        for j, value in enumerate(
+            [None, customer, None, scope, owner, dt.date(2025, 1, 1), "拖欠货款", "李总"]
+        ):
+            put(blacklist, r, j, value)
+    parameters = book.add_worksheet("参数")
+    parameters.write_row(0, 0, ["部门", name])
+    parameters.write_string(1, 0, "基准日期")
+    parameters.write_datetime(1, 1, dt.date(2025, 12, 31), date_format)
+    book.close()
+    path.with_suffix(".tmp").rename(path)
+    return path
+
+
+def generate_month(departments: int, rows: int, out: Path = DATA) -> Path:
+    """Write (or reuse) month_<departments>x<rows>/: one submission per department."""
+    folder = out / f"month_{departments}x{rows}"
+    for index in range(departments):
+        generate_department(index, departments, rows, folder)
+    return folder
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("rows", type=int, nargs="+")
     parser.add_argument("--out", type=Path, default=DATA)
     parser.add_argument("--submission", action="store_true", help="all four forms (for process)")
+    parser.add_argument("--departments", type=int, help="a month of this many submissions of ROWS customers")
     arguments = parser.parse_args()
+    if arguments.departments:
+        print(generate_month(arguments.departments, arguments.rows[0], arguments.out))
+        raise SystemExit
     for count in arguments.rows:
         print((generate_submission if arguments.submission else generate)(count, arguments.out))

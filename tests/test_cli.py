@@ -176,6 +176,10 @@ def test_demo_writes_and_checks_the_sample(tmp_path: Path) -> None:
     assert "K6" in out and "S005" in out and "退出码为 1" in out
     annotated = tmp_path / "demo" / "销售一部_客户管理台账.checked.xlsx"
     assert annotated.is_file() and str(annotated) in out
+    company = tmp_path / "demo" / "公司汇总_2025-12.xlsx"  # the demo month, consolidated
+    assert company.is_file() and str(company) in out
+    assert (tmp_path / "demo" / "xlcrm-history.duckdb").is_file()
+    assert len(list((tmp_path / "demo" / "月度汇总" / "2025-12").iterdir())) == 5
     code, _, _ = run("demo", "--out", str(tmp_path / "demo"))  # a second run replaces its own files
     assert code == 0
 

@@ -17,7 +17,7 @@ def test_codes_are_well_formed_and_unique() -> None:
     assert codes, "no rules declared"
     assert len(codes) == len(set(codes))
     for code in codes:
-        assert re.fullmatch(r"[SATCBXPERKV]\d{3}", code), code
+        assert re.fullmatch(r"[SATCBXPERKVD]\d{3}", code), code
         assert rules()[code].severity in ("error", "warning")
 
 

@@ -5,6 +5,12 @@ stated cells on valid base rows (tests/workbooks.py), checks it as of 2025-12-31
 ``as_of``) under the default policy (plus its ``policy`` overrides), and compares the
 complete, ordered list of [code, sheet, cell] (plus "waived" for a waived finding) with the
 case's ``expect``.
+
+A consolidation case (the D1xx rules, and B401 across departments) states ``departments``
+instead of ``rows``: one workbook each (``write_departments``), consolidated for the month
+2025-12 in this process, after the months of its ``history`` (each a list of departments
+with one valid customer) were stored in a fresh history. Its ``expect`` lists every finding
+of the month as [code, department, sheet, cell].
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.workbooks import AS_OF, write_case
+from tests.workbooks import AS_OF, write_case, write_departments
 from xlcrm.engine import Options, check
 from xlcrm.policy import Policy, default_policy
 
@@ -36,6 +42,9 @@ CASES = load_cases()
 
 @pytest.mark.parametrize(("name", "case"), CASES, ids=[name for name, _ in CASES])
 def test_case(name: str, case: dict[str, Any], tmp_path: Path) -> None:
+    if "departments" in case:
+        consolidation_case(case, tmp_path)
+        return
     path = write_case(
         tmp_path / "case.xlsx",
         case.get("rows", {}),
@@ -74,4 +83,41 @@ def test_case(name: str, case: dict[str, Any], tmp_path: Path) -> None:
     for diagnostic in result.diagnostics:  # every message renders fully in both languages
         for lang in ("zh", "en"):
             message = diagnostic.message(lang)
+            assert "{" not in message and "None" not in message and message.strip()
+
+
+def consolidation_case(case: dict[str, Any], tmp_path: Path) -> None:
+    from xlcrm.batch.consolidate import Settings, consolidate
+
+    history = tmp_path / "history.duckdb"
+    blacklist = None
+    if "company_blacklist" in case:
+        blacklist = write_case(
+            tmp_path / "公司黑名单.xlsx",
+            {"黑名单": case["company_blacklist"]},
+            omit_sheets=("客户档案", "客户评价", "信用评定"),
+        )
+    options = Options(as_of=case.get("as_of", AS_OF), blacklist=blacklist)
+    for earlier in case.get("history", ()):
+        month = str(earlier["month"])
+        folder = write_departments(
+            tmp_path / month,
+            [{"department": name, "rows": {"客户档案": [{}]}} for name in earlier["departments"]],
+        )[0].parent
+        consolidate(Settings((folder,), month, tmp_path / f"{month}.xlsx", options, history=history))
+    folder = tmp_path / "month"
+    write_departments(folder, case["departments"])
+    done = consolidate(Settings((folder,), "2025-12", tmp_path / "out.xlsx", options, history=history))
+    found = [
+        [f.diagnostic.code, f.department, f.diagnostic.sheet, f.diagnostic.cell]
+        for f in done.company.findings
+    ]
+    assert found == case["expect"], "\n".join(
+        f"{f.department} {f.diagnostic.location} {f.diagnostic.code} {f.diagnostic.message()}"
+        for f in done.company.findings
+    )
+    assert all(o.status == "checked" for o in done.company.outcomes)
+    for finding in done.company.findings:
+        for lang in ("zh", "en"):
+            message = finding.diagnostic.message(lang)
             assert "{" not in message and "None" not in message and message.strip()

@@ -257,6 +257,33 @@ def write_case(
     return path
 
 
+def write_departments(folder: Path, departments: Sequence[Mapping[str, Any]]) -> list[Path]:
+    """One workbook per department of a consolidation case, in ``folder``.
+
+    Each entry states ``file`` (default ``<部门>.xlsx``), ``parameters`` (default {部门: the
+    file's stem}; null for no 参数 sheet), ``rows`` and ``omit_sheets`` as a rule case does. An
+    archive row that does not state 所属部门 belongs to its workbook's department.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for entry in departments:
+        file = entry.get("file") or f"{entry['department']}.xlsx"
+        department = entry.get("department") or Path(file).stem
+        parameters = entry.get("parameters", {"部门": department})
+        rows = {sheet: [dict(r) for r in sheet_rows] for sheet, sheet_rows in entry.get("rows", {}).items()}
+        for row in rows.get("客户档案", []):
+            row.setdefault("所属部门", department)
+        written.append(
+            write_case(
+                folder / file,
+                rows,
+                omit_sheets=entry.get("omit_sheets", ()),
+                parameters=parameters,
+            )
+        )
+    return written
+
+
 def _shape(ws: Any, look: Mapping[str, Any]) -> None:
     """Merges and hidden rows/columns, as staff make them."""
     for cells in look.get("merges", ()):

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import gc
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -222,6 +223,259 @@ def process(
     for problem in done.refused + done.warnings:
         click.echo(problem.message(lang), err=True)
     sys.exit(2 if done.refused else result.exit_code)
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not _MONTH.match(value):
+        raise click.BadParameter(f"“{value}”不是月份；请写成 2026-11 / not a month, write it like 2026-11")
+    return value
+
+
+@cli.command(**COMMAND)
+@click.argument(
+    "inputs", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="文件夹或文件/INPUTS..."
+)
+@click.option(
+    "--month",
+    callback=_month,
+    metavar="年-月/YYYY-MM",
+    help="汇总的月份（默认：基准日期所在月）。 The month (default: the as-of date's month).",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    metavar="文件/FILE",
+    help="公司汇总工作簿（默认 公司汇总_<月份>.xlsx）。 The company workbook.",
+)
+@click.option(
+    "--force", is_flag=True, help="覆盖已有的公司汇总工作簿。 Overwrite an existing company workbook."
+)
+@BLACKLIST
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    metavar="个数/N",
+    help="工作进程数（默认：CPU 核数；0 = 在本进程内）。 Worker processes (default: the cores; 0: this process).",
+)
+@click.option(
+    "--scheduler",
+    metavar="地址/ADDRESS",
+    help="在已有的 Dask 集群上运行，如 tcp://主机:8786。 Run on an existing Dask cluster.",
+)
+@click.option(
+    "--history",
+    "history_file",
+    type=click.Path(path_type=Path),
+    metavar="文件/FILE",
+    help="历史库（DuckDB，默认在输出旁）。 The history database (default beside the output).",
+)
+@click.option(
+    "--no-history",
+    is_flag=True,
+    help="不读也不写历史库（D106 不检查）。 Neither read nor store the history (no D106).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600,
+    show_default=True,
+    metavar="秒/SECONDS",
+    help="每个文件最长检查时间，超时即标为无法使用。 Seconds per file before it is given up.",
+)
+@AS_OF
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="输出格式：text 终端，json（字段见 docs/policy.md）。 text for the terminal, or json.",
+)
+@click.option(
+    "--unmasked",
+    is_flag=True,
+    help="工作簿中不遮蔽手机号与电子邮箱。 Show mobile numbers and e-mail addresses in full.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="不显示进度。 No progress on stderr.")
+@LANG
+@PASSWORD
+@POLICY
+def consolidate(
+    inputs: tuple[Path, ...],
+    month: str | None,
+    out: Path | None,
+    force: bool,
+    blacklist: Path | None,
+    jobs: int | None,
+    scheduler: str | None,
+    history_file: Path | None,
+    no_history: bool,
+    timeout: float,
+    as_of: dt.date | None,
+    fmt: str,
+    unmasked: bool,
+    quiet: bool,
+    lang: Lang,
+    password: str | None,
+    policy_file: Path | None,
+) -> None:
+    """月度汇总：检查各部门提交的工作簿，写出公司汇总并存入历史库。 Consolidate a month's submissions.
+
+    输入为文件夹（递归查找）或文件。退出码：有文件无法使用为 2（仍写出工作簿），否则有错误为 1，否则 0。
+    INPUTS are folders (searched recursively) or files. Exit status: 2 if a file was unusable
+    (the workbook is still written), else 1 if any error, else 0.
+    """
+    from xlcrm.batch.consolidate import Settings, default_output
+    from xlcrm.batch.consolidate import consolidate as run_consolidation
+    from xlcrm.batch.history import default_path
+    from xlcrm.engine import Options
+    from xlcrm.errors import InputError
+    from xlcrm.render.progress import FileProgress
+
+    if history_file is not None and no_history:
+        raise click.BadParameter(
+            "--history 与 --no-history 不能同时使用 / use either --history or --no-history"
+        )
+    if scheduler and jobs is not None:
+        raise click.BadParameter("--jobs 与 --scheduler 不能同时使用 / use either --jobs or --scheduler")
+    month = month or (as_of or dt.date.today()).strftime("%Y-%m")
+    output = out or default_output(month)
+    history = None if no_history else history_file or default_path(output)
+    recorded = {
+        "month": month, "as_of": as_of, "blacklist": blacklist, "jobs": jobs, "scheduler": scheduler,
+        "timeout": timeout, "history": history, "policy": policy_file, "force": force,
+        "unmasked": unmasked, "password": "（已提供）" if password else None,
+    }  # fmt: skip
+    policy = _load_policy(policy_file, lang)
+    settings = Settings(
+        inputs=inputs,
+        month=month,
+        output=output,
+        options=Options(as_of, (), (), blacklist, policy, password),
+        force=force,
+        history=history,
+        jobs=(os.cpu_count() or 1) if jobs is None else jobs,
+        scheduler=scheduler,
+        timeout=timeout,
+        unmasked=unmasked,
+        recorded=recorded,
+    )
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        with FileProgress(lang, quiet=quiet, console=err) as progress:
+            done = run_consolidation(settings, on_start=progress.start, on_done=progress)
+    except InputError as problem:
+        click.echo(problem.message(lang), err=True)
+        sys.exit(2)
+    except (KeyboardInterrupt, Interrupted) as stop:  # Ctrl-C, or SIGTERM (main installs both)
+        click.echo(
+            "已中断：没有写出公司汇总，历史库未改动。"
+            if lang == "zh"
+            else "Interrupted: no workbook written, the history unchanged.",
+            err=True,
+        )
+        sys.exit(stop.code if isinstance(stop, Interrupted) else 130)
+    if fmt == "json":
+        from xlcrm.render.consolidation import render_json
+
+        click.echo(render_json(done, lang))
+    else:
+        from xlcrm.render.consolidation import render_text
+
+        render_text(done, Console(highlight=False, soft_wrap=True), lang)
+    sys.exit(done.company.exit_code)
+
+
+@cli.command("history", **COMMAND)
+@click.option(
+    "--history",
+    "history_file",
+    type=click.Path(path_type=Path),
+    metavar="文件/FILE",
+    help="历史库（默认 ./xlcrm-history.duckdb）。 The history database.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="输出格式。 Output format.",
+)
+@LANG
+def show_history(history_file: Path | None, fmt: str, lang: Lang) -> None:
+    """列出历史库中已汇总的月份及数量。 List the consolidated months in the history."""
+    import json
+
+    from xlcrm.batch.history import DEFAULT_NAME, months
+    from xlcrm.errors import InputError
+
+    try:
+        rows = months(history_file or Path(DEFAULT_NAME))
+    except InputError as problem:
+        click.echo(problem.message(lang), err=True)
+        sys.exit(2)
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, default=str))
+        return
+    if not rows:
+        click.echo("历史库中还没有月份。" if lang == "zh" else "No month stored yet.")
+        return
+    headers = (
+        (
+            "月份",
+            "完成时间",
+            "运行人",
+            "找到",
+            "已检查",
+            "无法使用",
+            "已跳过",
+            "部门",
+            "客户",
+            "信用评定",
+            "错误",
+            "警告",
+            "问题",
+        )
+        if lang == "zh"
+        else (
+            "month",
+            "finished",
+            "user",
+            "found",
+            "checked",
+            "unusable",
+            "skipped",
+            "depts",
+            "customers",
+            "credit",
+            "errors",
+            "warnings",
+            "findings",
+        )
+    )
+    keys = (
+        "month",
+        "finished_at",
+        "user",
+        "files_found",
+        "checked",
+        "unusable",
+        "skipped",
+        "departments",
+        "customers",
+        "credit_rows",
+        "errors",
+        "warnings",
+        "findings",
+    )
+    click.echo("  ".join(headers))
+    for row in rows:
+        click.echo("  ".join(str(row[k]) for k in keys))
 
 
 @cli.command("policy", **COMMAND)

@@ -1,7 +1,12 @@
-"""``xlcrm demo``: write the sample department workbook, check it, show the result, annotate it."""
+"""``xlcrm demo``: write the sample department workbook, check it, show the result, annotate it.
+
+Then a small month: the sample as three departments plus an unusable file and a lock file,
+consolidated into a company workbook and a history beside it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import sys
@@ -28,6 +33,10 @@ _TEXT = {
         "buttons": "带按钮的台账（检查 / 计算等级与授信 / 清除标注，需 Excel 与 xlwings，见 README）：{path}",
         "annotated": "带标注的副本（填色、批注、问题清单、汇总、系统等级与授信列）：{path}",
         "next": "试试：{xlcrm} check {path} --format json --lang en；{xlcrm} process {path} -o 副本.xlsx；{xlcrm} rules T201",
+        "month": "月度汇总：{folder}（三个部门、一个无法使用的文件、一个 Excel 锁文件）",
+        "consolidated": "公司汇总工作簿（清单、部门汇总、问题明细、跨部门、公司客户）：{path}",
+        "history": "历史库（DuckDB）：{path}；{xlcrm} history --history {path}",
+        "again": "汇总命令：{xlcrm} consolidate {folder} --as-of 2025-12-31 -o {path} --force（退出码 {code}：有文件无法使用）",
     },
     "en": {
         "intro": "Sample: {path} (one department's workbook with a few deliberate mistakes)",
@@ -37,6 +46,10 @@ _TEXT = {
         "buttons": "Workbook with buttons (检查 / 计算等级与授信 / 清除标注; needs Excel and xlwings, see README): {path}",
         "annotated": "Annotated copy (fills, notes, 问题清单, 汇总, computed tier and credit columns): {path}",
         "next": "Next: {xlcrm} check {path} --format json --lang en; {xlcrm} process {path} -o copy.xlsx; {xlcrm} rules T201",
+        "month": "A month: {folder} (three departments, an unusable file, an Excel lock file)",
+        "consolidated": "Company workbook (清单, 部门汇总, 问题明细, 跨部门, 公司客户): {path}",
+        "history": "History (DuckDB): {path}; {xlcrm} history --history {path}",
+        "again": "Command: {xlcrm} consolidate {folder} --as-of 2025-12-31 -o {path} --force (exit status {code}: a file was unusable)",
     },
 }
 
@@ -70,4 +83,32 @@ def run_demo(out: Path, lang: Lang, console: Console) -> int:
     console.print(Text(words["templates"].format(path=templates / COMBINED)))
     console.print(Text(words["buttons"].format(path=templates / BUTTON_BOOK)))
     console.print(Text(words["next"].format(path=sample, xlcrm=_program()), style="dim"))
+    console.print()
+    _consolidation(out, words, console)
     return 0 if result.submission is not None else 2
+
+
+def _consolidation(out: Path, words: dict[str, str], console: Console) -> None:
+    """Write the demo month and consolidate it (in this process: the month is small)."""
+    from xlcrm.batch.consolidate import Settings, consolidate
+    from xlcrm.batch.demo import write_month
+    from xlcrm.batch.history import default_path
+    from xlcrm.engine import Options
+
+    month = "2025-12"
+    folder = out / "月度汇总" / month
+    write_month(folder)
+    target = out / f"公司汇总_{month}.xlsx"
+    history = default_path(target)
+    as_of = dt.date(2025, 12, 31)  # the sample's 参数!基准日期 (销售三部 has no 参数 sheet)
+    done = consolidate(Settings((folder,), month, target, Options(as_of=as_of), force=True, history=history))
+    console.print(Text(words["month"].format(folder=folder), style="bold"))
+    console.print(Text(words["consolidated"].format(path=done.output), style="bold"))
+    console.print(Text(words["history"].format(path=history, xlcrm=_program())))
+    code = done.company.exit_code
+    console.print(
+        Text(
+            words["again"].format(xlcrm=_program(), folder=folder, month=month, path=target, code=code),
+            style="dim",
+        )
+    )

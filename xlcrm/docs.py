@@ -215,11 +215,14 @@ def values_markdown() -> str:
 
 def generated_sections() -> dict[str, str]:
     """The documentation sections generated from the declarations, by marker name."""
+    from xlcrm.batch.history import schema_markdown
+
     return {
         "documents": documents_markdown(),
         "rules": rules_markdown(),
         "forms": forms_markdown(),
         "values": values_markdown(),
+        "history": schema_markdown(),
     }
 
 

@@ -143,6 +143,56 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}：无法读取这个文件（{detail}）；请检查权限或重新复制。",
         "{file}: the file cannot be read ({detail}); check its permissions or copy it again.",
     ),
+    # Consolidation (POLICY §6): why a file found in a month's batch was skipped or unusable.
+    "other_file": (
+        "{file}：不是 Excel 工作簿（扩展名“{suffix}”），已跳过。",
+        "{file}: not an Excel workbook (suffix “{suffix}”); skipped.",
+    ),
+    "annotated_copy": (
+        "{file}：这是 xlcrm 写出的带标注副本（{why}），不是部门提交的原件，已跳过。",
+        "{file}: an annotated copy written by xlcrm ({why}), not a department's submission; skipped.",
+    ),
+    "company_workbook": (
+        "{file}：这是 xlcrm 写出的公司汇总工作簿，不是部门提交的原件，已跳过。",
+        "{file}: a company workbook written by xlcrm consolidate, not a department's submission; skipped.",
+    ),
+    "duplicate": (
+        "{file}：与 {other} 的内容完全相同（SHA-256 相同），已跳过，只按 {other} 检查一次。",
+        "{file}: the same bytes as {other} (same SHA-256); skipped, checked once as {other}.",
+    ),
+    "worker_lost": (
+        "{file}：检查这个文件的工作进程意外终止（{detail}）；其余文件照常检查。请把这个文件交给 IT。",
+        "{file}: the worker process checking this file died ({detail}); the other files were "
+        "checked. Pass this file to IT.",
+    ),
+    "timeout": (
+        "{file}：超过 {seconds} 秒仍未检查完，已放弃（见 --timeout）；其余文件照常检查。",
+        "{file}: not checked within {seconds} s, given up (see --timeout); the other files were checked.",
+    ),
+    "changed": (
+        "{file}：检查时读到的内容与开始时不同（SHA-256 不符：文件正在被保存，或工作节点看到的不是同一个文件）；"
+        "请待文件保存完毕后重试。",
+        "{file}: the bytes read while checking differ from those found at the start (SHA-256 "
+        "mismatch: being saved, or the worker sees another file at that path); try again once it is saved.",
+    ),
+    "internal": (
+        "{file}：检查时出现内部错误（{detail}）；其余文件照常检查。请把这个文件交给 IT。",
+        "{file}: internal error while checking it ({detail}); the other files were checked. Pass "
+        "this file to IT.",
+    ),
+    "scheduler": (
+        "{file}：无法使用这个 Dask 集群（{detail}）。",
+        "{file}: cannot use this Dask cluster ({detail}).",
+    ),
+    "no_files": (
+        "{file}：没有找到任何文件。",
+        "{file}: no files found.",
+    ),
+    "history": (
+        "{file}：历史库无法使用（{detail}）；本次结果未写入任何文件。可稍后重试，或加 --no-history。",
+        "{file}: the history database cannot be used ({detail}); nothing was written. Try again "
+        "later, or add --no-history.",
+    ),
 }
 
 

@@ -119,11 +119,19 @@ def _column(raw: dict[str, object]) -> Column:
     return Column(**data)  # type: ignore[arg-type]
 
 
+_FORM_KEYS = frozenset(
+    {"zh", "en", "clause", "description", "columns", "signature", "unique", "layout", "optional"}
+)
+
+
 @cache
 def forms() -> dict[str, Form]:
     """All declared forms by key, in declaration order."""
     result = {}
     for key, raw in load_toml("forms.toml").items():
+        unknown = set(raw) - _FORM_KEYS
+        if unknown:  # a misplaced column attribute would otherwise be ignored silently
+            raise ValueError(f"forms.toml [{key}]: unknown keys {sorted(unknown)}")
         result[key] = Form(
             key=key,
             zh=raw["zh"],

@@ -36,7 +36,7 @@ class Rule:
     message_zh: str
     message_en: str
     clause: str
-    source: Literal["schema", "reader", "rule", "waiver"]
+    source: Literal["schema", "reader", "rule", "waiver", "consolidation"]
     retired: bool = False
     waivable: bool = True
     columns: tuple[str, ...] = ()  # form.key of the columns a rule function reads or marks

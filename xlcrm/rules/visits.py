@@ -1,7 +1,7 @@
 """Visits and return visits: V101–V103 (002 篇三 §5, 004 §20).
 
 The 《客户回访报告表》 is due on the day after the visit ("结束回访的第二天"): a report dated
-later is V101, and so is a blank report date once that day has passed by the as-of date. A
+later is V101, and so is a blank report date (as the policy's table says, whatever the as-of date). A
 重点客户 needs a visit within the last 90 days *(cfg)* — checked only in a submission that has
 a 回访记录 sheet.
 """
@@ -53,15 +53,12 @@ def key_accounts(ctx: Context) -> tuple[FormData, pl.DataFrame, dt.date] | None:
 
 @rule("V101")
 def report_late(ctx: Context) -> Iterator[Diagnostic]:
-    """V101: 报告日期 later than the day after 回访日期, or blank once that day has passed."""
+    """V101: 报告日期 blank, or later than the day after 回访日期 (POLICY's letter: blank is late)."""
     if (found := ctx.indexed("visits")) is None:
         return
     form, frame = found
     reported = pl.col("reported_on")
-    late = frame.with_columns(_DUE).filter(
-        (reported.is_not_null() & (reported > pl.col("__due")))
-        | (reported.is_null() & (pl.col("__due") < ctx.as_of))
-    )
+    late = frame.with_columns(_DUE).filter(reported.is_null() | (reported > pl.col("__due")))
     for index, visited, report, due in late.select(INDEX, "visited_on", "reported_on", "__due").iter_rows():
         if report is None:
             why = Phrase("未填写报告日期", "No report date")

@@ -1,0 +1,498 @@
+"""xlcrm consolidate and xlcrm history: accounting, equality with check, executors, failures, outputs.
+
+The departments are the demo sample (销售一部) made into 销售二部 (参数!部门, another grade
+for C001) and 销售三部 (no 参数 sheet: its department comes from 所属部门). Heavy parts — a
+process pool, a real Dask LocalCluster, a subprocess interrupted with SIGINT — run once each.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from tests.faults import faulty_check
+from tests.office import needs_soffice, soffice
+from tests.workbooks import AS_OF, write_case
+from xlcrm.batch import history, workbook
+from xlcrm.batch.consolidate import Settings, consolidate
+from xlcrm.batch.demo import write_department
+from xlcrm.batch.discover import sha256_of
+from xlcrm.batch.runner import Backend, DaskBackend, ProcessBackend
+from xlcrm.batch.worker import Task, check_file
+from xlcrm.cli import cli
+from xlcrm.engine import Options
+from xlcrm.sample import write_sample
+
+MONTH = "2025-12"
+OPTIONS = Options(as_of=AS_OF)
+JSON_KEYS = {
+    "code",
+    "severity",
+    "file",
+    "sheet",
+    "cell",
+    "row",
+    "column",
+    "customer_code",
+    "message",
+    "department",
+}
+MANIFEST_KEYS = {"file", "status", "reason", "department", "sha256", "errors", "warnings"}
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three departments, a renamed CSV and Excel's lock file."""
+    folder = tmp_path_factory.mktemp("batch") / MONTH
+    write_department(folder / "销售一部.xlsx", "销售一部")
+    write_department(folder / "二部" / "销售二部台账.xlsx", "销售二部", capital="不足")
+    write_department(folder / "销售三部.xlsx", "销售三部", parameters=False)
+    (folder / "坏文件.xlsx").write_text("客户编码,客户名称\nC001,甲\n", encoding="utf-8")
+    (folder / "~$销售一部.xlsx").write_bytes(b"\x0cuser" + b"\x00" * 150)
+    return folder
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["consolidate", *args, "--as-of", AS_OF.isoformat()])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_every_file_is_accounted_for(month: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    shutil.copytree(month, folder)
+    shutil.copy(folder / "销售一部.xlsx", folder / "二部" / "销售一部副本.xlsx")  # the same bytes
+    shutil.copy(Path(__file__).parent / "data" / "legacy.xls", folder / "旧格式.xls")
+    (folder / "空文件.xlsx").write_bytes(b"")
+    (folder / "说明.txt").write_text("本月各部门台账", encoding="utf-8")
+    from xlcrm.annotate.writer import annotate_all
+    from xlcrm.engine import check
+
+    annotate_all(check([folder / "销售一部.xlsx"], OPTIONS), None, in_place=False, force=True)
+    shutil.copy(folder / "销售一部.checked.xlsx", folder / "改名的副本.xlsx")
+    code, out, err = run(
+        str(folder), "--month", MONTH, "-o", str(tmp_path / "汇总.xlsx"), "--jobs", "0", "--format", "json"
+    )
+    assert code == 2, err
+    data = json.loads(out)
+    assert set(data) == {"manifest", "diagnostics", "summary"}
+    status = {Path(m["file"]).name: (m["status"], m["reason_code"]) for m in data["manifest"]}
+    assert status == {
+        "销售一部.xlsx": ("checked", None),
+        "销售二部台账.xlsx": ("checked", None),
+        "销售三部.xlsx": ("checked", None),
+        "销售一部副本.xlsx": ("skipped", "duplicate"),
+        "~$销售一部.xlsx": ("skipped", "lock_file"),
+        "说明.txt": ("skipped", "other_file"),
+        "销售一部.checked.xlsx": ("skipped", "annotated_copy"),
+        "改名的副本.xlsx": ("skipped", "annotated_copy"),  # recognised by its 问题清单 sheet
+        "坏文件.xlsx": ("unusable", "text_renamed"),
+        "旧格式.xls": ("unusable", "legacy_xls"),
+        "空文件.xlsx": ("unusable", "empty_file"),
+    }
+    summary = data["summary"]
+    assert (summary["files_found"], summary["checked"], summary["unusable"], summary["skipped"]) == (
+        11,
+        3,
+        3,
+        5,
+    )
+    assert summary["files_found"] == summary["checked"] + summary["unusable"] + summary["skipped"]
+    assert summary["rows_read"] == summary["rows_company"]
+    assert summary["rows_read"]["archive"] == 3 * 13
+    for entry in data["manifest"]:
+        assert set(entry) >= MANIFEST_KEYS
+        assert (entry["reason"] is None) == (entry["status"] == "checked")
+        if entry["status"] != "checked":
+            assert entry["file"] in entry["reason"]  # one line naming the file
+    by_name = {Path(m["file"]).name: m for m in data["manifest"]}
+    assert by_name["销售一部副本.xlsx"]["sha256"] == by_name["销售一部.xlsx"]["sha256"]
+    assert by_name["销售一部.xlsx"]["sha256"] == sha256_of(folder / "销售一部.xlsx")
+    sources = {Path(m["file"]).name: (m["department"], m["department_source"]) for m in data["manifest"]}
+    assert sources["销售二部台账.xlsx"] == ("销售二部", "parameters")
+    assert sources["销售三部.xlsx"] == ("销售三部", "archive")
+    for diagnostic in data["diagnostics"]:
+        assert set(diagnostic) >= JSON_KEYS
+    # the company workbook of this run is found by a later run in the same folder and skipped
+    shutil.copy(tmp_path / "汇总.xlsx", folder / "上月汇总.xlsx")
+    code, out, _ = run(
+        str(folder),
+        "--month",
+        MONTH,
+        "-o",
+        str(tmp_path / "汇总2.xlsx"),
+        "--jobs",
+        "0",
+        "--format",
+        "json",
+        "--no-history",
+    )
+    again = {Path(m["file"]).name: m["reason_code"] for m in json.loads(out)["manifest"]}
+    assert again["上月汇总.xlsx"] == "company_workbook"
+
+
+def test_text_report_reconciles_and_progress_is_one_line_per_file(month: Path, tmp_path: Path) -> None:
+    code, out, err = run(str(month), "--month", MONTH, "-o", str(tmp_path / "汇总.xlsx"), "--jobs", "0")
+    assert code == 2
+    assert "文件：找到 5 个 = 已检查 3 + 无法使用 1 + 已跳过 1" in out
+    assert "客户档案：读入 39 行 = 公司表 39 行" in out
+    assert "已写出：" in out and str(tmp_path / "汇总.xlsx") in out
+    lines = [line for line in err.splitlines() if line.startswith("[")]
+    assert len(lines) == 4 and lines[-1].startswith("[4/4]")  # the lock file is decided without a worker
+    assert any("坏文件.xlsx" in line and "无法使用" in line for line in lines)
+    code, _, err = run(
+        str(month), "--month", MONTH, "-o", str(tmp_path / "b.xlsx"), "--jobs", "0", "-q", "--no-history"
+    )
+    assert code == 2 and err == ""
+    wrong = CliRunner().invoke(cli, ["consolidate", str(month), "--month", "2025-13"])
+    assert wrong.exit_code == 2 and "2025-13" in wrong.stderr
+
+
+def test_one_file_gives_exactly_the_findings_of_check(tmp_path: Path) -> None:
+    sample = write_sample(tmp_path / "销售一部.xlsx")
+    blacklist = write_case(
+        tmp_path / "公司黑名单.xlsx",
+        {"黑名单": [{"客户名称": "北京康达医疗器械有限公司", "范围": "公司"}]},
+        omit_sheets=("客户档案", "客户评价", "信用评定"),
+    )
+    checked = CliRunner().invoke(
+        cli,
+        ["check", str(sample), "--format", "json", "--as-of", "2025-12-31", "--blacklist", str(blacklist)],
+    )
+    code, out, _ = run(str(sample), "--month", MONTH, "-o", str(tmp_path / "汇总.xlsx"), "--format", "json",
+                       "--blacklist", str(blacklist), "--jobs", "0")  # fmt: skip
+    expected = json.loads(checked.stdout)["diagnostics"]
+    got = json.loads(out)["diagnostics"]
+    assert [{k: v for k, v in d.items() if k not in ("department", "origin")} for d in got] == expected
+    assert any(d["code"] == "B401" and d["customer_code"] == "C001" for d in expected)  # the file's entry
+    assert {d["department"] for d in got} == {"销售一部"}
+    assert code == checked.exit_code == 1
+
+
+def _comparable(done: Any) -> dict[str, Any]:
+    from xlcrm.render.consolidation import to_json
+
+    data = to_json(done)
+    for key in ("run", "output", "history"):
+        data["summary"].pop(key)
+    return data
+
+
+def _sheets(path: Path) -> dict[str, list[list[Any]]]:
+    import python_calamine
+
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    sheets = {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
+    manifest = sheets["清单"]
+    header = next(i for i, row in enumerate(manifest) if row[0] == "序号")
+    sheets["清单"] = [row[:15] for row in manifest[header:]]  # not the run's times, worker and host
+    return sheets
+
+
+def _stored(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = {}
+        for name, columns in history.TABLES.items():
+            if name == "runs":
+                continue
+            kept = [f'"{c}"' for c, _ in columns if c not in ("worker", "seconds")]
+            tables[name] = con.execute(f'SELECT {", ".join(kept)} FROM "{name}" ORDER BY ALL').fetchall()
+        return tables
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Any:
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # a lost task is reported at once
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_serial_process_pool_and_dask_give_identical_outputs(
+    month: Path, tmp_path: Path, dask_client: Any
+) -> None:
+    results = {}
+    backends = {
+        "serial": Backend(),
+        "pool": ProcessBackend(2),
+        "dask": DaskBackend(dask_client.scheduler.address, client=dask_client),
+    }
+    for name, backend in backends.items():
+        out = tmp_path / name
+        settings = Settings((month,), MONTH, out / "汇总.xlsx", OPTIONS, history=out / "h.duckdb")
+        done = consolidate(settings, backend=backend)
+        results[name] = (
+            _comparable(done),
+            _sheets(out / "汇总.xlsx"),
+            _stored(out / "h.duckdb"),
+            done.executor,
+        )
+    serial = results["serial"]
+    assert serial[0]["summary"]["checked"] == 3 and serial[0]["summary"]["unusable"] == 1
+    assert any(d["code"] == "D101" for d in serial[0]["diagnostics"])  # C001: A in 一部, C in 二部
+    for name in ("pool", "dask"):
+        assert results[name][0] == serial[0], name
+        assert results[name][1] == serial[1], name
+        assert results[name][2] == serial[2], name
+    assert results["pool"][3].startswith("process pool") and results["dask"][3].startswith("dask")
+
+
+def _faulty_batch(folder: Path) -> Path:
+    write_department(folder / "a.xlsx", "销售一部")
+    write_department(folder / "abort.xlsx", "销售二部")
+    write_department(folder / "hang.xlsx", "销售三部")
+    write_department(folder / "b.xlsx", "销售四部")
+    return folder
+
+
+@pytest.mark.parametrize("executor", ["pool", "dask"])
+def test_a_crashed_or_hung_worker_costs_only_its_file(
+    executor: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    folder = _faulty_batch(tmp_path / "in")
+    if executor == "pool":
+        backend: Backend = ProcessBackend(2)
+    else:
+        client = request.getfixturevalue("dask_client")
+        backend = DaskBackend(client.scheduler.address, client=client)
+    settings = Settings((folder,), MONTH, tmp_path / "汇总.xlsx", OPTIONS, history=None, timeout=3)
+    done = consolidate(settings, backend=backend, work=faulty_check)
+    reasons = {
+        Path(o.file).name: (o.status, o.reason.key if o.reason else None) for o in done.company.outcomes
+    }
+    assert reasons == {
+        "a.xlsx": ("checked", None),
+        "abort.xlsx": ("unusable", "worker_lost"),
+        "hang.xlsx": ("unusable", "timeout"),
+        "b.xlsx": ("checked", None),
+    }
+    assert done.company.exit_code == 2
+    assert (tmp_path / "汇总.xlsx").is_file()
+    messages = [o.reason.message("zh") for o in done.company.outcomes if o.reason]
+    assert any("工作进程意外终止" in m for m in messages) and any("超过 3 秒" in m for m in messages)
+
+
+def test_a_file_that_changed_since_it_was_found_is_unusable(tmp_path: Path) -> None:
+    sample = write_sample(tmp_path / "a.xlsx")
+    outcome = check_file(Task(0, str(sample), str(sample), "0" * 64, OPTIONS))
+    assert outcome.status == "unusable" and outcome.reason is not None and outcome.reason.key == "changed"
+    outcome = check_file(Task(0, str(sample), str(sample), sha256_of(sample), OPTIONS))
+    assert outcome.status == "checked" and outcome.department == "销售一部"
+
+
+def test_history_rerun_replaces_the_month_and_lists_it(month: Path, tmp_path: Path) -> None:
+    store = tmp_path / "h.duckdb"
+    first = consolidate(Settings((month,), "2025-11", tmp_path / "11.xlsx", OPTIONS, history=store))
+    consolidate(Settings((month,), MONTH, tmp_path / "12.xlsx", OPTIONS, history=store))
+    fewer = tmp_path / "fewer"
+    fewer.mkdir()
+    shutil.copy(month / "销售一部.xlsx", fewer)
+    consolidate(Settings((fewer,), MONTH, tmp_path / "12.xlsx", OPTIONS, history=store, force=True))
+    months = {row["month"]: row for row in history.months(store)}
+    assert list(months) == ["2025-11", MONTH]
+    assert (months[MONTH]["files_found"], months[MONTH]["checked"], months[MONTH]["customers"]) == (1, 1, 13)
+    assert months["2025-11"]["customers"] == first.company.tables["archive"].height == 39
+    con = duckdb.connect(str(store), read_only=True)
+    assert con.execute("SELECT count(*) FROM customers WHERE month = ?", [MONTH]).fetchone() == (13,)
+    assert con.execute("SELECT count(*) FROM runs").fetchone() == (2,)
+    row = con.execute(
+        "SELECT computed_tier, computed_grade, credit_limit, credit_exposure, products FROM customers "
+        "WHERE month = '2025-11' AND department = '销售一部' AND customer_code = 'C001'"
+    ).fetchone()
+    assert row == ("VIP客户", "A", 700000.0, 320000.0, ["假肢", "矫形器"])
+    con.close()
+    result = CliRunner().invoke(cli, ["history", "--history", str(store)])
+    assert result.exit_code == 0
+    assert "2025-11" in result.stdout and MONTH in result.stdout
+    listed = json.loads(
+        CliRunner().invoke(cli, ["history", "--history", str(store), "--format", "json"]).stdout
+    )
+    assert [r["month"] for r in listed] == ["2025-11", MONTH] and listed[1]["customers"] == 13
+
+
+def test_a_failing_run_leaves_the_history_and_the_output_as_they_were(month: Path, tmp_path: Path) -> None:
+    store = tmp_path / "h.duckdb"
+    consolidate(Settings((month,), MONTH, tmp_path / "12.xlsx", OPTIONS, history=store))
+    before = _stored(store)
+    written = (tmp_path / "12.xlsx").read_bytes()
+
+    def fail(table: str) -> None:
+        if table == "customers":  # runs, manifest and submissions are in, the rest not yet
+            raise RuntimeError("disk full")
+
+    fewer = tmp_path / "fewer"
+    fewer.mkdir()
+    shutil.copy(month / "销售一部.xlsx", fewer)
+    with pytest.raises(RuntimeError):
+        consolidate(
+            Settings((fewer,), MONTH, tmp_path / "12.xlsx", OPTIONS, history=store, force=True),
+            after_insert=fail,
+        )
+    assert _stored(store) == before
+    assert (tmp_path / "12.xlsx").read_bytes() == written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "fewer", "h.duckdb"]  # no temporary left
+
+
+def test_the_output_is_never_overwritten_without_force(month: Path, tmp_path: Path) -> None:
+    target = tmp_path / "汇总.xlsx"
+    target.write_bytes(b"someone's file")
+    code, _, err = run(str(month), "--month", MONTH, "-o", str(target), "--jobs", "0")
+    assert code == 2 and "--force" in err and str(target) in err
+    assert target.read_bytes() == b"someone's file"
+    assert not (tmp_path / "xlcrm-history.duckdb").exists()
+    code, _, _ = run(str(month), "--month", MONTH, "-o", str(target), "--jobs", "0", "--force")
+    assert code == 2 and zipfile.is_zipfile(target)
+
+
+def test_exit_status_is_0_for_a_clean_month(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_case(
+        folder / "销售一部.xlsx", {"客户档案": [{}], "信用评定": [{}]}, parameters={"部门": "销售一部"}
+    )
+    code, out, _ = run(str(folder), "--month", MONTH, "-o", str(tmp_path / "汇总.xlsx"), "--jobs", "0")
+    assert code == 0, out
+    assert "共 0 个问题" in out
+
+
+def test_interrupted_run_writes_nothing(month: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(8):
+        write_department(folder / f"部门{n}.xlsx", f"部门{n}")
+    store = tmp_path / "h.duckdb"
+    consolidate(Settings((month,), "2025-11", tmp_path / "11.xlsx", OPTIONS, history=store))
+    before = _stored(store)
+    xlcrm = Path(sys.executable).with_name("xlcrm")
+    process = subprocess.Popen(
+        [str(xlcrm), "consolidate", str(folder), "--month", MONTH, "-o", str(tmp_path / "12.xlsx"),
+         "--jobs", "1", "--history", str(store), "--as-of", AS_OF.isoformat()],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    first = process.stderr.readline()  # the first file is done: the run is under way
+    assert first.startswith("[1/8]"), first
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "已中断" in err
+    assert not (tmp_path / "12.xlsx").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert _stored(store) == before
+    time.sleep(0.5)  # the killed workers are gone
+    assert (
+        "xlcrm"
+        not in subprocess.run(
+            ["ps", "-o", "args=", "--ppid", str(process.pid)], capture_output=True, text=True
+        ).stdout
+    )
+
+
+@needs_soffice
+def test_the_company_workbook(month: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    shutil.copytree(month, folder)
+    evil = write_case(
+        folder / "销售四部.xlsx",
+        {
+            "客户档案": [
+                {
+                    "客户名称": '=HYPERLINK("http://x","点我")',
+                    "联系电话": "13912345678",
+                    "电子邮箱": "wanglei@kangda.cn",
+                }
+            ]
+        },
+        parameters={"部门": "销售四部"},
+    )
+    target = tmp_path / "out" / "汇总.xlsx"
+    done = consolidate(Settings((folder,), MONTH, target, OPTIONS, history=None))
+    assert evil.is_file()
+    book = load_workbook(target)
+    assert book.sheetnames == ["清单", "部门汇总", "问题明细", "跨部门", "公司客户"]
+    customers = book["公司客户"]
+    headers = [c.value for c in customers[1]]
+    assert headers[:5] == ["部门", "来源文件", "工作表", "行", "客户编码"] and headers[-5:] == [
+        "系统等级", "系统信用等级", "授信类型", "信用额度(元)", "当前占用额(元)",
+    ]  # fmt: skip
+    assert customers.max_row == 1 + done.company.tables["archive"].height == 1 + 39 + 1
+    cells = next(r for r in customers.iter_rows(min_row=2) if r[0].value == "销售四部")
+    last = {h: c.value for h, c in zip(headers, cells, strict=True)}
+    assert last["客户名称"] == '=HYPERLINK("http://x","点我")' and cells[5].data_type == "s"
+    assert last["联系电话"] == "139****5678" and last["电子邮箱"] == "w***@kangda.cn"  # POLICY §7
+    with zipfile.ZipFile(target) as package:
+        assert not any(
+            b"<f>" in package.read(n) for n in package.namelist() if n.startswith("xl/worksheets/")
+        )
+    first = {h: c.value for h, c in zip(headers, customers[2], strict=True)}
+    assert first["部门"] == "销售一部" and first["系统等级"] == "VIP客户" and first["系统信用等级"] == "A"
+    findings = book["问题明细"]
+    assert findings.max_row - 1 == len(done.company.findings)
+    linked = [c for c in findings["D"][1:] if c.hyperlink is not None]
+    assert linked and all(c.hyperlink.target.endswith(".xlsx") for c in linked)
+    assert "#" in (linked[0].hyperlink.location or "") or "#" not in linked[0].hyperlink.target
+    manifest = [[c.value for c in row] for row in book["清单"].iter_rows()]
+    assert any(
+        row[0] == "文件核对" and "找到 6 个文件 = 已检查 4 + 无法使用 1 + 已跳过 1" in row[1]
+        for row in manifest
+    )
+    assert any(row[0] == "运行人" for row in manifest)
+    cross = [[c.value for c in row] for row in book["跨部门"].iter_rows()]
+    assert any(row[4] == "D101" for row in cross)
+    converted = soffice("--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+                        "--outdir", str(tmp_path / "lo"), str(target))  # fmt: skip
+    assert converted.returncode == 0, converted.stderr
+    outputs = sorted((tmp_path / "lo").glob("*.csv"))
+    assert len(outputs) == 5, converted.stdout
+    assert "139****5678" in next(p for p in outputs if p.name.endswith("公司客户.csv")).read_text(
+        encoding="utf-8"
+    )
+
+
+def test_company_customers_continue_past_the_row_limit(month: Path, tmp_path: Path) -> None:
+    done = consolidate(Settings((month,), MONTH, tmp_path / "a.xlsx", OPTIONS, history=None))
+    target = tmp_path / "small.xlsx"
+    workbook.write(done.company, target, done.run, row_limit=11, unmasked=True)
+    book = load_workbook(target)
+    parts = [name for name in book.sheetnames if name.startswith("公司客户")]
+    assert parts == ["公司客户", "公司客户(2)", "公司客户(3)", "公司客户(4)"]  # 39 rows, 10 per sheet
+    assert [book[name].max_row for name in parts] == [11, 11, 11, 10]
+    codes = [row[4] for name in parts for row in book[name].iter_rows(min_row=2, values_only=True)]
+    assert codes == done.company.tables["archive"]["customer_code"].to_list()
+    phones = [row[14] for name in parts for row in book[name].iter_rows(min_row=2, values_only=True)]
+    assert "13800138001" in phones  # --unmasked
+    notes = [row[1] for row in book["清单"].iter_rows(values_only=True) if row[0] == "公司客户续表"]
+    assert notes and "公司客户(2)、公司客户(3)、公司客户(4)" in notes[0]
+
+
+def test_month_defaults_to_the_as_of_month_and_output_to_the_current_folder(
+    month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["consolidate", str(month), "--jobs", "0", "--as-of", "2025-12-31", "-q"]
+    )
+    assert result.exit_code == 2
+    assert Path("公司汇总_2025-12.xlsx").is_file() and Path("xlcrm-history.duckdb").is_file()
+    assert history.months(Path("xlcrm-history.duckdb"))[0]["month"] == "2025-12"

@@ -1,0 +1,61 @@
+"""Rows made by polars (xlcrm/batch/sheetxml.py) read back exactly, by openpyxl and python-calamine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import python_calamine
+import xlsxwriter
+from openpyxl import load_workbook
+
+from xlcrm.batch import sheetxml
+
+TRICKY = [
+    "普通文本",
+    "a & b < c > d",
+    "=1+1",
+    "  leading and trailing  ",
+    "_x0041_ stays literal",
+    "tab\tand\x01control",
+    "'quoted' \"double\"",
+    None,
+]
+
+
+def test_text_numbers_and_dates_round_trip(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "text": TRICKY,
+            "number": [1.5, 0.0, -3.0, 1e20, None, 7.0, 123456789.125, float("nan")],
+            "integer": [1, 2, None, 4, 5, 6, 7, 8],
+            "date": [dt.date(2025, 12, 31), None, dt.date(1900, 3, 1), *[dt.date(2024, 2, 29)] * 5],
+        },
+        schema={"text": pl.Utf8, "number": pl.Float64, "integer": pl.Int64, "date": pl.Date},
+    )
+    stage, target = tmp_path / "stage.xlsx", tmp_path / "out.xlsx"
+    book = xlsxwriter.Workbook(str(stage), {"constant_memory": True})
+    date = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet = book.add_worksheet("表")
+    sheet.write_row(0, 0, frame.columns)
+    sheet.write_datetime(0, 4, dt.datetime(2025, 1, 1), date)  # gives the date format its index
+    book.close()
+    rows = sheetxml.rows_xml(frame, ["text", "number", "number", "date"], 2, date.xf_index, chunk=3)
+    with zipfile.ZipFile(stage) as source, zipfile.ZipFile(target, "w") as out:
+        part = "xl/worksheets/sheet1.xml"
+        spliced = sheetxml.splice(source.read(part), rows, frame.height + 1, 4)
+        sheetxml.copy_with(source, out, {part: spliced})
+    # Excel's reading of the text (python-calamine decodes _xHHHH_ as Excel does; openpyxl does not)
+    calamine = python_calamine.CalamineWorkbook.from_path(str(target)).get_sheet_by_name("表").to_python()
+    assert [row[0] for row in calamine[1:]] == [v or "" for v in TRICKY]
+    sheet = load_workbook(target)["表"]
+    values = list(sheet.iter_rows(min_row=2, max_col=4, values_only=True))
+    assert [v[1] for v in values] == [1.5, 0, -3, 1e20, None, 7, 123456789.125, None]
+    assert [v[2] for v in values] == [1, 2, None, 4, 5, 6, 7, 8]
+    assert [v[3].date() if v[3] else None for v in values] == frame["date"].to_list()
+    assert sheet["A4"].value == "=1+1" and sheet["A4"].data_type == "s"  # text, never a formula
+    with zipfile.ZipFile(target) as package:
+        xml = package.read("xl/worksheets/sheet1.xml")
+    assert b'<dimension ref="A1:E9"/>' in xml and b"<f>" not in xml

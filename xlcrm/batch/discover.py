@@ -1,0 +1,128 @@
+"""Find a month's files and account for each one before any is read (POLICY §6).
+
+Folders are walked recursively in name order; files named on the command line keep their
+order, and the same file reached twice is found once. Decided here, from names and bytes
+alone: Excel's lock files (``~$…``), files in a folder whose suffix is not a workbook's,
+xlcrm's annotated copies (``*.checked.xlsx``), the company workbook being written, and files
+with the same bytes (SHA-256) as one found earlier are skipped, each with its reason. Every
+other file goes to a worker, which may still find it unusable or an xlcrm output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xlcrm.errors import InputError
+from xlcrm.preflight import LEGACY_SUFFIXES, SUFFIXES
+from xlcrm.registry import Lang
+
+CHECKED, UNUSABLE, SKIPPED = "checked", "unusable", "skipped"
+WORKBOOK_SUFFIXES = frozenset(SUFFIXES + LEGACY_SUFFIXES)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a file was skipped or unusable: an ``InputError`` reason key and its values."""
+
+    key: str
+    file: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, problem: InputError) -> Reason:
+        """The reason of an ``InputError`` (which itself does not pickle)."""
+        return cls(problem.reason, problem.file, tuple(problem.values.items()))
+
+    def message(self, lang: Lang = "zh") -> str:
+        """The one-line explanation, naming the file."""
+        return InputError(self.key, self.file, **dict(self.values)).message(lang)
+
+
+@dataclass(slots=True)
+class Found:
+    """One file found: where, its bytes' digest, and whether it is already decided."""
+
+    position: int
+    file: str  # the path as found (what every finding names)
+    path: Path  # absolute
+    size: int | None = None
+    sha256: str | None = None
+    skipped: Reason | None = None
+
+
+@dataclass(slots=True)
+class Discovery:
+    """Every file found, in order."""
+
+    found: list[Found] = field(default_factory=list)
+
+    @property
+    def to_check(self) -> list[Found]:
+        """The files a worker must read."""
+        return [f for f in self.found if f.skipped is None]
+
+
+def discover(inputs: Iterable[Path], output: Path | None = None) -> Discovery:
+    """Walk ``inputs`` and decide what can be decided without reading a workbook."""
+    seen: set[Path] = set()
+    digests: dict[str, str] = {}
+    discovery = Discovery()
+    own = output.resolve() if output is not None else None
+    for given, in_folder in _walk(inputs):
+        absolute = Path(os.path.abspath(given))
+        key = absolute.resolve() if absolute.exists() else absolute
+        if key in seen:
+            continue
+        seen.add(key)
+        found = Found(len(discovery.found), str(given), absolute)
+        discovery.found.append(found)
+        found.skipped = _by_name(given, in_folder, key == own)
+        if found.skipped is not None or not absolute.is_file():
+            continue
+        try:
+            found.size = absolute.stat().st_size
+            found.sha256 = sha256_of(absolute)
+        except OSError:
+            continue  # the worker reports it as check would
+        first = digests.setdefault(found.sha256, found.file)
+        if first != found.file:
+            found.skipped = Reason("duplicate", found.file, (("other", first),))
+    return discovery
+
+
+def _walk(inputs: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
+    """(path, whether it was found inside a folder) for every file, folders recursively."""
+    for given in inputs:
+        if not given.is_dir():
+            yield given, False
+            continue
+        for folder, folders, files in os.walk(given):
+            folders.sort()
+            for name in sorted(files):
+                yield Path(folder) / name, True
+
+
+def _by_name(path: Path, in_folder: bool, is_output: bool) -> Reason | None:
+    """What a file's name alone says (None: a worker must read it)."""
+    label = str(path)
+    if path.name.startswith("~$"):
+        return Reason("lock_file", label)
+    if is_output:
+        return Reason("company_workbook", label)
+    suffix = path.suffix.lower()
+    if in_folder and suffix not in WORKBOOK_SUFFIXES:
+        return Reason("other_file", label, (("suffix", path.suffix or "—"),))
+    if path.stem.endswith(".checked") and suffix in SUFFIXES:
+        return Reason("annotated_copy", label, (("why", "*.checked" + suffix),))
+    return None
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in chunks."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

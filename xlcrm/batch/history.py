@@ -1,0 +1,395 @@
+"""The consolidation history: every consolidated month in one embedded DuckDB file.
+
+Each run stores its month — the run record, the manifest, the submissions, the customers
+with their computed tier and grade, the credit rows, evaluations, blacklist entries and
+findings — in one transaction: a month run again replaces the stored one, and a run that
+fails (or is interrupted) leaves the file as it was. D106 and the month-over-month views read
+the latest earlier month from it. The tables' columns for the forms come from the form
+declarations (validators/forms.toml), so the schema analysts query is documented once, in the
+README, and checked against ``TABLES`` by a test.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from xlcrm.batch.cross import DEPT, FILE, SUB
+from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
+from xlcrm.batch.worker import ROW, SHEET
+from xlcrm.errors import InputError
+from xlcrm.forms import forms
+
+if TYPE_CHECKING:
+    from xlcrm.batch.company import Company
+    from xlcrm.batch.workbook import RunInfo
+
+SCHEMA_VERSION = 1
+DEFAULT_NAME = "xlcrm-history.duckdb"
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "enum": "VARCHAR",
+    "period": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "bool": "BOOLEAN",
+    "list": "VARCHAR[]",
+    "datetime": "TIMESTAMP",
+    "rate": "DOUBLE",
+}
+# Where each row of a form table came from (every form table starts with these).
+PLACE = (
+    ("month", "VARCHAR"),
+    ("position", "INTEGER"),
+    ("department", "VARCHAR"),
+    ("file", "VARCHAR"),
+    ("sheet", "VARCHAR"),
+    ("excel_row", "BIGINT"),
+)
+# A form key that would clash with the submitting department is stored under another name.
+RENAMED = {"archive": {"department": "declared_department"}, "blacklist": {"department": "listed_department"}}
+IDENTITY = (("identity", "VARCHAR"), ("matched_by", "VARCHAR"))
+
+
+def _form(key: str, extra: tuple[tuple[str, str], ...] = ()) -> tuple[tuple[str, str], ...]:
+    renamed = RENAMED.get(key, {})
+    return PLACE + tuple((renamed.get(c.key, c.key), SQL_TYPES[c.type]) for c in forms()[key].columns) + extra
+
+
+def _tables() -> dict[str, tuple[tuple[str, str], ...]]:
+    return {
+        "runs": (
+            ("month", "VARCHAR"), ("run_id", "VARCHAR"), ("started_at", "TIMESTAMP"),
+            ("finished_at", "TIMESTAMP"), ("user", "VARCHAR"), ("host", "VARCHAR"),
+            ("xlcrm_version", "VARCHAR"), ("as_of", "DATE"), ("options", "VARCHAR"),
+            ("inputs", "VARCHAR[]"), ("executor", "VARCHAR"), ("output", "VARCHAR"),
+            ("output_sha256", "VARCHAR"), ("previous_month", "VARCHAR"), ("files_found", "INTEGER"),
+            ("checked", "INTEGER"), ("unusable", "INTEGER"), ("skipped", "INTEGER"),
+            ("departments", "INTEGER"), ("customers", "BIGINT"), ("errors", "BIGINT"),
+            ("warnings", "BIGINT"), ("exit_code", "INTEGER"),
+        ),
+        "manifest": (
+            ("month", "VARCHAR"), ("position", "INTEGER"), ("file", "VARCHAR"), ("status", "VARCHAR"),
+            ("reason_code", "VARCHAR"), ("reason", "VARCHAR"), ("department", "VARCHAR"),
+            ("department_source", "VARCHAR"), ("sha256", "VARCHAR"), ("size", "BIGINT"),
+            ("sheets", "VARCHAR[]"), ("rows_archive", "BIGINT"), ("rows_evaluation", "BIGINT"),
+            ("rows_credit", "BIGINT"), ("rows_blacklist", "BIGINT"), ("errors", "INTEGER"),
+            ("warnings", "INTEGER"), ("worker", "VARCHAR"), ("seconds", "DOUBLE"),
+        ),
+        "submissions": (
+            ("month", "VARCHAR"), ("position", "INTEGER"), ("department", "VARCHAR"),
+            ("department_source", "VARCHAR"), ("file", "VARCHAR"), ("as_of", "DATE"),
+            ("customers", "BIGINT"), ("admitted", "BIGINT"), ("vip", "BIGINT"), ("preferred", "BIGINT"),
+            ("vip_share", "DOUBLE"), ("preferred_share", "DOUBLE"), ("vip_cap", "DOUBLE"),
+            ("preferred_cap", "DOUBLE"), ("vip_computed", "BIGINT"), ("preferred_computed", "BIGINT"),
+            ("credit_rows", "BIGINT"), ("limit_total", "DOUBLE"), ("exposure_total", "DOUBLE"),
+            ("utilisation", "DOUBLE"), ("errors", "BIGINT"), ("warnings", "BIGINT"),
+        ),
+        "customers": _form(
+            "archive",
+            (
+                *IDENTITY, ("computed_tier", "VARCHAR"), ("tier_basis", "VARCHAR"),
+                ("computed_grade", "VARCHAR"), ("credit_type", "VARCHAR"), ("credit_limit", "DOUBLE"),
+                ("credit_exposure", "DOUBLE"),
+            ),
+        ),
+        "credit": _form(
+            "credit",
+            (*IDENTITY, ("computed_grade", "VARCHAR"), ("max_limit", "DOUBLE"), ("max_term", "DOUBLE")),
+        ),
+        "evaluations": _form("evaluation"),
+        "blacklist": _form("blacklist"),
+        "findings": (
+            ("month", "VARCHAR"), ("position", "INTEGER"), ("department", "VARCHAR"), ("file", "VARCHAR"),
+            ("origin", "VARCHAR"), ("code", "VARCHAR"), ("severity", "VARCHAR"), ("sheet", "VARCHAR"),
+            ("cell", "VARCHAR"), ("excel_row", "BIGINT"), ("column_header", "VARCHAR"),
+            ("customer_code", "VARCHAR"), ("message", "VARCHAR"), ("message_en", "VARCHAR"),
+            ("waived", "BOOLEAN"),
+        ),
+    }  # fmt: skip
+
+
+TABLES = _tables()
+
+
+class _Stream:
+    """A polars frame as an Arrow C stream: DuckDB reads it without pyarrow."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        return self.frame.__arrow_c_stream__(requested_schema)
+
+
+def default_path(output: Path) -> Path:
+    """The history beside the company workbook."""
+    return output.parent / DEFAULT_NAME
+
+
+def _connect(path: Path, *, read_only: bool) -> Any:
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+        con.execute("SET enable_progress_bar = false")  # DuckDB would draw one on stdout
+        return con
+    except duckdb.Error as exc:
+        raise InputError("history", str(path), detail=_first_line(exc)) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _create(con: Any, path: Path) -> None:
+    """The tables (on a new file), or a clear error when the file has another schema version."""
+    con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if found is None:
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    elif found[0] != str(SCHEMA_VERSION):
+        raise InputError("history", str(path), detail=f"schema {found[0]} ≠ {SCHEMA_VERSION}")
+    for name, columns in TABLES.items():
+        body = ", ".join(f'"{column}" {kind}' for column, kind in columns)
+        con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({body})')
+
+
+def store(
+    path: Path,
+    month: str,
+    frames: dict[str, pl.DataFrame],
+    *,
+    finish: Callable[[], None] | None = None,
+    after_insert: Callable[[str], None] | None = None,
+) -> None:
+    """Replace ``month`` in the history with ``frames`` (table -> rows), in one transaction.
+
+    ``finish`` runs right after the commit, with Ctrl-C held back until both are done (the
+    caller renames its output into place there). ``after_insert`` is called after each table
+    is filled (tests make a run fail half-way through with it).
+    """
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _connect(path, read_only=False)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        _create(con, path)
+        for name in TABLES:
+            con.execute(f'DELETE FROM "{name}" WHERE month = ?', [month])
+        for name, frame in frames.items():
+            columns = ", ".join(f'"{c}"' for c in frame.columns)
+            con.register("incoming", _Stream(frame))
+            con.execute(f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM incoming')
+            con.unregister("incoming")
+            if after_insert is not None:
+                after_insert(name)
+        with held_interrupt():
+            con.execute("COMMIT")
+            if finish is not None:
+                finish()
+    except duckdb.Error as exc:
+        _rollback(con)
+        raise InputError("history", str(path), detail=_first_line(exc)) from None
+    except BaseException:
+        _rollback(con)
+        raise
+    finally:
+        con.close()
+
+
+def _rollback(con: Any) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except Exception:  # no transaction left to roll back (it failed to begin)
+        return
+
+
+def previous_month(path: Path, month: str) -> tuple[str, list[str]] | None:
+    """The latest stored month before ``month`` and its departments (None without one)."""
+    if not path.exists():
+        return None
+    con = _connect(path, read_only=True)
+    try:
+        if not _has_runs(con):
+            return None
+        found = con.execute("SELECT max(month) FROM runs WHERE month < ?", [month]).fetchone()
+        if found is None or found[0] is None:
+            return None
+        departments = con.execute(
+            "SELECT DISTINCT department FROM submissions WHERE month = ? AND department IS NOT NULL ORDER BY 1",
+            [found[0]],
+        ).fetchall()
+        return str(found[0]), [str(d[0]) for d in departments]
+    finally:
+        con.close()
+
+
+def _has_runs(con: Any) -> bool:
+    return bool(
+        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'runs'").fetchone()[0]
+    )
+
+
+def months(path: Path) -> list[dict[str, Any]]:
+    """Every stored month with its run and counts, oldest first."""
+    if not path.exists():
+        raise InputError("not_found", str(path))
+    con = _connect(path, read_only=True)
+    try:
+        if not _has_runs(con):
+            return []
+        cursor = con.execute(
+            """
+            SELECT r.month, r.finished_at, r."user", r.host, r.files_found, r.checked, r.unusable,
+                   r.skipped, r.departments, r.customers, r.errors, r.warnings, r.exit_code, r.output,
+                   (SELECT count(*) FROM credit c WHERE c.month = r.month) AS credit_rows,
+                   (SELECT count(*) FROM findings f WHERE f.month = r.month) AS findings
+            FROM runs r ORDER BY r.month
+            """
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
+@contextmanager
+def held_interrupt() -> Iterator[None]:
+    """Hold Ctrl-C back for a few statements that must happen together; raise it afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[bool] = []
+    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:  # as the handler held back would have: KeyboardInterrupt, or xlcrm's own
+        if callable(previous):
+            previous(signal.SIGINT, None)
+        raise KeyboardInterrupt
+
+
+def frames_of(company: Company, run: RunInfo, output_sha256: str | None) -> dict[str, pl.DataFrame]:
+    """The rows a month stores, table by table (columns as in ``TABLES``)."""
+    month = company.month
+    found = {f.position: f for f in company.found}
+    counts = {s: company.count(s) for s in (CHECKED, UNUSABLE, SKIPPED)}
+    frames: dict[str, pl.DataFrame] = {}
+    frames["runs"] = _typed(
+        "runs",
+        [
+            {
+                "month": month, "run_id": run.run_id, "started_at": run.started_at,
+                "finished_at": run.finished_at, "user": run.user, "host": run.host,
+                "xlcrm_version": run.version, "as_of": run.as_of,
+                "options": json.dumps(run.options, ensure_ascii=False, default=str),
+                "inputs": list(run.inputs), "executor": run.executor, "output": str(run.output),
+                "output_sha256": output_sha256,
+                "previous_month": company.previous[0] if company.previous else None,
+                "files_found": len(company.outcomes), **counts,
+                "departments": len({o.department for o in company.checked}),
+                "customers": company.tables["archive"].height, "errors": company.errors,
+                "warnings": company.warnings, "exit_code": company.exit_code,
+            }
+        ],
+    )  # fmt: skip
+    frames["manifest"] = _typed(
+        "manifest",
+        [
+            {
+                "month": month, "position": o.position, "file": o.file, "status": o.status,
+                "reason_code": o.reason.key if o.reason else None,
+                "reason": o.reason.message("zh") if o.reason else None,
+                "department": o.department, "department_source": o.department_source,
+                "sha256": found[o.position].sha256, "size": found[o.position].size,
+                "sheets": list(o.sheets),
+                **{f"rows_{k}": o.rows.get(k) for k in ("archive", "evaluation", "credit", "blacklist")},
+                "errors": o.errors if o.status == CHECKED else None,
+                "warnings": o.warnings if o.status == CHECKED else None,
+                "worker": o.worker or None, "seconds": o.seconds,
+            }
+            for o in company.outcomes
+        ],
+    )  # fmt: skip
+    departments = company.departments
+    frames["submissions"] = _typed(
+        "submissions",
+        departments.rename({SUB: "position"}).to_dicts() if not departments.is_empty() else [],
+        month=month,
+    )
+    for table, key in (
+        ("customers", "archive"),
+        ("credit", "credit"),
+        ("evaluations", "evaluation"),
+        ("blacklist", "blacklist"),
+    ):
+        frame = company.tables[key].rename(RENAMED.get(key, {}))
+        frame = frame.rename(
+            {SUB: "position", DEPT: "department", FILE: "file", SHEET: "sheet", ROW: "excel_row"}
+        )
+        frames[table] = frame.with_columns(pl.lit(month).alias("month")).select(
+            [c for c, _ in TABLES[table] if c in frame.columns or c == "month"]
+        )
+    frames["findings"] = _typed(
+        "findings",
+        [
+            {
+                "position": f.position, "department": f.department, "file": f.diagnostic.file,
+                "origin": f.origin, "code": f.diagnostic.code, "severity": f.diagnostic.severity,
+                "sheet": f.diagnostic.sheet, "cell": f.diagnostic.cell, "excel_row": f.diagnostic.row,
+                "column_header": f.diagnostic.column, "customer_code": f.diagnostic.customer_code,
+                "message": f.diagnostic.message("zh"), "message_en": f.diagnostic.message("en"),
+                "waived": f.diagnostic.waived,
+            }
+            for f in company.findings
+        ],
+        month=month,
+    )  # fmt: skip
+    return frames
+
+
+_POLARS: dict[str, Any] = {
+    "VARCHAR": pl.Utf8, "INTEGER": pl.Int64, "BIGINT": pl.Int64, "DOUBLE": pl.Float64,
+    "DATE": pl.Date, "BOOLEAN": pl.Boolean, "TIMESTAMP": pl.Datetime("us"), "VARCHAR[]": pl.List(pl.Utf8),
+}  # fmt: skip
+
+
+def _typed(table: str, rows: list[dict[str, Any]], month: str | None = None) -> pl.DataFrame:
+    """Rows as a frame with exactly the table's columns and types."""
+    schema = {name: _POLARS[kind] for name, kind in TABLES[table]}
+    if month is not None:
+        rows = [{**row, "month": month} for row in rows]
+    return pl.DataFrame([{k: row.get(k) for k in schema} for row in rows], schema=schema)
+
+
+DESCRIPTIONS = {
+    "runs": "one row per stored month: who ran it, when, on which host, with which options and executor, what it wrote (output and its SHA-256), the counts and exit status",
+    "manifest": "every file found that month: status (checked / unusable / skipped), reason, department and how it was determined, SHA-256, size, sheets, rows read per form, errors and warnings, worker and seconds",
+    "submissions": "one row per checked submission (部门汇总): customers, admitted, declared and computed VIP/优选 counts and shares against the caps, credit rows, limit and exposure totals, utilisation, errors, warnings",
+    "customers": "every 客户档案 row with its department (the submission's; 所属部门 is declared_department), file, sheet, Excel row, company-wide identity, computed tier and basis, and from 信用评定 the computed grade, grant type, limit and exposure",
+    "credit": "every 信用评定 row with identity, computed grade, maximum limit and term",
+    "evaluations": "every 客户评价 row",
+    "blacklist": "every 黑名单 row of every submission (its own 部门 column is listed_department)",
+    "findings": "every finding of the month: check's, the company blacklist's (origin company_blacklist) and D101–D106 (origin consolidation), with the message in Chinese and English",
+}
+
+
+def schema_markdown() -> str:
+    """The README's table of the history's tables and columns (``make docs``)."""
+    lines = ["| table | columns | what a row is |", "|---|---|---|"]
+    for name, columns in TABLES.items():
+        listed = ", ".join(f"`{c}` {kind.lower()}" for c, kind in columns)
+        lines.append(f"| `{name}` | {listed} | {DESCRIPTIONS[name]} |")
+    return "\n".join(lines)

@@ -1,0 +1,227 @@
+"""What ``xlcrm consolidate`` prints: the JSON contract of POLICY §6, or a terminal report.
+
+The terminal report accounts for every file (found = checked + unusable + skipped, and rows
+read = rows in the company tables), sums up each department, and lists the cross-department
+findings, the company-blacklist hits and the major losses for 营销事业部; every finding of
+every department is in the workbook and the JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+
+from xlcrm.batch.company import statuses
+from xlcrm.batch.consolidate import Consolidation
+from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
+from xlcrm.batch.worker import DEPARTMENT_SOURCES, SHIPPED
+from xlcrm.forms import forms
+from xlcrm.registry import Lang, phrases
+from xlcrm.render.text import Line, _emit, _line
+
+_WORDS = {
+    "zh": {
+        "title": "公司汇总 {month}",
+        "files": "文件：找到 {files_found} 个 = 已检查 {checked} + 无法使用 {unusable} + 已跳过 {skipped}",
+        "rows": "  {form}：读入 {read} 行 = 公司表 {company} 行",
+        "status": {CHECKED: "已检查", UNUSABLE: "无法使用", SKIPPED: "已跳过"},
+        "department": "{department}（按{source}）  错误 {errors}  警告 {warnings}",
+        "cross": "跨部门问题与公司黑名单命中（{n} 条）：",
+        "losses": "造成重大损失但未列入公司黑名单的客户（报营销事业部）：{n} 位",
+        "loss": "  {department} {file} [{code}] {name}",
+        "summary": "共 {total} 个问题：{errors} 个错误，{warnings} 个警告，{waived} 个已豁免。",
+        "previous": "对比月份（D106）：{month}",
+        "no_previous": "历史库中没有更早的月份，D106 未比较。",
+        "no_history": "未使用历史库（--no-history），D106 未检查，本月未存入历史。",
+        "written": "已写出：{path}",
+        "stored": "历史库：{path}（{month} 已保存）",
+    },
+    "en": {
+        "title": "Company consolidation {month}",
+        "files": "Files: {files_found} found = {checked} checked + {unusable} unusable + {skipped} skipped",
+        "rows": "  {form}: {read} rows read = {company} rows in the company table",
+        "status": {CHECKED: "checked", UNUSABLE: "unusable", SKIPPED: "skipped"},
+        "department": "{department} (by {source})  errors {errors}  warnings {warnings}",
+        "cross": "Cross-department findings and company-blacklist hits ({n}):",
+        "losses": "Customers with a major loss not on the company blacklist (for 营销事业部): {n}",
+        "loss": "  {department} {file} [{code}] {name}",
+        "summary": "{total} problem(s): {errors} error(s), {warnings} warning(s), {waived} waived.",
+        "previous": "Compared with (D106): {month}",
+        "no_previous": "No earlier month in the history: D106 not compared.",
+        "no_history": "No history (--no-history): D106 not checked, the month not stored.",
+        "written": "Written: {path}",
+        "stored": "History: {path} ({month} stored)",
+    },
+}
+
+
+def to_json(done: Consolidation, lang: Lang = "zh") -> dict[str, Any]:
+    """``{"manifest": [...], "diagnostics": [...], "summary": {...}}`` (POLICY §6)."""
+    company = done.company
+    found = {f.position: f for f in company.found}
+    manifest = [
+        {
+            "file": o.file,
+            "status": o.status,
+            "reason": o.reason.message(lang) if o.reason else None,
+            "reason_code": o.reason.key if o.reason else None,
+            "department": o.department,
+            "department_source": o.department_source,
+            "sha256": found[o.position].sha256,
+            "size": found[o.position].size,
+            "sheets": list(o.sheets),
+            "rows": {k: v for k, v in o.rows.items() if k in SHIPPED} if o.status == CHECKED else {},
+            "errors": o.errors,
+            "warnings": o.warnings,
+        }
+        for o in company.outcomes
+    ]
+    diagnostics = [
+        {**f.diagnostic.to_dict(lang), "department": f.department, "origin": f.origin}
+        for f in company.findings
+    ]
+    run = done.run
+    summary = {
+        "month": company.month,
+        **statuses(company),
+        "errors": company.errors,
+        "warnings": company.warnings,
+        "waived": sum(1 for f in company.findings if f.diagnostic.waived),
+        "departments": [o.department for o in company.checked],
+        "rows_read": company.rows_read(),
+        "rows_company": {key: company.tables[key].height for key in SHIPPED},
+        "by_code": dict(sorted(Counter(f.diagnostic.code for f in company.findings).items())),
+        "previous_month": company.previous[0] if company.previous else None,
+        "major_losses": [_jsonable(row) for row in company.major_losses.iter_rows(named=True)],
+        "as_of": run.as_of.isoformat() if run.as_of else None,
+        "output": str(done.output),
+        "history": str(done.history) if done.history else None,
+        "run": {
+            "id": run.run_id,
+            "user": run.user,
+            "host": run.host,
+            "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat(),
+            "version": run.version,
+            "executor": done.executor,
+            "options": {k: _jsonable(v) for k, v in run.options.items()},
+        },
+        "exit_code": company.exit_code,
+    }
+    return {"manifest": manifest, "diagnostics": diagnostics, "summary": summary}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def render_json(done: Consolidation, lang: Lang = "zh") -> str:
+    """The JSON text (compact, Chinese kept readable)."""
+    return json.dumps(to_json(done, lang), ensure_ascii=False)
+
+
+def render_text(done: Consolidation, console: Console, lang: Lang = "zh") -> None:
+    """The terminal report."""
+    _emit(console, report_lines(done, lang))
+
+
+def report_lines(done: Consolidation, lang: Lang) -> list[Line]:
+    """The report as styled lines."""
+    words: dict[str, Any] = _WORDS[lang]
+    company = done.company
+    lines: list[Line] = [[(words["title"].format(month=company.month), "bold underline")]]
+    lines.append([(words["files"].format(**statuses(company)), "bold")])
+    for outcome in company.outcomes:
+        status = words["status"][outcome.status]
+        style = {CHECKED: "green", UNUSABLE: "bold red", SKIPPED: "dim"}[outcome.status]
+        line: Line = [(f"  {status}  ", style), (outcome.file, "")]
+        if outcome.status == CHECKED:
+            source = DEPARTMENT_SOURCES[outcome.department_source or "file_name"].text(lang)
+            text = words["department"].format(
+                department=outcome.department,
+                source=source,
+                errors=len([f for f in company.findings_of(outcome.position) if _counts(f, "error")]),
+                warnings=len([f for f in company.findings_of(outcome.position) if _counts(f, "warning")]),
+            )
+            line.append((f"  {text}", "dim"))
+        elif outcome.reason is not None:
+            line = [(f"  {status}  ", style), (outcome.reason.message(lang), "")]
+        lines.append(line)
+    read = company.rows_read()
+    for key in SHIPPED:
+        form = forms()[key].zh if lang == "zh" else forms()[key].en
+        lines.append(
+            [(words["rows"].format(form=form, read=read[key], company=company.tables[key].height), "dim")]
+        )
+    cross = [f for f in company.findings if f.origin != "check"]
+    lines.append([])
+    lines.append([(words["cross"].format(n=len(cross)), "bold")])
+    lines.extend(_finding_line(f.diagnostic, f.department, lang) for f in cross)
+    losses = company.major_losses
+    lines.append([(words["losses"].format(n=losses.height), "bold" if losses.height else "dim")])
+    for row in losses.iter_rows(named=True):
+        lines.append(
+            [
+                (
+                    words["loss"].format(
+                        department=row["__department"],
+                        file=row["__file"],
+                        code=row["customer_code"],
+                        name=row["name"] or "",
+                    ),
+                    "",
+                )
+            ]
+        )
+    lines.append([])
+    total = len(company.findings)
+    waived = sum(1 for f in company.findings if f.diagnostic.waived)
+    lines.append(
+        [
+            (
+                words["summary"].format(
+                    total=total, errors=company.errors, warnings=company.warnings, waived=waived
+                ),
+                "bold",
+            )
+        ]
+    )
+    counts = Counter(f.diagnostic.code for f in company.findings)
+    if counts:
+        lines.append([("  " + "  ".join(f"{c}×{n}" for c, n in sorted(counts.items())), "dim")])
+    notes = Counter((key, tuple(sorted(values.items()))) for o in company.checked for key, values in o.notes)
+    lines.extend([("※ " + phrases()[key][lang].format(**dict(values)), "dim")] for key, values in notes)
+    if done.history is None:
+        lines.append([("※ " + words["no_history"], "dim")])
+    elif company.previous:
+        lines.append([("※ " + words["previous"].format(month=company.previous[0]), "dim")])
+    else:
+        lines.append([("※ " + words["no_previous"], "dim")])
+    lines.append([(words["written"].format(path=done.output), "bold")])
+    if done.history is not None:
+        lines.append([(words["stored"].format(path=done.history, month=company.month), "")])
+    return lines
+
+
+def _counts(finding: Any, severity: str) -> bool:
+    return bool(finding.diagnostic.severity == severity and not finding.diagnostic.waived)
+
+
+def _finding_line(diagnostic: Any, department: str | None, lang: Lang) -> Line:
+    place = " ".join(x for x in (diagnostic.file, diagnostic.location) if x)
+    return [
+        (f"  {department or ''} ", "bold"),
+        *([(place + " ", "")] if place else []),
+        *_line(diagnostic, 0, lang)[1:],
+    ]
