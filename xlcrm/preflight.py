@@ -5,16 +5,14 @@ password-protected workbooks, Excel's lock files, and now and then something hos
 each is recognised from its bytes and refused with one clear line (an ``InputError``), with
 bounded memory: the zip directory is checked (sizes, ratio, count) before any part is
 inflated, parts are inflated in chunks against those limits (a CRC mismatch means a damaged
-file), no XML part may declare a DTD or entities (entity bombs), and a sheet whose used area
-(last row × last column) would make the reader allocate billions of cells is refused before
-python-calamine sees it. The same pass finds the cells the reader would show as blank but
-are not: Excel error values and formulas without a computed value (S010).
+file), and no XML part may declare a DTD or entities (entity bombs), wherever its prolog
+puts one. What a sheet will make the reader allocate, and its S010 cells, are measured next,
+by ``xlcrm.sheetscan``, before python-calamine parses any sheet.
 
 The workbook's own XML (workbook.xml and its relationships) is parsed with defusedxml, and
 each sheet is mapped to the part exactly as python-calamine will look it up (the workbook's
 folder from the package relationships, wherever it is; upper or lower case; Strict or
-transitional namespaces), so the part scanned is the part read. Sheets themselves are
-measured by ``xlcrm.sheetscan`` as they are read.
+transitional namespaces), so the part measured is the part read.
 """
 
 from __future__ import annotations
