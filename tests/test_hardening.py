@@ -327,6 +327,22 @@ def test_broken_notes_of_the_user_are_one_line(tmp_path: Path) -> None:
     one_line(err, "无法写出带标注的副本")
 
 
+def test_process_refuses_a_sheet_spelled_unusually(tmp_path: Path) -> None:
+    """check reads any spelling; process rewrites rows by their bytes, so only the usual one."""
+    source = case(tmp_path)
+    odd = edit(
+        source,
+        tmp_path / "odd.xlsx",
+        SHEET,
+        lambda x: x.replace('<c r="K2" t="inlineStr">', "<c r='K2' t='inlineStr'>"),
+    )
+    assert ("S005", "客户档案", "K2") in found(odd)
+    code, _, err = run("process", str(odd), "-o", str(tmp_path / "out.xlsx"))
+    assert code == 2
+    one_line(err, "写法少见")
+    assert not (tmp_path / "out.xlsx").exists()
+
+
 @pytest.mark.parametrize("command", ["templates", "demo"])
 def test_templates_and_demo_into_a_file_are_one_line(tmp_path: Path, command: str) -> None:
     blocker = tmp_path / "a_file"

@@ -62,6 +62,9 @@ class Source:
         default_factory=dict
     )  # worksheet name -> its part (None: absent)
     date1904: bool = False  # the workbook counts dates from 1904 (workbookPr date1904, as calamine reads it)
+    spelled: dict[str, str] = field(
+        default_factory=dict
+    )  # sheet -> how it was measured (fast, measure, exact)
 
     def open(self) -> IO[bytes]:
         """The package's bytes as a file."""

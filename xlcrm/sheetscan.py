@@ -227,6 +227,7 @@ def measure_sheets(source: Source, limits: Limits, sheets: Sequence[str]) -> dic
             break
         if not found[name].exact:
             found[name] = _exact(source, name, limits)
+    source.spelled.update({name: scan.mode for name, scan in found.items()})
     total = sum(s.cells for s in found.values())
     if total > limits.max_cells:
         largest = max(found, key=lambda n: found[n].cells)

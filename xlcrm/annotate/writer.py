@@ -275,6 +275,12 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
             notes[d.sheet][d.cell].append(d)
     _computed(result, label, shared.computed, patches, header_style)
 
+    checked = result.sources.get(label)
+    odd = [sheet for sheet in patches if checked is not None and checked.spelled.get(sheet) == "exact"]
+    if odd:  # rows are patched by their bytes: only the spelling spreadsheet programs write
+        raise InputError(
+            "unprocessable", label, detail=f"工作表“{odd[0]}”的 XML 写法少见 / unusual XML spelling"
+        )
     vml_block = used_vml_blocks([package.read(n) for n in package.names if n.endswith(".vml")])
     for sheet, part in parts.items():
         sheet_notes = {ref: note_text(items) for ref, items in notes.get(sheet, {}).items()}
