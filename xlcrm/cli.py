@@ -519,6 +519,7 @@ def rules(code: str | None, lang: Lang) -> None:
 
 @cli.command(**COMMAND)
 @click.option(
+    "-o",
     "--out",
     "out",
     type=click.Path(path_type=Path),
@@ -551,6 +552,7 @@ def templates(out: Path, force: bool) -> None:
 
 @cli.command(**COMMAND)
 @click.option(
+    "-o",
     "--out",
     "out",
     type=click.Path(path_type=Path),
