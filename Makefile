@@ -30,7 +30,7 @@ format: $(STAMP)
 
 # Regenerate the committed templates, and the generated tables of README.md and docs/policy.md.
 templates: $(STAMP)
-	$(VENV)/bin/xlcrm templates --out workbook_templates
+	$(VENV)/bin/xlcrm templates --out workbook_templates --force
 
 docs: $(STAMP)
 	$(PY) -m xlcrm.docs README.md docs/policy.md

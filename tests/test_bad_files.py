@@ -27,7 +27,10 @@ from tests.workbooks import AS_OF, write_case
 from xlcrm.cli import cli
 
 DATA = Path(__file__).parent / "data"
-MEMORY_LIMIT = 1 << 30  # 1 GiB of address space for the child: a bomb that got through would die
+# 2 GiB of address space for the child: a bomb that got through (gigabytes of grid) would die,
+# while polars' and jemalloc's thread pools, which reserve address space as they start, do not
+# (at 1 GiB they sometimes fail to start on a loaded machine, with or without a bomb).
+MEMORY_LIMIT = 2 << 30
 TIME_LIMIT = 30  # seconds; each refusal takes well under one
 
 
@@ -240,13 +243,9 @@ def far_cell(tmp_path: Path, name: str, cell: str) -> Path:
     return replace_part(source, tmp_path / name, "xl/worksheets/sheet1.xml", xml)
 
 
-@pytest.mark.parametrize(
-    "cell",
-    ['<c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>', '<c r="XFD1048576" s="1"/>'],
-    ids=["value", "styled-empty"],
-)
-def test_an_absurd_sheet_is_refused_and_the_batch_goes_on(tmp_path: Path, cell: str) -> None:
-    far = far_cell(tmp_path, "far.xlsx", cell)
+def test_an_absurd_sheet_is_refused_and_the_batch_goes_on(tmp_path: Path) -> None:
+    """A value at XFD1048576 (a styled empty cell there is harmless: tests/test_preflight.py)."""
+    far = far_cell(tmp_path, "far.xlsx", '<c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>')
     assert far.stat().st_size < 10_000
     other = good(tmp_path, "other.xlsx")
     code, out, err, seconds = run_limited("check", str(far), str(other))
@@ -313,10 +312,11 @@ def test_permission_denied_says_close_it_in_excel(tmp_path: Path, monkeypatch: p
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(os, "replace", locked)  # what Windows says about a file open in Excel
+    monkeypatch.setattr(os, "link", locked)
     path = good(tmp_path)
     code, _, err = run("process", str(path), "-o", str(tmp_path / "out.xlsx"))
     assert code == 2 and "Excel 中打开" in err
-    assert not list(tmp_path.glob(".out.*"))  # the temporary copy is gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.xlsx"]  # the temporary copy is gone
 
 
 def test_two_runs_at_once_never_corrupt_the_output(tmp_path: Path) -> None:
@@ -371,7 +371,8 @@ def test_the_preflight_finds_exactly_the_error_and_uncomputed_cells(
     tmp_path: Path, cells: list[list[object]]
 ) -> None:
     from xlcrm.policy import default_policy
-    from xlcrm.preflight import Limits, open_source, scan_sheet
+    from xlcrm.preflight import Limits, open_source
+    from xlcrm.sheetscan import scan_sheet
 
     book = openpyxl.Workbook()
     sheet = book.active
@@ -395,11 +396,10 @@ def test_a_chunk_boundary_never_splits_a_cell_from_its_value(monkeypatch: pytest
     """Scanned in tiny chunks, LibreOffice's computed formulas still have their values."""
     from xlcrm import preflight
     from xlcrm.policy import default_policy
+    from xlcrm.sheetscan import scan_sheet
 
     limits = preflight.Limits.of(default_policy())
     source = preflight.open_source(DATA / "rich_libreoffice.xlsx", "rich", limits)
     for size in range(16, 129, 8):  # a cut between </f> and <v> happens at some of these
         monkeypatch.setattr(preflight, "CHUNK", size)
-        assert all(
-            preflight.scan_sheet(source, sheet, limits).errors == {} for sheet in source.sheet_parts
-        ), size
+        assert all(scan_sheet(source, sheet, limits).errors == {} for sheet in source.sheet_parts), size

@@ -7,6 +7,7 @@ import datetime as dt
 import gc
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -166,9 +167,10 @@ def check(
 @click.option(
     "-o",
     "--out",
-    type=click.Path(path_type=Path),
+    type=click.Path(),
     metavar="路径/PATH",
-    help="输出文件（一个输入时）或文件夹。 Output file (one input) or folder.",
+    help="输出文件（一个输入时）或文件夹（多个输入，或以 / 结尾）。 Output file (one input) or folder "
+    "(several inputs, or ending in /).",
 )
 @click.option(
     "--in-place",
@@ -183,7 +185,7 @@ def check(
 @POLICY
 def process(
     files: tuple[Path, ...],
-    out: Path | None,
+    out: str | None,
     in_place: bool,
     force: bool,
     lang: Lang,
@@ -203,14 +205,21 @@ def process(
 
     if in_place and out is not None:
         raise click.BadParameter("--in-place 与 -o 不能同时使用 / use either --in-place or -o")
+    from xlcrm.errors import printable
+
+    folder = out is not None and out.endswith(("/", os.sep))  # "-o 已检查/" names a folder
     policy = _load_policy(policy_file, lang)
     with without_cyclic_gc():  # the check's rows stay alive while the copy is written
         result = run_check(list(files), Options(as_of, (), (), blacklist, policy, password))
         console = Console(highlight=False, soft_wrap=True)
         render_text(result, console, lang)
-        done = annotate_all(result, out, in_place=in_place, force=force)
+        target = Path(out) if out is not None else None
+        done = annotate_all(result, target, in_place=in_place, force=force, folder=folder)
     for path in done.copies:
-        click.echo(("已写出：" if lang == "zh" else "Written: ") + str(path))
+        line = ("已写出：" if lang == "zh" else "Written: ") + str(path)
+        if path in done.renamed:  # two inputs of the same name: say which is which
+            line += ("（输入 {}）" if lang == "zh" else " (input {})").format(done.renamed[path])
+        click.echo(printable(line))
     for problem in done.refused + done.warnings:
         click.echo(problem.message(lang), err=True)
     sys.exit(2 if done.refused else result.exit_code)
@@ -424,14 +433,14 @@ def consolidate(
     except InputError as problem:
         click.echo(problem.message(lang), err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted) as stop:  # Ctrl-C, or SIGTERM (main installs both)
         click.echo(
             "已中断：没有写出公司汇总，历史库未改动。"
             if lang == "zh"
             else "Interrupted: no workbook written, the history unchanged.",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(stop.code if isinstance(stop, Interrupted) else 130)
     if fmt == "json":
         from xlcrm.render.consolidation import render_json
 
@@ -572,6 +581,7 @@ def rules(code: str | None, lang: Lang) -> None:
 
 @cli.command(**COMMAND)
 @click.option(
+    "-o",
     "--out",
     "out",
     type=click.Path(path_type=Path),
@@ -580,16 +590,31 @@ def rules(code: str | None, lang: Lang) -> None:
     show_default=True,
     help="模板写到这个文件夹。 Folder to write the templates to.",
 )
-def templates(out: Path) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="覆盖已存在的模板文件（已填写的内容会丢失）。 Overwrite template files that exist.",
+)
+def templates(out: Path, force: bool) -> None:
     """生成空白模板（每个表单一个，外加合并台账）。 Write the blank templates."""
+    from xlcrm.errors import InputError, printable
     from xlcrm.templates import write_templates
 
-    for path in write_templates(out):
-        click.echo(str(path))
+    try:
+        paths = write_templates(out, force=force)
+    except InputError as problem:
+        click.echo(problem.message(), err=True)
+        sys.exit(2)
+    except OSError as exc:
+        click.echo(InputError("output", str(out), detail=exc.strerror or str(exc)).message(), err=True)
+        sys.exit(2)
+    for path in paths:
+        click.echo(printable(str(path)))
 
 
 @cli.command(**COMMAND)
 @click.option(
+    "-o",
     "--out",
     "out",
     type=click.Path(path_type=Path),
@@ -602,20 +627,53 @@ def templates(out: Path) -> None:
 def demo(out: Path, lang: Lang) -> None:
     """写出示例工作簿并检查它——新用户的第一次运行。 Write a sample workbook and check it."""
     from xlcrm.demo import run_demo
+    from xlcrm.errors import InputError
 
-    sys.exit(run_demo(out, lang, Console(highlight=False, soft_wrap=True)))
+    try:
+        code = run_demo(out, lang, Console(highlight=False, soft_wrap=True))
+    except OSError as exc:
+        click.echo(InputError("output", str(out), detail=exc.strerror or str(exc)).message(lang), err=True)
+        code = 2
+    sys.exit(code)
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM: unwind (files being written remove their temporaries), then exit."""
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal_number)
+        self.code = 128 + signal_number  # 130 for SIGINT, 143 for SIGTERM, as shells report them
+
+
+def _interrupt(signal_number: int, _frame: Any) -> None:
+    raise Interrupted(signal_number)
 
 
 def main() -> None:
-    """Entry point: no traceback reaches the user unless XLCRM_DEBUG is set."""
+    """Entry point: no traceback reaches the user unless XLCRM_DEBUG is set.
+
+    Ctrl-C (SIGINT) and SIGTERM unwind the run — a copy being written removes its temporary
+    file, nothing is left half-written — and exit with 130 or 143 and one line saying so.
+    """
     # A short-lived process holding millions of cell values: automatic cyclic collections
     # would walk them all, repeatedly, for garbage xlcrm hardly creates (~1 s per 100k rows).
     gc.disable()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, _interrupt)
     try:
         cli(standalone_mode=True)
         code = 0
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except Interrupted as stop:
+        for number in (signal.SIGINT, signal.SIGTERM):  # a second signal ends it at once
+            signal.signal(number, signal.SIG_DFL)
+        click.echo(
+            f"xlcrm 已中断（{signal.Signals(stop.code - 128).name}），未写完的文件已删除，原文件未改动。"
+            " / interrupted; unfinished files removed, inputs unchanged.",
+            err=True,
+        )
+        code = stop.code
     except Exception as exc:
         if os.environ.get("XLCRM_DEBUG"):
             raise

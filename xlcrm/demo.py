@@ -69,7 +69,7 @@ def run_demo(out: Path, lang: Lang, console: Console) -> int:
     words = _TEXT[lang]
     sample = write_sample(out / SAMPLE_NAME)
     templates = out / "templates"
-    write_templates(templates)
+    write_templates(templates, force=True)  # the demo's own folder: written afresh each run
     console.print(Text(words["intro"].format(path=sample), style="bold"))
     console.print(Text(words["command"].format(path=sample, xlcrm=_program()), style="dim"))
     console.print()

@@ -125,7 +125,15 @@ def render_value(name: str, value: Any, lang: Lang) -> str:
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value)
+    return shortened(str(value))
+
+
+QUOTED_MAX = 200  # characters of a cell's value quoted in a message (a cell holds up to 32,767)
+
+
+def shortened(text: str) -> str:
+    """A value as a message quotes it: at most QUOTED_MAX characters, then an ellipsis."""
+    return text if len(text) <= QUOTED_MAX else text[: QUOTED_MAX - 1] + "…"
 
 
 def _jsonable(value: Any) -> Any:

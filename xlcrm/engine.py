@@ -109,7 +109,10 @@ def check(paths: Sequence[Path | str], options: Options | None = None) -> Result
 def _check(paths: Sequence[Path | str], options: Options) -> Result:
     unique: dict[Path, Path | str] = {}
     for given in paths:  # the same file twice is one file, not a duplicate of every row
-        unique.setdefault(Path(given).resolve(), given)
+        try:
+            unique.setdefault(Path(given).resolve(), given)
+        except (OSError, ValueError):  # a name no file can have (a NUL byte): the pre-flight says so
+            unique.setdefault(Path(given), given)
     paths = list(unique.values())
     result = Result(files=[str(p) for p in paths])
     policy = options.policy or default_policy()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from xlcrm.registry import Lang
@@ -72,6 +73,19 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}: sheet “{sheet}” has an absurd used area ({rows} rows × {cols} columns, over "
         "{limit} cells); delete the far-away formatting or data and save again.",
     ),
+    "too_many_cells_book": (
+        "{file}：各工作表的使用范围合计 {cells} 个单元格，超过 {limit}（最大的是“{sheet}”：{rows} 行 × {cols} 列）；"
+        "请删除远处的空白格式或数据，或把工作表分到几个文件后再试。",
+        "{file}: the sheets' used areas add up to {cells} cells, over {limit} (the largest, “{sheet}”, "
+        "is {rows} rows × {cols} columns); delete far-away formatting or data, or split the sheets "
+        "into several files.",
+    ),
+    "outside_grid": (
+        "{file}：工作表“{sheet}”有单元格在 Excel 的范围之外（第 {row} 行、第 {col} 列；Excel 最多 1048576 行、16384 列），"
+        "文件已损坏；请在 Excel 中打开并另存。",
+        "{file}: sheet “{sheet}” has a cell outside Excel's grid (row {row}, column {col}; Excel has "
+        "1,048,576 rows and 16,384 columns): the file is damaged; open it in Excel and save it again.",
+    ),
     "empty_workbook": (
         "{file}：工作簿里没有任何数据；请填写模板后再提交。",
         "{file}: the workbook holds no data; fill in the template and submit it again.",
@@ -107,6 +121,27 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "output": (
         "{file}：无法写入（{detail}）。",
         "{file}: cannot be written ({detail}).",
+    ),
+    "unprocessable": (
+        "{file}：无法写出带标注的副本（{detail}），原文件未改动；请在 Excel 中打开并另存后重试。",
+        "{file}: cannot write the annotated copy ({detail}); the input is unchanged. Open it in "
+        "Excel, save it again and retry.",
+    ),
+    "no_room": (
+        "{file}：工作表“{sheet}”右边已用到 Excel 的最后一列（XFD），放不下 {count} 个计算列；"
+        "请删除右边远处的内容后再试（xlcrm check 不受影响）。",
+        "{file}: sheet “{sheet}” already reaches Excel's last column (XFD): no room for the {count} "
+        "computed columns; delete the far-right content and try again (xlcrm check is unaffected).",
+    ),
+    "output_type": (
+        "{file}：输出文件 {target} 的扩展名与输入（{suffix}）不同，已拒绝（含宏的工作簿只能是 .xlsm）；"
+        "请让 -o 的扩展名与输入一致。",
+        "{file}: the output {target} has another extension than the input ({suffix}); refused "
+        "(a workbook with macros must stay .xlsm). Give -o the input's extension.",
+    ),
+    "unreadable_file": (
+        "{file}：无法读取这个文件（{detail}）；请检查权限或重新复制。",
+        "{file}: the file cannot be read ({detail}); check its permissions or copy it again.",
     ),
     # Consolidation (POLICY §6): why a file found in a month's batch was skipped or unusable.
     "other_file": (
@@ -181,6 +216,27 @@ _MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+# Characters that would let text change a terminal or break the one line: C0/C1 controls,
+# DEL, and the Unicode controls that reorder or hide text (bidi overrides, isolates).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control characters shown as escapes (``\x1b``, ``\n``): one harmless line."""
+    return _CONTROL.sub(_escaped, text)
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a character ``printable`` would escape."""
+    return _CONTROL.search(text) is not None
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    named = {9: "\\t", 10: "\\n", 13: "\\r"}
+    return named.get(code) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
 class InputError(Exception):
     """An input xlcrm cannot use at all; rendered as one line in the language asked for."""
 
@@ -193,4 +249,5 @@ class InputError(Exception):
     def message(self, lang: Lang = "zh") -> str:
         """The one-line explanation."""
         zh, en = _MESSAGES[self.reason]
-        return (zh if lang == "zh" else en).format(file=self.file, **self.values)
+        values = {k: printable(v) if isinstance(v, str) else v for k, v in self.values.items()}
+        return (zh if lang == "zh" else en).format(file=printable(self.file), **values)

@@ -5,12 +5,14 @@ password-protected workbooks, Excel's lock files, and now and then something hos
 each is recognised from its bytes and refused with one clear line (an ``InputError``), with
 bounded memory: the zip directory is checked (sizes, ratio, count) before any part is
 inflated, parts are inflated in chunks against those limits (a CRC mismatch means a damaged
-file), no XML part may declare a DTD or entities (entity bombs), and a sheet whose used area
-(last row × last column) would make the reader allocate billions of cells is refused before
-python-calamine sees it. The same pass finds the cells the reader would show as blank but
-are not: Excel error values and formulas without a computed value (S010).
+file), and no XML part may declare a DTD or entities (entity bombs), wherever its prolog
+puts one. What a sheet will make the reader allocate, and its S010 cells, are measured next,
+by ``xlcrm.sheetscan``, before python-calamine parses any sheet.
 
-The workbook's own XML (workbook.xml and its relationships) is parsed with defusedxml.
+The workbook's own XML (workbook.xml and its relationships) is parsed with defusedxml, and
+each sheet is mapped to the part exactly as python-calamine will look it up (the workbook's
+folder from the package relationships, wherever it is; upper or lower case; Strict or
+transitional namespaces), so the part measured is the part read.
 """
 
 from __future__ import annotations
@@ -18,19 +20,19 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, Any
 
 import msoffcrypto
+import msoffcrypto.exceptions
 import olefile
 import python_calamine
 from defusedxml import ElementTree as SafeTree
 
 from xlcrm.errors import InputError
-from xlcrm.layout import hidden_columns, hidden_rows
 from xlcrm.policy import Policy
 
 SUFFIXES = (".xlsx", ".xlsm")
@@ -40,15 +42,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 CHUNK = 4 << 20
 _MB = 1 << 20
 _RATIO_FLOOR = 16 * _MB  # small parts may compress as well as they like
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_ROW = re.compile(rb'row\b[^>]*?\br="(\d+)"')
-_WIDE = re.compile(rb' r="([A-Z]{2,3})\d')  # cells beyond column Z (one letter is never too wide)
-_ERROR = re.compile(rb't="e"')
-_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
-_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
-_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_RAW_ESCAPE = re.compile(rb"""=\s*(?:"[^"]*[&\t\n\r][^"]*"|'[^']*[&\t\n\r][^']*')""")
 
 
 class Skipped(InputError):
@@ -63,7 +58,13 @@ class Source:
     label: str
     data: bytes | None = None  # the decrypted package of a password-protected workbook
     password: str | None = None
-    sheet_parts: dict[str, str] = field(default_factory=dict)  # sheet name -> worksheet part
+    sheet_parts: dict[str, str | None] = field(
+        default_factory=dict
+    )  # worksheet name -> its part (None: absent)
+    date1904: bool = False  # the workbook counts dates from 1904 (workbookPr date1904, as calamine reads it)
+    spelled: dict[str, str] = field(
+        default_factory=dict
+    )  # sheet -> how it was measured (fast, measure, exact)
 
     def open(self) -> IO[bytes]:
         """The package's bytes as a file."""
@@ -113,13 +114,16 @@ def open_source(path: Path, label: str, limits: Limits, password: str | None = N
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES and suffix not in LEGACY_SUFFIXES:
         raise InputError("unsupported", label, suffix=path.suffix or "（无扩展名）")
-    size = path.stat().st_size
-    if size == 0:
-        raise InputError("empty_file", label)
-    if size > limits.max_file:
-        raise InputError("too_big", label, size=_mb(size), limit=_mb(limits.max_file))
-    with path.open("rb") as handle:
-        head = handle.read(4096)
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise InputError("empty_file", label)
+        if size > limits.max_file:
+            raise InputError("too_big", label, size=_mb(size), limit=_mb(limits.max_file))
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:  # no permission, a file vanishing, a broken network drive
+        raise InputError("unreadable_file", label, detail=exc.strerror or type(exc).__name__) from None
     source = Source(path, label)
     if head.startswith(OLE_MAGIC):
         source = _ole(path, label, password)
@@ -155,8 +159,8 @@ def _ole(path: Path, label: str, password: str | None) -> Source:
         with olefile.OleFileIO(str(path)) as ole:
             encrypted = ole.exists("EncryptionInfo") and ole.exists("EncryptedPackage")
             legacy = ole.exists("Workbook") or ole.exists("Book")
-    except OSError as exc:
-        raise InputError("damaged", label, detail=str(exc)) from None
+    except Exception as exc:  # olefile raises OSError, ValueError, struct.error … for damage
+        raise InputError("damaged", label, detail=str(exc)[:120] or type(exc).__name__) from None
     if legacy and not encrypted:
         raise InputError("legacy_xls", label)
     if not encrypted:
@@ -169,8 +173,10 @@ def _ole(path: Path, label: str, password: str | None) -> Source:
             office = msoffcrypto.OfficeFile(handle)
             office.load_key(password=password)
             office.decrypt(plain)
-    except Exception:  # msoffcrypto raises several types for a wrong password
+    except (msoffcrypto.exceptions.InvalidKeyError, msoffcrypto.exceptions.DecryptionError):
         raise InputError("wrong_password", label) from None
+    except Exception as exc:  # a damaged encryption header or package
+        raise InputError("damaged", label, detail=str(exc)[:120] or type(exc).__name__) from None
     return Source(path, label, data=plain.getvalue(), password=password)
 
 
@@ -195,10 +201,11 @@ def _check_package(source: Source, limits: Limits) -> None:
         names = {i.filename for i in infos}
         if "[Content_Types].xml" not in names:
             raise InputError("not_workbook", label)
-        source.sheet_parts = _sheet_parts(archive, names, label)
+        source.sheet_parts, source.date1904 = _sheet_parts(archive, label)
+        sheets = set(source.sheet_parts.values())
         for info in infos:  # every other XML part's prolog (the sheets are scanned as they are read)
-            if _is_xml(info.filename) and info.filename not in source.sheet_parts.values():
-                chunks = _inflate(archive, info, label, limits)
+            if _is_xml(info.filename) and info.filename not in sheets:
+                chunks = inflate(archive, info, label, limits)
                 next(chunks, None)  # a DTD comes before the root element, in the first chunk
                 chunks.close()
 
@@ -207,223 +214,161 @@ def _is_xml(name: str) -> bool:
     return name.endswith((".xml", ".rels", ".vml"))
 
 
-def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limits: Limits) -> Generator[bytes]:
+def inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limits: Limits) -> Generator[bytes]:
     """A part's bytes in chunks, refusing a DTD in XML and more bytes than declared."""
     seen = 0
+    prolog = _Prolog() if _is_xml(info.filename) else None
     try:
         with archive.open(info) as part:
             while chunk := part.read(CHUNK):
-                if seen == 0 and _is_xml(info.filename) and _declares_entities(chunk):
+                if prolog is not None and not prolog.feed(chunk):
                     raise InputError("xml_entities", label, part=info.filename)
                 seen += len(chunk)
                 if seen > info.file_size or seen > limits.max_unzipped:
                     raise InputError("zip_bomb", label, detail=f"{info.filename} inflates beyond its size")
                 yield chunk
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:  # CRC, truncation
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:  # CRC, truncation
         raise InputError("damaged", label, detail=f"{info.filename}: {exc}") from None
 
 
-def _declares_entities(first: bytes) -> bool:
-    """Whether an XML part's prolog has a DTD (OOXML never does; entity bombs need one)."""
-    root = re.search(rb"<[A-Za-z_]", first)
-    prolog = first[: root.start()] if root else first
-    return b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog
+class _Prolog:
+    """Reads an XML part's prolog (declaration, comments, processing instructions) across chunks.
+
+    ``feed`` is False once a DTD (``<!DOCTYPE``) appears before the root element: OOXML never
+    has one, and entity bombs need one. Comments are skipped whole, so none hides a DTD.
+    """
+
+    _TOKENS = (b"<!DOCTYPE", b"<!ENTITY", b"<!--", b"<?")
+
+    def __init__(self) -> None:
+        self.pending = b""
+        self.close: bytes | None = None  # inside a comment or instruction: the end awaited
+        self.started = self.done = False
+
+    def feed(self, chunk: bytes) -> bool:
+        if self.done:
+            return True
+        data = self.pending + chunk
+        at = 3 if not self.started and data.startswith(b"\xef\xbb\xbf") else 0
+        self.started = True
+        while True:
+            if self.close is not None:
+                end = data.find(self.close, at)
+                if end < 0:
+                    self.pending = data[len(data) - len(self.close) + 1 :]
+                    return True
+                at, self.close = end + len(self.close), None
+            while at < len(data) and data[at] in b" \t\r\n":
+                at += 1
+            rest = data[at : at + 9]
+            if len(rest) < 9 and any(token.startswith(rest) for token in self._TOKENS):
+                self.pending = data[at:]  # too little to tell yet
+                return True
+            if rest.startswith((b"<!DOCTYPE", b"<!ENTITY")):
+                return False
+            if rest.startswith(b"<!--"):
+                self.close, at = b"-->", at + 4
+            elif rest.startswith(b"<?"):
+                self.close, at = b"?>", at + 2
+            else:  # the root element (or not XML: its parser will say so)
+                self.done, self.pending = True, b""
+                return True
 
 
-def _sheet_parts(archive: zipfile.ZipFile, names: set[str], label: str) -> dict[str, str]:
-    """Sheet name -> worksheet part, from workbook.xml and its relationships (defusedxml)."""
+def _sheet_parts(archive: zipfile.ZipFile, label: str) -> tuple[dict[str, str | None], bool]:
+    """Worksheet name -> its part as python-calamine resolves it, and the 1904 date flag.
+
+    calamine takes the workbook's folder from the package relationship of type
+    ``…/relationships/officeDocument`` (the last one), reads ``workbook.xml`` and its
+    relationships there, joins each sheet's target to that folder (or takes it from the
+    root when it starts with ``/``), and looks parts up ignoring ASCII case. Elements and the
+    ``id`` attribute are matched by local name, so Strict and transitional namespaces alike.
+    """
+    lookup = _PartLookup(archive.namelist(), label)
     try:
-        rels = _parse(archive, "_rels/.rels", names)
-        workbook = next(
-            (r.get("Target", "") for r in rels if r.get("Type", "").endswith("/officeDocument")), ""
-        ).lstrip("/")
-        book = _parse(archive, workbook, names)
-        folder = PurePosixPath(workbook).parent
-        book_rels = _parse(archive, str(folder / "_rels" / f"{PurePosixPath(workbook).name}.rels"), names)
+        rels = _parse(archive, lookup, "_rels/.rels", label)
+        targets = [
+            r.get("Target")
+            for r in rels.iter()
+            if _local(r.tag) == "Relationship" and r.get("Type", "").endswith("/relationships/officeDocument")
+        ]
+        target = next((t for t in reversed(targets) if t is not None), None)
+        if target is None:
+            raise InputError("not_workbook", label)
+        folder = target[: target.rfind("/") + 1].removeprefix("/")
+        if target.rsplit("/", 1)[-1] != "workbook.xml":  # calamine reads <folder>/workbook.xml only
+            raise InputError("unreadable", label, detail=f"workbook part {target[:80]}")
+        book_rels = _parse(archive, lookup, f"{folder}_rels/workbook.xml.rels", label, raw_check=True)
+        book = _parse(archive, lookup, f"{folder}workbook.xml", label)
     except InputError:
         raise
     except Exception as exc:  # defusedxml refuses DTDs and entities; anything else is damage
         if "Forbidden" in type(exc).__name__:
             raise InputError("xml_entities", label, part="workbook.xml") from None
         raise InputError("not_workbook", label) from None
-    targets = {r.get("Id"): r.get("Target", "") for r in book_rels if r.get("TargetMode") != "External"}
-    parts = {}
-    for sheet in book.iter(f"{_MAIN}sheet"):
-        target = targets.get(sheet.get(f"{_REL}id"))
-        if target:
-            path = target.lstrip("/") if target.startswith("/") else str(folder / target)
-            parts[sheet.get("name", "")] = str(PurePosixPath(path))
-    return parts
+    relationships = {
+        r.get("Id"): (r.get("Target", ""), r.get("Type", ""))
+        for r in book_rels.iter()
+        if _local(r.tag) == "Relationship" and r.get("Id") is not None
+    }
+    parts: dict[str, str | None] = {}
+    date1904 = False
+    for element in book.iter():
+        name = _local(element.tag)
+        if name == "workbookPr":
+            date1904 = element.get("date1904") in ("1", "true")
+        if name != "sheet":
+            continue
+        ids = [value for key, value in element.attrib.items() if _local(key) == "id"]
+        relationship = relationships.get(ids[-1] if ids else "")
+        if relationship is None:
+            raise InputError("not_workbook", label)
+        sheet_target, kind = relationship
+        if kind.rsplit("/", 1)[-1] != "worksheet":
+            continue
+        sheet = element.get("name", "")
+        if sheet in parts:
+            raise InputError(
+                "unreadable", label, detail=f"两个工作表同名“{sheet}” / two sheets named {sheet}"
+            )
+        path = sheet_target[1:] if sheet_target.startswith("/") else folder + sheet_target
+        parts[sheet] = lookup.find(path)
+    return parts, date1904
 
 
-def _parse(archive: zipfile.ZipFile, name: str, names: set[str]) -> Any:
-    if name not in names:
-        raise KeyError(name)
-    return SafeTree.fromstring(archive.read(name), forbid_dtd=True)
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-@dataclass
-class SheetScan:
-    """What the pre-flight found in one worksheet part."""
+class _PartLookup:
+    """Part names as python-calamine finds them: backslashes as slashes, ASCII case ignored.
 
-    last_row: int = 0
-    last_col: int = 0
-    errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) 1-based -> shown text
-    formula: Any = None  # a formula's start tag (with the sheet's namespace prefix, if any)
-    far: bool = False  # a cell lies right of the column that keeps any sheet within the limit
-    rows_seen: int = 0  # chunks of whole rows scanned so far
-    hidden_rows: set[int] = field(default_factory=set)  # 1-based
-    hidden_cols: frozenset[int] = frozenset()  # 1-based
-
-    def __post_init__(self) -> None:
-        self.formula = _formula_tag(b"")
-
-
-def scan_sheet(source: Source, sheet: str, limits: Limits) -> SheetScan:
-    """Bounds and S010 cells of one sheet; InputError if its used area is beyond the limit.
-
-    Measuring the used area exactly needs every row number and cell reference. Usually one
-    search suffices: if no cell lies right of column ``max_cells // 1,048,576`` (AU for the
-    default), even Excel's last row keeps the area within the limit. Only a sheet with such a
-    cell is scanned again, exactly.
+    Names that would be ambiguous that way, or hold line breaks or tabs (which XML parsers
+    and calamine read differently), make the package damaged.
     """
-    scan = _scan(source, sheet, limits, exact=False)
-    if scan.far:
-        scan = _scan(source, sheet, limits, exact=True)
-    if scan.last_row * scan.last_col > limits.max_cells:
-        raise InputError(
-            "too_many_cells",
-            source.label,
-            sheet=sheet,
-            rows=scan.last_row,
-            cols=scan.last_col,
-            limit=limits.max_cells,
-        )
-    return scan
+
+    def __init__(self, names: list[str], label: str) -> None:
+        self.names = set(names)
+        self.folded: dict[str, str] = {}
+        for name in names:
+            key = name.replace("\\", "/").translate(_ASCII_LOWER)
+            if key in self.folded or any(c in name for c in "\t\n\r"):
+                raise InputError("damaged", label, detail=f"part name {name[:80]!r}")
+            self.folded[key] = name
+
+    def find(self, path: str) -> str | None:
+        """The part calamine reads for ``path`` (None if there is none)."""
+        found = self.folded.get(path.translate(_ASCII_LOWER))
+        return found if found is not None else path if path in self.names else None
 
 
-def _scan(source: Source, sheet: str, limits: Limits, *, exact: bool) -> SheetScan:
-    scan = SheetScan()
-    part = source.sheet_parts.get(sheet)
-    if part is None:
-        return scan
-    far = _far_columns(limits.max_cells // EXCEL_ROWS)
-    with source.zip() as archive:
-        info = archive.getinfo(part)
-        carry = b""
-        for chunk in _inflate(archive, info, source.label, limits):
-            if scan.rows_seen == 0:
-                prefix = re.search(rb"<(\w+:)?sheetData\b", chunk)
-                if prefix and prefix.group(1):
-                    scan.formula = _formula_tag(prefix.group(1))
-                scan.hidden_cols = hidden_columns(chunk[: prefix.start()] if prefix else chunk)
-            data = carry + chunk
-            cut = _whole(data)  # whole rows only; the rest waits for the next chunk
-            carry = data[cut:]
-            if not _rows(data[:cut], scan, limits, far, exact=exact):
-                return scan
-        _rows(carry, scan, limits, far, exact=exact)
-    return scan
-
-
-def _rows(data: bytes, scan: SheetScan, limits: Limits, far: Any, *, exact: bool) -> bool:
-    """Scan whole rows; False once the sheet is known to need measuring or to be too big."""
-    scan.rows_seen += 1
-    if exact:
-        _measure(data, scan)
-        if scan.last_row * scan.last_col > limits.max_cells:
-            return False
-    elif far is None or far.search(data):
-        scan.far = True
-        return False
-    scan.hidden_rows |= hidden_rows(data)
-    _find_errors(data, scan)
-    return True
-
-
-EXCEL_ROWS = 1_048_576
-
-
-def _whole(data: bytes) -> int:
-    """Where the last whole row ends, 0 if none yet (a cell never waits for its value).
-
-    Before the first row ends, the sheet's head is carried along with it.
-    """
-    end = data.rfind(b"row>")  # </row> or </x:row>
-    return end + 4 if end >= 0 else 0
-
-
-@cache
-def _far_columns(last: int) -> Any:
-    """A search for a cell right of column ``last`` (None when every sheet needs measuring)."""
-    if last < 1:
-        return None
-    letters = _letters(last)
-    alternatives = [rf"[A-Z]{{{len(letters) + 1},}}"]  # more letters
-    for i in range(len(letters)):  # same length, greater at position i
-        higher = chr(ord(letters[i]) + 1)
-        if higher <= "Z":
-            rest = len(letters) - i - 1
-            alternatives.append(letters[:i] + f"[{higher}-Z]" + (f"[A-Z]{{{rest}}}" if rest else ""))
-    return re.compile(rb' r="(?:' + "|".join(alternatives).encode() + rb")\d")
-
-
-def _letters(number: int) -> str:
-    out = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        out = chr(65 + rest) + out
-    return out
-
-
-def _measure(data: bytes, scan: SheetScan) -> None:
-    rows = _ROW.findall(data)
-    if rows:
-        scan.last_row = max(scan.last_row, max(map(int, rows)))
-    if scan.last_col < 26 and b' r="' in data:
-        scan.last_col = 26  # one-letter columns are never too wide: only A…Z is assumed
-    wide = _WIDE.findall(data)
-    if wide:
-        scan.last_col = max(scan.last_col, max(_column(w) for w in set(wide)))
-
-
-def _find_errors(data: bytes, scan: SheetScan) -> None:
-    for pattern in (_ERROR, scan.formula):
-        for found in pattern.finditer(data):
-            _cell_at(data, found.start(), scan)
-
-
-@cache
-def _formula_tag(prefix: bytes) -> Any:
-    return re.compile(rb"<" + re.escape(prefix) + rb"f[ >/]")
-
-
-def _column(letters: bytes) -> int:
-    number = 0
-    for byte in letters:
-        number = number * 26 + byte - 64
-    return number
-
-
-def _cell_at(data: bytes, position: int, scan: SheetScan) -> None:
-    """Record the cell around ``position`` if it is an error or a formula without a value."""
-    begin = data.rfind(b"<c ", 0, position + 1)
-    prefixed = data.rfind(b":c ", 0, position + 1)
-    if prefixed > begin:
-        begin = data.rfind(b"<", 0, prefixed)
-    if begin < 0:
-        return
-    ends = [e for e in (data.find(b"</c>", position), data.find(b":c>", position)) if e >= 0]
-    cell = data[begin : min(ends) + 4] if ends else data[begin:]
-    ref = _REF.search(cell, 0, cell.find(b">"))
-    if ref is None:
-        return
-    key = (int(ref.group(2)), _column(ref.group(1)))
-    value = _VALUE.search(cell)
-    if b't="e"' in cell[: cell.find(b">")]:
-        scan.errors[key] = (value.group(1) if value else b"#ERROR").decode("utf-8", "replace")
-        return
-    formula = _FORMULA.search(cell)
-    if formula is not None and (value is None or not value.group(1)):
-        text = (formula.group(1) or b"").decode("utf-8", "replace")
-        scan.errors[key] = f"={text}" if text else "=…"
+def _parse(
+    archive: zipfile.ZipFile, lookup: _PartLookup, path: str, label: str, *, raw_check: bool = False
+) -> Any:
+    name = lookup.find(path)
+    if name is None:
+        raise InputError("not_workbook", label)
+    data = archive.read(name)
+    if raw_check and _RAW_ESCAPE.search(data):  # calamine takes relationship targets unescaped
+        raise InputError("damaged", label, detail=f"{name}: escaped relationship target")
+    return SafeTree.fromstring(data, forbid_dtd=True)

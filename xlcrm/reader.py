@@ -22,7 +22,8 @@ from xlcrm.errors import InputError
 from xlcrm.forms import Form, forms
 from xlcrm.normalize import header_key
 from xlcrm.policy import default_policy
-from xlcrm.preflight import Limits, Source, open_source, scan_sheet
+from xlcrm.preflight import Limits, Source, open_source
+from xlcrm.sheetscan import SheetScan, measure_sheets
 
 HEADER_SCAN_ROWS = 30
 # A sheet with an unknown name is taken as a form when this many of its header cells match.
@@ -46,6 +47,7 @@ class Sheet:
     merges: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)  # 0-based, inclusive
     hidden_rows: set[int] = field(default_factory=set)  # 1-based Excel rows
     hidden_cols: frozenset[int] = frozenset()  # 1-based Excel columns
+    date1904: bool = False  # the workbook's serial dates count from 1904
 
 
 @dataclass(slots=True)
@@ -69,6 +71,7 @@ class Table:
     hidden_rows: set[int] = field(default_factory=set)  # 1-based Excel rows
     hidden_cols: frozenset[int] = frozenset()  # 1-based Excel columns
     visible: bool = True  # the sheet itself
+    date1904: bool = False  # plain numbers in date columns are 1904-based serials
 
 
 @dataclass(slots=True)
@@ -85,34 +88,38 @@ class WorkbookScan:
 def read_sheets(source: Source, limits: Limits) -> Iterator[tuple[int, Sheet]]:
     """Every sheet of a checked input with its position, each as soon as it is parsed.
 
-    Each sheet passes the pre-flight scan (its used area, its error cells) before
-    python-calamine parses it. Sheets come in the order they finish (the caller works on one
-    while the others are still being parsed); InputError if one is unusable.
+    Every sheet passes the pre-flight scan (its used area, its error cells; the workbook's
+    areas together within the limit) before python-calamine parses any. Sheets come in the
+    order they finish (the caller works on one while the others are still being parsed);
+    InputError if one is unusable.
     """
     try:
         book = source.calamine()
         metas = [m for m in book.sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
+        scans = measure_sheets(source, limits, [m.name for m in metas])  # before calamine allocates a grid
         if len(metas) < 2:
-            yield from enumerate(_checked_sheet(source, limits, book, meta) for meta in metas)
+            yield from enumerate(_checked_sheet(source, scans[meta.name], book, meta) for meta in metas)
             return
         # python-calamine parses without the GIL: two threads, each with its own handle.
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = {
-                pool.submit(_checked_sheet, source, limits, None, meta): i for i, meta in enumerate(metas)
+                pool.submit(_checked_sheet, source, scans[meta.name], None, meta): i
+                for i, meta in enumerate(metas)
             }
             for future in as_completed(futures):
                 yield futures[future], future.result()
     except InputError:
         raise
-    except Exception as exc:  # calamine raises several types for broken packages
+    except BaseException as exc:  # calamine raises several types (a Rust panic is a BaseException)
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
         raise InputError("unreadable", source.label, detail=_short(exc)) from None
 
 
 def _checked_sheet(
-    source: Source, limits: Limits, book: python_calamine.CalamineWorkbook | None, meta: Any
+    source: Source, scan: SheetScan, book: python_calamine.CalamineWorkbook | None, meta: Any
 ) -> Sheet:
-    scan = scan_sheet(source, meta.name, limits)  # before calamine allocates the sheet's area
-    sheet = _read_sheet(book or _open(source), meta)
+    sheet = _read_sheet(book or _open(source), meta, source.date1904)
     return replace(sheet, errors=scan.errors, hidden_rows=scan.hidden_rows, hidden_cols=scan.hidden_cols)
 
 
@@ -127,7 +134,7 @@ def _open(source: Source) -> python_calamine.CalamineWorkbook:
     return held[1]  # type: ignore[no-any-return]
 
 
-def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any) -> Sheet:
+def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any, date1904: bool = False) -> Sheet:
     sheet = book.get_sheet_by_name(meta.name)
     first_row, first_col = sheet.start or (0, 0)
     return Sheet(
@@ -137,6 +144,7 @@ def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any) -> Sheet:
         first_col=first_col,
         visible=str(meta.visible) == "SheetVisibleEnum.Visible",
         merges=list(sheet.merged_cell_ranges or ()),
+        date1904=date1904,
     )
 
 
@@ -295,6 +303,7 @@ def _table(form: Form, file: str, sheet: Sheet, header_index: int, columns: dict
         hidden_rows=sheet.hidden_rows,
         hidden_cols=sheet.hidden_cols,
         visible=sheet.visible,
+        date1904=sheet.date1904,
     )
 
 
@@ -353,6 +362,6 @@ def _key_value_table(form: Form, file: str, sheet: Sheet) -> Table:
     return Table(form, file, sheet.name, 0, columns, [0], values, cells)
 
 
-def _short(exc: Exception) -> str:
+def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:160]

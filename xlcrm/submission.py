@@ -77,19 +77,29 @@ def converter(column: Column) -> Callable[[object], Any]:
     }[column.type]
 
 
-def normalise_column(column: Column, raw: Sequence[Any]) -> tuple[pl.Series, list[int]]:
+# 1904-01-01 is serial 0 in the 1904 date system and 1462 in the 1900 one.
+DAYS_1904 = 1462
+
+
+def normalise_column(
+    column: Column, raw: Sequence[Any], *, date1904: bool = False
+) -> tuple[pl.Series, list[int]]:
     """Typed values (null where blank or unreadable) and the positions that were unreadable.
 
     A text column whose cells are all strings is normalised vectorised. Otherwise text cells
     are converted once per distinct text (a column repeats its enum values, 是/否,
     departments); the memo's keys are only strings, so ``True``, ``1`` and ``1.0`` never
-    collide. Numbers and dates already typed by Excel pass straight through.
+    collide. Numbers and dates already typed by Excel pass straight through. In a workbook
+    of the 1904 date system (``date1904``) a plain number in a date or date-time column is a 1904 serial;
+    date cells arrive as dates (python-calamine applies the system itself).
     """
     dtype = DTYPES[column.type]
     if column.type == "text" and all(v.__class__ is str for v in raw):
         codes = column.format in ("phone", "uscc")
         return text_series(pl.Series(column.key, raw, dtype=pl.Utf8), compact_upper=codes), []
     convert = converter(column)
+    if date1904 and column.type in ("date", "datetime"):  # a 1904 serial as the 1900 one
+        raw = [v + DAYS_1904 if v.__class__ in (int, float) and v >= 0 else v for v in raw]
     if column.type == "date":  # Excel date cells arrive as datetime: take the date inline
         raw = [v.date() if v.__class__ is dt.datetime else v for v in raw]
     elif column.type == "integer":  # whole numbers typed in Excel arrive as floats
@@ -260,7 +270,7 @@ def prepare_table(table: Table) -> None:
             raw = list(raw)
             for position, _ in errors:
                 raw[position] = None
-        values, bad = normalise_column(table.form.column(key), raw)
+        values, bad = normalise_column(table.form.column(key), raw, date1904=table.date1904)
         typed[key] = (values, [(i, raw[i]) for i in bad])
     table.typed, table.values = typed, {}
 

@@ -24,6 +24,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlcrm.diagnostics import column_letter
 from xlcrm.docs import required_text, rule_text
+from xlcrm.errors import InputError
 from xlcrm.forms import Column, Form, forms
 from xlcrm.schema import value_range
 
@@ -49,24 +50,27 @@ _DATE_MIN, _DATE_MAX = dt.date(1990, 1, 1), dt.date(2099, 12, 31)
 _DATETIME_MAX = dt.datetime(2099, 12, 31, 23, 59)
 
 
-def write_templates(out: Path) -> list[Path]:
-    """Write every template into ``out`` and return their paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
+def write_templates(out: Path, *, force: bool = False) -> list[Path]:
+    """Write every template into ``out`` and return their paths.
+
+    Without ``force`` nothing is written if any of the files exists (a template someone has
+    filled in would be lost): InputError naming it.
+    """
     all_forms = list(forms().values())
-    for form in all_forms:
-        path = out / f"{form.zh}.xlsx"
-        write_workbook(path, [form])
-        written.append(path)
-    combined = out / COMBINED
-    write_workbook(combined, all_forms)
-    written.append(combined)
+    singles = [(out / f"{form.zh}.xlsx", [form]) for form in all_forms]
     buttons = out / BUTTON_BOOK
-    write_workbook(buttons, all_forms, vba=xlwings_vba())
     module = buttons.with_suffix(".py")
+    paths = [p for p, _ in singles] + [out / COMBINED, buttons, module]
+    taken = next((p for p in paths if p.exists()), None)
+    if taken is not None and not force:
+        raise InputError("exists", str(taken))
+    out.mkdir(parents=True, exist_ok=True)
+    for path, selected in singles:
+        write_workbook(path, selected)
+    write_workbook(out / COMBINED, all_forms)
+    write_workbook(buttons, all_forms, vba=xlwings_vba())
     module.write_text(_MODULE, encoding="utf-8")
-    written += [buttons, module]
-    return written
+    return paths
 
 
 def xlwings_vba() -> bytes:

@@ -15,16 +15,16 @@ from collections import Counter
 from pathlib import Path
 from typing import IO
 
-# Parts by kind: package path pattern -> Chinese name staff recognise.
+# Parts by kind: package path pattern (in the workbook's folder, xl/ or another) -> Chinese name.
 _PARTS = {
-    r"xl/charts/chart\d*\.xml": "图表 charts",
-    r"xl/media/.+": "图片 images",
-    r"xl/drawings/drawing\d*\.xml": "绘图 drawings",
-    r"xl/vbaProject\.bin": "宏 VBA",
-    r"xl/tables/.+\.xml": "表格 tables",
-    r"xl/pivotTables/.+\.xml": "数据透视表 pivot tables",
-    r"xl/embeddings/.+": "嵌入对象 embedded objects",
-    r"xl/threadedComments/.+\.xml": "线程批注 threaded comments",
+    r"(?:[^/]*/)?charts/chart\d*\.xml": "图表 charts",
+    r"(?:[^/]*/)?media/.+": "图片 images",
+    r"(?:[^/]*/)?drawings/drawing\d*\.xml": "绘图 drawings",
+    r"(?:[^/]*/)?vbaProject\.bin": "宏 VBA",
+    r"(?:[^/]*/)?tables/.+\.xml": "表格 tables",
+    r"(?:[^/]*/)?pivotTables/.+\.xml": "数据透视表 pivot tables",
+    r"(?:[^/]*/)?embeddings/.+": "嵌入对象 embedded objects",
+    r"(?:[^/]*/)?threadedComments/.+\.xml": "线程批注 threaded comments",
 }
 # Sheet elements outside <sheetData> (the head and tail of a worksheet part).
 _SHEET_FEATURES = {
@@ -45,13 +45,13 @@ def package_features(file: str | Path | IO[bytes], marker: str) -> Counter[str]:
         names = archive.namelist()
         for pattern, label in _PARTS.items():
             counts[label] += sum(1 for n in names if re.fullmatch(pattern, n))
-        workbook = next((n for n in names if re.fullmatch(r"xl/workbook\d*\.xml", n)), None)
+        workbook = next((n for n in names if re.fullmatch(r"(?:[^/]*/)?workbook\d*\.xml", n)), None)
         if workbook:
             xml = archive.read(workbook)
             counts["定义的名称 defined names"] += len(re.findall(rb"<(?:\w+:)?definedName\b", xml))
             counts["隐藏的工作表 hidden sheets"] += len(re.findall(rb'state="(?:very)?[hH]idden"', xml))
         for name in names:
-            if re.fullmatch(r"xl/comments\d*\.xml", name):
+            if re.fullmatch(r"(?:[^/]*/)?comments\d*\.xml", name):
                 # a user's note is a comment without xlcrm's marker (one of ours may hold
                 # several findings, each line starting with the marker)
                 comments = re.split(rb"<(?:\w+:)?comment\b", archive.read(name))[1:]

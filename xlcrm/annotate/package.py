@@ -15,15 +15,68 @@ from lxml import etree
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+STRICT_MAIN = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+STRICT_REL = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CONTENT_TYPES = "http://schemas.openxmlformats.org/package/2006/content-types"
-REL_WORKSHEET = f"{DOC_REL}/worksheet"
-REL_COMMENTS = f"{DOC_REL}/comments"
-REL_VML = f"{DOC_REL}/vmlDrawing"
-REL_STYLES = f"{DOC_REL}/styles"
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_COMMENTS = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """The namespaces a workbook is written in: transitional (what Excel saves) or Strict."""
+
+    main: str  # SpreadsheetML elements
+    rel: str  # r:id attributes and relationship types
+
+    @classmethod
+    def of(cls, workbook: etree._Element) -> Names:
+        """The namespaces of the workbook whose workbook.xml root is given."""
+        return STRICT if etree.QName(workbook).namespace == STRICT_MAIN else TRANSITIONAL
+
+    def q(self, name: str) -> str:
+        """A SpreadsheetML element name: ``{main}name``."""
+        return f"{{{self.main}}}{name}"
+
+    @property
+    def rid(self) -> str:
+        """The ``r:id`` attribute's name."""
+        return f"{{{self.rel}}}id"
+
+    def type(self, kind: str) -> str:
+        """A relationship type: ``…/relationships/worksheet``."""
+        return f"{self.rel}/{kind}"
+
+
+TRANSITIONAL = Names(MAIN, DOC_REL)
+STRICT = Names(STRICT_MAIN, STRICT_REL)
+
+
+def kind(relationship_type: str) -> str:
+    """A relationship type's kind (``worksheet``, ``styles`` …), whichever namespace it is in."""
+    for base in (DOC_REL, STRICT_REL):
+        if relationship_type.startswith(base + "/"):
+            return relationship_type[len(base) + 1 :]
+    return ""
+
+
+def minimal_styles(names: Names) -> bytes:
+    """A styles part for a workbook that has none (one font, the two required fills, one xf)."""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet xmlns="{names.main}">'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"
+    ).encode()
+
 
 # A staged part: its bytes, its bytes in chunks (a big sheet is never joined), or a function
 # making the chunks when the package is saved (so only one big sheet is in memory at a time).

@@ -8,18 +8,14 @@ from typing import Any
 
 from lxml import etree
 
-from xlcrm.annotate.package import MAIN, parse, serialize
-from xlcrm.annotate.sheet import escape
+from xlcrm.annotate.package import TRANSITIONAL, Names, parse, serialize
+from xlcrm.annotate.sheet import escape, xml_text
 from xlcrm.diagnostics import column_letter, column_number
 
 AUTHOR = "xlcrm"
 MARKER = "[xlcrm]"  # every note xlcrm writes starts with it
 FILLS = {"error": ("FFFFC7CE", "FF9C0006"), "warning": ("FFFFEB9C", "FF9C5700")}
 HEADER_FILL = "FFE2EFDA"  # computed columns: a green header, distinct from the templates' blues
-
-
-def _q(name: str) -> str:
-    return f"{{{MAIN}}}{name}"
 
 
 def _insert_after(parent: etree._Element, element: etree._Element, before_names: Sequence[str]) -> None:
@@ -31,8 +27,9 @@ def _insert_after(parent: etree._Element, element: etree._Element, before_names:
     parent.append(element)
 
 
-def extend_styles(styles: bytes) -> tuple[bytes, dict[str, int], int]:
+def extend_styles(styles: bytes, names: Names = TRANSITIONAL) -> tuple[bytes, dict[str, int], int]:
     """styles.xml with xlcrm's fills (as dxfs) and header style; (bytes, dxf ids, header xf)."""
+    _q = names.q
     root = parse(styles)
     dxfs = root.find(_q("dxfs"))
     if dxfs is None:
@@ -65,25 +62,29 @@ def extend_styles(styles: bytes) -> tuple[bytes, dict[str, int], int]:
     return serialize(root), ids, len(xfs) - 1
 
 
-def comments_part(existing: bytes | None, notes: dict[str, str]) -> tuple[bytes, set[str], set[str]]:
+def comments_part(
+    existing: bytes | None, notes: dict[str, str], names: Names = TRANSITIONAL
+) -> tuple[bytes, set[str], set[str]]:
     """A comments part: the user's comments kept, xlcrm's earlier ones dropped, ``notes`` added.
 
     Returns the part, the cells whose xlcrm comments were dropped, and the cells that got a
     new xlcrm comment (a cell with a user's comment keeps it and gets none).
     """
+    _q = names.q
     if existing is not None:
         root = parse(existing)
     else:
-        root = etree.Element(_q("comments"), nsmap={None: MAIN})
+        root = etree.Element(_q("comments"), nsmap={None: names.main})
         etree.SubElement(root, _q("authors"))
         etree.SubElement(root, _q("commentList"))
     authors, comment_list = root.find(_q("authors")), root.find(_q("commentList"))
-    assert authors is not None and comment_list is not None
-    names = [a.text or "" for a in authors]
-    if AUTHOR not in names:
+    if authors is None or comment_list is None:
+        raise ValueError("a comments part without authors or commentList")
+    people = [a.text or "" for a in authors]
+    if AUTHOR not in people:
         etree.SubElement(authors, _q("author")).text = AUTHOR
-        names.append(AUTHOR)
-    ours = str(names.index(AUTHOR))
+        people.append(AUTHOR)
+    ours = str(people.index(AUTHOR))
     dropped = set()
     for comment in list(comment_list):
         if comment.get("authorId") == ours or _is_xlcrm_text(comment):
@@ -98,7 +99,7 @@ def comments_part(existing: bytes | None, notes: dict[str, str]) -> tuple[bytes,
             continue
         comment = etree.SubElement(comment_list, _q("comment"), ref=ref, authorId=ours)
         run = etree.SubElement(etree.SubElement(comment, _q("text")), _q("t"))
-        run.text = text
+        run.text = xml_text(text)
         run.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
         added.add(ref)
     return serialize(root), dropped, added
@@ -110,7 +111,7 @@ def _is_xlcrm_text(comment: etree._Element) -> bool:
     Some programs drop the author when they save (LibreOffice writes an empty one) or put the
     author's name on a first line (Excel).
     """
-    text = "".join(t.text or "" for t in comment.iter(_q("t"))).lstrip()
+    text = "".join(t.text or "" for t in comment.iter("{*}t")).lstrip()
     return text.startswith(MARKER) or text.split("\n", 1)[-1].lstrip().startswith(MARKER)
 
 
@@ -187,15 +188,14 @@ def table_sheet(
     widths: Sequence[int],
     header_style: int,
     links: dict[int, str] | None = None,
+    names: Names = TRANSITIONAL,
 ) -> bytes:
     """A plain worksheet of inline strings and numbers with a filterable header row.
 
     ``links`` maps a 0-based row index to an internal target (``'客户档案'!K7``) for column A.
     """
     out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>']
-    out.append(
-        f'<worksheet xmlns="{MAIN}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-    )
+    out.append(f'<worksheet xmlns="{names.main}" xmlns:r="{names.rel}">')
     last = column_letter(len(headers) - 1)
     out.append(f'<dimension ref="A1:{last}{len(rows) + 1}"/>')
     out.append(
@@ -234,9 +234,8 @@ def table_sheet(
     if links:
         out.append("<hyperlinks>")
         for index, target in links.items():
-            out.append(
-                f'<hyperlink ref="A{index + 2}" location="{escape(target).replace(chr(34), "&quot;")}" display="{escape(target).replace(chr(34), "&quot;")}"/>'
-            )
+            quoted = escape(target).replace('"', "&quot;")
+            out.append(f'<hyperlink ref="A{index + 2}" location="{quoted}" display="{quoted}"/>')
         out.append("</hyperlinks>")
     out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
     out.append("</worksheet>")

@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 
 from xlcrm.annotate.inventory import lost, sheet_features
-from xlcrm.annotate.package import DOC_REL, MAIN, PARSER
+from xlcrm.annotate.package import PARSER, TRANSITIONAL, Names
 from xlcrm.diagnostics import column_letter, column_number
 from xlcrm.errors import InputError
 
@@ -63,16 +63,23 @@ ORDER = [
     "extLst",
 ]
 MARK = '"xlcrm"="xlcrm"'  # the always-true formula that identifies xlcrm's conditional formats
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 cannot hold (C0 controls but tab and line breaks, lone surrogates, FFFE/FFFF).
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+CELL_LIMIT = 32_767  # characters an Excel cell (or note) holds
 _REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+
+
+def xml_text(text: str) -> str:
+    """Text XML can hold and an Excel cell can show: illegal characters dropped, at most 32,767."""
+    text = _ILLEGAL.sub("", text)
+    return text if len(text) <= CELL_LIMIT else text[: CELL_LIMIT - 1] + "…"
 
 
 @lru_cache(maxsize=1 << 16)  # computed columns repeat their texts down 100,000 rows
 def escape(text: str) -> str:
     """Text safe inside an XML element (and never a formula: it is written as text)."""
-    text = _ILLEGAL.sub("", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return xml_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @dataclass
@@ -87,6 +94,7 @@ class SheetPatch:
     legacy_drawing: str | None = None  # relationship id of a new comments drawing
     last_column: int = 0  # widest column now used (for <dimension>)
     lost: list[str] = field(default_factory=list)  # features the patched part holds fewer of (never expected)
+    names: Names = TRANSITIONAL  # the workbook's namespaces (Strict or transitional)
 
 
 def _cell_tags(prefix: str, letters: str, style: int | None, number: bool) -> tuple[str, str, str]:
@@ -280,32 +288,36 @@ def _patch_tail(head: bytes, tail: bytes, prefix: bytes, patch: SheetPatch) -> b
     if root_tag is None:
         return tail
     wrapper = etree.fromstring(root_tag.group(0) + tail, PARSER)
+    q = patch.names.q
     changed = False
-    for block in wrapper.findall(f"{{{MAIN}}}conditionalFormatting"):
-        if any(MARK in (f.text or "") for f in block.iter(f"{{{MAIN}}}formula")):
+    for block in wrapper.findall(q("conditionalFormatting")):
+        if any(MARK in (f.text or "") for f in block.iter(q("formula"))):
             wrapper.remove(block)
             changed = True
-    priority = max((int(r.get("priority", "0")) for r in wrapper.iter(f"{{{MAIN}}}cfRule")), default=0)
+    priority = max((_priority(r) for r in wrapper.iter(q("cfRule"))), default=0)
     for dxf, refs in patch.marks.items():
         if not refs:
             continue
         priority += 1
-        block = etree.Element(f"{{{MAIN}}}conditionalFormatting", sqref=" ".join(_ranges(refs)))
-        rule = etree.SubElement(
-            block, f"{{{MAIN}}}cfRule", type="expression", dxfId=str(dxf), priority=str(priority)
-        )
-        etree.SubElement(rule, f"{{{MAIN}}}formula").text = MARK
+        block = etree.Element(q("conditionalFormatting"), sqref=" ".join(_ranges(refs)))
+        rule = etree.SubElement(block, q("cfRule"), type="expression", dxfId=str(dxf), priority=str(priority))
+        etree.SubElement(rule, q("formula")).text = MARK
         _insert_ordered(wrapper, block)
         changed = True
     if patch.legacy_drawing is not None:
-        drawing = etree.Element(f"{{{MAIN}}}legacyDrawing")
-        drawing.set(f"{{{DOC_REL}}}id", patch.legacy_drawing)
+        drawing = etree.Element(q("legacyDrawing"))
+        drawing.set(patch.names.rid, patch.legacy_drawing)
         _insert_ordered(wrapper, drawing)
         changed = True
     if not changed:
         return tail
     inner = b"".join(etree.tostring(child, encoding="UTF-8") for child in wrapper)
     return inner + b"</" + prefix + b"worksheet>"
+
+
+def _priority(rule: etree._Element) -> int:
+    text = rule.get("priority", "0")
+    return int(text) if text.isdigit() else 0
 
 
 def _local(tag: Any) -> str:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import os
+import posixpath
 import shutil
 import tempfile
+import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,15 +30,13 @@ from lxml import etree
 from xlcrm.annotate.inventory import lost, package_features
 from xlcrm.annotate.package import (
     CT_COMMENTS,
+    CT_STYLES,
     CT_VML,
     CT_WORKSHEET,
-    DOC_REL,
-    MAIN,
-    REL_COMMENTS,
-    REL_STYLES,
-    REL_VML,
-    REL_WORKSHEET,
+    Names,
     Package,
+    kind,
+    minimal_styles,
     parse,
     rels_path,
     serialize,
@@ -48,6 +49,7 @@ from xlcrm.diagnostics import Diagnostic
 from xlcrm.engine import Result
 from xlcrm.errors import InputError
 from xlcrm.registry import phrases, rules
+from xlcrm.sheetscan import EXCEL_COLS
 from xlcrm.stats import Statistics, share, statistics
 
 ISSUES, SUMMARY = "问题清单", "汇总"
@@ -59,14 +61,30 @@ OWN_SUFFIX = "(xlcrm)"  # xlcrm's sheet name when the user already has a sheet o
 _SEVERITY = {"error": "错误", "warning": "警告"}
 
 
-def output_path(source: Path, out: Path | None, many: bool) -> Path:
-    """Where the annotated copy of ``source`` goes (default ``<name>.checked.<ext>``)."""
-    name = f"{source.stem}.checked{source.suffix}"
+NAME_MAX = 255  # bytes in a file name on the usual file systems
+
+
+def output_path(source: Path, out: Path | None, many: bool, folder: bool = False) -> Path:
+    """Where the annotated copy of ``source`` goes (default ``<name>.checked.<ext>``).
+
+    An annotated copy (``X.checked.xlsx``) is written as itself again, never
+    ``X.checked.checked.xlsx``. ``-o`` names a folder when several files are given, when it
+    is one, or when it ends with a path separator (``folder``).
+    """
+    stem = source.stem if source.stem.endswith(".checked") else f"{source.stem}.checked"
+    name = fitted(stem, source.suffix)
     if out is None:
         return source.with_name(name)
-    if many or out.is_dir():
+    if many or folder or out.is_dir():
         return out / name
     return out
+
+
+def fitted(stem: str, rest: str) -> str:
+    """``stem + rest`` shortened (the stem, by characters) to fit a file name's 255 bytes."""
+    while len((stem + rest).encode()) > NAME_MAX and stem:
+        stem = stem[:-1]
+    return stem + rest
 
 
 @dataclass(frozen=True)
@@ -94,47 +112,108 @@ def annotate(
     target: Path,
     *,
     backup: bool = False,
+    replace: bool = False,
     shared: Shared | None = None,
     warnings: list[InputError] | None = None,
 ) -> Path:
     """Write ``source`` with ``result``'s marks to ``target`` (atomically); return ``target``.
 
-    A password-protected input (decrypted in memory by the pre-flight) gives a copy protected
-    with the same password; the unprotected package never touches the disk.
+    The copy is written to a temporary file beside the target, then put in place: with
+    ``replace`` (``--force``, ``--in-place``) by renaming over the target; otherwise linked to
+    the target's name, which fails if the name exists — so two runs never replace each
+    other's copy. ``backup`` first copies the target to a new ``<name>.<time>.bak`` (never
+    over an earlier backup). A password-protected input (decrypted in memory by the
+    pre-flight) gives a copy protected with the same password; the unprotected package never
+    touches the disk. Anything in the input that cannot be rewritten is one InputError.
     """
     checked = result.sources.get(label)
     password = checked.password if checked else None
-    package = Package(source, checked.data if checked else None)
     try:
-        patches = _annotate(package, result, label, shared or Shared.of(result))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent
-        )
-        os.close(handle)
+        package = Package(source, checked.data if checked else None)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise InputError("unprocessable", label, detail=_short(exc)) from None
+    try:
         try:
-            if password is None:
-                package.save(Path(temporary))
-                written: Path | io.BytesIO = Path(temporary)
-            else:
-                written = _save_encrypted(package, Path(temporary), password)
+            patches = _annotate(package, result, label, shared or Shared.of(result))
+        except (InputError, OSError):
+            raise
+        except Exception as exc:  # a part the writer must rewrite is damaged
+            raise InputError("unprocessable", label, detail=_short(exc)) from None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=".xlcrm-", suffix=target.suffix, dir=target.parent)
+        os.close(handle)
+        temporary = Path(name)
+        try:
+            try:
+                if password is None:
+                    package.save(temporary)
+                    written: Path | io.BytesIO = temporary
+                else:
+                    written = _save_encrypted(package, temporary, password)
+            except (InputError, OSError):
+                raise
+            except Exception as exc:  # a part copied or patched while saving is damaged
+                raise InputError("unprocessable", label, detail=_short(exc)) from None
             missing = lost(package_features(package.file(), MARKER), package_features(written, MARKER))
             missing += [f"{sheet}: {item}" for sheet, patch in patches.items() for item in patch.lost]
             if missing and warnings is not None:
                 warnings.append(InputError("lost", label, items="；".join(missing)))
             os.chmod(temporary, source.stat().st_mode & 0o777)
             if backup and target.exists():
-                stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-                shutil.copy2(target, target.with_name(f"{target.stem}.{stamp}.bak{target.suffix}"))
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+                _backup(target)
+            _place(temporary, target, replace=replace or backup)
+        except BaseException:  # also Ctrl-C or SIGTERM: no temporary file is left behind
+            temporary.unlink(missing_ok=True)
             raise
     except OSError as exc:
         raise InputError("output", str(target), detail=_why(exc)) from None
     finally:
         package.close()
     return target
+
+
+def _place(temporary: Path, target: Path, *, replace: bool) -> None:
+    """Put the finished copy at ``target``: over it if ``replace``, else only if the name is free."""
+    if replace:
+        os.replace(temporary, target)
+        return
+    try:
+        os.link(temporary, target)  # atomic: fails if the name exists, whoever took it meanwhile
+    except FileExistsError:
+        raise InputError("exists", str(target)) from None
+    except OSError:  # no hard links here (FAT, some network drives): claim the name exclusively
+        try:
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            raise InputError("exists", str(target)) from None
+        try:
+            os.replace(temporary, target)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return
+    temporary.unlink()
+
+
+def _backup(target: Path) -> Path:
+    """Copy ``target`` to ``<name>.<time>.bak<ext>`` (``-2``, ``-3`` … if taken): never over a backup."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in itertools.count(1):
+        suffix = f".{stamp}{'' if n == 1 else f'-{n}'}.bak{target.suffix}"
+        backup = target.with_name(fitted(target.stem, suffix))
+        try:
+            with target.open("rb") as original, backup.open("xb") as copy:  # "x": only a new file
+                shutil.copyfileobj(original, copy, 1 << 20)
+        except FileExistsError:
+            continue
+        shutil.copystat(target, backup)
+        return backup
+    raise AssertionError("unreachable")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:160] if text else type(exc).__name__
 
 
 def _why(exc: OSError) -> str:
@@ -159,23 +238,35 @@ def _save_encrypted(package: Package, target: Path, password: str) -> io.BytesIO
 
 
 def _annotate(package: Package, result: Result, label: str, shared: Shared) -> dict[str, SheetPatch]:
-    workbook = next(r.target for r in package.relationships("") if r.type.endswith("/officeDocument"))
+    offices = [
+        r.target for r in package.relationships("") if r.type.endswith("/relationships/officeDocument")
+    ]
+    if not offices:
+        raise InputError("not_workbook", label)
+    workbook = offices[-1]  # the one python-calamine reads
+    folder = posixpath.dirname(workbook)
     book = parse(package.read(workbook))
+    names = Names.of(book)
     rels = {r.id: r for r in package.relationships(workbook)}
     own = _own_sheets(package, {ISSUES: ISSUE_HEADERS, SUMMARY: SUMMARY_SIGNATURE})
-    _drop_sheets(package, workbook, book, rels, own)
+    _drop_sheets(package, workbook, book, rels, own, names)
     rels = {r.id: r for r in package.relationships(workbook)}
     parts = {
-        s.get("name"): rels[s.get(f"{{{DOC_REL}}}id", "")].target
-        for s in book.iter(f"{{{MAIN}}}sheet")
-        if s.get(f"{{{DOC_REL}}}id", "") in rels
+        s.get("name"): rels[s.get(names.rid, "")].target
+        for s in book.iter(names.q("sheet"))
+        if s.get(names.rid, "") in rels
     }
-    styles = next(r.target for r in rels.values() if r.type == REL_STYLES)
-    style_bytes, dxf, header_style = extend_styles(package.read(styles))
+    styles = next((r.target for r in rels.values() if kind(r.type) == "styles"), None)
+    if styles is None or not package.exists(styles):  # a workbook without styles gets the minimum
+        styles = package.free_name(posixpath.join(folder, "styles{}.xml"))
+        package.write(styles, minimal_styles(names))
+        package.set_content_type(styles, CT_STYLES)
+        package.add_relationship(workbook, names.type("styles"), styles)
+    style_bytes, dxf, header_style = extend_styles(package.read(styles), names)
     package.write(styles, style_bytes)
 
     findings = [d for d in result.diagnostics if d.file == label or d.file is None]
-    patches: dict[str, SheetPatch] = defaultdict(SheetPatch)
+    patches: dict[str, SheetPatch] = defaultdict(lambda: SheetPatch(names=names))
     notes: dict[str, dict[str, list[Diagnostic]]] = defaultdict(lambda: defaultdict(list))
     for d in findings:
         if d.sheet is not None and d.sheet in parts and d.cell and d.row:
@@ -184,22 +275,33 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
             notes[d.sheet][d.cell].append(d)
     _computed(result, label, shared.computed, patches, header_style)
 
+    checked = result.sources.get(label)
+    odd = [sheet for sheet in patches if checked is not None and checked.spelled.get(sheet) == "exact"]
+    if odd:  # rows are patched by their bytes: only the spelling spreadsheet programs write
+        raise InputError(
+            "unprocessable", label, detail=f"工作表“{odd[0]}”的 XML 写法少见 / unusual XML spelling"
+        )
     vml_block = used_vml_blocks([package.read(n) for n in package.names if n.endswith(".vml")])
     for sheet, part in parts.items():
         sheet_notes = {ref: note_text(items) for ref, items in notes.get(sheet, {}).items()}
-        vml_block = _comments(package, part, sheet_notes, patches, sheet, vml_block)
+        vml_block = _comments(package, part, sheet_notes, patches, sheet, vml_block, names, folder)
         if sheet in patches:  # patched while saving: one big sheet in memory at a time
             package.write(part, partial(_patched, package, part, patches[sheet], label))
 
     issues = [issue_row(d) for d in findings]
-    links = {i: f"'{d.sheet}'!{d.cell or 'A1'}" for i, d in enumerate(findings) if d.sheet in parts}
-    taken = {s.get("name") for s in book.iter(f"{{{MAIN}}}sheet")}
+    links = {
+        i: f"{sheet_reference(d.sheet)}!{d.cell or 'A1'}"
+        for i, d in enumerate(findings)
+        if d.sheet is not None and d.sheet in parts
+    }
+    taken = {s.get("name") for s in book.iter(names.q("sheet"))}
     _add_sheet(
         package,
         workbook,
         book,
         ISSUES if ISSUES not in taken else ISSUES + OWN_SUFFIX,
-        table_sheet(ISSUE_HEADERS, issues, (16, 7, 6, 12, 10, 8, 16, 90, 7), header_style, links),
+        table_sheet(ISSUE_HEADERS, issues, (16, 7, 6, 12, 10, 8, 16, 90, 7), header_style, links, names),
+        names,
     )
     _add_sheet(
         package,
@@ -211,10 +313,17 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
             _summary(findings) + shared.summary,
             (16, 26, 8, 10, 16, 16, 14, 48),
             header_style,
+            names=names,
         ),
+        names,
     )
     package.write(workbook, serialize(book))
     return patches
+
+
+def sheet_reference(sheet: str) -> str:
+    """A sheet's name as a formula or link writes it: quoted, an apostrophe doubled."""
+    return "'" + sheet.replace("'", "''") + "'"
 
 
 def note_text(items: list[Diagnostic]) -> str:
@@ -262,6 +371,8 @@ def _computed(
                 continue
             first, old = computed_place(table)
             start = first + 1  # 1-based, as the patch counts columns
+            if start + len(columns.headers) - 1 > EXCEL_COLS:
+                raise InputError("no_room", label, sheet=table.sheet, count=len(columns.headers))
             patch = patches[table.sheet]
             patch.drop_columns.update(col + 1 for col in old)
             patch.cells[table.header_row] = [
@@ -285,26 +396,31 @@ def _comments(
     patches: dict[str, SheetPatch],
     sheet: str,
     vml_block: int,
+    names: Names,
+    folder: str,
 ) -> int:
-    """Write the sheet's xlcrm notes (replacing earlier ones); return the next free VML block."""
+    """Write the sheet's xlcrm notes (replacing earlier ones); return the next free VML block.
+
+    New parts go into the workbook's own folder (``xl/`` or wherever the package keeps it).
+    """
     rels = package.relationships(part)
-    comments = next((r for r in rels if r.type == REL_COMMENTS), None)
-    drawing = next((r for r in rels if r.type == REL_VML), None)
+    comments = next((r for r in rels if kind(r.type) == "comments" and not r.external), None)
+    drawing = next((r for r in rels if kind(r.type) == "vmlDrawing" and not r.external), None)
     if comments is None and not sheet_notes:
         return vml_block
     existing = package.read(comments.target) if comments else None
-    data, dropped, added = comments_part(existing, sheet_notes)
+    data, dropped, added = comments_part(existing, sheet_notes, names)
     if comments is None:
-        target = package.free_name("xl/comments{}.xml")
-        package.add_relationship(part, REL_COMMENTS, target)
+        target = package.free_name(posixpath.join(folder, "comments{}.xml"))
+        package.add_relationship(part, names.type("comments"), target)
         package.set_content_type(target, CT_COMMENTS)
     else:
         target = comments.target
     package.write(target, data)
     if drawing is None:
-        vml = package.free_name("xl/drawings/vmlDrawing{}.vml")
+        vml = package.free_name(posixpath.join(folder, "drawings", "vmlDrawing{}.vml"))
         package.ensure_default("vml", CT_VML)
-        patches[sheet].legacy_drawing = package.add_relationship(part, REL_VML, vml)
+        patches[sheet].legacy_drawing = package.add_relationship(part, names.type("vmlDrawing"), vml)
         package.write(vml, vml_part(None, dropped, added, vml_block))
     else:
         package.write(drawing.target, vml_part(package.read(drawing.target), dropped, added, vml_block))
@@ -333,17 +449,22 @@ def _own_sheets(package: Package, headers: dict[str, tuple[str, ...]]) -> list[s
 
 
 def _drop_sheets(
-    package: Package, workbook: str, book: etree._Element, rels: dict[str, Any], names: Sequence[str]
+    package: Package,
+    workbook: str,
+    book: etree._Element,
+    rels: dict[str, Any],
+    dropped: Sequence[str],
+    names: Names,
 ) -> None:
     """Remove xlcrm's sheets of an earlier run, keeping sheet-scoped names consistent."""
-    sheets = book.find(f"{{{MAIN}}}sheets")
+    sheets = book.find(names.q("sheets"))
     if sheets is None:
         return
-    for name in names:
+    for name in dropped:
         for index, sheet in enumerate(list(sheets)):
             if sheet.get("name") != name:
                 continue
-            rel_id = sheet.get(f"{{{DOC_REL}}}id", "")
+            rel_id = sheet.get(names.rid, "")
             sheets.remove(sheet)
             if rel_id in rels:
                 part = rels[rel_id].target
@@ -351,29 +472,32 @@ def _drop_sheets(
                 package.remove(rels_path(part))
                 package.set_content_type(part, None)
                 package.remove_relationship(workbook, rel_id)
-            for defined in list(book.iter(f"{{{MAIN}}}definedName")):
+            for defined in list(book.iter(names.q("definedName"))):
                 local = defined.get("localSheetId")
                 if local is not None and int(local) == index:
                     defined.getparent().remove(defined)
                 elif local is not None and int(local) > index:
                     defined.set("localSheetId", str(int(local) - 1))
-            for view in book.iter(f"{{{MAIN}}}workbookView"):
+            for view in book.iter(names.q("workbookView")):
                 for attribute in ("activeTab", "firstSheet"):
                     if view.get(attribute) is not None and int(view.get(attribute, "0")) >= len(sheets):
                         view.set(attribute, "0")
             break
 
 
-def _add_sheet(package: Package, workbook: str, book: etree._Element, name: str, data: bytes) -> None:
-    part = package.free_name("xl/worksheets/sheet{}.xml")
+def _add_sheet(
+    package: Package, workbook: str, book: etree._Element, name: str, data: bytes, names: Names
+) -> None:
+    part = package.free_name(posixpath.join(posixpath.dirname(workbook), "worksheets", "sheet{}.xml"))
     package.write(part, data)
     package.set_content_type(part, CT_WORKSHEET)
-    rel_id = package.add_relationship(workbook, REL_WORKSHEET, part)
-    sheets = book.find(f"{{{MAIN}}}sheets")
-    assert sheets is not None
-    sheet_id = max((int(s.get("sheetId", "0")) for s in sheets), default=0) + 1
-    element = etree.SubElement(sheets, f"{{{MAIN}}}sheet", name=name, sheetId=str(sheet_id))
-    element.set(f"{{{DOC_REL}}}id", rel_id)
+    rel_id = package.add_relationship(workbook, names.type("worksheet"), part)
+    sheets = book.find(names.q("sheets"))
+    if sheets is None:
+        raise InputError("not_workbook", str(package.path))
+    ids = [int(s.get("sheetId", "0")) for s in sheets if s.get("sheetId", "").isdigit()]
+    element = etree.SubElement(sheets, names.q("sheet"), name=name, sheetId=str(max(ids, default=0) + 1))
+    element.set(names.rid, rel_id)
 
 
 def _summary(findings: list[Diagnostic]) -> list[list[Any]]:
@@ -499,29 +623,78 @@ class Written:
     copies: list[Path] = field(default_factory=list)
     refused: list[InputError] = field(default_factory=list)  # targets that exist or cannot be written
     warnings: list[InputError] = field(default_factory=list)  # what a copy holds fewer of (never expected)
+    renamed: dict[Path, str] = field(default_factory=dict)  # copy -> its input, where two inputs share a name
 
 
-def annotate_all(result: Result, out: Path | None, *, in_place: bool, force: bool) -> Written:
+def annotate_all(
+    result: Result, out: Path | None, *, in_place: bool, force: bool, folder: bool = False
+) -> Written:
     """Annotate every usable input file of ``result``.
 
-    A refused target (it exists without --force, or it cannot be written) does not stop the
-    other files.
+    A refused target (it exists without --force, it cannot be written, or it would change
+    the input's type) does not stop the other files. Inputs whose copies would share a name
+    in one folder (``一部/台账.xlsx`` and ``二部/台账.xlsx`` with ``-o out``) get the name of
+    their folder in front (``一部_台账.checked.xlsx``), so no copy replaces another.
+    ``--in-place`` on a link writes through to the file it points to.
     """
     unusable = {p.file for p in result.problems}
     files = [f for f in result.files if f not in unusable]
     done = Written()
     shared = Shared.of(result)
+    targets = _targets(files, out, many=len(files) > 1, folder=folder, in_place=in_place)
     for label in files:
         source = Path(label)
-        target = source if in_place else output_path(source, out, len(files) > 1)
+        target, renamed = targets[label]
         try:
-            if target.exists() and not (in_place or force):
+            if not in_place and target.suffix.lower() != source.suffix.lower():
+                raise InputError("output_type", label, target=str(target), suffix=source.suffix)
+            if not in_place and not force and target.exists():  # early; placing the copy checks again
                 raise InputError("exists", str(target))
-            done.copies.append(
-                annotate(
-                    result, label, source, target, backup=in_place, shared=shared, warnings=done.warnings
-                )
+            written = annotate(
+                result,
+                label,
+                source,
+                target,
+                backup=in_place,
+                replace=force,
+                shared=shared,
+                warnings=done.warnings,
             )
+            done.copies.append(written)
+            if renamed:
+                done.renamed[written] = label
         except InputError as problem:
             done.refused.append(problem)
     return done
+
+
+def _targets(
+    files: list[str], out: Path | None, *, many: bool, folder: bool, in_place: bool
+) -> dict[str, tuple[Path, bool]]:
+    """Each input's copy, made unique within the run (case-insensitively, as Windows names are)."""
+    if in_place:
+        return {label: (Path(label).resolve(), False) for label in files}
+    chosen = {label: output_path(Path(label), out, many, folder) for label in files}
+
+    def key(path: Path) -> str:
+        return os.path.normcase(os.path.abspath(path)).casefold()
+
+    counts = Counter(key(t) for t in chosen.values())
+    result: dict[str, tuple[Path, bool]] = {}
+    used: set[str] = set()
+    for label, target in chosen.items():
+        if counts[key(target)] == 1:
+            result[label] = (target, False)
+            used.add(key(target))
+    for label, target in chosen.items():
+        if label in result:
+            continue
+        prefix = Path(label).resolve().parent.name or "input"
+        candidate = target.with_name(fitted(f"{prefix}_{Path(target.stem).name}", target.suffix))
+        for n in itertools.count(2):
+            if key(candidate) not in used:
+                break
+            candidate = target.with_name(fitted(f"{prefix}_{target.stem}-{n}", target.suffix))
+        used.add(key(candidate))
+        result[label] = (candidate, True)
+    return result

@@ -283,7 +283,9 @@ def held_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if caught:
+    if caught:  # as the handler held back would have: KeyboardInterrupt, or xlcrm's own
+        if callable(previous):
+            previous(signal.SIGINT, None)
         raise KeyboardInterrupt
 
 

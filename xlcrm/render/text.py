@@ -1,6 +1,7 @@
 """Terminal output: findings grouped by file and sheet, with counts, in Chinese or English.
 
-User text is always shown as plain text (``rich.text.Text``), never interpreted as markup.
+User text is always shown as plain text (``rich.text.Text``), never interpreted as markup, and
+with its control characters escaped (a cell holding ANSI escapes cannot redraw the terminal).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from rich.text import Text
 
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.engine import Result
+from xlcrm.errors import has_control, printable
 from xlcrm.registry import Lang, phrases
 
 _WORDS = {
@@ -92,6 +94,8 @@ def report_lines(result: Result, lang: Lang) -> list[Line]:
 def _emit(console: Console, lines: list[Line]) -> None:
     if not lines:
         return
+    if has_control("".join(text for line in lines for text, _ in line)):  # rare: escape each piece
+        lines = [[(printable(text), style) for text, style in line] for line in lines]
     if console.is_terminal:
         console.print(Text("\n").join(Text.assemble(*line) for line in lines))
     else:
