@@ -355,3 +355,52 @@ def test_the_company_workbook_through_libreoffice(history: dict[str, Any], tmp_p
         assert chart in text, chart
     assert "压缩至额度内" in text and "续签/清收；重新调查" in text
     assert MOBILE not in text and "139****5678" in text
+
+
+SPELLED = {  # a mobile as staff type it → the digits that must not survive anywhere
+    "王先生 139.2468.1357": "13924681357",
+    "李女士 138 - 2468 - 2468": "13824682468",
+    "赵总 137–2468–3579": "13724683579",
+}
+
+
+def test_mobiles_in_names_and_products_are_masked_in_every_section(tmp_path: Path) -> None:
+    """Customer names and products in 授信执行, 大客户分析 and 变化 (this month's and the
+    history's) are masked like 公司客户's, and a mobile written with dots or en dashes too."""
+    from tests.months import customer, grant
+    from tests.workbooks import write_departments
+
+    def department(month: str) -> dict[str, Any]:
+        names = list(SPELLED)
+        gone = customer("K1", names[0], 501, **{"客户类别": "重点客户", "年业务量(万元)": 80})
+        kept = customer("K2", names[1], 502, **{"客户类别": "重点客户", "年业务量(万元)": 90,
+                                                   "经营品种": f"假肢、{names[2]}"})  # fmt: skip
+        new = customer("K3", names[2], 503, **{"联系人": names[0]})
+        archive = [gone, kept] if month == "2025-11" else [kept, new]
+        raised = 80_000 if month == "2025-12" else 50_000
+        credit = [{"客户编码": "K2", **grant(raised, 90_000, 30_000)}]
+        return {"department": "销售一部", "rows": {"客户档案": archive, "信用评定": credit}}
+
+    store, out = tmp_path / "history.duckdb", tmp_path / "out"
+    texts: dict[str, str] = {}
+    for month in ("2025-11", "2025-12"):
+        write_departments(tmp_path / month, [department(month)])
+        extra = ["--html", str(out / "报告.html"), "--csv", str(out / "客户.csv"), "--format", "json"]
+        code, stdout, stderr = consolidate(
+            str(tmp_path / month), "--month", month, "-o", str(out / f"{month}.xlsx"), "--history", str(store),
+            *(extra if month == "2025-12" else []),
+        )  # fmt: skip
+        assert code in (0, 1), stderr
+    texts["json"] = stdout
+    texts["html"] = (out / "报告.html").read_text(encoding="utf-8")
+    texts["csv"] = (out / "客户.csv").read_text(encoding="utf-8-sig")
+    with zipfile.ZipFile(out / "2025-12.xlsx") as package:
+        texts["workbook"] = "".join(package.read(n).decode("utf-8", "replace") for n in package.namelist())
+    book = load_workbook(out / "2025-12.xlsx")
+    assert [r["客户编码"] for r in table_after(rows_of(book["大客户分析"]), "流失的重点客户")] == ["K1"]
+    for name, text in texts.items():
+        digits = re.sub(r"[^0-9]", "", text)
+        for mobile in SPELLED.values():
+            assert mobile not in digits, (name, mobile)
+    for masked in ("139****1357", "138****2468", "137****3579"):
+        assert masked in texts["workbook"] and masked in texts["html"], masked

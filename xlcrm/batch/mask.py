@@ -3,7 +3,7 @@
 One rule in two forms: ``mask_text`` for a string (a finding's message, a blacklist reason, a
 JSON value) and ``mask_columns`` for polars columns (the hundreds of thousands of rows of
 公司客户). A mobile is 1[3-9] and nine more digits, with or without +86/0086 and spaces or
-dashes in the 3-4-4 places; it is masked wherever it stands in a text, not only in the 联系电话
+dashes or dots in the 3-4-4 places; it is masked wherever it stands in a text, not only in the 联系电话
 column (staff write numbers into 联系人 or 地址 too). Identifiers (客户编码, 统一社会信用代码)
 are left alone: they are not contacts, and a code must stay findable.
 """
@@ -18,7 +18,8 @@ import polars as pl
 
 # The same patterns serve Python's re and polars (Rust's regex): no look-around. A mobile inside
 # a longer run of digits is masked too: over-masking a number is harmless, missing one is not.
-_MOBILE_PATTERN = r"(1[3-9][0-9])[ -]?[0-9]{4}[ -]?([0-9]{4})"
+# Between the 3-4-4 groups staff put a space, a dash (ASCII, en or em), a dot, or " - ".
+_MOBILE_PATTERN = r"(1[3-9][0-9])[ .\-–—]{0,3}[0-9]{4}[ .\-–—]{0,3}([0-9]{4})"
 _EMAIL_PATTERN = r"([A-Za-z0-9_%+\-])[A-Za-z0-9._%+\-]*@"
 _MOBILE, _EMAIL = re.compile(_MOBILE_PATTERN), re.compile(_EMAIL_PATTERN)
 

@@ -9,7 +9,7 @@ workbook builds its report from the same pieces restricted to that department.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
@@ -17,6 +17,7 @@ import polars as pl
 from xlcrm.batch import accounts, changes, execution, figures, trends
 from xlcrm.batch.company import Company
 from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
+from xlcrm.batch.mask import free_text, mask_columns
 from xlcrm.batch.past import Past
 
 TOP = 5  # departments with the most errors in 总览
@@ -73,6 +74,10 @@ def build(
 ) -> Report:
     """The report of ``company``'s month (``past``: the history restricted to the same departments)."""
     archive, credit = company.tables["archive"], company.tables["credit"]
+    if masked:  # POLICY §7: the names, products… each section lists are masked like 公司客户's
+        archive = mask_columns(archive, free_text("archive"))
+        credit = mask_columns(credit, ["__name"])
+        past = replace(past, customers=mask_columns(past.customers, ["name"]))
     table = execution.execution(credit, company.findings, past)
     moved = changes.changes(archive, company.findings, past, masked=masked)
     keyed = accounts.key_accounts(archive, credit, past, company.month)
