@@ -172,3 +172,30 @@ def test_a_bad_passwords_file_is_one_clear_line(
     assert code == 2 and stderr.count("\n") == 1, stderr
     assert str(passwords) in stderr and expected in stderr
     assert "Traceback" not in stderr and not (tmp_path / "x.xlsx").exists()
+
+
+def test_an_interrupted_encrypted_workbook_leaves_no_plain_rows_anywhere(
+    month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the company workbook is being assembled: XlsxWriter's row files (the
+    small sheets hold customer names, findings, 跨部门) must not stay behind, unencrypted, in
+    the system's temporary folder or beside the target."""
+    import tempfile
+
+    from xlcrm.batch import dashboard
+
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+
+    def interrupted(*_: object) -> None:  # the last step before XlsxWriter closes the package
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dashboard.ChartData, "write", interrupted)
+    out = tmp_path / "out"
+    code, _, stderr = run(
+        str(month), "-o", str(out / "公司汇总.xlsx"), "--password", PASSWORD, "--no-history"
+    )
+    assert code == 130 and "已中断" in stderr, stderr
+    assert not list(system_tmp.rglob("*")), [p.name for p in system_tmp.rglob("*")]
+    assert not list(out.rglob("*")), [p.name for p in out.rglob("*")]

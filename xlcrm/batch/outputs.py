@@ -12,8 +12,9 @@ not the HTML or CSV (which cannot be encrypted), not a department workbook witho
 — and its rows are not stored in the history (its manifest and 部门汇总 rows are) — unless
 ``--allow-unprotected``. Everything is decided before anything is written. An encrypted
 workbook is assembled in memory and encrypted into its temporary file: only XlsxWriter's
-staging file (the small sheets, without the bulk rows) lies on disk unencrypted, for the
-seconds it is written, beside the target.
+staging file and its row files (the small sheets, without the bulk rows) lie on disk
+unencrypted, for the seconds they are written, beside the target — removed on success, failure
+or Ctrl-C, never in the system's temporary folder.
 
 The passwords file: a CSV of two columns, 部门 and 密码, one department a line; an optional
 header line (部门,密码); blank lines and lines starting with # are ignored; UTF-8 (with or

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -130,9 +132,18 @@ def write(
     if stage is None:
         assert isinstance(target, Path), "a stage path is needed for a workbook written to memory"
         stage = target.with_name(f".{target.name}.stage")
+    # XlsxWriter's own temporary files (each sheet's rows, then each part) go to a private
+    # folder beside the stage, removed whatever happens: never left in the system's temp folder.
+    scratch = tempfile.mkdtemp(prefix=".xlcrm-", dir=stage.parent)
     try:
         book = xlsxwriter.Workbook(
-            str(stage), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+            str(stage),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "tmpdir": scratch,
+            },
         )
         styles = Styles(book)
         customers = customer_table(company, unmasked)
@@ -187,6 +198,7 @@ def write(
             sheetxml.copy_with(source, out, replaced, added)
     finally:
         stage.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _report(company: Company, *, masked: bool) -> Report:
