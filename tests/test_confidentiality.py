@@ -199,3 +199,45 @@ def test_an_interrupted_encrypted_workbook_leaves_no_plain_rows_anywhere(
     assert code == 130 and "已中断" in stderr, stderr
     assert not list(system_tmp.rglob("*")), [p.name for p in system_tmp.rglob("*")]
     assert not list(out.rglob("*")), [p.name for p in out.rglob("*")]
+
+
+def test_department_names_that_make_the_same_or_too_long_a_file_name(tmp_path: Path) -> None:
+    """销售/一部 and 销售_一部 both make 公司汇总_销售_一部.xlsx, and a 100-character name is past
+    a file name's 255 bytes: each department still gets its own workbook, with its own rows."""
+    from tests.months import customer
+    from tests.workbooks import write_departments
+
+    long_name = "华北大区" * 25
+    departments = {"销售/一部": "甲客户有限公司", "销售_一部": "乙客户有限公司", long_name: "丙客户有限公司"}
+    write_departments(
+        tmp_path / "in",
+        [
+            {
+                "file": f"f{n}.xlsx",
+                "department": name,
+                "rows": {"客户档案": [customer(f"K{n}", who, 600 + n)]},
+            }
+            for n, (name, who) in enumerate(departments.items())
+        ],
+    )
+    target = tmp_path / "out" / "公司汇总.xlsx"
+    code, _, stderr = run(str(tmp_path / "in"), "-o", str(target), "--password", "pw", "--split-by-department", "--no-history")  # fmt: skip
+    assert code in (0, 1), stderr
+    written = sorted(p.name for p in target.parent.iterdir() if p.name != target.name)
+    assert len(written) == 3 and not [n for n in written if n.startswith(".")], written
+    assert "公司汇总_销售_一部.xlsx" in written and "公司汇总_销售_一部_2.xlsx" in written
+    assert all(len(n.encode()) <= 255 for n in written)
+    found = {}
+    for name in written:
+        text = text_of(decrypted(target.parent / name, "pw"))
+        found[name] = [who for who in departments.values() if who in text]
+    assert sorted(found.values()) == [["丙客户有限公司"], ["乙客户有限公司"], ["甲客户有限公司"]], found
+    assert found["公司汇总_销售_一部.xlsx"] == ["甲客户有限公司"]  # the first found keeps the plain name
+
+
+def test_an_output_name_too_long_is_one_line(month: Path, tmp_path: Path) -> None:
+    target = tmp_path / ("汇" * 100 + ".xlsx")
+    code, _, stderr = run(str(month), "-o", str(target), "--password", PASSWORD, "--no-history")
+    assert code == 2 and stderr.count("\n") == 1, stderr
+    assert "无法写入" in stderr and "内部错误" not in stderr
+    assert not list(tmp_path.iterdir())

@@ -115,7 +115,7 @@ def consolidate(
     started = dt.datetime.now().replace(microsecond=0)
     output = settings.output
     for path in (output, settings.html, settings.csv):
-        if path is not None and path.exists() and not settings.force:
+        if path is not None and outputs.exists(path) and not settings.force:
             raise InputError("exists", str(path))
     passwords = outputs.read_passwords(settings.passwords) if settings.passwords else {}
     company_blacklist = _company_blacklist(settings.options)

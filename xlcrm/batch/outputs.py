@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -41,6 +42,7 @@ KIND_ZH = {WORKBOOK: "公司汇总工作簿", DEPARTMENT: "部门工作簿", HTM
 MAX_PASSWORDS_FILE = 1 << 20
 HEADERS = ({"部门", "department"}, {"密码", "password"})
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+MAX_NAME = 200  # bytes of a department workbook's name: NAME_MAX is 255, its temporary adds ~30
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +110,23 @@ def _decode(data: bytes, label: str) -> str:
     raise InputError("passwords", label, detail="无法识别的编码 / unknown encoding")
 
 
-def department_path(output: Path, department: str) -> Path:
-    """``公司汇总_2026-11.xlsx`` + 销售一部 → ``公司汇总_2026-11_销售一部.xlsx`` (unsafe characters → _)."""
+def department_path(output: Path, department: str, taken: Collection[str] = ()) -> Path:
+    """``公司汇总_2026-11.xlsx`` + 销售一部 → ``公司汇总_2026-11_销售一部.xlsx``.
+
+    Unsafe characters become _, a long name is shortened to fit a file name (255 bytes, with
+    room for the temporary file's affixes), and a name already ``taken`` (another department's,
+    compared without case) gets _2, _3, ….
+    """
     safe = _UNSAFE.sub("_", department).strip(" .") or "_"
-    return output.with_name(f"{output.stem}_{safe}{output.suffix}")
+    room = max(MAX_NAME - len(f"{output.stem}__99{output.suffix}".encode()), 24)
+    while len(safe.encode()) > room:
+        safe = safe[:-1]
+    safe = safe.rstrip(" .") or "_"
+    name, number = f"{output.stem}_{safe}{output.suffix}", 1
+    while name.casefold() in {t.casefold() for t in taken}:
+        number += 1
+        name = f"{output.stem}_{safe}_{number}{output.suffix}"
+    return output.with_name(name)
 
 
 def plan(
@@ -132,9 +147,12 @@ def plan(
     if csv_path is not None:
         targets.append(Target(CSV, csv_path, masked=masked))
     if split:
+        taken = [t.path.name for t in targets]
         for department in departments_of(company):
             own = (passwords or {}).get(department, password)
-            targets.append(Target(DEPARTMENT, department_path(output, department), department, own, masked))
+            path = department_path(output, department, taken)
+            taken.append(path.name)
+            targets.append(Target(DEPARTMENT, path, department, own, masked))
     return targets
 
 
@@ -174,7 +192,15 @@ def refuse_unprotected(
 
 def existing(targets: list[Target]) -> list[Target]:
     """The targets that exist already (refused without --force)."""
-    return [t for t in targets if t.path.exists()]
+    return [t for t in targets if exists(t.path)]
+
+
+def exists(path: Path) -> bool:
+    """Whether ``path`` exists; InputError naming it when it cannot be one (a name too long…)."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise InputError("output", str(path), detail=exc.strerror or str(exc)) from None
 
 
 def encrypt(plain: BinaryIO, target: Path, password: str) -> None:
