@@ -241,3 +241,14 @@ def test_an_output_name_too_long_is_one_line(month: Path, tmp_path: Path) -> Non
     assert code == 2 and stderr.count("\n") == 1, stderr
     assert "无法写入" in stderr and "内部错误" not in stderr
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("same", [("-o", "--csv"), ("--html", "--csv")])
+def test_two_outputs_to_one_file_are_refused(month: Path, tmp_path: Path, same: tuple[str, str]) -> None:
+    """-o x.xlsx --csv x.xlsx wrote the CSV over the workbook, then failed (internal error)."""
+    target = tmp_path / "同一个.xlsx"
+    args = {"-o": str(tmp_path / "公司汇总.xlsx"), same[0]: str(target), same[1]: str(target)}
+    code, _, stderr = run(str(month), *[x for pair in args.items() for x in pair], "--password", PASSWORD, "--allow-unprotected", "--no-history")  # fmt: skip
+    assert code == 2 and stderr.count("\n") == 1, stderr
+    assert str(target) in stderr and "同一个文件" in stderr and "内部错误" not in stderr
+    assert not list(tmp_path.iterdir())

@@ -114,8 +114,13 @@ def consolidate(
     """Run the month's consolidation; InputError (exit 2) when it cannot run at all."""
     started = dt.datetime.now().replace(microsecond=0)
     output = settings.output
-    for path in (output, settings.html, settings.csv):
-        if path is not None and outputs.exists(path) and not settings.force:
+    asked = [p for p in (output, settings.html, settings.csv) if p is not None]
+    for number, path in enumerate(asked):
+        if any(os.path.abspath(path) == os.path.abspath(other) for other in asked[:number]):
+            raise InputError(
+                "output", str(path), detail="与另一个输出是同一个文件 / the same file as another output"
+            )
+        if outputs.exists(path) and not settings.force:
             raise InputError("exists", str(path))
     passwords = outputs.read_passwords(settings.passwords) if settings.passwords else {}
     company_blacklist = _company_blacklist(settings.options)
