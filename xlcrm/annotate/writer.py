@@ -166,7 +166,9 @@ def annotate(
                 raise
             except Exception as exc:  # a part copied or patched while saving is damaged
                 raise InputError("unprocessable", label, detail=_short(exc)) from None
-            missing = lost(package_features(package.file(), MARKER), package_features(written, MARKER))
+            missing = lost(
+                package_features(package.file(), MARKER, package.own), package_features(written, MARKER)
+            )
             missing += [f"{sheet}: {item}" for sheet, patch in patches.items() for item in patch.lost]
             if missing and warnings is not None:
                 warnings.append(InputError("lost", label, items="；".join(missing)))
@@ -490,8 +492,10 @@ def _drop_drawings(package: Package, part: str) -> None:
         for chart in package.relationships(rel.target):
             if not chart.external:
                 package.remove(chart.target)
+                package.own.add(chart.target)
                 package.set_content_type(chart.target, None)
         package.remove(rel.target)
+        package.own.add(rel.target)
         package.remove(rels_path(rel.target))
         package.set_content_type(rel.target, None)
 
