@@ -194,7 +194,7 @@ def test_html_report_is_escaped_and_complete(tmp_path: Path) -> None:
     assert code == 1
     assert out.startswith("<!DOCTYPE html>") and "xlcrm 检查报告" in out
     assert "<script>" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
-    assert "<td>D2</td><td>S004</td>" in out
+    assert '<td class="cell">D2</td><td class="code">S004</td>' in out
 
 
 def test_the_same_file_twice_is_checked_once(sample: Path) -> None:

@@ -54,6 +54,19 @@ POLICY = click.option(
 )
 
 
+UNMASK = click.option(
+    "--unmask",
+    is_flag=True,
+    help="报告、CSV 和工作簿中不遮蔽手机号与电子邮箱。 Show mobile numbers and e-mail addresses in full.",
+)
+ALLOW_UNPROTECTED = click.option(
+    "--allow-unprotected",
+    is_flag=True,
+    help="即使有加密的提交，也允许写出未加密的文件（HTML、CSV、工作簿）。"
+    " Allow unprotected outputs even when a submission is password-protected.",
+)
+
+
 class _Date(click.ParamType):  # type: ignore[type-arg]
     name = "日期/DATE"
 
@@ -118,6 +131,8 @@ BLACKLIST = click.option(
 @BLACKLIST
 @PASSWORD
 @POLICY
+@UNMASK
+@ALLOW_UNPROTECTED
 def check(
     files: tuple[Path, ...],
     fmt: str,
@@ -128,8 +143,14 @@ def check(
     blacklist: Path | None,
     password: str | None,
     policy_file: Path | None,
+    unmask: bool,
+    allow_unprotected: bool,
 ) -> None:
     """检查一个部门提交的工作簿（可分多个文件）。 Check one department's submission.
+
+    html 与 csv 中的手机号和电子邮箱默认遮蔽（--unmask 显示全文）；加密的工作簿只在加 --allow-unprotected
+    时才写出 html 或 csv。 html and csv mask contacts unless --unmask; a password-protected
+    input gives them only with --allow-unprotected.
 
     退出码：0 没有错误，1 发现错误，2 有输入无法使用。 Exit status: 0 no errors, 1 errors, 2 unusable input.
     """
@@ -143,6 +164,12 @@ def check(
         raise click.BadParameter(f"不是规则代码 / no such rule code: {', '.join(unknown)}")
     policy = _load_policy(policy_file, lang)
     result = run_check(list(files), Options(as_of, selected, ignored, blacklist, policy, password))
+    protected = [label for label, source in result.sources.items() if source.password is not None]
+    if fmt in ("html", "csv") and protected and not allow_unprotected:
+        from xlcrm.errors import InputError
+
+        click.echo(InputError("unprotected_report", "、".join(protected), format=fmt).message(lang), err=True)
+        sys.exit(2)
     if fmt == "json":
         from xlcrm.render.json import render as render_json
 
@@ -150,11 +177,11 @@ def check(
     elif fmt == "csv":
         from xlcrm.render.csv import render as render_csv
 
-        click.echo(render_csv(result, lang), nl=False)
+        click.echo(render_csv(result, lang, masked=not unmask), nl=False)
     elif fmt == "html":
         from xlcrm.render.html import render as render_html
 
-        click.echo(render_html(result, lang))
+        click.echo(render_html(result, lang, masked=not unmask))
     else:
         from xlcrm.render.text import render as render_text
 
@@ -324,17 +351,8 @@ def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str
     help="各部门工作簿的密码：CSV，每行“部门,密码”（无此部门时用 --password）。"
     " Per-department passwords: a CSV of “department,password” lines.",
 )
-@click.option(
-    "--allow-unprotected",
-    is_flag=True,
-    help="即使有加密的提交，也允许写出未加密的文件（HTML、CSV、工作簿）。"
-    " Allow unprotected outputs even when a submission is password-protected.",
-)
-@click.option(
-    "--unmask",
-    is_flag=True,
-    help="报告、CSV 和工作簿中不遮蔽手机号与电子邮箱。 Show mobile numbers and e-mail addresses in full.",
-)
+@ALLOW_UNPROTECTED
+@UNMASK
 @click.option("--unmasked", "unmasked_alias", is_flag=True, hidden=True)  # the earlier spelling
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度。 No progress on stderr.")
 @LANG

@@ -201,6 +201,13 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "({outputs}); encrypt the company workbook with --password (HTML and CSV cannot be "
         "encrypted: do not ask for them), or add --allow-unprotected if you must. Nothing was written.",
     ),
+    "unprotected_report": (
+        "已拒绝：{file} 设有打开密码，--format {format} 的输出无法加密，会把其中的客户与问题写成未加密的文本；"
+        "确需时加 --allow-unprotected（或用 process 写出同样加密的标注副本）。",
+        "Refused: {file} is password-protected and --format {format} cannot be encrypted: it would "
+        "hold its customers and findings unprotected; add --allow-unprotected if you must (or use "
+        "process, whose annotated copy keeps the password).",
+    ),
     "no_department_password": (
         "已拒绝：{file} 没有这些部门的密码：{departments}；请在密码文件中为每个部门写一行“部门,密码”，"
         "或用 --password 给出共用的密码（确需不加密时加 --allow-unprotected）。本次没有写出任何文件。",
