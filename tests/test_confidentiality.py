@@ -252,3 +252,26 @@ def test_two_outputs_to_one_file_are_refused(month: Path, tmp_path: Path, same: 
     assert code == 2 and stderr.count("\n") == 1, stderr
     assert str(target) in stderr and "同一个文件" in stderr and "内部错误" not in stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_a_department_workbook_names_no_other_department_in_cross_department_findings(tmp_path: Path) -> None:
+    """The demo month shares customers C001, C002, C005 between 销售一部, 二部 and 三部 (D101, D102):
+    each department's workbook keeps the findings and every value, but names only itself."""
+    from xlcrm.batch.demo import write_month as write_demo_month
+
+    write_demo_month(tmp_path / "in")
+    target = tmp_path / "out" / "c.xlsx"
+    code, _, stderr = run(
+        str(tmp_path / "in"), "-o", str(target), "--password", "pw", "--split-by-department"
+    )
+    assert code == 2, stderr  # the demo month has one unusable file
+    company = text_of(decrypted(target, "pw"))
+    assert "销售一部 A、销售三部 A、销售二部 C" in company  # head office sees every department
+    departments = ("销售一部", "销售二部", "销售三部")
+    for department in departments:
+        text = text_of(decrypted(target.with_name(f"c_{department}.xlsx"), "pw"))
+        grades = "、".join(f"{department if d == department else '其他部门'} {g}" for d, g in
+                          (("销售一部", "A"), ("销售三部", "A"), ("销售二部", "C")))  # fmt: skip
+        assert f"系统信用等级不同：{grades}" in text, department
+        assert "合计 960,000 元（" in text  # D102 keeps the total and each exposure
+        assert not [other for other in departments if other != department and other in text], department

@@ -81,14 +81,14 @@ class Company:
         return {key: total.get(key, 0) for key in SHIPPED}
 
     def only(self, department: str) -> Company:
-        """The month as one department's own workbook shows it: its submissions and their rows only."""
+        """The month as one department's own workbook shows it: its submissions and rows only, no other department named."""
         positions = {o.position for o in self.checked if o.department == department}
         keep = sorted(positions)
         return Company(
             self.month,
             [f for f in self.found if f.position in positions],
             [o for o in self.outcomes if o.position in positions],
-            [f for f in self.findings if f.position in positions],
+            [cross.for_department(f, department) for f in self.findings if f.position in positions],
             {key: frame.filter(pl.col(SUB).is_in(keep)) for key, frame in self.tables.items()},
             self.departments.filter(pl.col(SUB).is_in(keep))
             if not self.departments.is_empty()
