@@ -119,6 +119,15 @@ def test_the_charts_are_parts_with_their_data_cached(copy: Path) -> None:
         )
     ]
     assert shares[:2] == [0.3, 0.1]  # 3 and 1 of 10 admitted customers
+    caps = "汇总!$D$" + ref_row(rows, "VIP客户") + ":$D$" + ref_row(rows, "优选类客户")
+    assert cached[("客户等级占比（申报，对比上限）", caps)] == [0.15, 0.3]  # 合格类 has no cap: no mark
+    with zipfile.ZipFile(copy) as package:
+        units = {
+            "".join(t.text or "" for t in root.iter("{*}t")): [u.get("val") for u in root.iter(f"{C}majorUnit")]
+            for root in (etree.fromstring(package.read(n)) for n in charts)
+        }
+    for title in ("问题按类别与级别", "投诉（按类型）"):  # counts: whole steps, never 0.5
+        assert len(units[title]) == 1 and float(units[title][0]).is_integer() and float(units[title][0]) >= 1
 
 
 def ref_row(rows: list[list[object]], first: str) -> str:

@@ -102,6 +102,7 @@ class Chart:
     percent: bool = False
     caps: tuple[str, int, list[Any]] | None = None  # a dashed line (the caps) over the columns
     category_col: int = 0
+    counts: bool = False  # the values are counts: whole steps on the value axis
 
 
 def build(findings: list[Diagnostic], file: str, facts: Figures | None) -> tuple[Grid, list[Chart]]:
@@ -176,7 +177,7 @@ def _families(grid: Grid, findings: list[Diagnostic], row: int, charts: list[Cha
             "问题按类别与级别", first, last,
             [("错误", 2, [counts[(f, "error")] for f in families]),
              ("警告", 3, [counts[(f, "warning")] for f in families])],
-            labels, stacked=True,
+            labels, stacked=True, counts=True,
         )
     )  # fmt: skip
     return last + 2
@@ -271,7 +272,7 @@ def _statistics(grid: Grid, stats: Statistics, row: int, charts: list[Chart]) ->
     if c is not None and types:
         charts.append(
             Chart("投诉（按类型）", first + types[0], first + types[-1],
-                  [("件数", 2, [n for _, n in c.by_type])], [t for t, _ in c.by_type], category_col=1)
+                  [("件数", 2, [n for _, n in c.by_type])], [t for t, _ in c.by_type], category_col=1, counts=True)
         )  # fmt: skip
     return first + len(rows) + 1
 
@@ -350,10 +351,19 @@ def statistics_rows(stats: Statistics) -> list[Row]:
     return rows
 
 
+def _step(series: list[tuple[str, int, list[Any]]]) -> int:
+    """A whole major unit giving at most about eight gridlines for the tallest column (stacked: the sum)."""
+    tallest = max(
+        (sum(v or 0 for v in column) for column in zip(*(values for _, _, values in series), strict=True)),
+        default=0,
+    )
+    return max(1, -(-int(tallest) // 8))
+
+
 def drawer(sheet_name: str, charts: list[Chart]) -> Any:
     """What draws ``charts`` on the scratch sheet (``xlcrm.annotate.charts.add_charts``)."""
     from xlcrm.batch.dashboard import CHART_HEIGHT, CHART_WIDTH
-    from xlcrm.batch.xlsx import chart, series
+    from xlcrm.batch.xlsx import VALUE_AXIS, chart, series
 
     def draw(book: Any, sheet: Any) -> None:
         colors = ("#C00000", "#BF8F00", "#2E75B6", "#548235")
@@ -373,9 +383,13 @@ def drawer(sheet_name: str, charts: list[Chart]) -> Any:
                 )  # fmt: skip
             if spec.caps is not None:
                 name, col, values = spec.caps
+                capped = len(values) - next(
+                    (i for i, v in enumerate(reversed(values)) if v is not None), len(values)
+                )
+                last = spec.first + capped - 1  # a tier without a cap (合格类) gets no mark, not one at 0%
                 line = book.add_chart({"type": "line"})
                 line.add_series(
-                    {**series(sheet_name, spec.first, spec.last, spec.category_col, col, spec.categories, values, name=name),
+                    {**series(sheet_name, spec.first, last, spec.category_col, col, spec.categories[:capped], values[:capped], name=name),
                      "line": {"none": True},
                      "marker": {"type": "dash", "size": 14, "fill": {"color": "#C00000"}, "border": {"color": "#C00000"}}}
                 )  # fmt: skip
@@ -383,6 +397,8 @@ def drawer(sheet_name: str, charts: list[Chart]) -> Any:
                 made.show_blanks_as("gap")
             if len(spec.series) == 1 and spec.caps is None:
                 made.set_legend({"none": True})
+            if spec.counts:  # whole steps on the value axis, never 0.5
+                made.set_y_axis({**VALUE_AXIS, "num_format": "0", "min": 0, "major_unit": _step(spec.series)})
             made.set_size({"width": CHART_WIDTH, "height": CHART_HEIGHT})
             row = CHART_TOP + (index // 2) * 16
             x = 4 + (index % 2) * (CHART_WIDTH + 10)

@@ -152,16 +152,19 @@ def series(
     }
 
 
+VALUE_AXIS: dict[str, Any] = {  # a chart's value axis: the font and light gridlines
+    "num_font": {"name": FONT, "size": 9},
+    "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}},
+}
+
+
 def chart(book: Any, kind: str, title: str, *, subtype: str | None = None, percent: bool = False) -> Any:
     """A chart with a title, Chinese-capable fonts and the legend below."""
     options = {"type": kind, **({"subtype": subtype} if subtype else {})}
     made = book.add_chart(options)
     made.set_title({"name": title, "name_font": {"name": FONT, "size": 12, "bold": True}})
     made.set_legend({"position": "bottom", "font": {"name": FONT, "size": 9}})
-    axis: dict[str, Any] = {
-        "num_font": {"name": FONT, "size": 9},
-        "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}},
-    }
+    axis: dict[str, Any] = dict(VALUE_AXIS)
     if percent:
         axis["num_format"] = "0%"
     category_axis: dict[str, Any] = {"num_font": {"name": FONT, "size": 9}}
