@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from tests.workbooks import write_case
 from xlcrm.cli import cli
-from xlcrm.policy import default_policy, load_policy
+from xlcrm.policy import Policy, default_policy, load_policy
 from xlcrm.sample import write_sample
 
 
@@ -168,3 +168,18 @@ def test_the_visit_expense_cap_is_unset_until_a_policy_file_sets_it(tmp_path: Pa
     bad.write_text("[expenses]\nvisit_cap = '一千'\n", encoding="utf-8")
     code, _, err = run("policy", "--policy", str(bad))
     assert code == 2 and "visit_cap" in err and "类型不对" in err
+
+
+def test_a_policy_copied_to_a_worker_finds_the_cached_schemas() -> None:
+    """A worker unpickles the policy of every task: equal values must be the same cache key."""
+    import pickle
+
+    from xlcrm.forms import forms
+    from xlcrm.schema import form_schema
+
+    policy = default_policy()
+    copy = pickle.loads(pickle.dumps(policy))
+    assert copy is not policy and copy == policy and hash(copy) == hash(policy)
+    assert form_schema(forms()["archive"], copy) is form_schema(forms()["archive"], policy)
+    changed = Policy({**policy.values, "tiers.vip_min_total": 90})
+    assert changed != policy

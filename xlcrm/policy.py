@@ -34,6 +34,13 @@ class Policy:
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
 
+    def __eq__(self, other: object) -> bool:
+        """Equal values are the same policy (a copy a worker unpickled finds the cached schemas)."""
+        return isinstance(other, Policy) and self.values == other.values
+
+    def __hash__(self) -> int:
+        return hash(repr(sorted(self.values.items())))
+
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
