@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from xlcrm.compute import Phrase
 from xlcrm.forms import formats, type_names
+from xlcrm.phrase import Phrase
 from xlcrm.registry import Lang, Rule, Severity, phrases, rules
 
 # Arguments whose value is a key into a table of phrases rather than text to show as is.

@@ -12,9 +12,10 @@ import datetime as dt
 import math
 import re
 from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 # Full-width ASCII (U+FF01–FF5E) to half-width; ideographic and non-breaking spaces to a space;
 # zero-width characters dropped.
@@ -300,6 +301,8 @@ def text_series(values: pl.Series, compact_upper: bool = False) -> pl.Series:
     Equal to the scalar functions value by value (tests/test_normalize.py proves it); about
     ten times faster on a column of 100,000 distinct names.
     """
+    import polars as pl
+
     folded = values.str.replace_many(_WIDTH_FROM, _WIDTH_TO)
     text = folded.str.strip_chars(SPACE_CHARS).str.replace_all(SPACE_RUN, " ")
     if compact_upper:
