@@ -529,6 +529,7 @@ def rules(code: str | None, lang: Lang) -> None:
 
 @cli.command(**COMMAND)
 @click.option(
+    "-o",
     "--out",
     "out",
     type=click.Path(path_type=Path),
@@ -561,6 +562,7 @@ def templates(out: Path, force: bool) -> None:
 
 @cli.command(**COMMAND)
 @click.option(
+    "-o",
     "--out",
     "out",
     type=click.Path(path_type=Path),
