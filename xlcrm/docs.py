@@ -123,7 +123,7 @@ def columns_enforcing(code: str) -> list[tuple[Form, Column]]:
                 (code == "S001" and column.must_exist)
                 or (code == "S003" and column.type in ("integer", "number", "date", "datetime", "rate"))
                 or (code == "S008" and column.ref == "archive")
-                or any(spec.code == code for spec, _ in column_checks(column))
+                or any(spec.code == code for spec in column_checks(column))
             ):
                 found.append((form, column))
     return found
