@@ -32,6 +32,16 @@ def _console(**options: Any) -> Console:
     return Console(**options)
 
 
+def _write_json(text: str) -> None:
+    """Write JSON to stdout as it is.
+
+    click.echo would search the megabytes for ANSI escapes when piped; JSON holds none (json.dumps
+    writes every character below U+0020, ESC included, as an escape).
+    """
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 # Every command's usage line: [选项/OPTIONS] instead of click's [OPTIONS].
 COMMAND: dict[str, Any] = {"options_metavar": "[选项/OPTIONS]"}
 
@@ -156,7 +166,7 @@ def check(
     if fmt == "json":
         from xlcrm.render.json import render as render_json
 
-        click.echo(render_json(result, lang))
+        _write_json(render_json(result, lang))
     elif fmt == "csv":
         from xlcrm.render.csv import render as render_csv
 
@@ -392,7 +402,7 @@ def consolidate(
     if fmt == "json":
         from xlcrm.render.consolidation import render_json
 
-        click.echo(render_json(done, lang))
+        _write_json(render_json(done, lang))
     else:
         from xlcrm.render.consolidation import render_text
 
