@@ -59,12 +59,7 @@ class CheckSpec:
     code: str
     column: Column
     explain: Callable[[Any], dict[str, Any]]
-    passes: Callable[[str], pl.Expr]  # given the column's name: true where the value passes
-    ignore_na: bool = True  # a null outcome (a blank cell, mostly) passes
-
-    def outcome(self) -> pl.Expr:
-        """True where the row passes, false where it fails (never null)."""
-        return self.passes(self.column.key).fill_null(self.ignore_na)
+    outcome: pl.Expr  # true where the row passes, false where it fails (never null)
 
 
 # GB 32100-2015 check digit, vectorised: python-stdnum computes it one value at a time
@@ -98,7 +93,8 @@ def column_checks(column: Column, policy: Policy | None = None) -> list[CheckSpe
         explain: Callable[[Any], dict[str, Any]],
         ignore_na: bool = True,
     ) -> None:
-        checks.append(CheckSpec(code, column, explain, passes, ignore_na))
+        # built once (the check digit's expression alone takes milliseconds to build)
+        checks.append(CheckSpec(code, column, explain, passes(column.key).fill_null(ignore_na)))
 
     if column.required != "no":
         needed = _NEEDS_VALUE[column.required]
@@ -162,7 +158,7 @@ def column_checks(column: Column, policy: Policy | None = None) -> list[CheckSpe
 def _form_checks(checks: tuple[CheckSpec, ...], data: PolarsData) -> pl.LazyFrame:
     """Whether each row passes every check of the columns present: one polars query per table."""
     present = set(data.lazyframe.collect_schema().names())
-    outcomes = [spec.outcome() for spec in checks if spec.column.key in present]
+    outcomes = [spec.outcome for spec in checks if spec.column.key in present]
     return data.lazyframe.select(pl.all_horizontal(pl.col(POSITION).is_not_null(), *outcomes))
 
 
@@ -249,9 +245,7 @@ def _failures(
     # The failing rows only: which of the checks each one broke (one small query).
     rows = part[failed["index"].sort()]
     checks = [(key, spec) for (key, _number), spec in meaning.items() if key in rows.columns]
-    broke = rows.select(
-        POSITION, *(spec.outcome().not_().alias(str(i)) for i, (_, spec) in enumerate(checks))
-    )
+    broke = rows.select(POSITION, *(spec.outcome.not_().alias(str(i)) for i, (_, spec) in enumerate(checks)))
     for i, (key, spec) in enumerate(checks):
         failing = rows.filter(broke[str(i)]).select(POSITION, key)
         if spec.code in UNUSABLE_CODES and key not in IDENTITY_KEYS:
