@@ -7,7 +7,13 @@ folder; the ways compared:
 
 - ``--jobs 1`` and ``--jobs 2`` (a spawn process pool);
 - ``--scheduler`` on a 2-worker Dask LocalCluster (processes, 1 thread each) started here;
-- the naive way: a shell loop of `xlcrm check FILE --format json` per file, nothing merged.
+- the naive way: a shell loop of `xlcrm check FILE --format json` per file, nothing merged;
+- with ``--reports TREE``: what the month's reports (issue 12) add. Runs with ``--jobs 2``,
+  paired and alternating: the code in TREE (a checkout without the reports, e.g.
+  ``git archive bf7e7ed | tar -x -C /tmp/before``, first on PYTHONPATH) writing its company
+  workbook, and this checkout writing the workbook with its report sheets plus ``--html``;
+  both on a copy of the same history that already holds the previous month (so 变化 and
+  趋势 have work to do).
 
 Wall time is the median of --repeat runs; CPU is the user + system seconds of the run's
 processes (the machine's other load slows the wall time, hardly the CPU). Memory is the peak of the summed resident set
@@ -16,6 +22,7 @@ sizes of the client process and every process under it (the pool's workers), sam
 `xlcrm check`. Summed RSS counts shared library pages once per process: an upper bound.
 
 Run:  .venv/bin/python benchmarks/bench_consolidate.py --departments 200 --rows 2000 --repeat 3
+      .venv/bin/python benchmarks/bench_consolidate.py --reports /tmp/before --after /tmp/after --repeat 3
 """
 
 from __future__ import annotations
@@ -158,8 +165,20 @@ def main() -> None:
     parser.add_argument(
         "--loop-files", type=int, help="time the shell loop on this many files, scaled to all"
     )
+    parser.add_argument(
+        "--reports", type=Path, metavar="TREE", help="pair runs without (TREE) and with the reports"
+    )
+    parser.add_argument(
+        "--after",
+        type=Path,
+        metavar="TREE",
+        help="with --reports: the code with the reports (default: this checkout)",
+    )
     args = parser.parse_args()
     folder = generate_month(args.departments, args.rows)
+    if args.reports:
+        compare_reports(folder, args.reports, args.repeat, args.after)
+        return
     results: dict[str, list[Measured]] = {}
     ways = [("jobs1", ("--jobs", "1")), ("jobs2", ("--jobs", "2"))]
     for name, options in ways:
@@ -192,6 +211,44 @@ def main() -> None:
         print(f"speed-up 1 → 2 jobs: {medians['jobs1'] / medians['jobs2']:.2f}×")
     if "loop" in medians and "jobs2" in medians:
         print(f"2 jobs vs the shell loop: {medians['loop'] / medians['jobs2']:.2f}× faster")
+
+
+def compare_reports(folder: Path, before: Path, repeat: int, after: Path | None = None) -> None:
+    """Paired --jobs 2 runs: TREE's code (no reports) against the reports' (``after``, else this checkout) with --html.
+
+    Both trees are put first on PYTHONPATH (exported trees, e.g. by ``git archive``, so that
+    editing this checkout during the runs changes neither).
+    """
+    seed = Path(tempfile.mkdtemp(prefix="bench-reports-seed-"))
+    history = seed / "xlcrm-history.duckdb"
+    command = [XLCRM, "consolidate", str(folder), "--month", "2025-11", "--as-of", "2025-12-31", "--jobs", "2",
+               "-o", str(seed / "11.xlsx"), "--history", str(history), "-q"]  # fmt: skip
+    env_before = {**os.environ, "PYTHONPATH": str(before.resolve())}
+    env_after = {**os.environ, "PYTHONPATH": str(after.resolve())} if after else None
+    print(f"seeding the history with 2025-11: {measure(command, env=env_after).wall:.1f} s", flush=True)
+    runs: dict[str, list[Measured]] = {"before": [], "after": []}
+    for n in range(repeat):
+        order = ("before", "after") if n % 2 == 0 else ("after", "before")
+        for way in order:
+            command = consolidate(folder, "--jobs", "2", "--history", str(OUT / "h.duckdb"))
+            OUT.mkdir(parents=True)
+            shutil.copy(history, OUT / "h.duckdb")
+            if way == "after":
+                command += ["--html", str(OUT / "报告.html")]
+            runs[way].append(measure(command, env=env_before if way == "before" else env_after))
+            _report(way, runs[way][-1:])
+    for way, measured in runs.items():
+        _report(way, measured)
+    ratios = [a.wall / b.wall for a, b in zip(runs["after"], runs["before"], strict=True)]
+    cpu = [a.cpu / b.cpu for a, b in zip(runs["after"], runs["before"], strict=True)]
+    print(
+        f"after / before, per pair: wall {', '.join(f'{r:.3f}' for r in ratios)}; cpu {', '.join(f'{r:.3f}' for r in cpu)}"
+    )
+    print(
+        f"median of the pairs: wall +{(statistics.median(ratios) - 1):.1%}, cpu +{(statistics.median(cpu) - 1):.1%}"
+    )
+    shutil.rmtree(seed, ignore_errors=True)
+    shutil.rmtree(OUT, ignore_errors=True)
 
 
 def _report(name: str, runs: list[Measured]) -> None:

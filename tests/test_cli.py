@@ -178,6 +178,8 @@ def test_demo_writes_and_checks_the_sample(tmp_path: Path) -> None:
     assert annotated.is_file() and str(annotated) in out
     company = tmp_path / "demo" / "公司汇总_2025-12.xlsx"  # the demo month, consolidated
     assert company.is_file() and str(company) in out
+    report = tmp_path / "demo" / "公司汇总_2025-12.html"  # and its HTML report
+    assert report.is_file() and str(report) in out and "授信执行" in report.read_text(encoding="utf-8")
     assert (tmp_path / "demo" / "xlcrm-history.duckdb").is_file()
     assert len(list((tmp_path / "demo" / "月度汇总" / "2025-12").iterdir())) == 5
     code, _, _ = run("demo", "--out", str(tmp_path / "demo"))  # a second run replaces its own files
@@ -192,7 +194,7 @@ def test_html_report_is_escaped_and_complete(tmp_path: Path) -> None:
     assert code == 1
     assert out.startswith("<!DOCTYPE html>") and "xlcrm 检查报告" in out
     assert "<script>" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
-    assert "<td>D2</td><td>S004</td>" in out
+    assert '<td class="cell">D2</td><td class="code">S004</td>' in out
 
 
 def test_the_same_file_twice_is_checked_once(sample: Path) -> None:

@@ -74,6 +74,19 @@ POLICY = click.option(
 )
 
 
+UNMASK = click.option(
+    "--unmask",
+    is_flag=True,
+    help="报告、CSV 和工作簿中不遮蔽手机号与电子邮箱。 Show mobile numbers and e-mail addresses in full.",
+)
+ALLOW_UNPROTECTED = click.option(
+    "--allow-unprotected",
+    is_flag=True,
+    help="即使有加密的提交，也允许写出未加密的文件（HTML、CSV、工作簿）。"
+    " Allow unprotected outputs even when a submission is password-protected.",
+)
+
+
 class _Date(click.ParamType):  # type: ignore[type-arg]
     name = "日期/DATE"
 
@@ -138,6 +151,8 @@ BLACKLIST = click.option(
 @BLACKLIST
 @PASSWORD
 @POLICY
+@UNMASK
+@ALLOW_UNPROTECTED
 def check(
     files: tuple[Path, ...],
     fmt: str,
@@ -148,8 +163,14 @@ def check(
     blacklist: Path | None,
     password: str | None,
     policy_file: Path | None,
+    unmask: bool,
+    allow_unprotected: bool,
 ) -> None:
     """检查一个部门提交的工作簿（可分多个文件）。 Check one department's submission.
+
+    html 与 csv 中的手机号和电子邮箱默认遮蔽（--unmask 显示全文）；加密的工作簿只在加 --allow-unprotected
+    时才写出 html 或 csv。 html and csv mask contacts unless --unmask; a password-protected
+    input gives them only with --allow-unprotected.
 
     退出码：0 没有错误，1 发现错误，2 有输入无法使用。 Exit status: 0 no errors, 1 errors, 2 unusable input.
     """
@@ -163,6 +184,12 @@ def check(
         raise click.BadParameter(f"不是规则代码 / no such rule code: {', '.join(unknown)}")
     policy = _load_policy(policy_file, lang)
     result = run_check(list(files), Options(as_of, selected, ignored, blacklist, policy, password))
+    protected = [label for label, source in result.sources.items() if source.password is not None]
+    if fmt in ("html", "csv") and protected and not allow_unprotected:
+        from xlcrm.errors import InputError
+
+        click.echo(InputError("unprotected_report", "、".join(protected), format=fmt).message(lang), err=True)
+        sys.exit(2)
     if fmt == "json":
         from xlcrm.render.json import render as render_json
 
@@ -170,11 +197,11 @@ def check(
     elif fmt == "csv":
         from xlcrm.render.csv import render as render_csv
 
-        click.echo(render_csv(result, lang), nl=False)
+        click.echo(render_csv(result, lang, masked=not unmask), nl=False)
     elif fmt == "html":
         from xlcrm.render.html import render as render_html
 
-        click.echo(render_html(result, lang))
+        click.echo(render_html(result, lang, masked=not unmask))
     else:
         from xlcrm.render.text import render as render_text
 
@@ -316,13 +343,47 @@ def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str
     help="输出格式：text 终端，json（字段见 docs/policy.md）。 text for the terminal, or json.",
 )
 @click.option(
-    "--unmasked",
-    is_flag=True,
-    help="工作簿中不遮蔽手机号与电子邮箱。 Show mobile numbers and e-mail addresses in full.",
+    "--html",
+    "html",
+    type=click.Path(path_type=Path),
+    metavar="文件/FILE",
+    help="另写出一份 HTML 报告（单个文件，离线可看，可打印 A4 横向）。 Also write the HTML report.",
 )
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(path_type=Path),
+    metavar="文件/FILE",
+    help="另把公司客户写成 CSV（UTF-8，供 Excel 打开）。 Also write the company customers as CSV.",
+)
+@click.option(
+    "--split-by-department",
+    "split",
+    is_flag=True,
+    help="另为每个部门写一个只含本部门行的工作簿（在公司汇总旁，各自加密）。"
+    " Also write one workbook per department, holding only its rows, each password-protected.",
+)
+@click.option(
+    "--passwords",
+    "passwords",
+    type=click.Path(path_type=Path),
+    metavar="文件/FILE",
+    help="各部门工作簿的密码：CSV，每行“部门,密码”（无此部门时用 --password）。"
+    " Per-department passwords: a CSV of “department,password” lines.",
+)
+@ALLOW_UNPROTECTED
+@UNMASK
+@click.option("--unmasked", "unmasked_alias", is_flag=True, hidden=True)  # the earlier spelling
 @click.option("-q", "--quiet", is_flag=True, help="不显示进度。 No progress on stderr.")
 @LANG
-@PASSWORD
+@click.option(
+    "--password",
+    envvar="XLCRM_PASSWORD",
+    metavar="密码/TEXT",
+    help="加密提交的打开密码；公司汇总（及没有单独密码的部门工作簿）也用它加密。"
+    " Password of protected submissions; the company workbook (and department workbooks without"
+    " their own) is encrypted with it.",
+)
 @POLICY
 def consolidate(
     inputs: tuple[Path, ...],
@@ -337,7 +398,13 @@ def consolidate(
     timeout: float,
     as_of: dt.date | None,
     fmt: str,
-    unmasked: bool,
+    html: Path | None,
+    csv_file: Path | None,
+    split: bool,
+    passwords: Path | None,
+    allow_unprotected: bool,
+    unmask: bool,
+    unmasked_alias: bool,
     quiet: bool,
     lang: Lang,
     password: str | None,
@@ -362,13 +429,19 @@ def consolidate(
         )
     if scheduler and jobs is not None:
         raise click.BadParameter("--jobs 与 --scheduler 不能同时使用 / use either --jobs or --scheduler")
+    if passwords is not None and not split:
+        raise click.BadParameter(
+            "--passwords 只用于 --split-by-department / --passwords goes with --split-by-department"
+        )
+    unmask = unmask or unmasked_alias
     month = month or (as_of or dt.date.today()).strftime("%Y-%m")
     output = out or default_output(month)
     history = None if no_history else history_file or default_path(output)
     recorded = {
         "month": month, "as_of": as_of, "blacklist": blacklist, "jobs": jobs, "scheduler": scheduler,
         "timeout": timeout, "history": history, "policy": policy_file, "force": force,
-        "unmasked": unmasked, "password": "（已提供）" if password else None,
+        "unmask": unmask, "password": "（已提供）" if password else None, "html": html, "csv": csv_file,
+        "split_by_department": split, "passwords": passwords, "allow_unprotected": allow_unprotected,
     }  # fmt: skip
     policy = _load_policy(policy_file, lang)
     settings = Settings(
@@ -381,8 +454,15 @@ def consolidate(
         jobs=(os.cpu_count() or 1) if jobs is None else jobs,
         scheduler=scheduler,
         timeout=timeout,
-        unmasked=unmasked,
+        unmask=unmask,
         recorded=recorded,
+        html=html,
+        csv=csv_file,
+        split=split,
+        passwords=passwords,
+        encrypt=password,
+        allow_unprotected=allow_unprotected,
+        lang=lang,
     )
     err = _console(stderr=True, highlight=False, soft_wrap=True)
     try:

@@ -34,7 +34,8 @@ _TEXT = {
         "annotated": "带标注的副本（填色、批注、问题清单、汇总、系统等级与授信列）：{path}",
         "next": "试试：{xlcrm} check {path} --format json --lang en；{xlcrm} process {path} -o 副本.xlsx；{xlcrm} rules T201",
         "month": "月度汇总：{folder}（三个部门、一个无法使用的文件、一个 Excel 锁文件）",
-        "consolidated": "公司汇总工作簿（清单、部门汇总、问题明细、跨部门、公司客户）：{path}",
+        "consolidated": "公司汇总工作簿（总览、部门汇总与图表、授信执行、大客户分析、变化、趋势、问题明细、公司客户…）：{path}",
+        "report": "HTML 报告（离线可看、可打印）：{path}",
         "history": "历史库（DuckDB）：{path}；{xlcrm} history --history {path}",
         "again": "汇总命令：{xlcrm} consolidate {folder} --as-of 2025-12-31 -o {path} --force（退出码 {code}：有文件无法使用）",
     },
@@ -47,7 +48,8 @@ _TEXT = {
         "annotated": "Annotated copy (fills, notes, 问题清单, 汇总, computed tier and credit columns): {path}",
         "next": "Next: {xlcrm} check {path} --format json --lang en; {xlcrm} process {path} -o copy.xlsx; {xlcrm} rules T201",
         "month": "A month: {folder} (three departments, an unusable file, an Excel lock file)",
-        "consolidated": "Company workbook (清单, 部门汇总, 问题明细, 跨部门, 公司客户): {path}",
+        "consolidated": "Company workbook (总览, 部门汇总 with charts, 授信执行, 大客户分析, 变化, 趋势, 问题明细, 公司客户…): {path}",
+        "report": "HTML report (offline, printable): {path}",
         "history": "History (DuckDB): {path}; {xlcrm} history --history {path}",
         "again": "Command: {xlcrm} consolidate {folder} --as-of 2025-12-31 -o {path} --force (exit status {code}: a file was unusable)",
     },
@@ -84,12 +86,13 @@ def run_demo(out: Path, lang: Lang, console: Console) -> int:
     console.print(Text(words["buttons"].format(path=templates / BUTTON_BOOK)))
     console.print(Text(words["next"].format(path=sample, xlcrm=_program()), style="dim"))
     console.print()
-    _consolidation(out, words, console)
+    _consolidation(out, lang, console)
     return 0 if result.submission is not None else 2
 
 
-def _consolidation(out: Path, words: dict[str, str], console: Console) -> None:
+def _consolidation(out: Path, lang: Lang, console: Console) -> None:
     """Write the demo month and consolidate it (in this process: the month is small)."""
+    words = _TEXT[lang]
     from xlcrm.batch.consolidate import Settings, consolidate
     from xlcrm.batch.demo import write_month
     from xlcrm.batch.history import default_path
@@ -101,9 +104,21 @@ def _consolidation(out: Path, words: dict[str, str], console: Console) -> None:
     target = out / f"公司汇总_{month}.xlsx"
     history = default_path(target)
     as_of = dt.date(2025, 12, 31)  # the sample's 参数!基准日期 (销售三部 has no 参数 sheet)
-    done = consolidate(Settings((folder,), month, target, Options(as_of=as_of), force=True, history=history))
+    report = out / f"公司汇总_{month}.html"
+    settings = Settings(
+        (folder,),
+        month,
+        target,
+        Options(as_of=as_of),
+        force=True,
+        history=history,
+        html=report,
+        lang=lang,
+    )
+    done = consolidate(settings)
     console.print(Text(words["month"].format(folder=folder), style="bold"))
     console.print(Text(words["consolidated"].format(path=done.output), style="bold"))
+    console.print(Text(words["report"].format(path=report), style="bold"))
     console.print(Text(words["history"].format(path=history, xlcrm=_program())))
     code = done.company.exit_code
     console.print(

@@ -193,6 +193,33 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}: the history database cannot be used ({detail}); nothing was written. Try again "
         "later, or add --no-history.",
     ),
+    # Confidentiality of consolidation's outputs (POLICY §7).
+    "unprotected": (
+        "已拒绝：{file} 设有打开密码，它的行不能写进未加密的文件（{outputs}）；请用 --password 加密公司汇总"
+        "（HTML、CSV 无法加密，请不要同时要求），确需时加 --allow-unprotected。本次没有写出任何文件。",
+        "Refused: {file} is password-protected and its rows cannot go into unprotected files "
+        "({outputs}); encrypt the company workbook with --password (HTML and CSV cannot be "
+        "encrypted: do not ask for them), or add --allow-unprotected if you must. Nothing was written.",
+    ),
+    "unprotected_report": (
+        "已拒绝：{file} 设有打开密码，--format {format} 的输出无法加密，会把其中的客户与问题写成未加密的文本；"
+        "确需时加 --allow-unprotected（或用 process 写出同样加密的标注副本）。",
+        "Refused: {file} is password-protected and --format {format} cannot be encrypted: it would "
+        "hold its customers and findings unprotected; add --allow-unprotected if you must (or use "
+        "process, whose annotated copy keeps the password).",
+    ),
+    "no_department_password": (
+        "已拒绝：{file} 没有这些部门的密码：{departments}；请在密码文件中为每个部门写一行“部门,密码”，"
+        "或用 --password 给出共用的密码（确需不加密时加 --allow-unprotected）。本次没有写出任何文件。",
+        "Refused: {file} has no password for these departments: {departments}; add a line "
+        "“department,password” for each to the passwords file, or give a shared one with --password "
+        "(or --allow-unprotected if they must be unprotected). Nothing was written.",
+    ),
+    "passwords": (
+        "{file}：密码文件无法使用（{detail}）；格式为每行“部门,密码”（UTF-8 或 GBK 的 CSV）。",
+        "{file}: the passwords file cannot be used ({detail}); write one “department,password” line "
+        "per department (CSV in UTF-8 or GBK).",
+    ),
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Set
 from pathlib import Path
 from typing import IO
 
@@ -38,11 +39,15 @@ _SHEET_FEATURES = {
 }
 
 
-def package_features(file: str | Path | IO[bytes], marker: str) -> Counter[str]:
-    """Counts of the parts and workbook-level features of a package (notes but xlcrm's own)."""
+def package_features(file: str | Path | IO[bytes], marker: str, own: Set[str] = frozenset()) -> Counter[str]:
+    """Counts of the parts and workbook-level features of a package (notes but xlcrm's own).
+
+    ``own``: parts known to be xlcrm's (an earlier run's 汇总 charts, whatever another program
+    renamed them to), not counted.
+    """
     counts: Counter[str] = Counter()
     with zipfile.ZipFile(file) as archive:
-        names = archive.namelist()
+        names = [n for n in archive.namelist() if n not in own]
         for pattern, label in _PARTS.items():
             counts[label] += sum(1 for n in names if re.fullmatch(pattern, n))
         workbook = next((n for n in names if re.fullmatch(r"(?:[^/]*/)?workbook\d*\.xml", n)), None)

@@ -124,6 +124,7 @@ class Package:
         self.names = self._zip.namelist()
         self.changed: dict[str, Staged] = {}
         self.removed: set[str] = set()
+        self.own: set[str] = set()  # parts of xlcrm's own earlier sheets, removed: never the user's
 
     def close(self) -> None:
         """Release the source file."""

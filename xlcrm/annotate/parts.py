@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
@@ -27,8 +28,38 @@ def _insert_after(parent: etree._Element, element: etree._Element, before_names:
     parent.append(element)
 
 
-def extend_styles(styles: bytes, names: Names = TRANSITIONAL) -> tuple[bytes, dict[str, int], int]:
-    """styles.xml with xlcrm's fills (as dxfs) and header style; (bytes, dxf ids, header xf)."""
+@dataclass(frozen=True, slots=True)
+class Look:
+    """The ids xlcrm's marks and sheets use in styles.xml: fills (dxfs) and cell formats (xfs)."""
+
+    dxf: dict[str, int]  # severity -> conditional fill
+    xf: dict[
+        str, int
+    ]  # HEADER, HEADER_RIGHT, TITLE, BOLD, WRAP, INTEGER, MONEY, PERCENT, NOTE -> cell format
+
+    def __getitem__(self, name: str | None) -> int | None:
+        return None if name is None else self.xf.get(name)
+
+
+# xlcrm's cell formats: (font, fill, number format, alignment). Built-in number formats:
+# 3 = #,##0, 4 = #,##0.00, 10 = 0.00%.
+HEADER, HEADER_RIGHT, TITLE, BOLD, WRAP = "header", "header_right", "title", "bold", "wrap"
+INTEGER, MONEY, PERCENT, NOTE = "integer", "money", "percent", "note"
+_FORMATS: dict[str, tuple[str, bool, int, dict[str, str]]] = {
+    HEADER: ("bold", True, 0, {"vertical": "center"}),
+    HEADER_RIGHT: ("bold", True, 0, {"horizontal": "right", "vertical": "center"}),
+    TITLE: ("title", False, 0, {}),
+    BOLD: ("bold", False, 0, {}),
+    WRAP: ("", False, 0, {"wrapText": "1", "vertical": "top"}),
+    INTEGER: ("", False, 3, {}),
+    MONEY: ("", False, 4, {}),
+    PERCENT: ("", False, 10, {}),
+    NOTE: ("grey", False, 0, {"wrapText": "1", "vertical": "top"}),
+}
+
+
+def extend_styles(styles: bytes, names: Names = TRANSITIONAL) -> tuple[bytes, Look]:
+    """styles.xml with xlcrm's fills (as dxfs) and cell formats; (bytes, their ids)."""
     _q = names.q
     root = parse(styles)
     dxfs = root.find(_q("dxfs"))
@@ -45,21 +76,41 @@ def extend_styles(styles: bytes, names: Names = TRANSITIONAL) -> tuple[bytes, di
     dxfs.set("count", str(len(dxfs)))
     fonts, fills, xfs = root.find(_q("fonts")), root.find(_q("fills")), root.find(_q("cellXfs"))
     if fonts is None or fills is None or xfs is None:
-        return serialize(root), ids, 0
-    bold = etree.SubElement(fonts, _q("font"))
-    etree.SubElement(bold, _q("b"))
-    etree.SubElement(bold, _q("sz"), val="11")
+        return serialize(root), Look(ids, {})
+    font_ids = {"": "0"}
+    for name, (bold, size, color) in {"bold": (True, "11", ""), "title": (True, "14", "FF1F4E78"),
+                                      "grey": (False, "10", "FF595959")}.items():  # fmt: skip
+        font = etree.SubElement(fonts, _q("font"))
+        if bold:
+            etree.SubElement(font, _q("b"))
+        etree.SubElement(font, _q("sz"), val=size)
+        if color:
+            etree.SubElement(font, _q("color"), rgb=color)
+        font_ids[name] = str(len(fonts) - 1)
     fonts.set("count", str(len(fonts)))
     fill = etree.SubElement(fills, _q("fill"))
     pattern = etree.SubElement(fill, _q("patternFill"), patternType="solid")
     etree.SubElement(pattern, _q("fgColor"), rgb=HEADER_FILL)
     fills.set("count", str(len(fills)))
-    etree.SubElement(
-        xfs, _q("xf"), numFmtId="0", fontId=str(len(fonts) - 1), fillId=str(len(fills) - 1),
-        borderId="0", xfId="0", applyFont="1", applyFill="1",
-    )  # fmt: skip
+    header_fill = str(len(fills) - 1)
+    xf_ids = {}
+    for name, (font_name, filled, number, align) in _FORMATS.items():
+        xf = etree.SubElement(
+            xfs, _q("xf"), numFmtId=str(number), fontId=font_ids[font_name],
+            fillId=header_fill if filled else "0", borderId="0", xfId="0",
+        )  # fmt: skip
+        if font_name:
+            xf.set("applyFont", "1")
+        if filled:
+            xf.set("applyFill", "1")
+        if number:
+            xf.set("applyNumberFormat", "1")
+        if align:
+            xf.set("applyAlignment", "1")
+            etree.SubElement(xf, _q("alignment"), **align)
+        xf_ids[name] = len(xfs) - 1
     xfs.set("count", str(len(xfs)))
-    return serialize(root), ids, len(xfs) - 1
+    return serialize(root), Look(ids, xf_ids)
 
 
 def comments_part(
@@ -182,61 +233,134 @@ def used_vml_blocks(vml_parts: Sequence[bytes]) -> int:
     return max(used) + 1
 
 
-def table_sheet(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    widths: Sequence[int],
-    header_style: int,
-    links: dict[int, str] | None = None,
-    names: Names = TRANSITIONAL,
-) -> bytes:
-    """A plain worksheet of inline strings and numbers with a filterable header row.
+@dataclass
+class Grid:
+    """An xlcrm sheet to write: cells by row (0-based), column widths, and how it shows and prints."""
 
-    ``links`` maps a 0-based row index to an internal target (``'客户档案'!K7``) for column A.
+    widths: Sequence[float]
+    cells: dict[int, list[tuple[int, Any, str | None]]] = field(
+        default_factory=dict
+    )  # row -> (col, value, style)
+    freeze: int = 0  # rows frozen at the top
+    filter: str | None = None  # the autofilter's range
+    links: dict[str, str] = field(default_factory=dict)  # cell -> internal target (``'客户档案'!K7``)
+    breaks: list[int] = field(default_factory=list)  # 0-based rows a printed page ends after
+    heights: dict[int, float] = field(default_factory=dict)  # row -> height in points
+
+    def put(self, row: int, col: int, value: Any, style: str | None = None) -> None:
+        """One cell (a blank value writes nothing)."""
+        if value is not None and value != "":
+            self.cells.setdefault(row, []).append((col, value, style))
+
+
+PRINT_TITLES = "_xlnm.Print_Titles"
+
+
+def grid_sheet(grid: Grid, look: Look, names: Names = TRANSITIONAL, drawing: str | None = None) -> bytes:
+    """The worksheet part of ``grid``: inline strings and numbers (text never a formula).
+
+    Printing: A4 landscape, one page wide (fit to width), as many pages down as it needs; the
+    header rows repeat through the workbook's ``_xlnm.Print_Titles`` (see ``print_titles``).
+    ``drawing`` is the relationship id of the sheet's charts.
     """
+    rows = max(grid.cells, default=0) + 1
+    last = column_letter(max((c for cells in grid.cells.values() for c, _, _ in cells), default=0))
     out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>']
     out.append(f'<worksheet xmlns="{names.main}" xmlns:r="{names.rel}">')
-    last = column_letter(len(headers) - 1)
-    out.append(f'<dimension ref="A1:{last}{len(rows) + 1}"/>')
-    out.append(
-        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
-    )
+    out.append('<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>')
+    out.append(f'<dimension ref="A1:{last}{rows}"/>')
+    if grid.freeze:
+        out.append(
+            f'<sheetViews><sheetView workbookViewId="0"><pane ySplit="{grid.freeze}" '
+            f'topLeftCell="A{grid.freeze + 1}" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
+        )
+    else:
+        out.append('<sheetViews><sheetView workbookViewId="0"/></sheetViews>')
     out.append(
         "<cols>"
         + "".join(
-            f'<col min="{i + 1}" max="{i + 1}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths)
+            f'<col min="{i + 1}" max="{i + 1}" width="{w:g}" customWidth="1"/>'
+            for i, w in enumerate(grid.widths)
         )
         + "</cols>"
     )
     out.append("<sheetData>")
-
-    def cell(ref: str, value: Any, style: int | None = None) -> str:
-        s = f' s="{style}"' if style is not None else ""
-        if value is None or value == "":
-            return ""
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
-        return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
-
-    out.append(
-        '<row r="1">'
-        + "".join(cell(f"{column_letter(i)}1", h, header_style) for i, h in enumerate(headers))
-        + "</row>"
-    )
-    for r, values in enumerate(rows, start=2):
+    for r in sorted(grid.cells):
+        height = grid.heights.get(r)
+        custom = f' ht="{height:g}" customHeight="1"' if height else ""
+        cells = sorted(grid.cells[r], key=lambda c: c[0])
         out.append(
-            f'<row r="{r}">'
-            + "".join(cell(f"{column_letter(i)}{r}", v) for i, v in enumerate(values))
+            f'<row r="{r + 1}"{custom}>'
+            + "".join(_cell(f"{column_letter(c)}{r + 1}", v, look[s]) for c, v, s in cells)
             + "</row>"
         )
     out.append("</sheetData>")
-    out.append(f'<autoFilter ref="A1:{last}{max(len(rows) + 1, 1)}"/>')
-    if links:
+    if grid.filter:
+        out.append(f'<autoFilter ref="{grid.filter}"/>')
+    if grid.links:
         out.append("<hyperlinks>")
-        for index, target in links.items():
+        for ref, target in grid.links.items():
             quoted = escape(target).replace('"', "&quot;")
-            out.append(f'<hyperlink ref="A{index + 2}" location="{quoted}" display="{quoted}"/>')
+            out.append(f'<hyperlink ref="{ref}" location="{quoted}" display="{quoted}"/>')
         out.append("</hyperlinks>")
-    out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    out.append('<printOptions gridLines="0"/>')
+    out.append('<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>')
+    out.append('<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
+    if grid.breaks:
+        out.append(f'<rowBreaks count="{len(grid.breaks)}" manualBreakCount="{len(grid.breaks)}">')
+        out.append("".join(f'<brk id="{b + 1}" max="16383" man="1"/>' for b in grid.breaks))
+        out.append("</rowBreaks>")
+    if drawing:
+        out.append(f'<drawing r:id="{drawing}"/>')
     out.append("</worksheet>")
     return "".join(out).encode("utf-8")
+
+
+def _cell(ref: str, value: Any, style: int | None) -> str:
+    s = f' s="{style}"' if style is not None else ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
+
+
+def display_width(text: str) -> float:
+    """A text's width in Excel column units: a CJK or full-width character counts two."""
+    return sum(2.0 if ord(c) > 0x2E7F else 1.0 for c in text)
+
+
+def fitted_width(header: str, values: Sequence[Any], *, most: float = 60, least: float = 6) -> float:
+    """A column's width: its header and its widest value (up to ``most``), with a little room."""
+    widest = max([display_width(header), *(display_width(_shown(v)) for v in values)], default=0)
+    return max(least, min(most, widest + 2))
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return "" if value is None else str(value)
+
+
+def table_sheet(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    widths: Sequence[float],
+    look: Look,
+    links: dict[int, str] | None = None,
+    names: Names = TRANSITIONAL,
+    wrap: Sequence[int] = (),
+    numbers: Sequence[int] = (),
+) -> bytes:
+    """A plain table with a filterable, frozen header row that repeats on every printed page.
+
+    ``links`` maps a 0-based row index to an internal target (``'客户档案'!K7``) for column A;
+    the columns in ``wrap`` wrap their text; those in ``numbers`` are right-aligned, header too.
+    """
+    last = column_letter(len(headers) - 1)
+    grid = Grid(widths, freeze=1, filter=f"A1:{last}{max(len(rows) + 1, 1)}")
+    for i, h in enumerate(headers):
+        grid.put(0, i, h, HEADER_RIGHT if i in numbers else HEADER)
+    for r, values in enumerate(rows, start=1):
+        for i, v in enumerate(values):
+            grid.put(r, i, v, WRAP if i in wrap else None)
+    grid.links = {f"A{index + 2}": target for index, target in (links or {}).items()}
+    return grid_sheet(grid, look, names)

@@ -93,6 +93,7 @@ class SheetPatch:
     marks: dict[int, list[str]] = field(default_factory=dict)  # dxf id → cell references
     legacy_drawing: str | None = None  # relationship id of a new comments drawing
     last_column: int = 0  # widest column now used (for <dimension>)
+    widths: dict[int, float] = field(default_factory=dict)  # 1-based column -> width of xlcrm's columns
     lost: list[str] = field(default_factory=list)  # features the patched part holds fewer of (never expected)
     names: Names = TRANSITIONAL  # the workbook's namespaces (Strict or transitional)
 
@@ -132,6 +133,7 @@ def patch_sheet(xml: bytes, patch: SheetPatch, label: str) -> list[bytes]:
     body = _patch_rows(body, prefix, patch, label)
     before = sheet_features(head + tail, MARK)
     head = _patch_dimension(head, patch.last_column)
+    head = _patch_cols(head, prefix, patch.widths)
     tail = _patch_tail(head, tail, prefix, patch)
     patch.lost = lost(before, sheet_features(head + tail, MARK))
     return [head, open_tag, body, close_tag, tail]
@@ -280,6 +282,57 @@ def _patch_dimension(head: bytes, last_column: int) -> bytes:
         return head
     ref = match.group(2) + match.group(3) + b":" + column_letter(last_column - 1).encode() + end_row
     return head[: match.start()] + match.group(1) + ref + b'"' + head[match.end() :]
+
+
+def _patch_cols(head: bytes, prefix: bytes, widths: dict[int, float]) -> bytes:
+    """Widths for xlcrm's columns in ``<cols>``: a user's column ranges over them are split around them.
+
+    The user's other columns keep their widths and styles.
+    """
+    if not widths:
+        return head
+    p = prefix.decode()
+    ours = [f'<{p}col min="{c}" max="{c}" width="{w:g}" customWidth="1"/>' for c, w in sorted(widths.items())]
+    found = re.search(rb"<" + prefix + rb"cols\b[^>]*?(/>|>.*?</" + prefix + rb"cols>)", head, re.S)
+    if found is None:  # no <cols>: it goes right before <sheetData>, where ``head`` ends
+        return head + f"<{p}cols>{''.join(ours)}</{p}cols>".encode()
+    pieces: list[tuple[int, bytes]] = []
+    for col in re.finditer(rb"<" + prefix + rb"col\b[^>]*?/>", found.group(0)):
+        xml = col.group(0)
+        low, high = (
+            int(m.group(1))
+            for m in (re.search(rb'\bmin="(\d+)"', xml), re.search(rb'\bmax="(\d+)"', xml))
+            if m
+        )
+        for a, b in _outside(low, high, sorted(widths)):
+            pieces.append(
+                (
+                    a,
+                    re.sub(
+                        rb'\bmax="\d+"',
+                        f'max="{b}"'.encode(),
+                        re.sub(rb'\bmin="\d+"', f'min="{a}"'.encode(), xml),
+                    ),
+                )
+            )
+    pieces += [(c, x.encode()) for c, x in zip(sorted(widths), ours, strict=True)]
+    body = b"".join(x for _, x in sorted(pieces, key=lambda item: item[0]))
+    cols = b"<" + prefix + b"cols>" + body + b"</" + prefix + b"cols>"
+    return head[: found.start()] + cols + head[found.end() :]
+
+
+def _outside(low: int, high: int, taken: list[int]) -> list[tuple[int, int]]:
+    """The runs of ``low..high`` that avoid the columns in ``taken``."""
+    runs, start = [], low
+    for col in taken:
+        if col < start or col > high:
+            continue
+        if col > start:
+            runs.append((start, col - 1))
+        start = col + 1
+    if start <= high:
+        runs.append((start, high))
+    return runs
 
 
 def _patch_tail(head: bytes, tail: bytes, prefix: bytes, patch: SheetPatch) -> bytes:

@@ -27,12 +27,14 @@ import msoffcrypto.format.ooxml
 import python_calamine
 from lxml import etree
 
+from xlcrm.annotate.charts import add_charts
 from xlcrm.annotate.inventory import lost, package_features
 from xlcrm.annotate.package import (
     CT_COMMENTS,
     CT_STYLES,
     CT_VML,
     CT_WORKSHEET,
+    STRICT,
     Names,
     Package,
     kind,
@@ -41,22 +43,32 @@ from xlcrm.annotate.package import (
     rels_path,
     serialize,
 )
-from xlcrm.annotate.parts import MARKER, comments_part, extend_styles, table_sheet, used_vml_blocks, vml_part
+from xlcrm.annotate.parts import (
+    HEADER,
+    MARKER,
+    PRINT_TITLES,
+    WRAP,
+    Look,
+    comments_part,
+    extend_styles,
+    fitted_width,
+    grid_sheet,
+    table_sheet,
+    used_vml_blocks,
+    vml_part,
+)
 from xlcrm.annotate.sheet import SheetPatch, patch_sheet
-from xlcrm.compute import TIERS
+from xlcrm.annotate.summary import TITLE_TEXT, Figures, build, drawer, figures
 from xlcrm.computed import ComputedColumns, computed_columns, computed_place
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.engine import Result
 from xlcrm.errors import InputError
-from xlcrm.registry import phrases, rules
 from xlcrm.sheetscan import EXCEL_COLS
-from xlcrm.stats import Statistics, share, statistics
 
 ISSUES, SUMMARY = "问题清单", "汇总"
 ISSUE_HEADERS = ("位置", "代码", "级别", "客户编码", "工作表", "单元格", "列", "说明", "已豁免")
-SUMMARY_HEADERS = ("项目", "类别", "数量", "级别/占比", "信用额度(元)", "当前占用额(元)", "金额", "说明")
-# What identifies an earlier run's 汇总: the headers it has had since the start (金额 came later).
-SUMMARY_SIGNATURE = SUMMARY_HEADERS[:6]
+# What identifies an earlier run's 汇总: its title (the dashboard), or the headers it had before.
+SUMMARY_SIGNATURES = ((TITLE_TEXT,), ("项目", "类别", "数量", "级别/占比", "信用额度(元)", "当前占用额(元)"))
 OWN_SUFFIX = "(xlcrm)"  # xlcrm's sheet name when the user already has a sheet of that name
 _SEVERITY = {"error": "错误", "warning": "警告"}
 
@@ -92,15 +104,15 @@ class Shared:
     """What every annotated file of one result shares: computed once, before any file is written."""
 
     computed: dict[str, ComputedColumns]
-    summary: list[list[Any]]  # the policy part of 汇总 (tiers against quotas, credit by grade)
+    figures: Figures | None  # the policy part of 汇总 (tiers against quotas, credit by grade, statistics)
 
     @classmethod
     def of(cls, result: Result) -> Shared:
         """Compute the shared values, then free the rules' row caches (hundreds of MB at 100k rows)."""
         ctx = result.context
         if ctx is None:
-            return cls({}, [])
-        shared = cls(computed_columns(ctx), _policy_summary(result))
+            return cls({}, None)
+        shared = cls(computed_columns(ctx), figures(result, result.files[0] if result.files else ""))
         ctx.cache.clear()
         return shared
 
@@ -154,7 +166,9 @@ def annotate(
                 raise
             except Exception as exc:  # a part copied or patched while saving is damaged
                 raise InputError("unprocessable", label, detail=_short(exc)) from None
-            missing = lost(package_features(package.file(), MARKER), package_features(written, MARKER))
+            missing = lost(
+                package_features(package.file(), MARKER, package.own), package_features(written, MARKER)
+            )
             missing += [f"{sheet}: {item}" for sheet, patch in patches.items() for item in patch.lost]
             if missing and warnings is not None:
                 warnings.append(InputError("lost", label, items="；".join(missing)))
@@ -248,7 +262,7 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
     book = parse(package.read(workbook))
     names = Names.of(book)
     rels = {r.id: r for r in package.relationships(workbook)}
-    own = _own_sheets(package, {ISSUES: ISSUE_HEADERS, SUMMARY: SUMMARY_SIGNATURE})
+    own = _own_sheets(package, {ISSUES: (ISSUE_HEADERS,), SUMMARY: SUMMARY_SIGNATURES})
     _drop_sheets(package, workbook, book, rels, own, names)
     rels = {r.id: r for r in package.relationships(workbook)}
     parts = {
@@ -262,8 +276,9 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
         package.write(styles, minimal_styles(names))
         package.set_content_type(styles, CT_STYLES)
         package.add_relationship(workbook, names.type("styles"), styles)
-    style_bytes, dxf, header_style = extend_styles(package.read(styles), names)
+    style_bytes, look = extend_styles(package.read(styles), names)
     package.write(styles, style_bytes)
+    dxf = look.dxf
 
     findings = [d for d in result.diagnostics if d.file == label or d.file is None]
     patches: dict[str, SheetPatch] = defaultdict(lambda: SheetPatch(names=names))
@@ -273,7 +288,7 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
             severity = "warning" if d.waived else d.severity
             patches[d.sheet].marks.setdefault(dxf[severity], []).append(d.cell)
             notes[d.sheet][d.cell].append(d)
-    _computed(result, label, shared.computed, patches, header_style)
+    _computed(result, label, shared.computed, patches, look)
 
     checked = result.sources.get(label)
     odd = [sheet for sheet in patches if checked is not None and checked.spelled.get(sheet) == "exact"]
@@ -295,28 +310,23 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
         if d.sheet is not None and d.sheet in parts
     }
     taken = {s.get("name") for s in book.iter(names.q("sheet"))}
-    _add_sheet(
-        package,
-        workbook,
-        book,
-        ISSUES if ISSUES not in taken else ISSUES + OWN_SUFFIX,
-        table_sheet(ISSUE_HEADERS, issues, (16, 7, 6, 12, 10, 8, 16, 90, 7), header_style, links, names),
-        names,
+    widths = _issue_widths(issues)
+    issues_part = _sheet_part(package, workbook)
+    package.write(
+        issues_part,
+        table_sheet(ISSUE_HEADERS, issues, widths, look, links, names, wrap=(7,)),
     )
-    _add_sheet(
-        package,
-        workbook,
-        book,
-        SUMMARY if SUMMARY not in taken else SUMMARY + OWN_SUFFIX,
-        table_sheet(
-            SUMMARY_HEADERS,
-            _summary(findings) + shared.summary,
-            (16, 26, 8, 10, 16, 16, 14, 48),
-            header_style,
-            names=names,
-        ),
-        names,
+    _register_sheet(
+        package, workbook, book, ISSUES if ISSUES not in taken else ISSUES + OWN_SUFFIX, issues_part, names
     )
+    summary_name = SUMMARY if SUMMARY not in taken else SUMMARY + OWN_SUFFIX
+    grid, charts = build(findings, label, shared.figures)
+    summary_part = _sheet_part(package, workbook)
+    drawing = None
+    if charts and names is not STRICT:  # charts in a Strict package would need Strict DrawingML: none there
+        drawing = add_charts(package, summary_part, summary_name, grid.widths, drawer(summary_name, charts))
+    package.write(summary_part, grid_sheet(grid, look, names, drawing))
+    _register_sheet(package, workbook, book, summary_name, summary_part, names)
     package.write(workbook, serialize(book))
     return patches
 
@@ -355,17 +365,21 @@ def _patched(package: Package, part: str, patch: SheetPatch, label: str) -> list
     return patch_sheet(package.original(part), patch, label)
 
 
+WRAPPED = frozenset({"等级依据"})  # computed columns of long text: they wrap within their width
+
+
 def _computed(
     result: Result,
     label: str,
     computed: dict[str, ComputedColumns],
     patches: dict[str, SheetPatch],
-    header_style: int,
+    look: Look,
 ) -> None:
     if result.submission is None:
         return
     for key, columns in computed.items():
         data = result.submission.forms[key]
+        widths = _computed_widths(columns)
         for t, table in enumerate(data.tables):
             if table.file != label or not table.rows or table.header_row == 0:
                 continue
@@ -376,17 +390,39 @@ def _computed(
             patch = patches[table.sheet]
             patch.drop_columns.update(col + 1 for col in old)
             patch.cells[table.header_row] = [
-                (start + i, h, header_style) for i, h in enumerate(columns.headers)
+                (start + i, h, look[HEADER]) for i, h in enumerate(columns.headers)
             ]
+            styles = [look[WRAP] if h in WRAPPED else None for h in columns.headers]
             for (table_index, position), values in columns.values.items():
                 if table_index != t:
                     continue
                 cells: list[tuple[int, Any, int | None]] = [
-                    (start + i, v, None) for i, v in enumerate(values) if v is not None
+                    (start + i, v, styles[i]) for i, v in enumerate(values) if v is not None
                 ]
                 if cells:
                     patch.cells[table.rows[position]] = cells
             patch.last_column = max(patch.last_column, start + len(columns.headers) - 1)
+            patch.widths.update({start + i: w for i, w in enumerate(widths)})
+
+
+def _computed_widths(columns: ComputedColumns) -> list[float]:
+    """Each computed column's width: its header and its widest value; 等级依据 at most 40, then it wraps."""
+    distinct: list[set[Any]] = [set() for _ in columns.headers]
+    for values in columns.values.values():
+        for i, v in enumerate(values):
+            distinct[i].add(v)
+    return [
+        fitted_width(h, list(d), most=40 if h in WRAPPED else 60)
+        for h, d in zip(columns.headers, distinct, strict=True)
+    ]
+
+
+def _issue_widths(rows: list[list[Any]]) -> list[float]:
+    """问题清单's widths: each column's header and content (说明 at most 80 and wrapped)."""
+    return [
+        fitted_width(h, [r[i] for r in rows[:5000]], most=80 if h == "说明" else 40)
+        for i, h in enumerate(ISSUE_HEADERS)
+    ]
 
 
 def _comments(
@@ -427,8 +463,8 @@ def _comments(
     return vml_block + max(1, -(-len(added) // 1024))
 
 
-def _own_sheets(package: Package, headers: dict[str, tuple[str, ...]]) -> list[str]:
-    """The sheets an earlier xlcrm run wrote: its names (or suffixed names) with its header row.
+def _own_sheets(package: Package, headers: dict[str, tuple[tuple[str, ...], ...]]) -> list[str]:
+    """The sheets an earlier xlcrm run wrote: its names (or suffixed names) with one of its header rows.
 
     A user's own sheet that happens to be called 汇总 is never dropped.
     """
@@ -443,9 +479,25 @@ def _own_sheets(package: Package, headers: dict[str, tuple[str, ...]]) -> list[s
         if expected is None:
             continue
         first = book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=1)
-        if first and tuple(str(v) for v in first[0][: len(expected)]) == expected:
+        if first and any(tuple(str(v) for v in first[0][: len(e)]) == e for e in expected):
             own.append(name)
     return own
+
+
+def _drop_drawings(package: Package, part: str) -> None:
+    """Remove the charts of an earlier run's sheet: its drawing, the drawing's charts, their relationships."""
+    for rel in package.relationships(part):
+        if kind(rel.type) != "drawing" or rel.external:
+            continue
+        for chart in package.relationships(rel.target):
+            if not chart.external:
+                package.remove(chart.target)
+                package.own.add(chart.target)
+                package.set_content_type(chart.target, None)
+        package.remove(rel.target)
+        package.own.add(rel.target)
+        package.remove(rels_path(rel.target))
+        package.set_content_type(rel.target, None)
 
 
 def _drop_sheets(
@@ -468,6 +520,7 @@ def _drop_sheets(
             sheets.remove(sheet)
             if rel_id in rels:
                 part = rels[rel_id].target
+                _drop_drawings(package, part)
                 package.remove(part)
                 package.remove(rels_path(part))
                 package.set_content_type(part, None)
@@ -485,11 +538,15 @@ def _drop_sheets(
             break
 
 
-def _add_sheet(
-    package: Package, workbook: str, book: etree._Element, name: str, data: bytes, names: Names
+def _sheet_part(package: Package, workbook: str) -> str:
+    """A free name for a new worksheet part beside the workbook's."""
+    return package.free_name(posixpath.join(posixpath.dirname(workbook), "worksheets", "sheet{}.xml"))
+
+
+def _register_sheet(
+    package: Package, workbook: str, book: etree._Element, name: str, part: str, names: Names
 ) -> None:
-    part = package.free_name(posixpath.join(posixpath.dirname(workbook), "worksheets", "sheet{}.xml"))
-    package.write(part, data)
+    """Add the written sheet ``part`` to the workbook as ``name``, its first row repeated on printed pages."""
     package.set_content_type(part, CT_WORKSHEET)
     rel_id = package.add_relationship(workbook, names.type("worksheet"), part)
     sheets = book.find(names.q("sheets"))
@@ -498,122 +555,17 @@ def _add_sheet(
     ids = [int(s.get("sheetId", "0")) for s in sheets if s.get("sheetId", "").isdigit()]
     element = etree.SubElement(sheets, names.q("sheet"), name=name, sheetId=str(max(ids, default=0) + 1))
     element.set(names.rid, rel_id)
-
-
-def _summary(findings: list[Diagnostic]) -> list[list[Any]]:
-    """汇总's rows for one file's findings: counts by code."""
-    rows: list[list[Any]] = []
-    counts = Counter(d.code for d in findings)
-    waived = Counter(d.code for d in findings if d.waived)
-    for code in sorted(counts):
-        rule = rules()[code]
-        rows.append(
-            [
-                "问题",
-                f"{code} {rule.title_zh}",
-                counts[code],
-                _SEVERITY[rule.severity],
-                None,
-                None,
-                None,
-                f"已豁免 {waived[code]}" if waived[code] else "",
-            ]
-        )
-    return rows
-
-
-def _policy_summary(result: Result) -> list[list[Any]]:
-    """汇总's rows from the policy: tiers against quotas, credit by grade, the other forms' figures.
-
-    The figures of the other forms come from xlcrm.stats.
-    """
-    rows: list[list[Any]] = []
-    ctx = result.context
-    if ctx is None:
-        return rows
-    from xlcrm.forms import is_admitted
-
-    base = [r for r in ctx.rows("archive") if is_admitted(r)]
-    caps = {"VIP客户": ctx.policy["quotas.vip_share"], "优选类客户": ctx.policy["quotas.preferred_share"]}
-    for tier in TIERS:
-        count = sum(1 for r in base if r.get("tier") == tier)
-        ratio = f"{count / len(base):.1%}" if base else "—"
-        cap = f"上限 {caps[tier]:.0%}" if tier in caps else ""
-        rows.append(["等级（申报）", tier, count, ratio, None, None, None, cap])
-
-    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
-    for row in ctx.rows("credit"):
-        bucket = totals[ctx.grade_of(row) or "未定"]
-        bucket[0] += 1
-        bucket[1] += row.get("limit") or 0.0
-        bucket[2] += row.get("exposure") or 0.0
-    for grade in sorted(totals):
-        n, limit, exposure = totals[grade]
-        usage = f"使用率 {exposure / limit:.1%}" if limit else ""
-        rows.append(["信用（系统评定）", f"{grade} 级", int(n), None, limit, exposure, None, usage])
-    rows += [
-        [item, kind, count, ratio, None, None, money, note]
-        for item, kind, count, ratio, money, note in _statistics_rows(statistics(ctx))
-    ]
-    for key, values in result.notes:
-        rows.append(["说明", "", None, None, None, None, None, phrases()[key]["zh"].format(**values)])
-    rows.append(["基准日期", ctx.as_of.isoformat(), None, None, None, None, None, ""])
-    return rows
-
-
-def _percent(value: float | None) -> str | None:
-    return None if value is None else f"{value:.1%}"
-
-
-def _statistics_rows(stats: Statistics) -> list[tuple[str, str, int | None, str | None, float | None, str]]:
-    """(项目, 类别, 数量, 占比, 金额, 说明) for each statistic of the other forms present."""
-    rows: list[tuple[str, str, int | None, str | None, float | None, str]] = []
-    if (c := stats.complaints) is not None:
-        rows.append(("投诉", "合计", c.total, None, None, "投诉记录的行数"))
-        for item, counts in (
-            ("投诉（类型）", c.by_type),
-            ("投诉（渠道）", c.by_channel),
-            ("投诉（责任人）", c.by_handler),
-        ):
-            rows += [(item, value, n, _percent(share(n, c.total)), None, "") for value, n in counts]
-        hours = f"{c.response_hours:g}"
-        rows.append(
-            ("投诉（响应）", f"{hours}小时内首次响应", c.in_time, _percent(c.in_time_share), None,
-             f"占已到响应期限的 {c.due} 件（已响应，或截至基准日日终已超过 {hours} 小时）")
-        )  # fmt: skip
-        median = None if c.median_hours is None else f"{c.median_hours:.1f} 小时"
-        rows.append(
-            ("投诉（响应）", "首次响应时间中位数", c.answered, median, None, f"已响应 {c.answered} 件")
-        )
-        surveyed = "、".join(f"{value} {n}" for value, n in c.by_satisfaction) or "无"
-        rows.append(
-            ("投诉（满意度）", "满意率（满意＋基本满意）", c.satisfied, _percent(c.satisfaction_rate), None,
-             f"已调查 {c.surveyed} 件：{surveyed}（003 §5.3）")
-        )  # fmt: skip
-    if (e := stats.expenses) is not None:
-        rows.append(("费用报销", "合计(元)", e.claims, None, e.amount, ""))
-        rows.append(
-            ("费用报销", "E601 不予报销(元)", e.refused, _percent(share(e.refused, e.claims)), e.refused_amount,
-             "未备案客户的费用一律不予报销（000 篇三 §1.8.1）")
-        )  # fmt: skip
-    if (v := stats.visits) is not None:
-        rows.append(
-            ("回访", f"重点客户近{v.days}天已回访", v.visited, _percent(share(v.visited, v.key_accounts)), None,
-             f"重点客户 {v.key_accounts} 家；{v.since.isoformat()} 起")
-        )  # fmt: skip
-    if (d := stats.discounts) is not None:
-        rows.append(
-            ("大客户优惠", f"超过标准（{d.standard:.0%}）", d.above_standard, _percent(share(d.above_standard, d.discounts)),
-             None, f"共 {d.discounts} 项；其中总经理已审批 {d.above_approved} 项")
-        )  # fmt: skip
-    if (r := stats.revenue) is not None:
-        for kind, total in (
-            ("合同额(万元)", r.contract_value),
-            ("实际收入(万元)", r.expected_revenue),
-            ("利润额(万元)", r.profit),
-        ):
-            rows.append(("收益计划", kind, r.projects, None, total, "项目合计"))
-    return rows
+    defined = book.find(names.q("definedNames"))
+    if defined is None:
+        defined = etree.Element(names.q("definedNames"))
+        after = [
+            c for c in book if etree.QName(c).localname in ("sheets", "functionGroups", "externalReferences")
+        ]
+        book.insert(book.index(after[-1]) + 1, defined)
+    title = etree.SubElement(
+        defined, names.q("definedName"), name=PRINT_TITLES, localSheetId=str(len(sheets) - 1)
+    )
+    title.text = f"{sheet_reference(name)}!$1:$1"
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from xlcrm.batch import cross
+from xlcrm.batch import cross, figures
 from xlcrm.batch.cross import DEPT, FILE, SUB, Claim, Finding
 from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE, Found
 from xlcrm.batch.worker import COMPUTED, ROW, SHEET, SHIPPED, Outcome
@@ -79,6 +79,23 @@ class Company:
         for outcome in self.checked:
             total.update({k: v for k, v in outcome.rows.items() if k in SHIPPED})
         return {key: total.get(key, 0) for key in SHIPPED}
+
+    def only(self, department: str) -> Company:
+        """The month as one department's own workbook shows it: its submissions and rows only, no other department named."""
+        positions = {o.position for o in self.checked if o.department == department}
+        keep = sorted(positions)
+        return Company(
+            self.month,
+            [f for f in self.found if f.position in positions],
+            [o for o in self.outcomes if o.position in positions],
+            [cross.for_department(f, department) for f in self.findings if f.position in positions],
+            {key: frame.filter(pl.col(SUB).is_in(keep)) for key, frame in self.tables.items()},
+            self.departments.filter(pl.col(SUB).is_in(keep))
+            if not self.departments.is_empty()
+            else self.departments,
+            self.major_losses.filter(pl.col(DEPT) == department),
+            self.previous,
+        )
 
     def findings_of(self, position: int) -> list[Finding]:
         """A submission's findings: check's, the company blacklist's and its D1xx."""
@@ -300,6 +317,7 @@ def _departments(company: Company, policy: Policy) -> pl.DataFrame:
                 "as_of": outcome.as_of,
                 "errors": sum(1 for d in findings if d.severity == "error"),
                 "warnings": sum(1 for d in findings if d.severity == "warning"),
+                **figures.row_of(outcome.stats),
                 "by_family": {
                     f"{family}_{severity}": count
                     for (family, severity), count in Counter(
@@ -309,7 +327,7 @@ def _departments(company: Company, policy: Policy) -> pl.DataFrame:
             }
         )
     base = (
-        pl.DataFrame(rows, schema_overrides={"as_of": pl.Date})
+        pl.DataFrame(rows, schema_overrides={"as_of": pl.Date}, infer_schema_length=None)
         if rows
         else pl.DataFrame(schema={SUB: pl.Int64})
     )

@@ -1,15 +1,18 @@
-"""``xlcrm consolidate``: find the files, check each in a worker, reduce, write the workbook, store the month.
+"""``xlcrm consolidate``: find the files, check each in a worker, reduce, write the outputs, store the month.
 
-Nothing is written until every file has an outcome: the company workbook is written to a
-temporary file beside its target, the month is stored in the history in one transaction, and
-only then is the workbook renamed into place (Ctrl-C held back for those two steps). An
-interrupted or failed run leaves no partial workbook and no partial month.
+Nothing is written until every file has an outcome and the outputs are allowed (POLICY §7,
+``outputs``): each output — the company workbook, the HTML report, the CSV, the department
+workbooks — is written to a temporary file beside its target (encrypted there when it has a
+password), the month is stored in the history in one transaction, and only then are the
+outputs renamed into place (Ctrl-C held back for those two steps). An interrupted or failed
+run leaves no partial output and no partial month.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import getpass
+import io
 import os
 import socket
 import tempfile
@@ -22,13 +25,14 @@ from typing import Any
 import polars as pl
 
 from xlcrm import __version__
-from xlcrm.batch import history, runner, workbook
+from xlcrm.batch import history, outputs, past, report, runner, workbook
 from xlcrm.batch.company import Company, reduce
 from xlcrm.batch.discover import SKIPPED, discover, sha256_of
 from xlcrm.batch.worker import Outcome, Task, check_file
 from xlcrm.engine import Options, check
 from xlcrm.errors import InputError
 from xlcrm.policy import default_policy
+from xlcrm.registry import Lang
 
 DEFAULT_TIMEOUT = 600.0  # seconds per file: a 500,000-row workbook takes ~15 s to check
 
@@ -51,8 +55,28 @@ class Settings:
     jobs: int = 0  # 0: in this process
     scheduler: str | None = None
     timeout: float | None = DEFAULT_TIMEOUT
-    unmasked: bool = False
+    unmask: bool = False  # contacts in full in every output (POLICY §7)
     recorded: dict[str, Any] = field(default_factory=dict)  # the options as the user gave them
+    html: Path | None = None  # the HTML report
+    csv: Path | None = None  # 公司客户 as CSV
+    split: bool = False  # one workbook per department
+    passwords: Path | None = None  # 部门,密码 per line (outputs.read_passwords)
+    encrypt: str | None = None  # the company workbook's password (the CLI's --password)
+    allow_unprotected: bool = False
+    lang: Lang = "zh"  # of the HTML report
+
+
+@dataclass(frozen=True)
+class Written:
+    """One file the run wrote."""
+
+    kind: str
+    path: Path
+    department: str | None
+    sha256: str
+    size: int
+    protected: bool
+    masked: bool
 
 
 @dataclass
@@ -64,6 +88,9 @@ class Consolidation:
     output: Path
     history: Path | None
     executor: str
+    written: list[Written] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)  # files whose rows the history did not store
+    masked: bool = True
 
 
 def backend_for(settings: Settings) -> runner.Backend:
@@ -87,8 +114,15 @@ def consolidate(
     """Run the month's consolidation; InputError (exit 2) when it cannot run at all."""
     started = dt.datetime.now().replace(microsecond=0)
     output = settings.output
-    if output.exists() and not settings.force:
-        raise InputError("exists", str(output))
+    asked = [p for p in (output, settings.html, settings.csv) if p is not None]
+    for number, path in enumerate(asked):
+        if any(os.path.abspath(path) == os.path.abspath(other) for other in asked[:number]):
+            raise InputError(
+                "output", str(path), detail="与另一个输出是同一个文件 / the same file as another output"
+            )
+        if outputs.exists(path) and not settings.force:
+            raise InputError("exists", str(path))
+    passwords = outputs.read_passwords(settings.passwords) if settings.passwords else {}
     company_blacklist = _company_blacklist(settings.options)
     discovery = discover(settings.inputs, output)
     if not discovery.found:
@@ -108,15 +142,35 @@ def consolidate(
     outcomes = [
         checked.get(f.position) or Outcome(f.position, f.file, SKIPPED, f.skipped) for f in discovery.found
     ]
-    previous = history.previous_month(settings.history, settings.month) if settings.history else None
+    stored = past.load(settings.history, settings.month)
+    previous = (stored.previous, list(stored.departments)) if stored.previous else None
+    policy = settings.options.policy or default_policy()
     company = reduce(
         discovery.found,
         outcomes,
         month=settings.month,
-        policy=settings.options.policy or default_policy(),
+        policy=policy,
         company_blacklist=company_blacklist,
         previous=previous,
     )
+    masked = not settings.unmask
+    targets = outputs.plan(
+        company,
+        output,
+        password=settings.encrypt,
+        html=settings.html,
+        csv_path=settings.csv,
+        split=settings.split,
+        passwords=passwords,
+        masked=masked,
+    )
+    if not settings.force and (there := outputs.existing(targets)):
+        raise InputError("exists", str(there[0].path))
+    withheld = outputs.refuse_unprotected(
+        targets, company, allow=settings.allow_unprotected, passwords_file=settings.passwords
+    )
+    caps = float(policy["quotas.vip_share"]), float(policy["quotas.preferred_share"])
+    sections = report.build(company, stored, vip_cap=caps[0], preferred_cap=caps[1], masked=masked)
     run = workbook.RunInfo(
         run_id=uuid.uuid4().hex,
         user=_user(),
@@ -131,8 +185,18 @@ def consolidate(
         history=settings.history,
         inputs=tuple(str(p) for p in settings.inputs),
     )
-    _write(company, run, settings, after_insert)
-    return Consolidation(company, run, output, settings.history, executor)
+    written = _write(_Month(company, sections, stored, caps, run, targets, withheld), settings, after_insert)
+    by_position = {o.position: o.file for o in company.outcomes}
+    return Consolidation(
+        company,
+        run,
+        output,
+        settings.history,
+        executor,
+        written,
+        [by_position[p] for p in sorted(withheld)],
+        masked,
+    )
 
 
 def _worker_options(options: Options) -> Options:
@@ -159,36 +223,116 @@ def _user() -> str:
         return str(os.getuid()) if hasattr(os, "getuid") else "?"
 
 
-def _write(
-    company: Company, run: workbook.RunInfo, settings: Settings, after_insert: Callable[[str], None] | None
-) -> None:
-    """The workbook to a temporary file, the month into the history, then the rename."""
-    output = settings.output
-    folder = output.parent if str(output.parent) else Path()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".xlsx.tmp", dir=folder)
-        os.close(handle)
-    except OSError as exc:
-        raise InputError("output", str(output), detail=exc.strerror or str(exc)) from None
-    temporary = Path(name)
+@dataclass(frozen=True)
+class _Month:
+    """What the outputs are made from."""
 
-    def place() -> None:
-        if output.exists() and not settings.force:  # written meanwhile by someone else
-            raise InputError("exists", str(output))
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, output)
+    company: Company
+    report: report.Report
+    past: past.Past
+    caps: tuple[float, float]
+    run: workbook.RunInfo
+    targets: list[outputs.Target]
+    withheld: frozenset[int]
 
+
+def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None] | None) -> list[Written]:
+    """Every output to a temporary file, the month into the history, then the renames."""
+    temporaries: dict[Path, Path] = {}
     try:
-        try:
-            workbook.write(company, temporary, run, unmasked=settings.unmasked)
-        except OSError as exc:
-            raise InputError("output", str(output), detail=exc.strerror or str(exc)) from None
+        for target in month.targets:
+            temporaries[target.path] = _temporary(target.path)
+            try:
+                _make(month, target, temporaries[target.path], settings)
+            except OSError as exc:
+                raise InputError("output", str(target.path), detail=exc.strerror or str(exc)) from None
+        written = [
+            Written(
+                t.kind,
+                t.path,
+                t.department,
+                sha256_of(temporaries[t.path]),
+                temporaries[t.path].stat().st_size,
+                t.protected,
+                t.masked,
+            )
+            for t in month.targets
+        ]
+
+        def place() -> None:
+            for target in month.targets:
+                if target.path.exists() and not settings.force:  # written meanwhile by someone else
+                    raise InputError("exists", str(target.path))
+            for target in month.targets:
+                os.chmod(temporaries[target.path], 0o644)
+                os.replace(temporaries[target.path], target.path)
+
         if settings.history is not None:
-            frames = history.frames_of(company, run, sha256_of(temporary))
-            history.store(settings.history, company.month, frames, finish=place, after_insert=after_insert)
+            records = [
+                {
+                    "kind": w.kind, "path": str(w.path), "department": w.department, "sha256": w.sha256,
+                    "size": w.size, "protected": w.protected, "masked": w.masked,
+                }
+                for w in written
+            ]  # fmt: skip
+            frames = history.frames_of(
+                month.company, month.run, written[0].sha256, records, withheld=month.withheld
+            )
+            history.store(
+                settings.history, month.company.month, frames, finish=place, after_insert=after_insert
+            )
         else:
             with history.held_interrupt():
                 place()
+        return written
     finally:
-        temporary.unlink(missing_ok=True)
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
+
+
+def _temporary(target: Path) -> Path:
+    """An empty temporary file beside ``target``."""
+    folder = target.parent if str(target.parent) else Path()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f"{target.suffix}.tmp", dir=folder)
+        os.close(handle)
+    except OSError as exc:
+        raise InputError("output", str(target), detail=exc.strerror or str(exc)) from None
+    return Path(name)
+
+
+def _make(month: _Month, target: outputs.Target, temporary: Path, settings: Settings) -> None:
+    """One output into ``temporary`` (encrypted when the target has a password)."""
+    unmasked = not target.masked
+    listed = [(outputs.KIND_ZH[t.kind], str(t.path), t.protected) for t in month.targets]
+    if target.kind == outputs.HTML:
+        from xlcrm.render.company import render
+
+        files = [
+            (o.file, workbook.STATUS_ZH[o.status], f.sha256 or "")
+            for o, f in zip(month.company.outcomes, month.company.found, strict=True)
+        ]
+        temporary.write_text(render(month.report, month.run, settings.lang, files=files), encoding="utf-8")
+        return
+    if target.kind == outputs.CSV:
+        outputs.write_csv(workbook.customer_table(month.company, unmasked), temporary)
+        return
+    company, sections = month.company, month.report
+    if target.kind == outputs.DEPARTMENT and target.department is not None:
+        company = month.company.only(target.department)
+        sections = report.build(
+            company,
+            month.past.only([target.department]),
+            vip_cap=month.caps[0],
+            preferred_cap=month.caps[1],
+            masked=target.masked,
+        )
+        listed = [(outputs.KIND_ZH[target.kind], str(target.path), target.protected)]
+    if target.password is None:
+        workbook.write(company, temporary, month.run, unmasked=unmasked, report=sections, outputs=listed)
+        return
+    plain = io.BytesIO()  # the unprotected package stays in memory
+    stage = temporary.with_name(temporary.name + ".stage")
+    workbook.write(company, plain, month.run, unmasked=unmasked, report=sections, outputs=listed, stage=stage)
+    outputs.encrypt(plain, temporary, target.password)

@@ -9,7 +9,7 @@ two departments is the same 统一社会信用代码, else the same normalised n
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
@@ -38,6 +38,29 @@ class Finding:
     department: str | None
     position: int | None  # the submission's manifest position (None: the month as a whole)
     origin: str  # "check" (xlcrm check's), "company_blacklist" (B401 added) or "consolidation" (D1xx)
+
+
+OTHER = "其他部门"  # another department, as a department's own workbook names it (POLICY §7)
+_LISTING = {"D101": "grades", "D102": "parts"}  # the placeholders that list departments with their values
+
+
+def for_department(finding: Finding, department: str) -> Finding:
+    """The finding as ``department``'s own workbook shows it: no other department named (POLICY §7).
+
+    D101's grades and D102's exposures keep every value but name only ``department``; D103
+    does not say whose blacklist holds the customer.
+    """
+    diagnostic = finding.diagnostic
+    args = dict(diagnostic.args)
+    if diagnostic.code in _LISTING:
+        key = _LISTING[diagnostic.code]
+        items = [item.rsplit(" ", 1) for item in str(args[key]).split("、")]
+        args[key] = "、".join(f"{name if name == department else OTHER} {value}" for name, value in items)
+    elif diagnostic.code == "D103":
+        args["department"] = OTHER
+    else:
+        return finding
+    return replace(finding, diagnostic=replace(diagnostic, args=args))
 
 
 def with_identity(archive: pl.DataFrame) -> pl.DataFrame:

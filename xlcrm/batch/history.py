@@ -114,6 +114,14 @@ def _tables() -> dict[str, tuple[tuple[str, str], ...]]:
             ("customer_code", "VARCHAR"), ("message", "VARCHAR"), ("message_en", "VARCHAR"),
             ("waived", "BOOLEAN"),
         ),
+        "outputs": (
+            ("month", "VARCHAR"), ("run_id", "VARCHAR"), ("kind", "VARCHAR"), ("path", "VARCHAR"),
+            ("department", "VARCHAR"), ("sha256", "VARCHAR"), ("size", "BIGINT"), ("protected", "BOOLEAN"),
+            ("masked", "BOOLEAN"),
+        ),
+        "withheld": (
+            ("month", "VARCHAR"), ("position", "INTEGER"), ("department", "VARCHAR"), ("file", "VARCHAR"),
+        ),
     }  # fmt: skip
 
 
@@ -281,8 +289,20 @@ def held_interrupt() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def frames_of(company: Company, run: RunInfo, output_sha256: str | None) -> dict[str, pl.DataFrame]:
-    """The rows a month stores, table by table (columns as in ``TABLES``)."""
+def frames_of(
+    company: Company,
+    run: RunInfo,
+    output_sha256: str | None,
+    outputs: list[dict[str, Any]] | None = None,
+    withheld: frozenset[int] = frozenset(),
+) -> dict[str, pl.DataFrame]:
+    """The rows a month stores, table by table (columns as in ``TABLES``).
+
+    ``outputs``: every file the run wrote (kind, path, department, sha256, size, protected,
+    masked). ``withheld``: the submissions (positions) whose rows are not stored — password-
+    protected ones without --allow-unprotected (POLICY §7): their manifest and 部门汇总 rows
+    are kept, their customers, credit, evaluation, blacklist and findings rows are not.
+    """
     month = company.month
     found = {f.position: f for f in company.found}
     counts = {s: company.count(s) for s in (CHECKED, UNUSABLE, SKIPPED)}
@@ -336,6 +356,8 @@ def frames_of(company: Company, run: RunInfo, output_sha256: str | None) -> dict
         ("blacklist", "blacklist"),
     ):
         frame = company.tables[key].rename(RENAMED.get(key, {}))
+        if withheld:
+            frame = frame.filter(~pl.col(SUB).is_in(sorted(withheld)))
         frame = frame.rename(
             {SUB: "position", DEPT: "department", FILE: "file", SHEET: "sheet", ROW: "excel_row"}
         )
@@ -354,9 +376,20 @@ def frames_of(company: Company, run: RunInfo, output_sha256: str | None) -> dict
                 "waived": f.diagnostic.waived,
             }
             for f in company.findings
+            if f.position not in withheld
         ],
         month=month,
     )  # fmt: skip
+    frames["outputs"] = _typed("outputs", [{**o, "run_id": run.run_id} for o in outputs or []], month=month)
+    by_position = {o.position: o for o in company.outcomes}
+    frames["withheld"] = _typed(
+        "withheld",
+        [
+            {"position": p, "department": by_position[p].department, "file": by_position[p].file}
+            for p in sorted(withheld)
+        ],
+        month=month,
+    )
     return frames
 
 
@@ -383,6 +416,8 @@ DESCRIPTIONS = {
     "evaluations": "every 客户评价 row",
     "blacklist": "every 黑名单 row of every submission (its own 部门 column is listed_department)",
     "findings": "every finding of the month: check's, the company blacklist's (origin company_blacklist) and D101–D106 (origin consolidation), with the message in Chinese and English",
+    "outputs": "every file the run wrote: kind (workbook, department_workbook, html, csv), path, department (of a split workbook), SHA-256, size, whether it is password-protected and whether contacts are masked",
+    "withheld": "the submissions whose rows the month did not store (password-protected, without --allow-unprotected): their customers, credit, evaluation, blacklist and findings rows are absent, their manifest and submissions rows present",
 }
 
 

@@ -90,12 +90,15 @@ def rows_xml(
     date_style: int,
     chunk: int = CHUNK,
     styles: dict[str, str] | None = None,
+    number_styles: dict[str, int] | None = None,
 ) -> Iterator[bytes]:
     """``<row>`` elements for ``frame`` (text, number or date per column), from Excel row ``first_row``.
 
     ``styles`` names, for a text column, a column of ``frame`` holding each cell's style index
-    (null: none); that column itself is not written.
+    (null: none); that column itself is not written. ``number_styles``: the style index of a
+    number column's cells (a percentage, an amount).
     """
+    number_styles = number_styles or {}
     styles = styles or {}
     hidden = set(styles.values())
     names = [n for n in frame.columns if n not in hidden]
@@ -110,7 +113,7 @@ def rows_xml(
         elif kind == "date":
             cells.append(_date_cell(name, letter, row, date_style))
         else:
-            cells.append(_number_cell(name, letter, row, None))
+            cells.append(_number_cell(name, letter, row, number_styles.get(name)))
     xml = pl.concat_str([pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")], ignore_nulls=True)
     for start in range(0, frame.height, chunk):
         part = frame.slice(start, chunk)

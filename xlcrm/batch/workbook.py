@@ -1,4 +1,7 @@
-"""The company workbook of a month: 清单, 部门汇总, 问题明细, 跨部门, 公司客户 (XlsxWriter).
+"""The company workbook of a month: 总览, 清单, 部门汇总, the report sheets, 问题明细, 跨部门, 公司客户.
+
+The report sheets (授信执行, 大客户分析, 变化, 趋势) are written by ``sheets``, 部门汇总 and its
+charts by ``dashboard``, from the month's ``Report``.
 
 Written from the company view, never by loading a workbook back. XlsxWriter writes every sheet
 (in constant-memory mode, to a staging file); the rows of 公司客户 — hundreds of thousands —
@@ -13,20 +16,26 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 import xlsxwriter
 
-from xlcrm.batch import sheetxml
+from xlcrm.batch import dashboard, sheets, sheetxml
 from xlcrm.batch.company import Company
 from xlcrm.batch.cross import DEPT, FILE, Finding
 from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
+from xlcrm.batch.mask import free_text, mask_columns, mask_text
+from xlcrm.batch.past import Past
+from xlcrm.batch.report import Report, build
 from xlcrm.batch.worker import COMPANY_SHEETS, DEPARTMENT_SOURCES, ROW, SHEET, SHIPPED
+from xlcrm.batch.xlsx import Bulk, Styles, header, kinds, page, put
 from xlcrm.forms import forms
 
 EXCEL_ROWS = 1_048_576
@@ -100,39 +109,64 @@ class RunInfo:
     inputs: tuple[str, ...]
 
 
-@dataclass
-class _Bulk:
-    """A sheet whose rows are made by ``sheetxml`` and spliced into XlsxWriter's part."""
-
-    frame: pl.DataFrame
-    kinds: list[sheetxml.Kind]
-    styles: dict[str, str] = field(default_factory=dict)
-    links: list[tuple[str, str, str]] = field(default_factory=list)  # (cell, target, location)
-
-
 def write(
-    company: Company, target: Path, run: RunInfo, *, unmasked: bool = False, row_limit: int = EXCEL_ROWS
+    company: Company,
+    target: Path | BinaryIO,
+    run: RunInfo,
+    *,
+    unmasked: bool = False,
+    row_limit: int = EXCEL_ROWS,
+    report: Report | None = None,
+    outputs: Sequence[tuple[str, str, bool]] = (),
+    stage: Path | None = None,
 ) -> None:
-    """Write the company workbook to ``target`` (a temporary path the caller renames)."""
-    stage = target.with_name(f".{target.name}.stage")
+    """Write the company workbook to ``target`` (a temporary path the caller renames, or memory).
+
+    ``report``: the month's report sections (built here without a history when not given);
+    ``outputs``: what the run writes, (kind, path, protected), for 清单; ``stage``: where
+    XlsxWriter writes the package before the bulk rows go in (beside ``target`` by default;
+    required when ``target`` is in memory — a workbook to encrypt never lies whole on disk).
+    """
+    if report is None:
+        report = _report(company, masked=not unmasked)
+    if stage is None:
+        assert isinstance(target, Path), "a stage path is needed for a workbook written to memory"
+        stage = target.with_name(f".{target.name}.stage")
+    # XlsxWriter's own temporary files (each sheet's rows, then each part) go to a private
+    # folder beside the stage, removed whatever happens: never left in the system's temp folder.
+    scratch = tempfile.mkdtemp(prefix=".xlcrm-", dir=stage.parent)
     try:
         book = xlsxwriter.Workbook(
-            str(stage), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+            str(stage),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "tmpdir": scratch,
+            },
         )
-        styles = _Styles(book)
-        customers = _customer_table(company, unmasked)
+        styles = Styles(book)
+        customers = customer_table(company, unmasked)
         pieces = _chunks(customers.height, row_limit - 1)
         names = [CUSTOMERS if i == 0 else f"{CUSTOMERS}({i + 1})" for i in range(len(pieces))]
-        _manifest(book, styles, company, run, names)
-        _departments(book, styles, company)
-        bulk = _findings(book, styles, company.findings, run.output.parent, row_limit)
-        _cross(book, styles, company)
+        data = dashboard.ChartData()
+        sheets.overview(book, styles, report)
+        _manifest(book, styles, company, run, names, outputs)
+        dashboard.write(book, styles, report, data)
+        index, execution_rows = sheets.credit_execution(book, styles, report)
+        sheets.key_accounts(book, styles, report)
+        sheets.changes(book, styles, report)
+        sheets.trends(book, styles, report)
+        bulk = _findings(book, styles, company.findings, run.output.parent, row_limit, masked=not unmasked)
+        bulk[index] = execution_rows
+        _cross(book, styles, company, masked=not unmasked)
         for name, (start, stop) in zip(names, pieces, strict=True):
             sheet = book.add_worksheet(name)
             frame = customers.slice(start, stop - start)
-            _header(sheet, styles, [str(c) for c in frame.columns], _widths(frame))
+            header(sheet, styles, [str(c) for c in frame.columns], _widths(frame))
             sheet.autofilter(0, 0, max(frame.height, 1), frame.width - 1)
-            bulk[len(book.worksheets()) - 1] = _Bulk(frame, _kinds(frame))
+            bulk[len(book.worksheets()) - 1] = Bulk(frame, kinds(frame))
+        data.write(book, styles)
         book.close()
         date_style = styles.date_left.xf_index  # used by 清单's 生成日期, so it has an index
         link_style = styles.link.xf_index  # used in 问题明细's header row
@@ -150,7 +184,10 @@ def write(
                         pl.col(c).replace_strict({True: link_style}, default=None)
                         for c in part.styles.values()
                     )
-                rows = sheetxml.rows_xml(frame, part.kinds, 2, date_style, styles=part.styles)
+                numbers = {column: fmt.xf_index for column, fmt in part.numbers.items()}
+                rows = sheetxml.rows_xml(
+                    frame, part.kinds, 2, date_style, styles=part.styles, number_styles=numbers
+                )
                 width = frame.width - len(part.styles)
                 links = b""
                 if part.links:
@@ -161,6 +198,18 @@ def write(
             sheetxml.copy_with(source, out, replaced, added)
     finally:
         stage.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _report(company: Company, *, masked: bool) -> Report:
+    """The report sections without a history (a workbook written on its own)."""
+    policy = company.departments
+    caps = (
+        (float(policy["vip_cap"][0]), float(policy["preferred_cap"][0]))
+        if not policy.is_empty()
+        else (0.15, 0.30)
+    )
+    return build(company, Past(), vip_cap=caps[0], preferred_cap=caps[1], masked=masked)
 
 
 def _chunks(rows: int, per_sheet: int) -> list[tuple[int, int]]:
@@ -168,70 +217,17 @@ def _chunks(rows: int, per_sheet: int) -> list[tuple[int, int]]:
     return [(start, min(start + per_sheet, rows)) for start in range(0, rows, per_sheet)] or [(0, 0)]
 
 
-class _Styles:
-    def __init__(self, book: xlsxwriter.Workbook) -> None:
-        self.title = book.add_format({"bold": True, "font_size": 14})
-        self.bold = book.add_format({"bold": True})
-        self.header = book.add_format(
-            {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
-        )
-        self.date = book.add_format({"num_format": "yyyy-mm-dd"})
-        self.time = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-        self.percent = book.add_format({"num_format": "0.0%"})
-        self.money = book.add_format({"num_format": "#,##0.00"})
-        self.integer = book.add_format({"num_format": "#,##0"})
-        self.link = book.add_format({"font_color": "#0563C1", "underline": 1})
-        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
-        self.red = book.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
-        self.yellow = book.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"})
-        self.grey = book.add_format({"font_color": "#7F7F7F"})
-        self.left = book.add_format({"align": "left"})
-        self.date_left = book.add_format({"num_format": "yyyy-mm-dd", "align": "left"})
-        self.time_left = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss", "align": "left"})
-
-
-def _put(sheet: Any, row: int, col: int, value: Any, styles: _Styles, fmt: Any = None) -> None:
-    """One cell, by type; text always as text."""
-    if value is None or (isinstance(value, float) and value != value):
-        return
-    if isinstance(value, bool):
-        sheet.write_string(row, col, "是" if value else "否", fmt)
-    elif isinstance(value, (int, float)):
-        sheet.write_number(row, col, value, fmt)
-    elif isinstance(value, dt.datetime):
-        sheet.write_datetime(row, col, value, fmt or styles.time)
-    elif isinstance(value, dt.date):
-        sheet.write_datetime(row, col, dt.datetime.combine(value, dt.time()), fmt or styles.date)
-    elif isinstance(value, (list, tuple)):
-        sheet.write_string(row, col, "、".join(str(v) for v in value), fmt)
-    else:
-        sheet.write_string(row, col, str(value), fmt)
-
-
-def _page(sheet: Any, *, fit: bool = True) -> None:
-    """A4 landscape, one page wide (printing and PDF)."""
-    sheet.set_paper(9)
-    sheet.set_landscape()
-    if fit:
-        sheet.fit_to_pages(1, 0)
-
-
-def _header(
-    sheet: Any, styles: _Styles, headers: Sequence[str], widths: Sequence[float], row: int = 0
+def _manifest(
+    book: Any,
+    styles: Styles,
+    company: Company,
+    run: RunInfo,
+    customer_sheets: list[str],
+    outputs: Sequence[tuple[str, str, bool]],
 ) -> None:
-    _page(sheet, fit=len(headers) <= 40)
-    sheet.repeat_rows(row)
-    sheet.set_row(row, 30)
-    for col, (text, width) in enumerate(zip(headers, widths, strict=True)):
-        sheet.set_column(col, col, width)
-        sheet.write_string(row, col, text, styles.header)
-    sheet.freeze_panes(row + 1, 0)
-
-
-def _manifest(book: Any, styles: _Styles, company: Company, run: RunInfo, customer_sheets: list[str]) -> None:
-    """清单: who ran it, when, with which options; the reconciliation; every file found."""
+    """清单: who ran it, when, with which options, what it wrote; the reconciliation; every file found."""
     sheet = book.add_worksheet(MANIFEST)
-    _page(sheet)
+    page(sheet, width=300)  # 17 columns: across two pages, readable
     sheet.write_string(0, 0, f"公司汇总 {company.month}", styles.title)
     counts = {s: company.count(s) for s in (CHECKED, UNUSABLE, SKIPPED)}
     reconcile = (
@@ -256,6 +252,10 @@ def _manifest(book: Any, styles: _Styles, company: Company, run: RunInfo, custom
         ("执行方式", run.executor),
         ("输入", "、".join(run.inputs)),
         ("输出", str(run.output)),
+        *(
+            (f"输出：{kind}", f"{path}（{'设有打开密码' if protected else '未加密'}）")
+            for kind, path, protected in outputs
+        ),
         ("历史库", str(run.history) if run.history else "未使用（--no-history）"),
         ("对比月份（D106）", company.previous[0] if company.previous else "无（历史库中没有更早的月份）"),
         ("文件核对", reconcile),
@@ -275,9 +275,7 @@ def _manifest(book: Any, styles: _Styles, company: Company, run: RunInfo, custom
     for offset, (label, value) in enumerate(facts, start=2):
         sheet.write_string(offset, 0, label, styles.bold)
         fmt = {dt.datetime: styles.time_left, dt.date: styles.date_left}.get(type(value), styles.left)
-        _put(
-            sheet, offset, 1, value, styles, fmt
-        )  # 生成日期 gives date_left (the bulk rows' style) its index
+        put(sheet, offset, 1, value, styles, fmt)  # 生成日期 gives date_left (the bulk rows' style) its index
     first = len(facts) + 3
     widths = (16, 44, 9, 60, 12, 12, 18, 12, 30, 10, 10, 10, 10, 7, 7, 8, 16)
     for col, (text, width) in enumerate(zip(MANIFEST_HEADERS, widths, strict=True)):
@@ -308,78 +306,14 @@ def _manifest(book: Any, styles: _Styles, company: Company, run: RunInfo, custom
             outcome.worker or None,
         ]
         for col, value in enumerate(values):
-            _put(sheet, row, col, value, styles, status_style if col == 2 else None)
+            put(sheet, row, col, value, styles, status_style if col == 2 else None)
     sheet.autofilter(first, 0, first + len(company.outcomes), len(MANIFEST_HEADERS) - 1)
     sheet.freeze_panes(first + 1, 2)
 
 
-def _departments(book: Any, styles: _Styles, company: Company) -> None:
-    """部门汇总: one row per submission, shares against the caps, findings by family, credit."""
-    sheet = book.add_worksheet(DEPARTMENTS)
-    frame = company.departments
-    families = sorted(
-        {key for row in frame.iter_rows(named=True) for key in (row.get("by_family") or {})}
-        if not frame.is_empty()
-        else set(),
-        key=lambda k: (list(FAMILIES).index(k[0]) if k[0] in FAMILIES else 99, k),
-    )
-    vip_cap = frame["vip_cap"][0] if not frame.is_empty() else None
-    preferred_cap = frame["preferred_cap"][0] if not frame.is_empty() else None
-    columns: list[tuple[str, Callable[[dict[str, Any]], Any], Any, float]] = [
-        ("部门", lambda r: r["department"], None, 14),
-        ("部门依据", lambda r: DEPARTMENT_SOURCES[r["department_source"]].zh, None, 10),
-        ("文件", lambda r: r["file"], None, 36),
-        ("基准日期", lambda r: r["as_of"], styles.date, 11),
-        ("客户数", lambda r: r["customers"], styles.integer, 8),
-        ("已准入", lambda r: r["admitted"], styles.integer, 8),
-        ("VIP客户(申报)", lambda r: r["vip"], styles.integer, 9),
-        (f"VIP占比(上限{_pct(vip_cap)})", lambda r: r["vip_share"], styles.percent, 10),
-        ("优选类客户(申报)", lambda r: r["preferred"], styles.integer, 10),
-        (f"优选占比(上限{_pct(preferred_cap)})", lambda r: r["preferred_share"], styles.percent, 10),
-        ("VIP客户(系统)", lambda r: r["vip_computed"], styles.integer, 9),
-        ("优选类客户(系统)", lambda r: r["preferred_computed"], styles.integer, 10),
-        ("错误", lambda r: r["errors"], styles.integer, 7),
-        ("警告", lambda r: r["warnings"], styles.integer, 7),
-    ]
-    for key in families:
-        family, severity = key.split("_")
-        label = f"{family} {FAMILIES.get(family, '')}{SEVERITY_ZH[severity]}"
-        columns.append((label, _family_count(key), styles.integer, 9))
-    columns += [
-        ("信用评定行数", lambda r: r["credit_rows"], styles.integer, 9),
-        ("信用额度合计(元)", lambda r: r["limit_total"], styles.money, 16),
-        ("当前占用额合计(元)", lambda r: r["exposure_total"], styles.money, 16),
-        ("使用率", lambda r: r["utilisation"], styles.percent, 8),
-    ]
-    _header(sheet, styles, [c[0] for c in columns], [c[3] for c in columns])
-    rows = list(frame.iter_rows(named=True)) if not frame.is_empty() else []
-    for r, row in enumerate(rows, start=1):
-        for col, (_, get, fmt, _) in enumerate(columns):
-            _put(sheet, r, col, get(row), styles, fmt)
-    total = len(rows) + 1
-    if rows:
-        sheet.write_string(total, 0, "合计", styles.bold)
-        for col, (_, get, fmt, _) in enumerate(columns):
-            if fmt in (styles.integer, styles.money) and col >= 4:
-                _put(sheet, total, col, sum(get(r) or 0 for r in rows), styles, fmt)
-        shares = [c for c, (label, *_) in enumerate(columns) if "占比" in label]
-        for col, cap in zip(shares, (vip_cap, preferred_cap), strict=True):
-            sheet.conditional_format(
-                1, col, len(rows), col, {"type": "cell", "criteria": ">", "value": cap, "format": styles.red}
-            )
-    sheet.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
-
-
-def _family_count(key: str) -> Callable[[dict[str, Any]], Any]:
-    return lambda row: (row.get("by_family") or {}).get(key, 0)
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
-
-
-def _finding_row(finding: Finding) -> list[Any]:
+def _finding_row(finding: Finding, masked: bool = True) -> list[Any]:
     d = finding.diagnostic
+    message = d.message("zh")
     return [
         finding.department,
         d.file,
@@ -388,7 +322,7 @@ def _finding_row(finding: Finding) -> list[Any]:
         d.code,
         SEVERITY_ZH[d.severity],
         d.customer_code,
-        d.message("zh"),
+        mask_text(message) if masked else message,
         "是" if d.waived else None,
         ORIGIN_ZH[finding.origin],
     ]
@@ -413,8 +347,8 @@ def _links(findings: Sequence[Finding], folder: Path) -> dict[str, tuple[str, bo
 
 
 def _findings(
-    book: Any, styles: _Styles, findings: list[Finding], folder: Path, row_limit: int
-) -> dict[int, _Bulk]:
+    book: Any, styles: Styles, findings: list[Finding], folder: Path, row_limit: int, *, masked: bool
+) -> dict[int, Bulk]:
     """问题明细: every finding of every department, filterable, cells linked where reachable.
 
     XlsxWriter writes each sheet's header, widths, filter and the red for 错误; the rows and the
@@ -422,13 +356,15 @@ def _findings(
     """
     paths = _links(findings, folder)
     frame = pl.DataFrame(
-        [_finding_row(f) for f in findings], schema=dict.fromkeys(FINDING_HEADERS, pl.Utf8), orient="row"
+        [_finding_row(f, masked) for f in findings],
+        schema=dict.fromkeys(FINDING_HEADERS, pl.Utf8),
+        orient="row",
     )
     widths = (12, 30, 10, 7, 6, 5, 10, 90, 6, 9)
-    bulk: dict[int, _Bulk] = {}
+    bulk: dict[int, Bulk] = {}
     for index, (start, stop) in enumerate(_chunks(len(findings), row_limit - 1)):
         sheet = book.add_worksheet(FINDINGS if index == 0 else f"{FINDINGS}({index + 1})")
-        _header(sheet, styles, FINDING_HEADERS, widths)
+        header(sheet, styles, FINDING_HEADERS, widths)
         sheet.write_blank(0, len(FINDING_HEADERS), None, styles.link)  # gives the link style its index
         sheet.autofilter(0, 0, max(stop - start, 1), len(FINDING_HEADERS) - 1)
         sheet.conditional_format(
@@ -451,16 +387,16 @@ def _findings(
             links.append((f"D{row}", sheetxml.external_target(where[0], where[1]), f"'{sheet_name}'!{cell}"))
             linked.append(True)
         part = frame.slice(start, stop - start).with_columns(pl.Series("__link", linked, dtype=pl.Boolean))
-        bulk[len(book.worksheets()) - 1] = _Bulk(
+        bulk[len(book.worksheets()) - 1] = Bulk(
             part, ["text"] * (len(FINDING_HEADERS) + 1), {"单元格": "__link"}, links
         )
     return bulk
 
 
-def _cross(book: Any, styles: _Styles, company: Company) -> None:
+def _cross(book: Any, styles: Styles, company: Company, *, masked: bool) -> None:
     """跨部门: the D1xx findings and the company-blacklist hits; major losses for 营销事业部; the list."""
     sheet = book.add_worksheet(CROSS)
-    _page(sheet)
+    page(sheet)
     for col, width in enumerate((12, 30, 10, 8, 8, 14, 12, 70, 10, 12)):  # fits all three tables
         sheet.set_column(col, col, width)
     row = 0
@@ -471,8 +407,8 @@ def _cross(book: Any, styles: _Styles, company: Company) -> None:
         sheet.write_string(row, col, text, styles.header)
     for finding in cross:
         row += 1
-        for col, value in enumerate(_finding_row(finding)):
-            _put(sheet, row, col, value, styles, styles.wrap if col == 7 else None)
+        for col, value in enumerate(_finding_row(finding, masked)):
+            put(sheet, row, col, value, styles, styles.wrap if col == 7 else None)
     losses = company.major_losses
     row += 2
     sheet.write_string(
@@ -484,10 +420,12 @@ def _cross(book: Any, styles: _Styles, company: Company) -> None:
     row += 1
     for col, text in enumerate(LOSS_HEADERS):
         sheet.write_string(row, col, text, styles.header)
+    if masked:
+        losses = mask_columns(losses, ["name"])
     for values in losses.iter_rows():
         row += 1
         for col, value in enumerate(values):
-            _put(sheet, row, col, value, styles)
+            put(sheet, row, col, value, styles)
     entries = company.tables["blacklist"].filter(pl.col("scope") == "公司")
     row += 2
     sheet.write_string(
@@ -499,40 +437,26 @@ def _cross(book: Any, styles: _Styles, company: Company) -> None:
     row += 1
     for col, text in enumerate(BLACKLIST_HEADERS):
         sheet.write_string(row, col, text, styles.header)
-    for values in entries.select(
+    listed = entries.select(
         DEPT, FILE, SHEET, ROW, "customer_code", "name", "uscc", "listed_on", "reason", "approved_by"
-    ).iter_rows():
+    )
+    if masked:
+        listed = mask_columns(listed, ["name", "reason", "approved_by"])
+    for values in listed.iter_rows():
         row += 1
         for col, value in enumerate(values):
-            _put(sheet, row, col, value, styles)
+            put(sheet, row, col, value, styles)
 
 
-def mask_contacts(frame: pl.DataFrame) -> pl.DataFrame:
-    """Mobile numbers as 138****5678 and e-mail local parts as w***@… (POLICY §7)."""
-    phone = pl.col("phone")
-    mobile = phone.str.contains(r"^1\d{10}$").fill_null(False)
-    email = pl.col("email")
-    return frame.with_columns(
-        pl.when(mobile)
-        .then(pl.concat_str(phone.str.slice(0, 3), pl.lit("****"), phone.str.slice(7, 4)))
-        .otherwise(phone)
-        .alias("phone"),
-        pl.when(email.str.contains("@"))
-        .then(pl.concat_str(email.str.slice(0, 1), pl.lit("***@"), email.str.split("@").list.last()))
-        .otherwise(email)
-        .alias("email"),
-    )
-
-
-def _customer_table(company: Company, unmasked: bool) -> pl.DataFrame:
+def customer_table(company: Company, unmasked: bool) -> pl.DataFrame:
     """公司客户: the merged archive with its department, file, place and computed facts, by header."""
     archive = company.tables["archive"]
     if not unmasked:
-        archive = mask_contacts(archive)
+        archive = mask_columns(archive, free_text("archive"))
     declared = [(c.key, c.zh) for c in forms()["archive"].columns]
     columns = [*CUSTOMER_LEAD, *declared, *CUSTOMER_TAIL]
     exprs = []
-    for key, header in columns:
+    for key, title in columns:
         expr = pl.col(key)
         dtype = archive.schema[key]
         if dtype == pl.Boolean:
@@ -540,20 +464,8 @@ def _customer_table(company: Company, unmasked: bool) -> pl.DataFrame:
         elif isinstance(dtype, pl.List):
             expr = expr.list.join("、")
             expr = pl.when(expr != "").then(expr)
-        exprs.append(expr.alias(header))
+        exprs.append(expr.alias(title))
     return archive.select(exprs)
-
-
-def _kinds(frame: pl.DataFrame) -> list[sheetxml.Kind]:
-    kinds: list[sheetxml.Kind] = []
-    for dtype in frame.dtypes:
-        if dtype == pl.Date:
-            kinds.append("date")
-        elif dtype.is_numeric():
-            kinds.append("number")
-        else:
-            kinds.append("text")
-    return kinds
 
 
 def _widths(frame: pl.DataFrame) -> list[float]:

@@ -6,12 +6,16 @@ against the client's, runs exactly the pipeline ``xlcrm check`` runs, and return
 ``Outcome``: status and reason, the department and how it was determined, the findings (the
 same ``Diagnostic`` records ``check`` reports), counts, and the normalised forms as Parquet
 bytes with a sketch of their tables, so that the client can place findings on cells without
-the raw cells. It never raises: whatever goes wrong becomes the file's reason.
+the raw cells, plus the figures of the other forms (``xlcrm.stats``: complaints, expenses,
+visits, discounts, revenue plan), computed here by the same pure functions the department 汇总
+uses, so the other forms themselves never travel. It never raises: whatever goes wrong
+becomes the file's reason.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import os
 import socket
@@ -31,6 +35,8 @@ from xlcrm.forms import forms
 from xlcrm.policy import default_policy
 from xlcrm.preflight import Limits, open_source
 from xlcrm.reader import Table
+from xlcrm.rules.complaints import DELAY, complaint_times
+from xlcrm.stats import Statistics, statistics
 from xlcrm.submission import POSITION, TABLE, FormData, Submission
 
 # The forms the client needs: the company tables, the blacklists, the department parameter.
@@ -116,6 +122,9 @@ class Outcome:
     notes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     as_of: Any = None  # the as-of date the check used
     forms: dict[str, ShippedForm] = field(default_factory=dict)
+    stats: Statistics | None = None  # the other forms' figures (xlcrm.stats)
+    response_hours: tuple[float, ...] = ()  # each answered complaint's first response, for the company median
+    protected: bool = False  # the file has an open password (POLICY §7)
     worker: str = ""
     seconds: float = 0.0
 
@@ -184,7 +193,21 @@ def _check_file(task: Task) -> Outcome:
         submission, task.file
     )
     outcome.forms = _ship(result)
+    outcome.stats = statistics(result.context)
+    outcome.response_hours = _response_hours(result)
+    outcome.protected = source is not None and source.password is not None
     return outcome
+
+
+def _response_hours(result: Result) -> tuple[float, ...]:
+    """Hours to first response of the answered complaints (as xlcrm.stats counts them)."""
+    assert result.context is not None
+    found = complaint_times(result.context)
+    if found is None:
+        return ()
+    delays = found[1][DELAY].drop_nulls()
+    hours = delays.filter(delays >= dt.timedelta(0)).dt.total_seconds() / 3600
+    return tuple(float(h) for h in hours.to_list())
 
 
 def _digest(path: str) -> str | None:

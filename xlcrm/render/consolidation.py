@@ -17,6 +17,8 @@ from rich.console import Console
 from xlcrm.batch.company import statuses
 from xlcrm.batch.consolidate import Consolidation
 from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
+from xlcrm.batch.mask import mask_text, mask_value
+from xlcrm.batch.outputs import KIND_ZH
 from xlcrm.batch.worker import DEPARTMENT_SOURCES, SHIPPED
 from xlcrm.forms import forms
 from xlcrm.registry import Lang, phrases
@@ -37,7 +39,11 @@ _WORDS = {
         "no_previous": "历史库中没有更早的月份，D106 未比较。",
         "no_history": "未使用历史库（--no-history），D106 未检查，本月未存入历史。",
         "written": "已写出：{path}",
+        "written_as": "已写出：{path}（{kind}{protected}）",
+        "protected": "，已加密",
         "stored": "历史库：{path}（{month} 已保存）",
+        "withheld": "※ {files} 设有打开密码：其客户明细未存入历史库（只存清单与部门汇总的数字）；确需存入时加 --allow-unprotected。",
+        "unmasked": "※ 未遮蔽联系方式（--unmask）：输出中含完整手机号与电子邮箱。",
     },
     "en": {
         "title": "Company consolidation {month}",
@@ -53,7 +59,11 @@ _WORDS = {
         "no_previous": "No earlier month in the history: D106 not compared.",
         "no_history": "No history (--no-history): D106 not checked, the month not stored.",
         "written": "Written: {path}",
+        "written_as": "Written: {path} ({kind}{protected})",
+        "protected": ", password-protected",
         "stored": "History: {path} ({month} stored)",
+        "withheld": "※ {files} password-protected: their customer rows were not stored in the history (the manifest and department figures were); add --allow-unprotected to store them.",
+        "unmasked": "※ Contacts not masked (--unmask): the outputs hold full mobile numbers and e-mail addresses.",
     },
 }
 
@@ -83,6 +93,12 @@ def to_json(done: Consolidation, lang: Lang = "zh") -> dict[str, Any]:
         {**f.diagnostic.to_dict(lang), "department": f.department, "origin": f.origin}
         for f in company.findings
     ]
+    losses = [_jsonable(row) for row in company.major_losses.iter_rows(named=True)]
+    if done.masked:  # POLICY §7: contacts masked in what people read, this JSON included
+        diagnostics = [
+            {**d, "message": mask_text(d["message"]), "values": mask_value(d["values"])} for d in diagnostics
+        ]
+        losses = mask_value(losses)
     run = done.run
     summary = {
         "month": company.month,
@@ -95,7 +111,7 @@ def to_json(done: Consolidation, lang: Lang = "zh") -> dict[str, Any]:
         "rows_company": {key: company.tables[key].height for key in SHIPPED},
         "by_code": dict(sorted(Counter(f.diagnostic.code for f in company.findings).items())),
         "previous_month": company.previous[0] if company.previous else None,
-        "major_losses": [_jsonable(row) for row in company.major_losses.iter_rows(named=True)],
+        "major_losses": losses,
         "as_of": run.as_of.isoformat() if run.as_of else None,
         "output": str(done.output),
         "history": str(done.history) if done.history else None,
@@ -109,8 +125,17 @@ def to_json(done: Consolidation, lang: Lang = "zh") -> dict[str, Any]:
             "executor": done.executor,
             "options": {k: _jsonable(v) for k, v in run.options.items()},
         },
+        "outputs": [
+            {
+                "kind": w.kind, "path": str(w.path), "department": w.department, "sha256": w.sha256,
+                "size": w.size, "protected": w.protected, "masked": w.masked,
+            }
+            for w in done.written
+        ],
+        "masked": done.masked,
+        "withheld": done.withheld,
         "exit_code": company.exit_code,
-    }
+    }  # fmt: skip
     return {"manifest": manifest, "diagnostics": diagnostics, "summary": summary}
 
 
@@ -208,7 +233,16 @@ def report_lines(done: Consolidation, lang: Lang) -> list[Line]:
         lines.append([("※ " + words["previous"].format(month=company.previous[0]), "dim")])
     else:
         lines.append([("※ " + words["no_previous"], "dim")])
-    lines.append([(words["written"].format(path=done.output), "bold")])
+    if done.withheld:
+        lines.append([(words["withheld"].format(files="、".join(done.withheld)), "dim")])
+    if not done.masked:
+        lines.append([(words["unmasked"], "dim")])
+    if not done.written:
+        lines.append([(words["written"].format(path=done.output), "bold")])
+    for w in done.written:
+        kind = KIND_ZH[w.kind] if lang == "zh" else w.kind.replace("_", " ")
+        protected = words["protected"] if w.protected else ""
+        lines.append([(words["written_as"].format(kind=kind, path=w.path, protected=protected), "bold")])
     if done.history is not None:
         lines.append([(words["stored"].format(path=done.history, month=company.month), "")])
     return lines

@@ -3,7 +3,9 @@
 A CSV has no cell types: Excel runs any cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return as a formula (CSV injection, e.g. ``=HYPERLINK(...)`` in a 客户名称). Every
 such value is written with a leading apostrophe, which Excel shows as text. The file starts
-with a UTF-8 byte-order mark so Excel reads the Chinese correctly.
+with a UTF-8 byte-order mark so Excel reads the Chinese correctly. Mobile numbers and e-mail
+local parts are masked (POLICY §7) unless ``masked=False`` (``--unmask``); 客户编码 is an
+identifier and stays whole.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 
+from xlcrm.batch.mask import mask_text
 from xlcrm.engine import Result
 from xlcrm.registry import Lang
 
@@ -33,7 +36,7 @@ def as_text(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def render(result: Result, lang: Lang = "zh") -> str:
+def render(result: Result, lang: Lang = "zh", *, masked: bool = True) -> str:
     """The CSV text (with a BOM), a header row then one row per diagnostic."""
     out = io.StringIO()
     out.write("\ufeff")
@@ -42,5 +45,10 @@ def render(result: Result, lang: Lang = "zh") -> str:
     for d in result.diagnostics:
         row = d.to_dict(lang)
         row["severity"], row["waived"] = WORDS[lang][d.severity], WORDS[lang][d.waived]
-        writer.writerow([as_text(row[key]) for key in COLUMNS])
+        cells = [as_text(row[key]) for key in COLUMNS]
+        if masked:
+            cells = [
+                c if key == "customer_code" else mask_text(c) for key, c in zip(COLUMNS, cells, strict=True)
+            ]
+        writer.writerow(cells)
     return out.getvalue()

@@ -1,0 +1,277 @@
+"""POLICY §7 in consolidation: encryption, one workbook per department, no unprotected copy of protected rows.
+
+December of tests/months.py with 销售二部's workbook saved with an open password: the run that
+would write its rows into an unprotected file is refused (one line, nothing written); with
+--password the company workbook needs the password; --split-by-department gives each
+department a workbook that opens only with its own password and holds only its rows.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import duckdb
+import msoffcrypto
+import msoffcrypto.format.ooxml
+import pytest
+from click.testing import CliRunner
+
+from tests.months import write_month
+from tests.workbooks import AS_OF
+from xlcrm.cli import cli
+
+PASSWORD = "二部-2025"
+NAMES = {  # each department's customers, by the names only they have
+    "销售一部": ("北京康达医疗器械有限公司", "天津华康医疗器械有限公司", "保定安康医疗用品有限公司"),
+    "销售二部": ("首都骨科医院", "津南区康复中心"),
+    "销售四部": ("沧州惠民医疗器械有限公司",),
+}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        cli, ["consolidate", *args, "--month", "2025-12", "--as-of", AS_OF.isoformat(), "--jobs", "0", "-q"]
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = write_month(tmp_path_factory.mktemp("protected"), "2025-12")
+    plain = (folder / "销售二部.xlsx").read_bytes()
+    with (folder / "销售二部.xlsx").open("wb") as sink:
+        msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(plain)).encrypt(PASSWORD, sink)
+    return folder
+
+
+def decrypted(path: Path, password: str) -> zipfile.ZipFile:
+    """The package of an encrypted workbook (ValueError-like errors for a wrong password)."""
+    with path.open("rb") as handle:
+        office = msoffcrypto.OfficeFile(handle)
+        assert office.is_encrypted()
+        office.load_key(password=password)
+        plain = io.BytesIO()
+        office.decrypt(plain)
+    return zipfile.ZipFile(plain)
+
+
+def text_of(package: zipfile.ZipFile) -> str:
+    return "".join(package.read(n).decode("utf-8", "replace") for n in package.namelist())
+
+
+def test_a_protected_submission_never_yields_an_unprotected_file(month: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    # --password opens 销售二部's workbook and encrypts the company workbook; the HTML and the
+    # CSV cannot be encrypted, so asking for them is refused
+    for extra in (["--html", str(out / "报告.html")], ["--csv", str(out / "客户.csv")]):
+        code, _, stderr = run(str(month), "-o", str(out / "公司汇总.xlsx"), "--password", PASSWORD, *extra)
+        lines = stderr.strip().splitlines()
+        assert code == 2 and len(lines) == 1, stderr
+        assert (
+            lines[0].startswith("已拒绝：")
+            and "销售二部.xlsx" in lines[0]
+            and "--allow-unprotected" in lines[0]
+        )
+        assert extra[1] in lines[0]
+        assert not out.exists()  # nothing written: no workbook, no report, no history
+    code, _, stderr = run(str(month), "-o", str(out / "公司汇总.xlsx"), "--password", PASSWORD, "--html", str(out / "报告.html"), "--allow-unprotected")  # fmt: skip
+    assert code == 1, stderr
+    assert "津南区康复中心" in (out / "报告.html").read_text(encoding="utf-8")  # allowed: its rows are in it
+
+
+def test_the_company_workbook_needs_the_password_and_the_history_withholds_the_rows(
+    month: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "公司汇总.xlsx"
+    code, stdout, stderr = run(str(month), "-o", str(target), "--password", PASSWORD)
+    assert code == 1, stderr
+    assert "已加密" in stdout and "未存入历史库" in stdout
+    assert not zipfile.is_zipfile(target)
+    with pytest.raises(Exception):  # noqa: B017 - msoffcrypto raises several types for a wrong password
+        decrypted(target, "wrong")
+    package = decrypted(target, PASSWORD)
+    assert "xl/worksheets/sheet1.xml" in package.namelist() and "首都骨科医院" in text_of(package)
+    con = duckdb.connect(str(tmp_path / "xlcrm-history.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT department FROM withheld").fetchall() == [("销售二部",)]
+        stored = {r[0] for r in con.execute("SELECT DISTINCT department FROM customers").fetchall()}
+        assert stored == {"销售一部", "销售四部"}  # 销售二部's customers are not stored unprotected
+        assert ("销售二部",) in con.execute("SELECT department FROM submissions").fetchall()
+        assert con.execute("SELECT protected FROM outputs").fetchall() == [(True,)]
+    finally:
+        con.close()
+
+
+def test_one_protected_workbook_per_department_with_its_rows_only(month: Path, tmp_path: Path) -> None:
+    passwords = tmp_path / "密码.csv"
+    passwords.write_text(
+        "部门,密码\n销售一部,一部-pw\n销售二部,二部-pw\n", encoding="gbk"
+    )  # as Excel saves it
+    target = tmp_path / "out" / "公司汇总.xlsx"
+    code, stdout, stderr = run(
+        str(month),
+        "-o",
+        str(target),
+        "--password",
+        PASSWORD,
+        "--split-by-department",
+        "--passwords",
+        str(passwords),
+    )
+    assert code == 1, stderr
+    own = {"销售一部": "一部-pw", "销售二部": "二部-pw", "销售四部": PASSWORD}  # 四部: --password
+    for department, password in own.items():
+        path = target.with_name(f"公司汇总_{department}.xlsx")
+        assert f"{path}（部门工作簿，已加密）" in stdout
+        for other_password in own.values():
+            if other_password != password:
+                with pytest.raises(Exception):  # noqa: B017
+                    decrypted(path, other_password)
+        text = text_of(decrypted(path, password))
+        for name in NAMES[department]:
+            assert name in text, (department, name)
+        for other, names in NAMES.items():
+            if other != department:
+                assert other not in text, (department, other)
+                assert not [n for n in names if n in text], (department, other)
+
+
+def test_split_refuses_a_department_without_a_password(tmp_path: Path) -> None:
+    month = write_month(tmp_path / "in", "2025-12")  # no protected submission
+    passwords = tmp_path / "密码.csv"
+    passwords.write_text("销售一部,一部-pw\n销售二部,二部-pw\n", encoding="utf-8")
+    code, _, stderr = run(str(month), "-o", str(tmp_path / "x.xlsx"), "--split-by-department",
+                          "--passwords", str(passwords), "--allow-unprotected")  # fmt: skip
+    assert code == 1  # allowed: 销售四部's workbook unprotected, 二部's with its password
+    assert not zipfile.is_zipfile(tmp_path / "x_销售二部.xlsx") and zipfile.is_zipfile(
+        tmp_path / "x_销售四部.xlsx"
+    )
+    code, _, stderr = run(str(month), "-o", str(tmp_path / "y.xlsx"), "--split-by-department", "--passwords", str(passwords))  # fmt: skip
+    assert code == 2 and stderr.count("\n") == 1
+    assert "销售四部" in stderr and str(passwords) in stderr
+    assert not list(tmp_path.glob("y*"))
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("销售一部,pw,多余\n", "第 1 行应为两列"),
+        ("部门,密码\n销售一部,\n", "第 2 行部门或密码为空"),
+        ("销售一部,a\n销售一部,b\n", "第 2 行：部门“销售一部”重复"),
+        ("# 只有注释\n\n", "没有任何密码"),
+    ],
+)
+def test_a_bad_passwords_file_is_one_clear_line(
+    month: Path, tmp_path: Path, content: str, expected: str
+) -> None:
+    passwords = tmp_path / "pw.csv"
+    passwords.write_text(content, encoding="utf-8")
+    code, _, stderr = run(str(month), "-o", str(tmp_path / "x.xlsx"), "--split-by-department", "--passwords", str(passwords))  # fmt: skip
+    assert code == 2 and stderr.count("\n") == 1, stderr
+    assert str(passwords) in stderr and expected in stderr
+    assert "Traceback" not in stderr and not (tmp_path / "x.xlsx").exists()
+
+
+def test_an_interrupted_encrypted_workbook_leaves_no_plain_rows_anywhere(
+    month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the company workbook is being assembled: XlsxWriter's row files (the
+    small sheets hold customer names, findings, 跨部门) must not stay behind, unencrypted, in
+    the system's temporary folder or beside the target."""
+    import tempfile
+
+    from xlcrm.batch import dashboard
+
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+
+    def interrupted(*_: object) -> None:  # the last step before XlsxWriter closes the package
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dashboard.ChartData, "write", interrupted)
+    out = tmp_path / "out"
+    code, _, stderr = run(
+        str(month), "-o", str(out / "公司汇总.xlsx"), "--password", PASSWORD, "--no-history"
+    )
+    assert code == 130 and "已中断" in stderr, stderr
+    assert not list(system_tmp.rglob("*")), [p.name for p in system_tmp.rglob("*")]
+    assert not list(out.rglob("*")), [p.name for p in out.rglob("*")]
+
+
+def test_department_names_that_make_the_same_or_too_long_a_file_name(tmp_path: Path) -> None:
+    """销售/一部 and 销售_一部 both make 公司汇总_销售_一部.xlsx, and a 100-character name is past
+    a file name's 255 bytes: each department still gets its own workbook, with its own rows."""
+    from tests.months import customer
+    from tests.workbooks import write_departments
+
+    long_name = "华北大区" * 25
+    departments = {"销售/一部": "甲客户有限公司", "销售_一部": "乙客户有限公司", long_name: "丙客户有限公司"}
+    write_departments(
+        tmp_path / "in",
+        [
+            {
+                "file": f"f{n}.xlsx",
+                "department": name,
+                "rows": {"客户档案": [customer(f"K{n}", who, 600 + n)]},
+            }
+            for n, (name, who) in enumerate(departments.items())
+        ],
+    )
+    target = tmp_path / "out" / "公司汇总.xlsx"
+    code, _, stderr = run(str(tmp_path / "in"), "-o", str(target), "--password", "pw", "--split-by-department", "--no-history")  # fmt: skip
+    assert code in (0, 1), stderr
+    written = sorted(p.name for p in target.parent.iterdir() if p.name != target.name)
+    assert len(written) == 3 and not [n for n in written if n.startswith(".")], written
+    assert "公司汇总_销售_一部.xlsx" in written and "公司汇总_销售_一部_2.xlsx" in written
+    assert all(len(n.encode()) <= 255 for n in written)
+    found = {}
+    for name in written:
+        text = text_of(decrypted(target.parent / name, "pw"))
+        found[name] = [who for who in departments.values() if who in text]
+    assert sorted(found.values()) == [["丙客户有限公司"], ["乙客户有限公司"], ["甲客户有限公司"]], found
+    assert found["公司汇总_销售_一部.xlsx"] == ["甲客户有限公司"]  # the first found keeps the plain name
+
+
+def test_an_output_name_too_long_is_one_line(month: Path, tmp_path: Path) -> None:
+    target = tmp_path / ("汇" * 100 + ".xlsx")
+    code, _, stderr = run(str(month), "-o", str(target), "--password", PASSWORD, "--no-history")
+    assert code == 2 and stderr.count("\n") == 1, stderr
+    assert "无法写入" in stderr and "内部错误" not in stderr
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("same", [("-o", "--csv"), ("--html", "--csv")])
+def test_two_outputs_to_one_file_are_refused(month: Path, tmp_path: Path, same: tuple[str, str]) -> None:
+    """-o x.xlsx --csv x.xlsx wrote the CSV over the workbook, then failed (internal error)."""
+    target = tmp_path / "同一个.xlsx"
+    args = {"-o": str(tmp_path / "公司汇总.xlsx"), same[0]: str(target), same[1]: str(target)}
+    code, _, stderr = run(str(month), *[x for pair in args.items() for x in pair], "--password", PASSWORD, "--allow-unprotected", "--no-history")  # fmt: skip
+    assert code == 2 and stderr.count("\n") == 1, stderr
+    assert str(target) in stderr and "同一个文件" in stderr and "内部错误" not in stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_department_workbook_names_no_other_department_in_cross_department_findings(tmp_path: Path) -> None:
+    """The demo month shares customers C001, C002, C005 between 销售一部, 二部 and 三部 (D101, D102):
+    each department's workbook keeps the findings and every value, but names only itself."""
+    from xlcrm.batch.demo import write_month as write_demo_month
+
+    write_demo_month(tmp_path / "in")
+    target = tmp_path / "out" / "c.xlsx"
+    code, _, stderr = run(
+        str(tmp_path / "in"), "-o", str(target), "--password", "pw", "--split-by-department"
+    )
+    assert code == 2, stderr  # the demo month has one unusable file
+    company = text_of(decrypted(target, "pw"))
+    assert "销售一部 A、销售三部 A、销售二部 C" in company  # head office sees every department
+    departments = ("销售一部", "销售二部", "销售三部")
+    for department in departments:
+        text = text_of(decrypted(target.with_name(f"c_{department}.xlsx"), "pw"))
+        grades = "、".join(f"{department if d == department else '其他部门'} {g}" for d, g in
+                          (("销售一部", "A"), ("销售三部", "A"), ("销售二部", "C")))  # fmt: skip
+        assert f"系统信用等级不同：{grades}" in text, department
+        assert "合计 960,000 元（" in text  # D102 keeps the total and each exposure
+        assert not [other for other in departments if other != department and other in text], department

@@ -1,0 +1,68 @@
+"""Contacts masked in what people read (POLICY §7): mobiles as 138****5678, e-mail local parts as w***@….
+
+One rule in two forms: ``mask_text`` for a string (a finding's message, a blacklist reason, a
+JSON value) and ``mask_columns`` for polars columns (the hundreds of thousands of rows of
+公司客户). A mobile is 1[3-9] and nine more digits, with or without +86/0086 and spaces or
+dashes or dots in the 3-4-4 places; it is masked wherever it stands in a text, not only in the 联系电话
+column (staff write numbers into 联系人 or 地址 too). Identifiers (客户编码, 统一社会信用代码)
+are left alone: they are not contacts, and a code must stay findable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+
+# The same patterns serve Python's re and polars (Rust's regex): no look-around. A mobile inside
+# a longer run of digits is masked too: over-masking a number is harmless, missing one is not.
+# Between the 3-4-4 groups staff put a space, a dash (ASCII, en or em), a dot, or " - ".
+_MOBILE_PATTERN = r"(1[3-9][0-9])[ .\-–—]{0,3}[0-9]{4}[ .\-–—]{0,3}([0-9]{4})"
+_EMAIL_PATTERN = r"([A-Za-z0-9_%+\-])[A-Za-z0-9._%+\-]*@"
+_MOBILE, _EMAIL = re.compile(_MOBILE_PATTERN), re.compile(_EMAIL_PATTERN)
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every mobile number and e-mail local part masked."""
+    if not any(c.isdigit() or c == "@" for c in text):
+        return text
+    return _EMAIL.sub(r"\1***@", _MOBILE.sub(r"\1****\2", text))
+
+
+def mask_value(value: Any) -> Any:
+    """A JSON-like value with its strings masked (dicts and lists walked)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_value(v) for v in value]
+    return value
+
+
+def free_text(form_key: str) -> list[str]:
+    """A form's columns of free text (text and lists), identifiers left out."""
+    from xlcrm.forms import forms
+
+    return [c.key for c in forms()[form_key].columns if c.type in ("text", "list") and c.key not in KEEP]
+
+
+KEEP = frozenset({"customer_code", "uscc", "claim_id", "complaint_id"})
+
+
+def mask_columns(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
+    """The ``columns`` of ``frame`` (text, or lists of text) masked."""
+    exprs = []
+    for name in columns:
+        dtype = frame.schema.get(name)
+        if dtype == pl.Utf8:
+            exprs.append(_masked(pl.col(name)).alias(name))
+        elif dtype == pl.List(pl.Utf8):
+            exprs.append(pl.col(name).list.eval(_masked(pl.element())).alias(name))
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def _masked(expr: pl.Expr) -> pl.Expr:
+    return expr.str.replace_all(_MOBILE_PATTERN, "${1}****${2}").str.replace_all(_EMAIL_PATTERN, "${1}***@")
