@@ -123,7 +123,9 @@ def test_the_charts_are_parts_with_their_data_cached(copy: Path) -> None:
     assert cached[("客户等级占比（申报，对比上限）", caps)] == [0.15, 0.3]  # 合格类 has no cap: no mark
     with zipfile.ZipFile(copy) as package:
         units = {
-            "".join(t.text or "" for t in root.iter("{*}t")): [u.get("val") for u in root.iter(f"{C}majorUnit")]
+            "".join(t.text or "" for t in root.iter("{*}t")): [
+                u.get("val") for u in root.iter(f"{C}majorUnit")
+            ]
             for root in (etree.fromstring(package.read(n)) for n in charts)
         }
     for title in ("问题按类别与级别", "投诉（按类型）"):  # counts: whole steps, never 0.5
