@@ -10,17 +10,37 @@ import re
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from xlcrm import __version__, clizh
 from xlcrm.normalize import INVALID, to_date
 from xlcrm.policy import Policy
 from xlcrm.registry import Lang
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 clizh.install()  # click's own words (usage, errors) in Chinese first
+
+
+def _console(**options: Any) -> Console:
+    """A rich console (rich is imported only by the commands that print through it)."""
+    from rich.console import Console
+
+    return Console(**options)
+
+
+def _write_json(text: str) -> None:
+    """Write JSON to stdout as it is.
+
+    click.echo would search the megabytes for ANSI escapes when piped; JSON holds none (json.dumps
+    writes every character below U+0020, ESC included, as an escape).
+    """
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
 
 # Every command's usage line: [选项/OPTIONS] instead of click's [OPTIONS].
 COMMAND: dict[str, Any] = {"options_metavar": "[选项/OPTIONS]"}
@@ -173,7 +193,7 @@ def check(
     if fmt == "json":
         from xlcrm.render.json import render as render_json
 
-        click.echo(render_json(result, lang))
+        _write_json(render_json(result, lang))
     elif fmt == "csv":
         from xlcrm.render.csv import render as render_csv
 
@@ -185,7 +205,7 @@ def check(
     else:
         from xlcrm.render.text import render as render_text
 
-        render_text(result, Console(highlight=False, soft_wrap=True), lang)
+        render_text(result, _console(highlight=False, soft_wrap=True), lang)
     sys.exit(result.exit_code)
 
 
@@ -238,7 +258,7 @@ def process(
     policy = _load_policy(policy_file, lang)
     with without_cyclic_gc():  # the check's rows stay alive while the copy is written
         result = run_check(list(files), Options(as_of, (), (), blacklist, policy, password))
-        console = Console(highlight=False, soft_wrap=True)
+        console = _console(highlight=False, soft_wrap=True)
         render_text(result, console, lang)
         target = Path(out) if out is not None else None
         done = annotate_all(result, target, in_place=in_place, force=force, folder=folder)
@@ -444,7 +464,7 @@ def consolidate(
         allow_unprotected=allow_unprotected,
         lang=lang,
     )
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = _console(stderr=True, highlight=False, soft_wrap=True)
     try:
         with FileProgress(lang, quiet=quiet, console=err) as progress:
             done = run_consolidation(settings, on_start=progress.start, on_done=progress)
@@ -462,11 +482,11 @@ def consolidate(
     if fmt == "json":
         from xlcrm.render.consolidation import render_json
 
-        click.echo(render_json(done, lang))
+        _write_json(render_json(done, lang))
     else:
         from xlcrm.render.consolidation import render_text
 
-        render_text(done, Console(highlight=False, soft_wrap=True), lang)
+        render_text(done, _console(highlight=False, soft_wrap=True), lang)
     sys.exit(done.company.exit_code)
 
 
@@ -648,7 +668,7 @@ def demo(out: Path, lang: Lang) -> None:
     from xlcrm.errors import InputError
 
     try:
-        code = run_demo(out, lang, Console(highlight=False, soft_wrap=True))
+        code = run_demo(out, lang, _console(highlight=False, soft_wrap=True))
     except OSError as exc:
         click.echo(InputError("output", str(out), detail=exc.strerror or str(exc)).message(lang), err=True)
         code = 2

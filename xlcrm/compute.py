@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from xlcrm.forms import forms
+from xlcrm.phrase import Phrase as Phrase  # re-exported: the rules import it from here
 from xlcrm.policy import Policy
 from xlcrm.workdays import months_later
 
@@ -23,18 +24,6 @@ TIERS = (VIP, PREFERRED, QUALIFIED)  # highest first
 MEDICAL = "医疗机构"
 NO_PROBLEM = "无"
 SCORE_KEYS = ("volume_score", "receivable_score", "reputation_score", "loyalty_score")
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    """A short explanation in both languages."""
-
-    zh: str
-    en: str
-
-    def text(self, lang: str) -> str:
-        """The phrase in ``lang``."""
-        return self.zh if lang == "zh" else self.en
 
 
 def _num(value: float | int | None) -> str:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from xlcrm.compute import Phrase
 from xlcrm.forms import formats, type_names
+from xlcrm.phrase import Phrase
 from xlcrm.registry import Lang, Rule, Severity, phrases, rules
 
 # Arguments whose value is a key into a table of phrases rather than text to show as is.
@@ -59,7 +59,10 @@ class Diagnostic:
 
         Cached by code and values: a report, the notes and the issue sheet all show it.
         """
-        items = tuple((name, value.__class__, value) for name, value in self.args.items())  # 1 ≠ True
+        items = tuple(  # the class too: 1 ≠ True; a list as a tuple (same words), so it can be cached
+            (name, value.__class__, tuple(value) if value.__class__ is list else value)
+            for name, value in self.args.items()
+        )
         try:
             text = _message(self.code, lang, items)
         except TypeError:  # an unhashable value: render it uncached

@@ -9,13 +9,13 @@ import re
 import string
 
 from xlcrm.clizh import display_width
-from xlcrm.compute import Phrase
 from xlcrm.forms import Column, Form, formats, forms, type_names
+from xlcrm.phrase import Phrase
 from xlcrm.policy import DEFAULT_SOURCE, Policy, default_policy
 from xlcrm.policy import labels as policy_labels
+from xlcrm.ranges import range_phrase, value_range
 from xlcrm.registry import Lang, rules
 from xlcrm.resources import load_toml
-from xlcrm.schema import range_phrase, value_range
 
 _REQUIRED_TEXT = {
     "zh": {
@@ -123,7 +123,7 @@ def columns_enforcing(code: str) -> list[tuple[Form, Column]]:
                 (code == "S001" and column.must_exist)
                 or (code == "S003" and column.type in ("integer", "number", "date", "datetime", "rate"))
                 or (code == "S008" and column.ref == "archive")
-                or any(spec.code == code for spec, _ in column_checks(column))
+                or any(spec.code == code for spec in column_checks(column))
             ):
                 found.append((form, column))
     return found

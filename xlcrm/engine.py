@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import importlib
+import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xlcrm.context import Context
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.errors import InputError
 from xlcrm.forms import table_forms
@@ -22,12 +25,16 @@ from xlcrm.policy import Policy, default_policy
 from xlcrm.preflight import Limits, Skipped, Source
 from xlcrm.reader import Table, WorkbookScan, scan_workbook
 from xlcrm.registry import rule_functions, rules
-from xlcrm.schema import validate_form
 from xlcrm.selection import is_selected
-from xlcrm.submission import Submission, build_form, prepare_table
-from xlcrm.waivers import apply_waivers
+
+if TYPE_CHECKING:
+    from xlcrm.context import Context
+    from xlcrm.submission import Submission
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
+# What validating and the rules need (polars, pandera, every rule module): about 0.4 s of
+# imports, made while the first workbook is read (python-calamine parses without the GIL).
+_VALIDATION_MODULES = ("xlcrm.submission", "xlcrm.schema", "xlcrm.context", "xlcrm.waivers", "xlcrm.rules")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +109,38 @@ def without_cyclic_gc() -> Iterator[None]:
 
 def check(paths: Sequence[Path | str], options: Options | None = None) -> Result:
     """Check the files of one submission and return every selected diagnostic."""
-    with without_cyclic_gc():
-        return _check(paths, options or Options())
+    warm_up = _import_ahead()
+    try:
+        with without_cyclic_gc():
+            return _check(paths, options or Options())
+    finally:
+        if warm_up is not None:
+            warm_up.join()
+
+
+def _import_ahead() -> threading.Thread | None:
+    """Import the validation modules in a thread while the main thread reads (None: all loaded).
+
+    The reading path imports none of them, so the two threads never wait on each other's
+    import locks until the first sheet is typed, by which time the imports are mostly done.
+    """
+    if all(name in sys.modules for name in _VALIDATION_MODULES):
+        return None
+
+    def load() -> None:
+        for name in _VALIDATION_MODULES:
+            importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="xlcrm-imports", daemon=True)
+    thread.start()
+    return thread
+
+
+def prepare_table(table: Table) -> None:
+    """Type a table's values as soon as its sheet is parsed (``xlcrm.submission.prepare_table``)."""
+    from xlcrm.submission import prepare_table as prepare
+
+    prepare(table)
 
 
 def _check(paths: Sequence[Path | str], options: Options) -> Result:
@@ -138,6 +175,10 @@ def _check(paths: Sequence[Path | str], options: Options) -> Result:
 
 def evaluate(scans: list[WorkbookScan], result: Result, options: Options) -> Result:
     """Run the pipeline on scanned forms (from files, or from a live workbook): the result."""
+    from xlcrm.context import Context
+    from xlcrm.schema import validate_form
+    from xlcrm.waivers import apply_waivers
+
     policy = options.policy or default_policy()
     if options.blacklist is not None:
         try:
@@ -188,6 +229,8 @@ def _sheet_order(scans: Sequence[WorkbookScan]) -> dict[tuple[str | None, str | 
 
 def assemble(scans: Sequence[WorkbookScan], files: list[str]) -> Submission:
     """Group the found tables by form, normalise them, and note missing or unknown sheets."""
+    from xlcrm.submission import Submission, build_form
+
     submission = Submission(files=files)
     by_form: dict[str, list[Table]] = {}
     for scan in scans:

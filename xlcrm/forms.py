@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
-
-import polars as pl
+from typing import TYPE_CHECKING, Any, Literal
 
 from xlcrm.normalize import header_key
 from xlcrm.resources import load_toml
@@ -26,9 +24,24 @@ EXEMPT_TYPES = ("零售客户", "内部关联")
 # Categories of admitted customers (POLICY §1.1).
 ADMITTED_CATEGORIES = ("重点客户", "一般客户")
 BOOL_VALUES = ("是", "否")
-# The same two facts as polars expressions, for frame-wide rules and checks.
-IS_EXEMPT = pl.col("customer_type").is_in(EXEMPT_TYPES).fill_null(False)
-IS_ADMITTED = pl.col("category").is_in(ADMITTED_CATEGORIES).fill_null(False) & ~IS_EXEMPT
+# The same two facts as polars expressions, for frame-wide rules and checks; made on first use
+# (``__getattr__``), so that commands which never touch a frame do not import polars.
+if TYPE_CHECKING:
+    import polars as pl
+
+    IS_EXEMPT: pl.Expr
+    IS_ADMITTED: pl.Expr
+
+
+def __getattr__(name: str) -> Any:
+    if name not in ("IS_EXEMPT", "IS_ADMITTED"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import polars as pl
+
+    exempt = pl.col("customer_type").is_in(EXEMPT_TYPES).fill_null(False)
+    admitted = pl.col("category").is_in(ADMITTED_CATEGORIES).fill_null(False) & ~exempt
+    globals().update(IS_EXEMPT=exempt, IS_ADMITTED=admitted)
+    return globals()[name]
 
 
 def is_admitted(row: dict[str, object]) -> bool:

@@ -12,9 +12,10 @@ import datetime as dt
 import math
 import re
 from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 # Full-width ASCII (U+FF01–FF5E) to half-width; ideographic and non-breaking spaces to a space;
 # zero-width characters dropped.
@@ -30,6 +31,11 @@ SPACE_RUN: Final = "[" + "".join(f"\\u{ord(c):04x}" for c in SPACE_CHARS) + "]+"
 _SPACES: Final = re.compile(SPACE_RUN)
 _WIDTH_FROM: Final = [chr(k) for k in _WIDTH]
 _WIDTH_TO: Final = [chr(v) if v is not None else "" for v in _WIDTH.values()]
+# A text ``to_text`` would change: it holds a character folded, dropped or taken for a space
+# (other than a plain space), starts or ends with a space, or holds two spaces in a row.
+_ODD_CHARS: Final = "".join(f"\\u{c:04x}" for c in sorted({*_WIDTH, *map(ord, SPACE_CHARS)} - {0x20}))
+_CHANGES_TEXT: Final = f"[{_ODD_CHARS}]|^ | $|  "
+_CHANGES_CODE: Final = f"[{_ODD_CHARS} a-z]"  # ``to_code`` also drops spaces, upper-cases a-z
 _LOWER: Final = [chr(c) for c in range(ord("a"), ord("z") + 1)]
 _UPPER: Final = [c.upper() for c in _LOWER]
 _ASCII_UPPER: Final = str.maketrans(dict(zip(_LOWER, _UPPER, strict=True)))
@@ -298,10 +304,17 @@ def text_series(values: pl.Series, compact_upper: bool = False) -> pl.Series:
     """``to_text`` (or ``compact``+upper for codes) over a whole string column at once.
 
     Equal to the scalar functions value by value (tests/test_normalize.py proves it); about
-    ten times faster on a column of 100,000 distinct names.
+    ten times faster on a column of 100,000 distinct names. Only the values that need a change
+    (found by one regex search) are transformed; the rest pass as they are.
     """
-    folded = values.str.replace_many(_WIDTH_FROM, _WIDTH_TO)
-    text = folded.str.strip_chars(SPACE_CHARS).str.replace_all(SPACE_RUN, " ")
-    if compact_upper:
-        text = text.str.replace_all(" ", "", literal=True).str.replace_many(_LOWER, _UPPER)
-    return pl.select(pl.when(text != "").then(text)).to_series().alias(values.name)
+    import polars as pl
+
+    changes = values.str.contains(_CHANGES_CODE if compact_upper else _CHANGES_TEXT)
+    if changes.any():
+        where = changes.arg_true()
+        folded = values.gather(where).str.replace_many(_WIDTH_FROM, _WIDTH_TO)
+        text = folded.str.strip_chars(SPACE_CHARS).str.replace_all(SPACE_RUN, " ")
+        if compact_upper:
+            text = text.str.replace_all(" ", "", literal=True).str.replace_many(_LOWER, _UPPER)
+        values = values.clone().scatter(where, text)  # scatter writes in place: never the caller's
+    return pl.select(pl.when(values != "").then(values)).to_series().alias(values.name)

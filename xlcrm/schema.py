@@ -1,7 +1,8 @@
 """Pandera schemas derived from the form declarations, and their failures as diagnostics.
 
-Each declared column becomes a pandera column whose checks are tagged with the rule code they
-enforce: S002 (blank where required; B403 for a blacklist entry's 原因/批准人), S004 (allowed
+Each declared column becomes a pandera column (its type, whether it must exist) and its checks,
+polars expressions run together as one pandera check per form, are tagged with the rule code
+they enforce: S002 (blank where required; B403 for a blacklist entry's 原因/批准人), S004 (allowed
 values), S005 (format), S006 (range), A102 (credit-code check digit, GB 32100-2015). A missing required
 column is S001; duplicate keys are S007. Validation is lazy: every failure is collected in
 one pass. Values have already been normalised and typed (S003) by ``xlcrm.submission``.
@@ -12,18 +13,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import pandera.polars as pa
 import polars as pl
+from pandera.api.polars.types import PolarsData
 from stdnum.cn import uscc
 
-from xlcrm.compute import Phrase
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.forms import IS_ADMITTED, IS_EXEMPT, Column, Form, formats
 from xlcrm.normalize import header_key
+from xlcrm.phrase import Phrase
 from xlcrm.policy import Policy, default_policy
+from xlcrm.ranges import range_phrase as range_phrase  # re-exported (moved to xlcrm.ranges)
+from xlcrm.ranges import range_text as range_text
+from xlcrm.ranges import value_range as value_range
 from xlcrm.reader import Table
 from xlcrm.submission import DTYPES, POSITION, TABLE, FormData
 
@@ -36,6 +41,8 @@ IDENTITY_KEYS = frozenset({"customer_code", "name", "uscc"})
 CLOSE_ENOUGH = 0.5
 # Helper columns computed before validation, for checks that depend on other columns.
 ADMITTED, EXEMPT, SCOPE_DEPARTMENT = "__admitted", "__exempt", "__scope_department"
+# The name of the one pandera check that runs all of a form's value checks.
+FORM_CHECKS = "form_checks"
 # Which rows need a value, per kind of requirement (None: every row).
 _NEEDS_VALUE: dict[str, pl.Expr | None] = {
     "yes": None,
@@ -47,11 +54,12 @@ _NEEDS_VALUE: dict[str, pl.Expr | None] = {
 
 @dataclass(frozen=True, slots=True)
 class CheckSpec:
-    """What one pandera check means: the code it reports and how to explain a failure."""
+    """One check of a column: the code it reports, when a value passes, how to explain a failure."""
 
     code: str
     column: Column
     explain: Callable[[Any], dict[str, Any]]
+    outcome: pl.Expr  # true where the row passes, false where it fails (never null)
 
 
 # GB 32100-2015 check digit, vectorised: python-stdnum computes it one value at a time
@@ -71,50 +79,22 @@ def uscc_check_digit(code: pl.Expr) -> pl.Expr:
     return ((31 - total % 31) % 31).replace_strict(_USCC_CHAR, return_dtype=pl.Utf8)
 
 
-def _expr_check(expr: Callable[[str], pl.Expr], **kwargs: Any) -> pa.Check:
-    return pa.Check(lambda data: data.lazyframe.select(expr(data.key)), **kwargs)
+def column_checks(column: Column, policy: Policy | None = None) -> list[CheckSpec]:
+    """The checks of one declared column, each with its meaning.
 
+    Each is a polars expression with pandera's own semantics for the built-in kinds (``isin``,
+    ``str_matches`` anchored at the start, ``in_range``; a null outcome passes unless stated).
+    """
+    checks: list[CheckSpec] = []
 
-def value_range(column: Column, policy: Policy | None = None) -> tuple[float | None, float | None]:
-    """A column's inclusive range, its maximum taken from the policy where declared so."""
-    if column.max_policy:
-        return column.min, float((policy or default_policy())[column.max_policy])
-    return column.min, column.max
-
-
-def _show(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
-
-
-def range_text(low: float | None, high: float | None, low_exclusive: bool = False) -> str:
-    """``0–30``, ``≥ 0``, ``> 0`` or ``≤ 100``."""
-    if low is not None and high is not None:
-        return f"{_show(low)}–{_show(high)}"
-    if low is not None:
-        return f"{'>' if low_exclusive else '≥'} {_show(low)}"
-    return f"≤ {_show(high)}"  # type: ignore[arg-type]
-
-
-def range_phrase(column: Column, policy: Policy | None = None, hint: bool = False) -> str | Phrase:
-    """A column's range in words; a rate's also as percentages (``hint``: and how to write one)."""
-    low, high = value_range(column, policy)
-    text = range_text(low, high, column.min_exclusive)
-    if column.type != "rate" or low is None or high is None:
-        return text
-    percent = f"{_show(low * 100)}%–{_show(high * 100)}%"
-    if hint:
-        return Phrase(
-            f"{text}（即 {percent}；三成写作 30% 或 0.3）", f"{text} ({percent}; 30 per cent is 30% or 0.3)"
-        )
-    return Phrase(f"{text}（即 {percent}）", f"{text} ({percent})")
-
-
-def column_checks(column: Column, policy: Policy | None = None) -> list[tuple[CheckSpec, pa.Check]]:
-    """The pandera checks of one declared column, each with its meaning."""
-    checks: list[tuple[CheckSpec, pa.Check]] = []
-
-    def add(code: str, check: pa.Check, explain: Callable[[Any], dict[str, Any]]) -> None:
-        checks.append((CheckSpec(code, column, explain), check))
+    def add(
+        code: str,
+        passes: Callable[[str], pl.Expr],
+        explain: Callable[[Any], dict[str, Any]],
+        ignore_na: bool = True,
+    ) -> None:
+        # built once (the check digit's expression alone takes milliseconds to build)
+        checks.append(CheckSpec(code, column, explain, passes(column.key).fill_null(ignore_na)))
 
     if column.required != "no":
         needed = _NEEDS_VALUE[column.required]
@@ -127,28 +107,27 @@ def column_checks(column: Column, policy: Policy | None = None) -> list[tuple[Ch
         def blank(_value: Any) -> dict[str, Any]:
             return {"column": column.zh, "reason": reason}
 
-        add(column.blank_code, _expr_check(filled, ignore_na=False, name="required"), blank)
+        add(column.blank_code, filled, blank, ignore_na=False)
     if column.type == "enum" or (column.type == "list" and column.allowed):
         choices = list(column.choices)
-        if column.type == "enum":
-            check = pa.Check.isin(choices)
-        else:
-            none = column.none_value
+        none = column.none_value
 
-            def items_allowed(key: str) -> pl.Expr:
-                ok = pl.col(key).list.eval(pl.element().is_in(choices)).list.all()
-                if none:  # "无" stands alone
-                    ok = ok & ~(pl.col(key).list.contains(none) & (pl.col(key).list.len() > 1))
-                return ok
+        def allowed(key: str) -> pl.Expr:
+            if column.type == "enum":
+                return pl.col(key).is_in(choices)
+            ok = pl.col(key).list.eval(pl.element().is_in(choices)).list.all()
+            if none:  # "无" stands alone
+                ok = ok & ~(pl.col(key).list.contains(none) & (pl.col(key).list.len() > 1))
+            return ok
 
-            check = _expr_check(items_allowed, name="allowed")
-        add("S004", check, lambda v: {"column": column.zh, "value": v, "allowed": choices})
+        add("S004", allowed, lambda v: {"column": column.zh, "value": v, "allowed": choices})
     fmt = column.format or ("period" if column.type == "period" else None)
     if fmt is not None:
         pattern = formats()[fmt].pattern.pattern
+        anchored = pattern if pattern.startswith("^") else f"^{pattern}"
         add(
             "S005",
-            pa.Check.str_matches(pattern),
+            lambda key: pl.col(key).str.contains(anchored),
             lambda v: {"column": column.zh, "value": v, "format": fmt},
         )
     if fmt == "uscc":
@@ -159,39 +138,49 @@ def column_checks(column: Column, policy: Policy | None = None) -> list[tuple[Ch
 
         add(
             "A102",
-            _expr_check(check_digit_ok, name="uscc_check_digit"),
+            check_digit_ok,
             lambda v: {"column": column.zh, "value": v, "check_digit": uscc.calc_check_digit(v)},
         )
     low, high = value_range(column, policy)
     if low is not None or high is not None:
         text = range_phrase(column, policy, hint=True)
-        add(
-            "S006",
-            pa.Check.in_range(
-                float("-inf") if low is None else low,
-                float("inf") if high is None else high,
-                include_min=not column.min_exclusive,
-            ),
-            lambda v: {"column": column.zh, "value": v, "range": text},
-        )
+        lowest = float("-inf") if low is None else low
+        highest = float("inf") if high is None else high
+
+        def in_range(key: str) -> pl.Expr:
+            above = pl.col(key).gt(lowest) if column.min_exclusive else pl.col(key).ge(lowest)
+            return above & pl.col(key).le(highest)
+
+        add("S006", in_range, lambda v: {"column": column.zh, "value": v, "range": text})
     return checks
+
+
+def _form_checks(checks: tuple[CheckSpec, ...], data: PolarsData) -> pl.LazyFrame:
+    """Whether each row passes every check of the columns present: one polars query per table."""
+    present = set(data.lazyframe.collect_schema().names())
+    outcomes = [spec.outcome for spec in checks if spec.column.key in present]
+    return data.lazyframe.select(pl.all_horizontal(pl.col(POSITION).is_not_null(), *outcomes))
 
 
 @cache
 def form_schema(form: Form, policy: Policy) -> tuple[pa.DataFrameSchema, dict[tuple[str, int], CheckSpec]]:
-    """The pandera schema of a form under a policy and what each (column, check number) means."""
-    columns = {}
+    """The pandera schema of a form under a policy and what each (column, check number) means.
+
+    Pandera checks each declared column's type and presence (S001) and runs the form's value
+    checks as one check over the rows (on the row position column, so its failure cases are
+    the failing rows' positions): a form's dozens of checks cost one polars query, not three
+    each. Which checks a failing row broke is worked out on those rows alone (``_failures``).
+    """
+    columns = {
+        column.key: pa.Column(DTYPES[column.type], nullable=True, required=column.must_exist)
+        for column in form.columns
+    }
     meaning: dict[tuple[str, int], CheckSpec] = {}
     for column in form.columns:
-        pairs = column_checks(column, policy)
-        for number, (spec, _check) in enumerate(pairs):
+        for number, spec in enumerate(column_checks(column, policy)):
             meaning[(column.key, number)] = spec
-        columns[column.key] = pa.Column(
-            DTYPES[column.type],
-            checks=[check for _spec, check in pairs],
-            nullable=True,
-            required=column.must_exist,
-        )
+    rows = pa.Check(partial(_form_checks, tuple(meaning.values())), name=FORM_CHECKS, ignore_na=False)
+    columns[POSITION] = pa.Column(pl.Int32, checks=[rows], nullable=True)
     return pa.DataFrameSchema(columns, strict=False), meaning
 
 
@@ -248,15 +237,21 @@ def _failures(
             )
         )
     failed = cases.filter(pl.col("check") != "column_in_dataframe")
-    for (key, number), group in failed.group_by("column", "check_number", maintain_order=True):
-        spec = meaning.get((str(key), int(number)))  # type: ignore[call-overload]
-        if spec is None or group["index"].null_count():
-            raise RuntimeError(f"unexpected validation failure: {group.head(1).to_dicts()}")
-        rows = part.select(POSITION, str(key))[group["index"]]
-        if spec.code in UNUSABLE_CODES and str(key) not in IDENTITY_KEYS:
-            data.unusable.extend((table, position, str(key)) for position in rows[POSITION])
-        for position, value in rows.iter_rows():
-            findings.append(data.diagnostic(spec.code, table, position, str(key), **spec.explain(value)))
+    odd = failed.filter((pl.col("check") != FORM_CHECKS) | pl.col("index").is_null())
+    if not odd.is_empty():
+        raise RuntimeError(f"unexpected validation failure: {odd.head(1).to_dicts()}")
+    if failed.is_empty():
+        return findings
+    # The failing rows only: which of the checks each one broke (one small query).
+    rows = part[failed["index"].sort()]
+    checks = [(key, spec) for (key, _number), spec in meaning.items() if key in rows.columns]
+    broke = rows.select(POSITION, *(spec.outcome.not_().alias(str(i)) for i, (_, spec) in enumerate(checks)))
+    for i, (key, spec) in enumerate(checks):
+        failing = rows.filter(broke[str(i)]).select(POSITION, key)
+        if spec.code in UNUSABLE_CODES and key not in IDENTITY_KEYS:
+            data.unusable.extend((table, position, key) for position in failing[POSITION])
+        for position, value in failing.iter_rows():
+            findings.append(data.diagnostic(spec.code, table, position, key, **spec.explain(value)))
     return findings
 
 

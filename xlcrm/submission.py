@@ -94,31 +94,33 @@ def normalise_column(
     date cells arrive as dates (python-calamine applies the system itself).
     """
     dtype = DTYPES[column.type]
-    if column.type == "text" and all(v.__class__ is str for v in raw):
+    kinds = set(map(type, raw))  # each pass below is skipped when no cell needs it
+    if column.type == "text" and kinds <= {str}:
         codes = column.format in ("phone", "uscc")
         return text_series(pl.Series(column.key, raw, dtype=pl.Utf8), compact_upper=codes), []
     convert = converter(column)
     if date1904 and column.type in ("date", "datetime"):  # a 1904 serial as the 1900 one
         raw = [v + DAYS_1904 if v.__class__ in (int, float) and v >= 0 else v for v in raw]
-    if column.type == "date":  # Excel date cells arrive as datetime: take the date inline
+        kinds = set(map(type, raw))
+    if column.type == "date" and dt.datetime in kinds:  # date cells may arrive as datetime
         raw = [v.date() if v.__class__ is dt.datetime else v for v in raw]
-    elif column.type == "integer":  # whole numbers typed in Excel arrive as floats
+    elif column.type == "integer" and float in kinds:  # whole numbers typed in Excel arrive as floats
         raw = [int(v) if v.__class__ is float and v.is_integer() and abs(v) < 2**53 else v for v in raw]
     memo: dict[str, Any] = {}
     passthrough = _ALREADY_TYPED.get(column.type)
     values = [
-        memo[v]
-        if v in memo
-        else v
+        v
         if v.__class__ is passthrough
-        else memo.setdefault(v, convert(v))
+        else (memo[v] if v in memo else memo.setdefault(v, convert(v)))
         if v.__class__ is str
         else convert(v)
         for v in raw
     ]
+    # Only a converted cell can be unreadable: a text (its memo says) or a cell of another kind.
+    maybe_bad = any(v is INVALID for v in memo.values()) or bool(kinds - {str, passthrough})
     bad = (
         []
-        if column.type in ("text", "enum", "list", "period")
+        if column.type in ("text", "enum", "list", "period") or not maybe_bad
         else [i for i, v in enumerate(values) if v is INVALID]
     )
     for i in bad:

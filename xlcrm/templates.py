@@ -26,7 +26,7 @@ from xlcrm.diagnostics import column_letter
 from xlcrm.docs import required_text, rule_text
 from xlcrm.errors import InputError
 from xlcrm.forms import Column, Form, forms
-from xlcrm.schema import value_range
+from xlcrm.ranges import value_range
 
 COMBINED = "客户管理台账.xlsx"
 BUTTON_BOOK = "客户管理台账.xlsm"

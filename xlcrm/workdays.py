@@ -14,38 +14,52 @@ import chinese_calendar
 import polars as pl
 
 
+@lru_cache(maxsize=1 << 16)
+def _known_workday(day: dt.date) -> bool | None:
+    """The statutory calendar's answer for ``day`` (chinesecalendar); None for a year it lacks.
+
+    Process-wide: the answer never changes, and a consolidation worker checks hundreds of
+    submissions in one process.
+    """
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return None
+
+
+@lru_cache(maxsize=1 << 16)
+def _nth_workday_after(start: dt.date, count: int) -> tuple[dt.date, frozenset[int]]:
+    """The ``count``-th working day after ``start``, and the years that fell back on the way."""
+    day, seen, fallback = start, 0, set()
+    while seen < count:
+        day += dt.timedelta(days=1)
+        known = _known_workday(day)
+        if known is None:
+            fallback.add(day.year)
+        if known or (known is None and day.weekday() < 5):
+            seen += 1
+    return day, frozenset(fallback)
+
+
 class WorkCalendar:
     """Answers working-day questions and remembers which years fell back to Monday–Friday."""
 
     def __init__(self) -> None:
         self.fallback_years: set[int] = set()
-        self._deadline = lru_cache(maxsize=8192)(self._nth_workday_after)
-        self._workday: dict[dt.date, bool] = {}
 
     def is_workday(self, day: dt.date) -> bool:
-        """Whether ``day`` is a working day (each date looked up once)."""
-        known = self._workday.get(day)
-        if known is not None:
-            return known
-        try:
-            answer = bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
+        """Whether ``day`` is a working day."""
+        known = _known_workday(day)
+        if known is None:
             self.fallback_years.add(day.year)
-            answer = day.weekday() < 5
-        self._workday[day] = answer
-        return answer
-
-    def _nth_workday_after(self, start: dt.date, count: int) -> dt.date:
-        day, seen = start, 0
-        while seen < count:
-            day += dt.timedelta(days=1)
-            if self.is_workday(day):
-                seen += 1
-        return day
+            return day.weekday() < 5
+        return known
 
     def deadline(self, start: dt.date, count: int) -> dt.date:
         """The ``count``-th working day after ``start`` (the last day that is "within")."""
-        return self._deadline(start, count)  # type: ignore[no-any-return]
+        day, fallback = _nth_workday_after(start, count)
+        self.fallback_years.update(fallback)
+        return day
 
 
 def months_later(column: str, months: int) -> pl.Expr:
