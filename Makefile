@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(VENV)/bin/xlcrm demo --out xlcrm-demo
 
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check xlcrm tests benchmarks
