@@ -54,8 +54,11 @@ def for_department(finding: Finding, department: str) -> Finding:
     args = dict(diagnostic.args)
     if diagnostic.code in _LISTING:
         key = _LISTING[diagnostic.code]
-        items = [item.rsplit(" ", 1) for item in str(args[key]).split("、")]
-        args[key] = "、".join(f"{name if name == department else OTHER} {value}" for name, value in items)
+        items = [item.rpartition(" ") for item in str(args.get(key) or "").split("、")]
+        args[key] = "、".join(
+            f"{name if name == department else OTHER} {value}" if space else value
+            for name, space, value in items
+        )
     elif diagnostic.code == "D103":
         args["department"] = OTHER
     else:
