@@ -399,53 +399,49 @@ def _cross(book: Any, styles: Styles, company: Company, *, masked: bool) -> None
     page(sheet)
     for col, width in enumerate((12, 30, 10, 8, 8, 14, 12, 70, 10, 12)):  # fits all three tables
         sheet.set_column(col, col, width)
-    row = 0
-    cross = [f for f in company.findings if f.origin != "check"]
-    sheet.write_string(row, 0, f"跨部门问题与公司黑名单命中（{len(cross)} 条）", styles.title)
-    row += 1
-    for col, text in enumerate(FINDING_HEADERS):
-        sheet.write_string(row, col, text, styles.header)
-    for finding in cross:
+    row = -2
+
+    def table(
+        title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], wrap: int | None = None
+    ) -> None:
+        """A titled table two rows below the previous one."""
+        nonlocal row
+        row += 2
+        sheet.write_string(row, 0, title, styles.title)
         row += 1
-        for col, value in enumerate(_finding_row(finding, masked)):
-            put(sheet, row, col, value, styles, styles.wrap if col == 7 else None)
-    losses = company.major_losses
-    row += 2
-    sheet.write_string(
-        row,
-        0,
-        f"造成重大损失但未列入公司黑名单的客户（报营销事业部，000 §3.3；{losses.height} 位）",
-        styles.title,
+        for col, text in enumerate(headers):
+            sheet.write_string(row, col, text, styles.header)
+        for values in rows:
+            row += 1
+            for col, value in enumerate(values):
+                put(sheet, row, col, value, styles, styles.wrap if col == wrap else None)
+
+    cross = [f for f in company.findings if f.origin != "check"]
+    table(
+        f"跨部门问题与公司黑名单命中（{len(cross)} 条）",
+        FINDING_HEADERS,
+        (_finding_row(finding, masked) for finding in cross),
+        wrap=7,
     )
-    row += 1
-    for col, text in enumerate(LOSS_HEADERS):
-        sheet.write_string(row, col, text, styles.header)
+    losses = company.major_losses
     if masked:
         losses = mask_columns(losses, ["name"])
-    for values in losses.iter_rows():
-        row += 1
-        for col, value in enumerate(values):
-            put(sheet, row, col, value, styles)
-    entries = company.tables["blacklist"].filter(pl.col("scope") == "公司")
-    row += 2
-    sheet.write_string(
-        row,
-        0,
-        f"各部门上报的公司黑名单（范围 = 公司，{entries.height} 条，已用于每个部门）",
-        styles.title,
+    table(
+        f"造成重大损失但未列入公司黑名单的客户（报营销事业部，000 §3.3；{losses.height} 位）",
+        LOSS_HEADERS,
+        losses.iter_rows(),
     )
-    row += 1
-    for col, text in enumerate(BLACKLIST_HEADERS):
-        sheet.write_string(row, col, text, styles.header)
+    entries = company.tables["blacklist"].filter(pl.col("scope") == "公司")
     listed = entries.select(
         DEPT, FILE, SHEET, ROW, "customer_code", "name", "uscc", "listed_on", "reason", "approved_by"
     )
     if masked:
         listed = mask_columns(listed, ["name", "reason", "approved_by"])
-    for values in listed.iter_rows():
-        row += 1
-        for col, value in enumerate(values):
-            put(sheet, row, col, value, styles)
+    table(
+        f"各部门上报的公司黑名单（范围 = 公司，{entries.height} 条，已用于每个部门）",
+        BLACKLIST_HEADERS,
+        listed.iter_rows(),
+    )
 
 
 def customer_table(company: Company, unmasked: bool) -> pl.DataFrame:
