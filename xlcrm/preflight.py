@@ -65,6 +65,8 @@ class Source:
     spelled: dict[str, str] = field(
         default_factory=dict
     )  # sheet -> how it was measured (fast, measure, exact)
+    spools: dict[str, Any] = field(default_factory=dict)  # sheet -> xlcrm.repack.Spool, while reading
+    repacked: Path | None = None  # the copy python-calamine reads instead (xlcrm.repack), while reading
 
     def open(self) -> IO[bytes]:
         """The package's bytes as a file."""
@@ -75,7 +77,9 @@ class Source:
         return zipfile.ZipFile(io.BytesIO(self.data) if self.data is not None else self.path)
 
     def calamine(self) -> python_calamine.CalamineWorkbook:
-        """A python-calamine handle on the package (one per thread)."""
+        """A python-calamine handle on the package, or on its repacked copy (one per thread)."""
+        if self.repacked is not None:
+            return python_calamine.CalamineWorkbook.from_path(str(self.repacked))
         if self.data is not None:
             return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
         return python_calamine.CalamineWorkbook.from_path(str(self.path))

@@ -9,7 +9,7 @@ sheet and Excel row and column, so every finding points at a cell.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -23,6 +23,7 @@ from xlcrm.forms import Form, forms
 from xlcrm.normalize import header_key
 from xlcrm.policy import default_policy
 from xlcrm.preflight import Limits, Source, open_source
+from xlcrm.repack import repack, spooling
 from xlcrm.sheetscan import SheetScan, measure_sheets
 
 HEADER_SCAN_ROWS = 30
@@ -85,7 +86,7 @@ class WorkbookScan:
     source: Source | None = None  # where the bytes are (decrypted, for a protected workbook)
 
 
-def read_sheets(source: Source, limits: Limits) -> Iterator[tuple[int, Sheet]]:
+def read_sheets(source: Source, limits: Limits) -> Generator[tuple[int, Sheet]]:
     """Every sheet of a checked input with its position, each as soon as it is parsed.
 
     Every sheet passes the pre-flight scan (its used area, its error cells; the workbook's
@@ -96,24 +97,39 @@ def read_sheets(source: Source, limits: Limits) -> Iterator[tuple[int, Sheet]]:
     try:
         book = source.calamine()
         metas = [m for m in book.sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
-        scans = measure_sheets(source, limits, [m.name for m in metas])  # before calamine allocates a grid
-        if len(metas) < 2:
-            yield from enumerate(_checked_sheet(source, scans[meta.name], book, meta) for meta in metas)
-            return
-        # python-calamine parses without the GIL: two threads, each with its own handle.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = {
-                pool.submit(_checked_sheet, source, scans[meta.name], None, meta): i
-                for i, meta in enumerate(metas)
-            }
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+        names = [m.name for m in metas if m.name in source.sheet_parts]
+        with spooling(source, names):  # the sheets' bytes kept for the copy calamine reads (xlcrm.repack)
+            try:
+                scans = measure_sheets(source, limits, [m.name for m in metas])  # before calamine allocates
+                repack(source, limits)
+                if source.repacked is not None:
+                    book.close()
+                    book = source.calamine()
+                yield from _parsed(source, scans, book, metas)
+            finally:
+                book.close()
     except InputError:
         raise
     except BaseException as exc:  # calamine raises several types (a Rust panic is a BaseException)
         if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
             raise
         raise InputError("unreadable", source.label, detail=_short(exc)) from None
+
+
+def _parsed(
+    source: Source, scans: dict[str, SheetScan], book: python_calamine.CalamineWorkbook, metas: list[Any]
+) -> Iterator[tuple[int, Sheet]]:
+    if len(metas) < 2:
+        yield from enumerate(_checked_sheet(source, scans[meta.name], book, meta) for meta in metas)
+        return
+    # python-calamine parses without the GIL: two threads, each with its own handle.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            pool.submit(_checked_sheet, source, scans[meta.name], None, meta): i
+            for i, meta in enumerate(metas)
+        }
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 def _checked_sheet(

@@ -47,7 +47,7 @@ from xlcrm.preflight import Limits, Source, inflate
 
 EXCEL_ROWS, EXCEL_COLS = 1_048_576, 16_384
 _U32 = 1 << 32
-_HEAD_MAX = 1 << 20  # a worksheet's head (before <sheetData>) longer than this is measured exactly
+HEAD_MAX = 1 << 20  # a worksheet's head (before <sheetData>) longer than this is measured exactly
 _TEXT_KEEP = 40_000  # characters of a value or formula kept to show (Excel holds 32,767)
 _DELIMITERS = rb"[\t\n\r />]"  # what ends an element name for quick-xml
 _ERROR = re.compile(rb' t="e"')
@@ -198,7 +198,7 @@ def _uncomputed(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
 
 
 _HIDDEN = re.compile(rb"hidden")
-_HEAD = re.compile(rb"<([^\s<>/:!?]+:)?sheetData" + _DELIMITERS)
+SHEET_DATA = re.compile(rb"<([^\s<>/:!?]+:)?sheetData" + _DELIMITERS)  # where the cells start
 _DIMENSION = re.compile(
     rb'<(?:[^\s<>/:!?]+:)?dimension ref="(?:[A-Z]{1,3}[1-9][0-9]{0,6}:)?([A-Z]{1,3})([1-9][0-9]{0,6})"'
 )
@@ -276,8 +276,17 @@ def _chunks(source: Source, sheet: str, limits: Limits) -> Generator[bytes]:
     part = source.sheet_parts[sheet]
     if part is None:  # the relationship names no part: calamine cannot read the sheet either
         return
+    spool = source.spools.get(sheet)  # xlcrm.repack: the bytes kept for the copy calamine reads
+    if spool is None:
+        with source.zip() as archive:
+            yield from inflate(archive, archive.getinfo(part), source.label, limits)
+        return
+    spool.restart()
     with source.zip() as archive:
-        yield from inflate(archive, archive.getinfo(part), source.label, limits)
+        for chunk in inflate(archive, archive.getinfo(part), source.label, limits):
+            spool.write(chunk)
+            yield chunk
+    spool.finish()
 
 
 def _canonical(source: Source, sheet: str, limits: Limits, *, measure: bool) -> SheetScan | None:
@@ -291,8 +300,8 @@ def _canonical(source: Source, sheet: str, limits: Limits, *, measure: bool) -> 
     carry, head = b"", None
     for chunk in chunks:  # the part's head, up to <sheetData>
         carry += chunk
-        head = _HEAD.search(carry)
-        if head is not None or len(carry) > _HEAD_MAX:
+        head = SHEET_DATA.search(carry)
+        if head is not None or len(carry) > HEAD_MAX:
             break
     if head is None or b"\x00" in carry[:4096] or not _ascii_compatible(carry):
         chunks.close()

@@ -1,0 +1,149 @@
+"""The copy python-calamine reads (xlcrm.repack): the same cells as the input, or no copy at all."""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import xlcrm.reader
+from tests.ooxml import package, sheet_xml
+from tests.staff import write_staff
+from tests.workbooks import write_case, write_kitchen_sink, write_rich
+from xlcrm.errors import InputError
+from xlcrm.policy import default_policy
+from xlcrm.preflight import Limits, Source, open_source
+from xlcrm.reader import Sheet, read_sheets
+from xlcrm.repack import repack
+
+DATA = Path(__file__).parent / "data"
+LIMITS = Limits.of(default_policy())
+
+
+def _read(path: Path, monkeypatch: pytest.MonkeyPatch, *, copy: bool) -> tuple[list[tuple[int, Sheet]], bool]:
+    """Every sheet as read_sheets gives it, with or without the copy; whether a copy was read."""
+    used: list[bool] = []
+
+    def watched(source: Source, limits: Limits) -> None:
+        if copy:
+            repack(source, limits)
+        used.append(source.repacked is not None)
+
+    monkeypatch.setattr(xlcrm.reader, "repack", watched)
+    sheets = sorted(read_sheets(open_source(path, path.name, LIMITS), LIMITS), key=lambda s: s[0])
+    return sheets, any(used)
+
+
+def _two_sheets(path: Path) -> Path:
+    return write_case(
+        path,
+        {
+            "客户档案": [{"客户编码": "C001", "联系电话": "13800138000"}, {"客户编码": "C002"}],
+            "信用评定": [{"客户编码": "C001"}],
+        },
+    )
+
+
+def _prefixed(path: Path) -> Path:
+    """A sheet whose every element carries the prefix ``x:`` (as some exporters write)."""
+    cells = '<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>客户编码</x:t></x:is></x:c></x:row>'
+    cells += '<x:row r="2"><x:c r="A2" t="inlineStr"><x:is><x:t>C001</x:t></x:is></x:c><x:c r="B2"><x:v>7</x:v></x:c></x:row>'
+    part = (
+        '<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main"><x:dimension ref="A1:B2"/><x:sheetData>{cells}</x:sheetData></x:worksheet>'
+    )
+    return package(path, {"客户档案": part})
+
+
+@pytest.mark.parametrize(
+    ("make", "copy"),
+    [
+        (_two_sheets, True),
+        (write_kitchen_sink, True),
+        (write_rich, True),
+        (_prefixed, False),  # measured exactly (expat), so not spooled to its end
+        (lambda p: DATA / "libreoffice_sample.xlsx", True),
+        (lambda p: DATA / "kitchen_libreoffice.xlsx", True),
+        (lambda p: DATA / "rich_libreoffice.xlsx", True),
+        (lambda p: DATA / "libreoffice_sample.xlsm", True),
+    ],
+    ids=["openpyxl", "kitchen-sink", "rich", "prefixed", "lo-sample", "lo-kitchen", "lo-rich", "lo-xlsm"],
+)
+def test_the_copy_reads_exactly_the_cells_of_the_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Any, copy: bool
+) -> None:
+    path = make(tmp_path / "book.xlsx")
+    direct, copied = _read(path, monkeypatch, copy=False)
+    assert not copied
+    through_copy, copied = _read(path, monkeypatch, copy=True)
+    assert copied is copy
+    assert through_copy == direct
+    assert any(row for _, sheet in direct for row in sheet.rows)
+
+
+def test_merged_ranges_are_read_by_python_calamine_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sheets with merged ranges go into the copy unchanged; the others gain the empty marker."""
+    path = write_staff(tmp_path / "staff.xlsx")
+    direct, _ = _read(path, monkeypatch, copy=False)
+    sheets, copied = _read(path, monkeypatch, copy=True)
+    assert copied
+    assert any(sheet.merges for _, sheet in sheets) and any(not sheet.merges for _, sheet in sheets)
+    assert sheets == direct
+
+
+def test_a_sheet_mentioning_mergecell_in_a_value_is_read_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cells = '<row r="1"><c r="A1" t="inlineStr"><is><t>客户编码</t></is></c><c r="B1" t="inlineStr"><is><t>客户名称</t></is></c></row>'
+    cells += '<row r="2"><c r="A2" t="inlineStr"><is><t>C001</t></is></c><c r="B2" t="inlineStr"><is><t>&lt;mergeCells&gt;</t></is></c></row>'
+    path = package(tmp_path / "t.xlsx", {"客户档案": sheet_xml(cells, head='<dimension ref="A1:B2"/>')})
+    direct, _ = _read(path, monkeypatch, copy=False)
+    sheets, copied = _read(path, monkeypatch, copy=True)
+    assert not copied
+    assert sheets == direct and sheets[0][1].rows[1] == ["C001", "<mergeCells>"]
+
+
+def test_a_damaged_part_only_a_writer_reads_leaves_the_input_to_be_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _two_sheets(tmp_path / "t.xlsx")
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info.filename, old.read(info.filename))
+        new.writestr(
+            "xl/media/image1.png", b"\x89PNG" + bytes(range(256)) * 4, compress_type=zipfile.ZIP_STORED
+        )
+    raw = bytearray(damaged.read_bytes())
+    raw[raw.find(b"\x89PNG") + 100] ^= 0x01  # its CRC fails when read
+    damaged.write_bytes(bytes(raw))
+    direct, _ = _read(source, monkeypatch, copy=False)
+    sheets, copied = _read(damaged, monkeypatch, copy=True)
+    assert not copied
+    assert sheets == direct
+
+
+def test_the_copy_is_removed_after_reading_and_after_a_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    good = _two_sheets(tmp_path / "good.xlsx")
+    sheets, copied = _read(good, monkeypatch, copy=True)
+    assert copied and len(sheets) == 4
+    assert list(folder.iterdir()) == []
+    small = Limits(LIMITS.max_file, LIMITS.max_unzipped, LIMITS.max_ratio, LIMITS.max_parts, 10)
+    with pytest.raises(InputError):
+        list(read_sheets(open_source(good, "good.xlsx", small), small))
+    assert list(folder.iterdir()) == []
+    # stopping after the first sheet (a caller that gives up) removes it too
+    reading = read_sheets(open_source(good, "good.xlsx", LIMITS), LIMITS)
+    next(reading)
+    reading.close()
+    assert list(folder.iterdir()) == []
