@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xlcrm import reader
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.errors import InputError
 from xlcrm.forms import table_forms
@@ -115,19 +116,23 @@ def check(paths: Sequence[Path | str], options: Options | None = None) -> Result
             return _check(paths, options or Options())
     finally:
         if warm_up is not None:
+            reader.PARSING.set()  # an interrupted or failed reading: the thread must not wait on
             warm_up.join()
 
 
 def _import_ahead() -> threading.Thread | None:
-    """Import the validation modules in a thread while the main thread reads (None: all loaded).
+    """Import the validation modules in a thread while python-calamine parses (None: all loaded).
 
-    The reading path imports none of them, so the two threads never wait on each other's
-    import locks until the first sheet is typed, by which time the imports are mostly done.
+    The thread waits for the first parse (``reader.PARSING``), which runs without the GIL,
+    rather than contending with the pre-flight's scan, which holds it. The reading path
+    imports none of these modules, so the two threads never wait on each other's import locks
+    until the first sheet is typed, by which time the imports are mostly done.
     """
     if all(name in sys.modules for name in _VALIDATION_MODULES):
         return None
 
     def load() -> None:
+        reader.PARSING.wait()
         for name in _VALIDATION_MODULES:
             importlib.import_module(name)
 
@@ -170,6 +175,7 @@ def _check(paths: Sequence[Path | str], options: Options) -> Result:
         scans.append(scan)
         if scan.source is not None:
             result.sources[scan.file] = scan.source
+    reader.PARSING.set()  # reading is over: the imports go ahead even if nothing was parsed
     return evaluate(scans, result, options)
 
 

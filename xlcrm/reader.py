@@ -140,6 +140,9 @@ def _checked_sheet(
 
 
 _LOCAL = threading.local()
+# Set when python-calamine first parses a sheet in this process: the GIL is free for other
+# threads from then on (the engine imports the validation modules meanwhile, xlcrm.engine).
+PARSING = threading.Event()
 
 
 def _open(source: Source) -> python_calamine.CalamineWorkbook:
@@ -151,6 +154,7 @@ def _open(source: Source) -> python_calamine.CalamineWorkbook:
 
 
 def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any, date1904: bool = False) -> Sheet:
+    PARSING.set()
     sheet = book.get_sheet_by_name(meta.name)
     first_row, first_col = sheet.start or (0, 0)
     return Sheet(
