@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from tests.ooxml import package, sheet_xml
 from xlcrm.errors import InputError
+from xlcrm.policy import default_policy
 from xlcrm.preflight import Limits, open_source
 from xlcrm.sheetscan import EXCEL_COLS, EXCEL_ROWS, SheetScan, measure_sheets, reference, scan_sheet
 
@@ -243,6 +244,7 @@ _READER = """
 import json, sys
 from pathlib import Path
 from xlcrm.errors import InputError
+from xlcrm.policy import default_policy
 from xlcrm.preflight import Limits, open_source
 from xlcrm.reader import read_sheets
 limits = Limits(1 << 28, 1 << 28, 1e9, 1000, int(sys.argv[1]))
@@ -428,3 +430,44 @@ def test_hidden_rows_and_columns_in_either_path(tmp_path: Path, quote: str) -> N
     scan = scan_sheet(open_source(path, "hidden", limits), "S", limits)
     assert scan.mode == ("fast" if quote == '"' else "exact")
     assert scan.hidden_rows == {3, 5} and scan.hidden_cols == frozenset({2, 3})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    parts=st.lists(st.binary(max_size=3000), min_size=1, max_size=4),
+    level=st.integers(0, 9),
+    chunk=st.sampled_from([1, 7, 64, 4096, 4 << 20]),
+)
+def test_parts_inflate_to_exactly_what_zipfile_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts: list[bytes], level: int, chunk: int
+) -> None:
+    """ISA-L's inflating (xlcrm.preflight._inflated) gives zipfile's bytes, at any chunk size."""
+    from xlcrm import preflight
+
+    path = tmp_path / "parts.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i, data in enumerate(parts):
+            archive.writestr(
+                f"p{i}.bin", data * 50, zipfile.ZIP_DEFLATED if i % 2 == 0 else zipfile.ZIP_STORED, level
+            )
+    monkeypatch.setattr(preflight, "CHUNK", chunk)
+    limits = Limits.of(default_policy())
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            assert b"".join(preflight.inflate(archive, info, "parts.zip", limits)) == archive.read(info)
+
+
+def test_a_deflated_part_whose_crc_fails_is_damaged(tmp_path: Path) -> None:
+    from xlcrm import preflight
+
+    path = tmp_path / "one.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("p.xml", bytes(range(256)) * 2000)
+    altered = bytearray(path.read_bytes())
+    for header, at in ((b"PK\x03\x04", 14), (b"PK\x01\x02", 16)):  # the CRC-32 in both headers
+        altered[altered.index(header) + at] ^= 0xFF
+    (tmp_path / "altered.zip").write_bytes(bytes(altered))
+    limits = Limits.of(default_policy())
+    with zipfile.ZipFile(tmp_path / "altered.zip") as archive, pytest.raises(InputError) as problem:
+        b"".join(preflight.inflate(archive, archive.getinfo("p.xml"), "altered.zip", limits))
+    assert problem.value.reason == "damaged" and "CRC" in str(problem.value)

@@ -19,18 +19,20 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import msoffcrypto
 import msoffcrypto.exceptions
 import olefile
 import python_calamine
 from defusedxml import ElementTree as SafeTree
+from isal import isal_zlib
 
 from xlcrm.errors import InputError
 from xlcrm.policy import Policy
@@ -40,6 +42,9 @@ LEGACY_SUFFIXES = (".xls", ".et", ".wps")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 CHUNK = 4 << 20
+_RAW_BLOCK = 1 << 20  # compressed bytes read at a time
+_ISAL_ERROR = cast("type[Exception]", isal_zlib.error)  # its stubs call it an instance
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # a zip entry's local header (PKWARE APPNOTE 4.3.7)
 _MB = 1 << 20
 _RATIO_FLOOR = 16 * _MB  # small parts may compress as well as they like
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -223,16 +228,60 @@ def inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limits:
     seen = 0
     prolog = _Prolog() if _is_xml(info.filename) else None
     try:
+        for chunk in _inflated(archive, info):
+            if prolog is not None and not prolog.feed(chunk):
+                raise InputError("xml_entities", label, part=info.filename)
+            seen += len(chunk)
+            if seen > info.file_size or seen > limits.max_unzipped:
+                raise InputError("zip_bomb", label, detail=f"{info.filename} inflates beyond its size")
+            yield chunk
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error, _ISAL_ERROR) as exc:
+        raise InputError("damaged", label, detail=f"{info.filename}: {exc}") from None  # CRC, truncation
+
+
+def _inflated(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Generator[bytes]:
+    """A part's bytes, at most ``CHUNK`` at a time: deflated parts of a file with ISA-L.
+
+    ISA-L inflates about twice as fast as zlib. The part is read as zipfile reads it: its
+    local header (the same name as the directory's), the compressed bytes the directory
+    declares, the deflate stream to its end, the CRC-32. Anything else (stored parts, an
+    encrypted entry, a package in memory) goes through zipfile itself.
+    """
+    path = archive.filename
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1 or not isinstance(path, str):
         with archive.open(info) as part:
             while chunk := part.read(CHUNK):
-                if prolog is not None and not prolog.feed(chunk):
-                    raise InputError("xml_entities", label, part=info.filename)
-                seen += len(chunk)
-                if seen > info.file_size or seen > limits.max_unzipped:
-                    raise InputError("zip_bomb", label, detail=f"{info.filename} inflates beyond its size")
                 yield chunk
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:  # CRC, truncation
-        raise InputError("damaged", label, detail=f"{info.filename}: {exc}") from None
+        return
+    with open(path, "rb") as raw:
+        raw.seek(info.header_offset)
+        header = raw.read(_LOCAL_HEADER.size)
+        if len(header) < _LOCAL_HEADER.size or header[:4] != ZIP_MAGIC:
+            raise zipfile.BadZipFile(f"bad local header for {info.filename!r}")
+        name_length, extra_length = _LOCAL_HEADER.unpack(header)[-2:]
+        name = raw.read(name_length).decode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
+        if name != info.orig_filename:
+            raise zipfile.BadZipFile(
+                f"file name in directory {info.orig_filename!r} and header {name!r} differ"
+            )
+        raw.seek(extra_length, io.SEEK_CUR)
+        left, crc = info.compress_size, 0
+        inflater = isal_zlib.decompressobj(-15)
+        while not inflater.eof:
+            block = inflater.unconsumed_tail
+            if not block and left > 0:
+                block = raw.read(min(_RAW_BLOCK, left))
+                if not block:
+                    raise EOFError("the file ends early")
+                left -= len(block)
+            chunk = inflater.decompress(block, CHUNK)  # with no input: what it still holds
+            if chunk:
+                crc = isal_zlib.crc32(chunk, crc)
+                yield chunk
+            elif not block:
+                raise EOFError("compressed data ends early")
+        if crc != info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
 
 
 class _Prolog:
