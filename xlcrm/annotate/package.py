@@ -13,6 +13,8 @@ from typing import IO
 
 from lxml import etree
 
+from xlcrm.deflate import deflate_fast
+
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 STRICT_MAIN = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -81,8 +83,8 @@ def minimal_styles(names: Names) -> bytes:
 # A staged part: its bytes, its bytes in chunks (a big sheet is never joined), or a function
 # making the chunks when the package is saved (so only one big sheet is in memory at a time).
 Staged = bytes | list[bytes] | Callable[[], list[bytes]]
-ZIP64_SAFE = 1 << 30
-AHEAD = 2  # patched sheets made ahead of the one being deflated  # parts at least this big are written with zip64 sizes
+ZIP64_SAFE = 1 << 30  # parts at least this big are written with zip64 sizes
+AHEAD = 2  # patched sheets made ahead of the one being deflated
 
 # Safe for every part xlcrm parses: no entities resolved, no network, no DTD loading.
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=False)
@@ -250,7 +252,7 @@ class Package:
         """Write the patched package to ``target`` (unchanged parts copied as they are).
 
         Parts made while saving (the patched sheets) are made ahead in a worker thread:
-        patching the next sheets (Python) overlaps deflating this one (zlib releases the GIL),
+        patching the next sheets (Python) overlaps deflating this one (deflating releases the GIL),
         and at most ``AHEAD + 1`` big sheets are in memory at once.
         """
         entries = list(self.entries())
@@ -280,9 +282,9 @@ class Package:
                             sink.write(chunk)
                     continue
                 size = sum(len(c) for c in chunks)
-                # Big rewritten sheets: fast deflate (3x quicker, ~15% larger).
-                out.compresslevel = 1 if size > 1 << 20 else 6
                 with out.open(name, "w", force_zip64=size > ZIP64_SAFE) as sink:
+                    if size > 1 << 20:  # big rewritten sheets: ISA-L's fast deflate (a little larger)
+                        deflate_fast(sink)
                     for chunk in chunks:
                         sink.write(chunk)
                 del chunks
