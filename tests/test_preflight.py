@@ -441,7 +441,7 @@ def test_hidden_rows_and_columns_in_either_path(tmp_path: Path, quote: str) -> N
 def test_parts_inflate_to_exactly_what_zipfile_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts: list[bytes], level: int, chunk: int
 ) -> None:
-    """ISA-L's inflating (xlcrm.preflight._inflated) gives zipfile's bytes, at any chunk size."""
+    """ISA-L's inflating (xlcrm.preflight.inflated) gives zipfile's bytes, at any chunk size."""
     from xlcrm import preflight
 
     path = tmp_path / "parts.zip"

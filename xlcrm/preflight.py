@@ -228,7 +228,7 @@ def inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limits:
     seen = 0
     prolog = _Prolog() if _is_xml(info.filename) else None
     try:
-        for chunk in _inflated(archive, info):
+        for chunk in inflated(archive, info):
             if prolog is not None and not prolog.feed(chunk):
                 raise InputError("xml_entities", label, part=info.filename)
             seen += len(chunk)
@@ -239,7 +239,7 @@ def inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limits:
         raise InputError("damaged", label, detail=f"{info.filename}: {exc}") from None  # CRC, truncation
 
 
-def _inflated(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Generator[bytes]:
+def inflated(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Generator[bytes]:
     """A part's bytes, at most ``CHUNK`` at a time: deflated parts of a file with ISA-L.
 
     ISA-L inflates about twice as fast as zlib. The part is read as zipfile reads it: its
