@@ -147,3 +147,27 @@ def test_the_copy_is_removed_after_reading_and_after_a_refusal(
     next(reading)
     reading.close()
     assert list(folder.iterdir()) == []
+
+
+def test_a_password_protected_input_is_never_written_to_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import msoffcrypto.format.ooxml
+
+    plain = _two_sheets(tmp_path / "plain.xlsx")
+    locked = tmp_path / "locked.xlsx"
+    with plain.open("rb") as source, locked.open("wb") as sink:
+        msoffcrypto.format.ooxml.OOXMLFile(source).encrypt("pw", sink)
+    made: list[str] = []
+    real = tempfile.TemporaryDirectory
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        made.append("folder")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", watched)
+    source = open_source(locked, "locked.xlsx", LIMITS, "pw")
+    sheets = sorted(read_sheets(source, LIMITS), key=lambda s: s[0])
+    assert made == [] and source.repacked is None
+    direct, _ = _read(plain, monkeypatch, copy=False)
+    assert sheets == direct

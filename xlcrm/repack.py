@@ -13,7 +13,8 @@ stored (not compressed), and python-calamine reads it: exactly the bytes the pre
 measured. A sheet that mentions ``mergeCell`` anywhere goes into the copy unchanged (python-calamine
 then reads its merged ranges itself); one the pre-flight did not read to its end is inflated
 again from the input. Without a sheet to gain, or when any part fails, the input is read as it
-is. The folder is removed when reading ends.
+is. The folder (private to the user) is removed when reading ends; a password-protected
+input is never written there.
 """
 
 from __future__ import annotations
@@ -102,7 +103,13 @@ class Spool:
 
 @contextmanager
 def spooling(source: Source, sheets: list[str]) -> Iterator[None]:
-    """Spool ``sheets`` while the pre-flight scans them; the folder goes when the block ends."""
+    """Spool ``sheets`` while the pre-flight scans them; the folder goes when the block ends.
+
+    A password-protected input is never spooled: its decrypted bytes stay in memory only.
+    """
+    if source.password is not None or source.data is not None:
+        yield
+        return
     with tempfile.TemporaryDirectory(prefix="xlcrm-read-", ignore_cleanup_errors=True) as folder:
         source.spools = {name: Spool(Path(folder) / f"sheet{i}.xml") for i, name in enumerate(sheets)}
         try:
