@@ -159,6 +159,8 @@ class FormData:
     frame: pl.DataFrame
     codes: list[list[str | None]]  # per table: the normalised 客户编码 of each position
     unusable: list[tuple[int, int, str]] = field(default_factory=list)  # (table, position, key)
+    # The frame's table and position columns as lists, for ``at`` (built once per frame, not per finding).
+    _places: tuple[pl.DataFrame, list[int], list[int]] | None = field(default=None, repr=False, compare=False)
 
     def blank_unusable(self) -> None:
         """Set the cells that failed validation to null, so rules treat them as unknown."""
@@ -237,9 +239,10 @@ class FormData:
 
     def at(self, code: str, index: int, key: str | None, /, **args: Any) -> Diagnostic:
         """A finding about frame row ``index``."""
-        table = self.frame[TABLE][index]
-        position = self.frame[POSITION][index]
-        return self.diagnostic(code, table, position, key, **args)
+        places = self._places
+        if places is None or places[0] is not self.frame:  # the frame may have been replaced since
+            places = self._places = (self.frame, self.frame[TABLE].to_list(), self.frame[POSITION].to_list())
+        return self.diagnostic(code, places[1][index], places[2][index], key, **args)
 
 
 @dataclass(slots=True)
