@@ -61,8 +61,10 @@ class Diagnostic:
         Cached by code and values: a report, the notes and the issue sheet all show it.
         """
         items = tuple(  # the class too: 1 ≠ True; a list as a tuple (same words), so it can be cached
-            (name, value.__class__, tuple(value) if value.__class__ is list else value)
-            for name, value in self.args.items()
+            [
+                (name, value.__class__, tuple(value) if value.__class__ is list else value)
+                for name, value in self.args.items()
+            ]
         )
         try:
             text = _message(self.code, lang, items)

@@ -62,8 +62,10 @@ class CheckSpec:
     outcome: pl.Expr  # true where the row passes, false where it fails (never null)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CheckSpec:
-        """Itself: it is immutable, and pandera deep-copies each schema column on every validation
-        (copying the expression would serialise and parse it again)."""
+        """Itself: it is immutable (pandera deep-copies each schema column on every validation).
+
+        Copying the expression would serialise it and parse it again, milliseconds per table.
+        """
         return self
 
 
