@@ -44,9 +44,9 @@ DB_IGNORED = {
 }
 # Manifest (清单) headers whose column holds a run's timing and process, not a result.
 SHEET_IGNORED_HEADERS = {"用时(秒)", "工作进程"}
-# polars sums a group's floats in an order that varies from run to run (threads): the same
-# version's 大客户分析 business totals differ in the last digits between two runs. Such cells
-# are listed, not counted as differences.
+# polars sums a group's floats in an order that varies from run to run (threads): 大客户分析's
+# business totals can differ in the last digits between two runs of the same version. Such
+# cells are listed, not counted as differences.
 ROUNDING = 1e-12
 # Labels (column A) of the run record's rows in the workbook.
 SHEET_IGNORED_LABELS = {"开始时间", "完成时间", "生成日期"}
