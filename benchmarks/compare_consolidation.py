@@ -179,13 +179,17 @@ def main() -> int:
     )
     args = parser.parse_args()
     inputs = str(Path(args.inputs).resolve())
+    # the executables run in other folders: a relative path is taken from here
+    baseline, candidate = (
+        str(Path(x).absolute()) if "/" in x else x for x in (args.baseline, args.candidate)
+    )
     with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as two:
         before_dir, after_dir = Path(one), Path(two)
         if args.keep is not None:
             before_dir, after_dir = args.keep / "before", args.keep / "after"
             before_dir.mkdir(parents=True), after_dir.mkdir(parents=True)
-        before = run(args.baseline, before_dir, inputs, args.month, args.as_of)
-        after = run(args.candidate, after_dir, inputs, args.month, args.as_of)
+        before = run(baseline, before_dir, inputs, args.month, args.as_of)
+        after = run(candidate, after_dir, inputs, args.month, args.as_of)
         differences = compare_json(before, after)
         differences += compare_workbooks(before_dir / "X.xlsx", after_dir / "X.xlsx")
         differences += compare_histories(before_dir / "H.duckdb", after_dir / "H.duckdb")
