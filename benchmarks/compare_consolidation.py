@@ -20,6 +20,8 @@ read), and compares
 Run:  .venv/bin/python benchmarks/compare_consolidation.py --baseline /work/main/.venv/bin/xlcrm \\
           --candidate .venv/bin/xlcrm /tmp/m20 --month 2026-11 --as-of 2026-11-30
 Exit status 0 when everything agrees, 1 otherwise (the differences are listed).
+With ``POLARS_MAX_THREADS=1`` in the environment both sides sum in the same order: then not
+even a rounding difference is expected.
 """
 
 from __future__ import annotations
