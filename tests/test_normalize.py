@@ -274,3 +274,22 @@ def test_vectorised_text_equals_scalar(values: list[str]) -> None:
     assert text_series(series).to_list() == [to_text(v) for v in values]
     assert text_series(series, compact_upper=True).to_list() == [to_code(v) for v in values]
     assert series.to_list() == values  # only the values that change are rewritten, in a copy
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.sampled_from([1.7e308, -1.7e308, float("inf"), float("-inf"), float("nan"), 0.0, -0.0]),
+        ),
+        max_size=40,
+    )
+)
+def test_all_finite_equals_the_element_wise_test(values: list[float | None]) -> None:
+    """The sum shortcut agrees with testing each value, overflowing sums included."""
+    from xlcrm.submission import all_finite
+
+    series = pl.Series("x", values, dtype=pl.Float64)
+    assert all_finite(series) == series.is_finite().fill_null(True).all()

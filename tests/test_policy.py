@@ -183,3 +183,48 @@ def test_a_policy_copied_to_a_worker_finds_the_cached_schemas() -> None:
     assert form_schema(forms()["archive"], copy) is form_schema(forms()["archive"], policy)
     changed = Policy({**policy.values, "tiers.vip_min_total": 90})
     assert changed != policy
+
+
+_PICKLE_IN_ONE_PROCESS = """
+import pickle, sys
+from xlcrm.policy import default_policy
+policy = default_policy()
+hash(policy)  # cached here, under this process's hash seed
+assert "_hash" in policy.__dict__
+sys.stdout.buffer.write(pickle.dumps(policy))
+"""
+_UNPICKLE_IN_ANOTHER = """
+import pickle, sys
+from xlcrm.forms import forms
+from xlcrm.policy import default_policy
+from xlcrm.schema import form_schema
+copy = pickle.loads(sys.stdin.buffer.read())
+assert "_hash" not in copy.__dict__, "the cached hash travelled in the pickle"
+own = default_policy()
+built = form_schema(forms()["archive"], own)
+assert hash(copy) == hash(own)
+assert form_schema(forms()["archive"], copy) is built
+print("found")
+"""
+
+
+def test_a_cached_hash_never_travels_to_another_process() -> None:
+    """Policy caches its hash, but a str's hash depends on PYTHONHASHSEED: the pickle leaves it out.
+
+    Pickled under one seed and unpickled under another (as a worker process does), the copy
+    still finds the schema the worker built for its own default policy.
+    """
+    import os
+    import subprocess
+    import sys
+
+    def python(code: str, seed: str, data: bytes = b"") -> bytes:
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", code], input=data, capture_output=True, env=env, check=False
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stdout
+
+    pickled = python(_PICKLE_IN_ONE_PROCESS, "1")
+    assert python(_UNPICKLE_IN_ANOTHER, "2", pickled).strip() == b"found"

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from xlcrm.forms import formats, type_names
@@ -45,7 +46,7 @@ class Diagnostic:
     @property
     def severity(self) -> Severity:
         """Error or warning, from the rule's declaration."""
-        return self.rule.severity
+        return rules()[self.code].severity
 
     @property
     def location(self) -> str:
@@ -60,8 +61,10 @@ class Diagnostic:
         Cached by code and values: a report, the notes and the issue sheet all show it.
         """
         items = tuple(  # the class too: 1 ≠ True; a list as a tuple (same words), so it can be cached
-            (name, value.__class__, tuple(value) if value.__class__ is list else value)
-            for name, value in self.args.items()
+            [
+                (name, value.__class__, tuple(value) if value.__class__ is list else value)
+                for name, value in self.args.items()
+            ]
         )
         try:
             text = _message(self.code, lang, items)
@@ -149,6 +152,17 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def counted(diagnostics: Iterable[Diagnostic]) -> Counter[str]:
+    """How many of ``diagnostics`` count, by severity (waived ones do not): one pass, rules looked up per code."""
+    by_code = Counter(d.code for d in diagnostics if not d.waived)
+    declared = rules()
+    tally: Counter[str] = Counter()
+    for code, number in by_code.items():
+        tally[declared[code].severity] += number
+    return tally
+
+
+@cache
 def column_letter(index: int) -> str:
     """0 → A, 25 → Z, 26 → AA."""
     letters = ""

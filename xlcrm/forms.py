@@ -7,7 +7,7 @@ templates, the 填写说明 sheet and the docs — reads them from here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -100,13 +100,20 @@ class Form:
     unique: tuple[tuple[str, ...], ...] = ()
     layout: Literal["table", "keyvalue"] = "table"
     optional: bool = False
+    _by_key: dict[str, Column] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        # the first column declared under a key, looked up once per finding
+        object.__setattr__(self, "_by_key", {})
+        for col in self.columns:
+            self._by_key.setdefault(col.key, col)
 
     def column(self, key: str) -> Column:
         """The column declared under ``key``."""
-        for col in self.columns:
-            if col.key == key:
-                return col
-        raise KeyError(f"{self.key}.{key}")
+        try:
+            return self._by_key[key]
+        except KeyError:
+            raise KeyError(f"{self.key}.{key}") from None
 
     @property
     def names(self) -> frozenset[str]:

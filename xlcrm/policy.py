@@ -39,7 +39,18 @@ class Policy:
         return isinstance(other, Policy) and self.values == other.values
 
     def __hash__(self) -> int:
-        return hash(repr(sorted(self.values.items())))
+        """Hashed once (the values never change after construction); the cache keys use it often."""
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(repr(sorted(self.values.items())))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields without the cached hash: a str's hash differs between processes (PYTHONHASHSEED)."""
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

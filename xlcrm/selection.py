@@ -26,6 +26,8 @@ def unknown_prefixes(prefixes: Iterable[str]) -> list[str]:
 
 def is_selected(code: str, select: Sequence[str], ignore: Sequence[str]) -> bool:
     """Whether a finding with ``code`` is reported."""
+    if not select and not ignore:  # the usual case: everything
+        return True
     chosen = max((len(p) for p in select if code.startswith(p)), default=None if select else 0)
     if chosen is None:
         return False

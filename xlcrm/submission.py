@@ -10,6 +10,7 @@ name its file, sheet, cell and customer.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -131,12 +132,24 @@ def normalise_column(
         lists = pl.Series(column.key, list(distinct), dtype=dtype)
         return lists.gather(pl.Series(positions, dtype=pl.UInt32)), bad
     series = pl.Series(column.key, values, dtype=dtype)
-    if dtype == pl.Float64 and not series.is_finite().fill_null(True).all():
+    if dtype == pl.Float64 and not all_finite(series):
         # an infinite or NaN number cell (a hand-made <v>1e999</v>) passed through as typed: unreadable
         odd = series.is_finite().not_().fill_null(False).arg_true().to_list()
         bad = sorted({*bad, *odd})
         series = series.scatter(odd, None)
     return series, bad
+
+
+def all_finite(series: pl.Series) -> bool:
+    """Whether no value of a float series is NaN or infinite (nulls are fine).
+
+    A sum of floats is finite only if every term is (NaN and ±∞ never cancel out), and a
+    native sum costs microseconds where the element-wise test costs a polars query; only a
+    sum that is not finite (a NaN, an infinity, or finite values whose sum overflows) needs
+    the element-wise test.
+    """
+    total = series.sum()
+    return math.isfinite(total) or bool(series.is_finite().fill_null(True).all())
 
 
 def hidden_part(table: Table, row: int | None, col: int | None) -> str | None:
@@ -159,6 +172,8 @@ class FormData:
     frame: pl.DataFrame
     codes: list[list[str | None]]  # per table: the normalised 客户编码 of each position
     unusable: list[tuple[int, int, str]] = field(default_factory=list)  # (table, position, key)
+    # The frame's table and position columns as lists, for ``at`` (built once per frame, not per finding).
+    _places: tuple[pl.DataFrame, list[int], list[int]] | None = field(default=None, repr=False, compare=False)
 
     def blank_unusable(self) -> None:
         """Set the cells that failed validation to null, so rules treat them as unknown."""
@@ -237,9 +252,10 @@ class FormData:
 
     def at(self, code: str, index: int, key: str | None, /, **args: Any) -> Diagnostic:
         """A finding about frame row ``index``."""
-        table = self.frame[TABLE][index]
-        position = self.frame[POSITION][index]
-        return self.diagnostic(code, table, position, key, **args)
+        places = self._places
+        if places is None or places[0] is not self.frame:  # the frame may have been replaced since
+            places = self._places = (self.frame, self.frame[TABLE].to_list(), self.frame[POSITION].to_list())
+        return self.diagnostic(code, places[1][index], places[2][index], key, **args)
 
 
 @dataclass(slots=True)

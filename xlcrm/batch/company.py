@@ -23,10 +23,10 @@ from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE, Found
 from xlcrm.batch.worker import COMPUTED, ROW, SHEET, SHIPPED, Outcome
 from xlcrm.compute import PREFERRED, VIP
 from xlcrm.context import Context
-from xlcrm.diagnostics import Diagnostic
+from xlcrm.diagnostics import Diagnostic, counted
 from xlcrm.forms import IS_ADMITTED, forms
 from xlcrm.policy import Policy
-from xlcrm.registry import rule_functions
+from xlcrm.registry import rule_functions, rules
 from xlcrm.submission import DTYPES, POSITION, TABLE, FormData, Submission
 
 STATUSES = (CHECKED, UNUSABLE, SKIPPED)
@@ -59,12 +59,12 @@ class Company:
     @property
     def errors(self) -> int:
         """Counted error findings of the month."""
-        return sum(1 for f in self.findings if f.diagnostic.severity == "error" and not f.diagnostic.waived)
+        return counted(f.diagnostic for f in self.findings)["error"]
 
     @property
     def warnings(self) -> int:
         """Counted warning findings of the month."""
-        return sum(1 for f in self.findings if f.diagnostic.severity == "warning" and not f.diagnostic.waived)
+        return counted(f.diagnostic for f in self.findings)["warning"]
 
     @property
     def exit_code(self) -> int:
@@ -306,8 +306,15 @@ def _departments(company: Company, policy: Policy) -> pl.DataFrame:
         pl.col("exposure").fill_null(0).sum().alias("exposure_total"),
     )
     rows = []
+    declared = rules()
     for outcome in company.checked:
-        findings = [f.diagnostic for f in company.findings_of(outcome.position) if not f.diagnostic.waived]
+        # counted per code, each code's severity looked up once; a Counter keeps first-seen order
+        codes = Counter(
+            f.diagnostic.code for f in company.findings_of(outcome.position) if not f.diagnostic.waived
+        )
+        families: Counter[tuple[str, str]] = Counter()
+        for code, number in codes.items():
+            families[(code[0], declared[code].severity)] += number
         rows.append(
             {
                 SUB: outcome.position,
@@ -315,14 +322,11 @@ def _departments(company: Company, policy: Policy) -> pl.DataFrame:
                 "department_source": outcome.department_source,
                 "file": outcome.file,
                 "as_of": outcome.as_of,
-                "errors": sum(1 for d in findings if d.severity == "error"),
-                "warnings": sum(1 for d in findings if d.severity == "warning"),
+                "errors": sum(n for (_, severity), n in families.items() if severity == "error"),
+                "warnings": sum(n for (_, severity), n in families.items() if severity == "warning"),
                 **figures.row_of(outcome.stats),
                 "by_family": {
-                    f"{family}_{severity}": count
-                    for (family, severity), count in Counter(
-                        (d.code[0], d.severity) for d in findings
-                    ).items()
+                    f"{family}_{severity}": count for (family, severity), count in families.items()
                 },
             }
         )

@@ -22,13 +22,17 @@ import polars as pl
 _MOBILE_PATTERN = r"(1[3-9][0-9])[ .\-–—]{0,3}[0-9]{4}[ .\-–—]{0,3}([0-9]{4})"
 _EMAIL_PATTERN = r"([A-Za-z0-9_%+\-])[A-Za-z0-9._%+\-]*@"
 _MOBILE, _EMAIL = re.compile(_MOBILE_PATTERN), re.compile(_EMAIL_PATTERN)
+# A mobile needs ASCII digits ([0-9], not any Unicode digit) and an e-mail an "@": text with
+# neither has nothing to mask (tests/test_mask.py checks this against masking everything).
+_MAYBE = re.compile(r"[0-9@]")
 
 
 def mask_text(text: str) -> str:
     """``text`` with every mobile number and e-mail local part masked."""
-    if not any(c.isdigit() or c == "@" for c in text):
+    if _MAYBE.search(text) is None:
         return text
-    return _EMAIL.sub(r"\1***@", _MOBILE.sub(r"\1****\2", text))
+    text = _MOBILE.sub(r"\1****\2", text)  # keeps every "@": a mobile's match holds none
+    return _EMAIL.sub(r"\1***@", text) if "@" in text else text
 
 
 def mask_value(value: Any) -> Any:

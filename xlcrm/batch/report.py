@@ -19,6 +19,7 @@ from xlcrm.batch.company import Company
 from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
 from xlcrm.batch.mask import free_text, mask_columns
 from xlcrm.batch.past import Past
+from xlcrm.registry import rules
 
 TOP = 5  # departments with the most errors in 总览
 FAMILY_NAMES = {
@@ -104,7 +105,9 @@ def _overview(
     company: Company, moved: changes.Changes, table: pl.DataFrame, keyed: accounts.KeyAccounts
 ) -> Overview:
     counted = [f for f in company.findings if not f.diagnostic.waived]
-    by_family = Counter((f.diagnostic.code[0], f.diagnostic.severity) for f in counted)
+    declared = rules()
+    severity = {code: declared[code].severity for code in {f.diagnostic.code for f in counted}}
+    by_family = Counter((f.diagnostic.code[0], severity[f.diagnostic.code]) for f in counted)
     families = [
         (family, name, by_family.get((family, "error"), 0), by_family.get((family, "warning"), 0))
         for family, name in FAMILY_NAMES.items()
@@ -115,7 +118,7 @@ def _overview(
     for f in counted:
         if f.department is None:
             continue
-        (per_department if f.diagnostic.severity == "error" else warned)[f.department] += 1
+        (per_department if severity[f.diagnostic.code] == "error" else warned)[f.department] += 1
     departments = sorted({o.department for o in company.checked if o.department})
     top = sorted(((d, per_department[d], warned[d]) for d in departments), key=lambda t: (-t[1], -t[2], t[0]))
     return Overview(
@@ -127,8 +130,8 @@ def _overview(
         missing_departments=moved.missing_departments,
         families=families,
         top=[t for t in top[:TOP] if t[1] or t[2]],
-        errors=company.errors,
-        warnings=company.warnings,
+        errors=sum(n for (_, s), n in by_family.items() if s == "error"),
+        warnings=sum(n for (_, s), n in by_family.items() if s == "warning"),
         customers=company.tables["archive"].height,
         paragraphs=_paragraph(company, moved, table, keyed),
     )

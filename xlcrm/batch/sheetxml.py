@@ -27,6 +27,8 @@ CHUNK = 20_000  # rows per piece of XML (~30 MB of text at 30 columns)
 _CONTROL = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))]
 _ESCAPED = [f"_x{ord(c):04X}_" for c in _CONTROL]
 _CONTROL_CLASS = "[" + "".join(f"\\x{{{ord(c):02X}}}" for c in _CONTROL) + "]"
+_LITERAL_ESCAPE, _MARKUP, _EDGE_SPACE = r"_x[0-9A-Fa-f]{4}_", r"[&<>]", r"^\s|\s$"
+_NEEDS = (_LITERAL_ESCAPE, _CONTROL_CLASS, _MARKUP, _EDGE_SPACE)  # a text matching none needs no escape
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 _ROW = "__excel_row"
 
@@ -37,18 +39,20 @@ def _text_cell(
     """A text column's cells; each escape runs only where the column needs it (most need none)."""
     text = pl.col(name).cast(pl.Utf8)
     value = text
-    if column.str.contains(r"_x[0-9A-Fa-f]{4}_").any():  # a literal _xHHHH_ stays literal
+    # one search tells whether any of the four below can apply (most columns need none of them)
+    needs = column.str.contains("|".join(_NEEDS)).any()
+    if needs and column.str.contains(_LITERAL_ESCAPE).any():  # a literal _xHHHH_ stays literal
         value = value.str.replace_all(r"_(x[0-9A-Fa-f]{4}_)", "_x005F_$1")
-    if column.str.contains(_CONTROL_CLASS).any():
+    if needs and column.str.contains(_CONTROL_CLASS).any():
         value = value.str.replace_many(_CONTROL, _ESCAPED)
-    if column.str.contains(r"[&<>]").any():
+    if needs and column.str.contains(_MARKUP).any():
         value = (
             value.str.replace_all("&", "&amp;", literal=True)
             .str.replace_all("<", "&lt;", literal=True)
             .str.replace_all(">", "&gt;", literal=True)
         )
     open_tag: pl.Expr = pl.lit("<t>")
-    if column.str.contains(r"^\s|\s$").any():
+    if needs and column.str.contains(_EDGE_SPACE).any():
         open_tag = (
             pl.when(text.str.contains(r"^\s|\s$"))
             .then(pl.lit('<t xml:space="preserve">'))

@@ -311,9 +311,17 @@ def _manifest(
     sheet.freeze_panes(first + 1, 2)
 
 
-def _finding_row(finding: Finding, masked: bool = True) -> list[Any]:
+def _finding_row(finding: Finding, masked: bool = True, memo: dict[str, str] | None = None) -> list[Any]:
+    """One row of 问题明细. ``memo``: messages already masked (a month repeats a few thousand messages)."""
     d = finding.diagnostic
     message = d.message("zh")
+    if masked:
+        if memo is None:
+            message = mask_text(message)
+        elif message in memo:
+            message = memo[message]
+        else:
+            message = memo[message] = mask_text(message)
     return [
         finding.department,
         d.file,
@@ -322,7 +330,7 @@ def _finding_row(finding: Finding, masked: bool = True) -> list[Any]:
         d.code,
         SEVERITY_ZH[d.severity],
         d.customer_code,
-        mask_text(message) if masked else message,
+        message,
         "是" if d.waived else None,
         ORIGIN_ZH[finding.origin],
     ]
@@ -355,8 +363,9 @@ def _findings(
     links are made in bulk (a month has tens of thousands of findings).
     """
     paths = _links(findings, folder)
+    memo: dict[str, str] = {}
     frame = pl.DataFrame(
-        [_finding_row(f, masked) for f in findings],
+        [_finding_row(f, masked, memo) for f in findings],
         schema=dict.fromkeys(FINDING_HEADERS, pl.Utf8),
         orient="row",
     )

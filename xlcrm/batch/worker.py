@@ -28,7 +28,7 @@ import polars as pl
 
 from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE, Reason, sha256_of
 from xlcrm.compute import Phrase
-from xlcrm.diagnostics import Diagnostic, column_letter
+from xlcrm.diagnostics import Diagnostic, column_letter, counted
 from xlcrm.engine import Options, Result, check
 from xlcrm.errors import InputError
 from xlcrm.forms import forms
@@ -131,12 +131,12 @@ class Outcome:
     @property
     def errors(self) -> int:
         """Counted error findings (waived ones do not count)."""
-        return sum(1 for d in self.diagnostics if d.severity == "error" and not d.waived)
+        return counted(self.diagnostics)["error"]
 
     @property
     def warnings(self) -> int:
         """Counted warning findings."""
-        return sum(1 for d in self.diagnostics if d.severity == "warning" and not d.waived)
+        return counted(self.diagnostics)["warning"]
 
     def submission(self) -> Submission:
         """The submission rebuilt from the shipped forms (no raw values), for rules run later."""
@@ -182,9 +182,11 @@ def _check_file(task: Task) -> Outcome:
     outcome = Outcome(task.position, task.file, CHECKED)
     source = result.sources.get(given)
     outcome.sheets = tuple(source.sheet_parts) if source is not None else ()
-    outcome.diagnostics = [
-        d if d.file != given else dataclasses.replace(d, file=task.file) for d in result.diagnostics
-    ]
+    outcome.diagnostics = (  # relabelled only where the label differs (most often it does not)
+        list(result.diagnostics)
+        if given == task.file
+        else [d if d.file != given else dataclasses.replace(d, file=task.file) for d in result.diagnostics]
+    )
     outcome.notes = result.notes
     outcome.as_of = result.context.as_of
     submission = result.submission

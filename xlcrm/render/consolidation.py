@@ -20,6 +20,7 @@ from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
 from xlcrm.batch.mask import mask_text, mask_value
 from xlcrm.batch.outputs import KIND_ZH
 from xlcrm.batch.worker import DEPARTMENT_SOURCES, SHIPPED
+from xlcrm.diagnostics import counted
 from xlcrm.forms import forms
 from xlcrm.registry import Lang, phrases
 from xlcrm.render.text import Line, _emit, _line
@@ -173,11 +174,12 @@ def report_lines(done: Consolidation, lang: Lang) -> list[Line]:
         line: Line = [(f"  {status}  ", style), (outcome.file, "")]
         if outcome.status == CHECKED:
             source = DEPARTMENT_SOURCES[outcome.department_source or "file_name"].text(lang)
+            tally = counted(f.diagnostic for f in company.findings_of(outcome.position))
             text = words["department"].format(
                 department=outcome.department,
                 source=source,
-                errors=len([f for f in company.findings_of(outcome.position) if _counts(f, "error")]),
-                warnings=len([f for f in company.findings_of(outcome.position) if _counts(f, "warning")]),
+                errors=tally["error"],
+                warnings=tally["warning"],
             )
             line.append((f"  {text}", "dim"))
         elif outcome.reason is not None:
@@ -246,10 +248,6 @@ def report_lines(done: Consolidation, lang: Lang) -> list[Line]:
     if done.history is not None:
         lines.append([(words["stored"].format(path=done.history, month=company.month), "")])
     return lines
-
-
-def _counts(finding: Any, severity: str) -> bool:
-    return bool(finding.diagnostic.severity == severity and not finding.diagnostic.waived)
 
 
 def _finding_line(diagnostic: Any, department: str | None, lang: Lang) -> Line:
