@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xlcrm import reader
-from xlcrm.diagnostics import Diagnostic
+from xlcrm.diagnostics import Diagnostic, counted
 from xlcrm.errors import InputError
 from xlcrm.forms import table_forms
 from xlcrm.policy import Policy, default_policy
@@ -65,12 +65,12 @@ class Result:
     @property
     def errors(self) -> int:
         """How many error diagnostics count (waived ones do not)."""
-        return sum(1 for d in self.diagnostics if d.severity == "error" and not d.waived)
+        return counted(self.diagnostics)["error"]
 
     @property
     def warnings(self) -> int:
         """How many warning diagnostics count (waived ones do not)."""
-        return sum(1 for d in self.diagnostics if d.severity == "warning" and not d.waived)
+        return counted(self.diagnostics)["warning"]
 
     @property
     def waived(self) -> int:

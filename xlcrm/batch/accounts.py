@@ -81,7 +81,8 @@ def key_accounts(archive: pl.DataFrame, credit: pl.DataFrame, past: Past, month:
         .explode("products")
         .filter(pl.col("products").is_not_null())
         .group_by("products")
-        .agg(pl.len().alias("accounts"), pl.col("annual_business").sum().alias("business"))
+        # to the cent: a parallel group sum adds in any order, and its last digits would vary
+        .agg(pl.len().alias("accounts"), pl.col("annual_business").sum().round(2).alias("business"))
         .sort(["accounts", "business", "products"], descending=[True, True, False])
         .rename({"products": "product"})
     )
