@@ -171,3 +171,25 @@ def test_a_password_protected_input_is_never_written_to_the_temporary_folder(
     assert made == [] and source.repacked is None
     direct, _ = _read(plain, monkeypatch, copy=False)
     assert sheets == direct
+
+
+def test_a_temporary_folder_that_cannot_take_the_copy_costs_only_speed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No temporary folder, or a full disk: the input is read as it is, never refused."""
+    import xlcrm.repack
+
+    path = _two_sheets(tmp_path / "t.xlsx")
+    direct, _ = _read(path, monkeypatch, copy=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    sheets, copied = _read(path, monkeypatch, copy=True)
+    assert not copied and sheets == direct
+    monkeypatch.setattr(tempfile, "tempdir", None)
+
+    class Full(xlcrm.repack.Spool):
+        def __init__(self, path: Path) -> None:
+            super().__init__(Path("/dev/full"))  # every write fails with ENOSPC
+
+    monkeypatch.setattr(xlcrm.repack, "Spool", Full)
+    sheets, copied = _read(path, monkeypatch, copy=True)
+    assert not copied and sheets == direct

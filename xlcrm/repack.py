@@ -48,13 +48,18 @@ class Spool:
         self._last = b""
         self._size = 0
         self._handle: Any = None
+        self.failed = False  # the temporary folder could not take it (a full disk): read the input
 
     def restart(self) -> None:
         """Start again from the part's first byte (the pre-flight reads a part more than once)."""
         self.close()
-        self._handle = self.path.open("wb")
         self.complete, self.head, self.prefix, self.merges = False, -1, b"", False
         self._prelude, self._last, self._size = b"", b"", 0
+        if not self.failed:
+            try:
+                self._handle = self.path.open("wb")
+            except OSError:
+                self.failed = True
 
     def write(self, chunk: bytes) -> None:
         """The next chunk of the part."""
@@ -69,19 +74,27 @@ class Spool:
                 self._prelude = b""
             elif len(self._prelude) > HEAD_MAX:
                 self.merges = True
-        self._handle.write(chunk)
         self._size += len(chunk)
+        if self._handle is not None:
+            try:
+                self._handle.write(chunk)
+            except OSError:  # the copy is only a speed-up: never a reason to refuse the input
+                self.failed = True
+                self.close()
 
     def finish(self) -> None:
-        """The part ended: the spool holds all of it."""
+        """The part ended: the spool holds all of it (unless writing it failed)."""
         self.close()
-        self.complete = True
+        self.complete = not self.failed
 
     def close(self) -> None:
         """Close the spool file (it stays for the copy)."""
         if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+            handle, self._handle = self._handle, None
+            try:
+                handle.close()
+            except OSError:  # the last bytes did not fit
+                self.failed = True
 
     @property
     def usable(self) -> bool:
@@ -110,7 +123,12 @@ def spooling(source: Source, sheets: list[str]) -> Iterator[None]:
     if source.password is not None or source.data is not None:
         yield
         return
-    with tempfile.TemporaryDirectory(prefix="xlcrm-read-", ignore_cleanup_errors=True) as folder:
+    try:
+        made = tempfile.TemporaryDirectory(prefix="xlcrm-read-", ignore_cleanup_errors=True)
+    except OSError:  # no usable temporary folder: the input is read as it is
+        yield
+        return
+    with made as folder:
         source.spools = {name: Spool(Path(folder) / f"sheet{i}.xml") for i, name in enumerate(sheets)}
         try:
             yield
