@@ -193,3 +193,27 @@ def test_a_temporary_folder_that_cannot_take_the_copy_costs_only_speed(
     monkeypatch.setattr(xlcrm.repack, "Spool", Full)
     sheets, copied = _read(path, monkeypatch, copy=True)
     assert not copied and sheets == direct
+
+
+def test_an_encrypted_part_only_a_writer_reads_leaves_the_input_to_be_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A zip entry flagged encrypted (zipfile cannot read it) that calamine never reads."""
+    source = _two_sheets(tmp_path / "t.xlsx")
+    flagged = tmp_path / "flagged.xlsx"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(flagged, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info.filename, old.read(info.filename))
+        new.writestr("xl/media/image1.png", b"\x89PNG" + bytes(64), compress_type=zipfile.ZIP_STORED)
+    raw = bytearray(flagged.read_bytes())
+    name = b"xl/media/image1.png"
+    for header, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # the flag bits in both headers
+        start = raw.rfind(header, 0, raw.rfind(name) if header == b"PK\x01\x02" else raw.find(name))
+        raw[start + at] |= 0x01
+    flagged.write_bytes(bytes(raw))
+    with zipfile.ZipFile(flagged) as check, pytest.raises(RuntimeError):
+        check.read(name.decode())
+    direct, _ = _read(source, monkeypatch, copy=False)
+    sheets, copied = _read(flagged, monkeypatch, copy=True)
+    assert not copied
+    assert sheets == direct

@@ -27,7 +27,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from xlcrm.errors import InputError
 from xlcrm.preflight import Limits, Source, inflate
 from xlcrm.sheetscan import HEAD_MAX, SHEET_DATA
 
@@ -139,14 +138,14 @@ def spooling(source: Source, sheets: list[str]) -> Iterator[None]:
 
 
 def repack(source: Source, limits: Limits) -> None:
-    """Write the copy python-calamine reads (``source.repacked``) when every sheet allows it."""
+    """Write the copy python-calamine reads (``source.repacked``) when a sheet gains by it."""
     spools = source.spools
     if not any(spool.usable for spool in spools.values()):
         return
     target = next(iter(spools.values())).path.with_name("book.xlsx")
     try:
         _write(source, limits, target)
-    except (InputError, OSError, zipfile.BadZipFile):  # a damaged part only a writer reads, a full disk
+    except Exception:  # a damaged or encrypted part only a writer reads, a full disk: read the input
         target.unlink(missing_ok=True)
         return
     source.repacked = target
