@@ -116,7 +116,7 @@ def check(paths: Sequence[Path | str], options: Options | None = None) -> Result
             return _check(paths, options or Options())
     finally:
         if warm_up is not None:
-            reader.PARSING.set()  # an interrupted or failed reading: the thread must not wait on
+            reader.PARSING.set()  # nothing was parsed (every input refused, or interrupted): go on
             warm_up.join()
 
 
@@ -175,7 +175,6 @@ def _check(paths: Sequence[Path | str], options: Options) -> Result:
         scans.append(scan)
         if scan.source is not None:
             result.sources[scan.file] = scan.source
-    reader.PARSING.set()  # reading is over: the imports go ahead even if nothing was parsed
     return evaluate(scans, result, options)
 
 

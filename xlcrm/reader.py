@@ -97,10 +97,10 @@ def read_sheets(source: Source, limits: Limits) -> Generator[tuple[int, Sheet]]:
     try:
         book = source.calamine()
         metas = [m for m in book.sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
-        names = [m.name for m in metas if m.name in source.sheet_parts]
+        names = [m.name for m in metas]
         with spooling(source, names):  # the sheets' bytes kept for the copy calamine reads (xlcrm.repack)
             try:
-                scans = measure_sheets(source, limits, [m.name for m in metas])  # before calamine allocates
+                scans = measure_sheets(source, limits, names)  # before calamine allocates a grid
                 repack(source, limits)
                 if source.repacked is not None:
                     book.close()

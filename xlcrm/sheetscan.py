@@ -277,16 +277,15 @@ def _chunks(source: Source, sheet: str, limits: Limits) -> Generator[bytes]:
     if part is None:  # the relationship names no part: calamine cannot read the sheet either
         return
     spool = source.spools.get(sheet)  # xlcrm.repack: the bytes kept for the copy calamine reads
-    if spool is None:
-        with source.zip() as archive:
-            yield from inflate(archive, archive.getinfo(part), source.label, limits)
-        return
-    spool.restart()
+    if spool is not None:
+        spool.restart()
     with source.zip() as archive:
         for chunk in inflate(archive, archive.getinfo(part), source.label, limits):
-            spool.write(chunk)
+            if spool is not None:
+                spool.write(chunk)
             yield chunk
-    spool.finish()
+    if spool is not None:  # only when every chunk went through (not when the scan stopped early)
+        spool.finish()
 
 
 def _canonical(source: Source, sheet: str, limits: Limits, *, measure: bool) -> SheetScan | None:
