@@ -112,3 +112,23 @@ def moved(source: Path, target: Path, folder: str = "book") -> Path:
         return (f"{folder}/{name[3:]}" if name.startswith("xl/") else name), data
 
     return rewrite(source, target, change)
+
+
+IMAGE = "xl/media/image1.png"  # a part only a writer reads: the check never opens it
+
+
+def with_image(source: Path, target: Path, image: bytes) -> Path:
+    """A copy of the workbook with a stored (uncompressed) ``IMAGE`` part added."""
+    rewrite(source, target, lambda name, data: (name, data))
+    with zipfile.ZipFile(target, "a") as package:
+        package.writestr(IMAGE, image, compress_type=zipfile.ZIP_STORED)
+    return target
+
+
+def with_corrupt_image(source: Path, target: Path) -> Path:
+    """A copy with an ``IMAGE`` part whose CRC fails when it is read."""
+    with_image(source, target, b"\x89PNG" + bytes(range(256)) * 4)
+    raw = bytearray(target.read_bytes())
+    raw[raw.find(b"\x89PNG") + 100] ^= 0x01
+    target.write_bytes(bytes(raw))
+    return target

@@ -29,7 +29,7 @@ import python_calamine
 from click.testing import CliRunner
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-from tests.ooxml import moved, rewrite, to_strict
+from tests.ooxml import moved, rewrite, to_strict, with_corrupt_image
 from tests.workbooks import AS_OF, write_case
 from xlcrm.cli import cli
 from xlcrm.sample import write_sample
@@ -282,20 +282,6 @@ def test_a_damaged_encrypted_package_is_damaged_not_a_wrong_password(tmp_path: P
     assert "密码不正确" not in err  # the password was right: the file is what is wrong
 
 
-def _corrupt_media(source: Path, target: Path) -> Path:
-    """A copy with an image part (stored, never parsed by the check) whose CRC fails when read."""
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
-        for info in old.infolist():
-            new.writestr(info.filename, old.read(info.filename))
-        new.writestr(
-            "xl/media/image1.png", b"\x89PNG" + bytes(range(256)) * 4, compress_type=zipfile.ZIP_STORED
-        )
-    raw = bytearray(target.read_bytes())
-    raw[raw.find(b"\x89PNG") + 100] ^= 0x01
-    target.write_bytes(bytes(raw))
-    return target
-
-
 @pytest.mark.parametrize(
     ("part", "change"),
     [
@@ -308,7 +294,7 @@ def _corrupt_media(source: Path, target: Path) -> Path:
 def test_process_on_a_damaged_part_is_one_line(tmp_path: Path, part: str, change: Any) -> None:
     source = case(tmp_path)
     if change is None:
-        damaged = _corrupt_media(source, tmp_path / "damaged.xlsx")
+        damaged = with_corrupt_image(source, tmp_path / "damaged.xlsx")
         assert found(damaged)  # the check never reads it
     else:
         damaged = edit(source, tmp_path / "damaged.xlsx", part, change)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import xlcrm.reader
-from tests.ooxml import package, sheet_xml
+from tests.ooxml import IMAGE, package, sheet_xml, with_corrupt_image, with_image
 from tests.staff import write_staff
 from tests.workbooks import write_case, write_kitchen_sink, write_rich
 from xlcrm.errors import InputError
@@ -112,16 +112,7 @@ def test_a_damaged_part_only_a_writer_reads_leaves_the_input_to_be_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = _two_sheets(tmp_path / "t.xlsx")
-    damaged = tmp_path / "damaged.xlsx"
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as new:
-        for info in old.infolist():
-            new.writestr(info.filename, old.read(info.filename))
-        new.writestr(
-            "xl/media/image1.png", b"\x89PNG" + bytes(range(256)) * 4, compress_type=zipfile.ZIP_STORED
-        )
-    raw = bytearray(damaged.read_bytes())
-    raw[raw.find(b"\x89PNG") + 100] ^= 0x01  # its CRC fails when read
-    damaged.write_bytes(bytes(raw))
+    damaged = with_corrupt_image(source, tmp_path / "damaged.xlsx")
     direct, _ = _read(source, monkeypatch, copy=False)
     sheets, copied = _read(damaged, monkeypatch, copy=True)
     assert not copied
@@ -200,13 +191,9 @@ def test_an_encrypted_part_only_a_writer_reads_leaves_the_input_to_be_read(
 ) -> None:
     """A zip entry flagged encrypted (zipfile cannot read it) that calamine never reads."""
     source = _two_sheets(tmp_path / "t.xlsx")
-    flagged = tmp_path / "flagged.xlsx"
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(flagged, "w", zipfile.ZIP_DEFLATED) as new:
-        for info in old.infolist():
-            new.writestr(info.filename, old.read(info.filename))
-        new.writestr("xl/media/image1.png", b"\x89PNG" + bytes(64), compress_type=zipfile.ZIP_STORED)
+    flagged = with_image(source, tmp_path / "flagged.xlsx", b"\x89PNG" + bytes(64))
     raw = bytearray(flagged.read_bytes())
-    name = b"xl/media/image1.png"
+    name = IMAGE.encode()
     for header, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # the flag bits in both headers
         start = raw.rfind(header, 0, raw.rfind(name) if header == b"PK\x01\x02" else raw.find(name))
         raw[start + at] |= 0x01
