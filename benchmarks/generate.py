@@ -110,18 +110,35 @@ def generate(rows: int, out: Path = DATA, seed: int = 7) -> Path:
     return path
 
 
-def _evaluation_row(i: int, rng: random.Random) -> list[object]:
+def _row(form: str, values: dict[str, object]) -> list[object]:
+    """A row in the form's column order from values by column key (a key the form lacks is an error)."""
+    columns = [c.key for c in forms()[form].columns]
+    unknown = set(values) - set(columns)
+    if unknown:
+        raise KeyError(f"{form} has no column {sorted(unknown)}")
+    return [values.get(key) for key in columns]
+
+
+def _evaluation_row(i: int, rng: random.Random) -> dict[str, object]:
     """A consistent evaluation: below 70 points, so the computed tier is the declared 合格类客户."""
     scores = [rng.randrange(5, 16) for _ in range(4)]
-    return [f"K{i:07d}", "2025H1", dt.date(2025, 7, 1), *scores, sum(scores), 0, 0, "是", "无", "否",
-            "合格类客户", None]  # fmt: skip
+    return {
+        "customer_code": f"K{i:07d}", "period": "2025H1", "evaluated_on": dt.date(2025, 7, 1),
+        "volume_score": scores[0], "receivable_score": scores[1], "reputation_score": scores[2],
+        "loyalty_score": scores[3], "total_score": sum(scores), "late_payments": 0, "overdue_pickups": 0,
+        "long_term_intent": "是", "problems": "无", "major_loss": "否", "current_tier": "合格类客户",
+    }  # fmt: skip
 
 
-def _credit_row(i: int, rng: random.Random) -> list[object]:
+def _credit_row(i: int, rng: random.Random) -> dict[str, object]:
     """A consistent B-grade row: 一般 operations and capital, no grant, no exposure."""
-    return [f"K{i:07d}", dt.date(2025, 10, 1), dt.date(2020, 1, 1), "否", "是", "一般", "一般", "是", "无", "是",
-            "B", "无", "否", None, None, None, 150_000, 120_000, None, None, None, None, 0, 0, "是",
-            dt.date(2026, 6, 30)]  # fmt: skip
+    return {
+        "customer_code": f"K{i:07d}", "surveyed_on": dt.date(2025, 10, 1), "coop_start": dt.date(2020, 1, 1),
+        "default_2y": "否", "lawful": "是", "operations_2y": "一般", "capital": "一般", "collection_met": "是",
+        "red_flags": "无", "data_complete": "是", "declared_grade": "B", "credit_type": "无", "prior_credit": "否",
+        "avg_monthly_shipment": 150_000, "avg_monthly_collection": 120_000, "exposure": 0, "prev_exposure": 0,
+        "prior_debt_cleared": "是", "contract_end": dt.date(2026, 6, 30),
+    }  # fmt: skip
 
 
 def generate_submission(rows: int, out: Path = DATA, seed: int = 11) -> Path:
@@ -166,7 +183,7 @@ def generate_submission(rows: int, out: Path = DATA, seed: int = 11) -> Path:
         key = "evaluation" if name == "客户评价" else "credit"
         sheet.write_row(0, 0, [c.zh for c in forms()[key].columns])
         for i in range(rows):
-            for j, value in enumerate(make(i, rng)):
+            for j, value in enumerate(_row(key, make(i, rng))):
                 put(sheet, i + 1, j, value)
     blacklist = book.add_worksheet("黑名单")
     blacklist.write_row(0, 0, [c.zh for c in forms()["blacklist"].columns])
@@ -240,17 +257,19 @@ def generate_department(index: int, departments: int, rows: int, out: Path, seed
     evaluation = book.add_worksheet("客户评价")
     evaluation.write_row(0, 0, [c.zh for c in forms()["evaluation"].columns])
     for i, gid in enumerate(ids):
-        for j, value in enumerate(_evaluation_row(gid, rng)):
+        for j, value in enumerate(_row("evaluation", _evaluation_row(gid, rng))):
             put(evaluation, i + 1, j, value)
     credit = book.add_worksheet("信用评定")
     credit.write_row(0, 0, [c.zh for c in forms()["credit"].columns])
     for i, gid in enumerate(ids):
         row = _credit_row(gid, rng)
         if index % 2 and i == 0:
-            row[6] = "不足"  # 资金实力: grade C here, B in the pair's other department
+            row["capital"] = "不足"  # 资金实力: grade C here, B in the pair's other department
         if i == 1:
-            row[22] = row[23] = 10_000  # 当前/上月占用额 without a grant in both departments
-        for j, value in enumerate(row):
+            row["exposure"] = row["prev_exposure"] = (
+                10_000  # 当前/上月占用额 without a grant in both departments
+            )
+        for j, value in enumerate(_row("credit", row)):
             put(credit, i + 1, j, value)
     blacklist = book.add_worksheet("黑名单")
     blacklist.write_row(0, 0, [c.zh for c in forms()["blacklist"].columns])
