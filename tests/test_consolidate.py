@@ -350,7 +350,7 @@ def test_a_failing_run_leaves_the_history_and_the_output_as_they_were(month: Pat
     written = (tmp_path / "12.xlsx").read_bytes()
 
     def fail(table: str) -> None:
-        if table == "customers":  # runs, manifest and submissions are in, the rest not yet
+        if table == "customers":  # manifest and submissions are in, the rest not yet
             raise RuntimeError("disk full")
 
     fewer = tmp_path / "fewer"

@@ -32,6 +32,8 @@ from xlcrm.submission import DTYPES, POSITION, TABLE, FormData, Submission
 STATUSES = (CHECKED, UNUSABLE, SKIPPED)
 COMPANY = "公司"
 
+_KEYS = ("customer_code", "uscc", "name")  # what a blacklist entry matches a customer by (B401)
+
 
 @dataclass(slots=True)
 class Company:
@@ -125,10 +127,7 @@ def reduce(
     places = _Places(checked)
     candidates = _could_match(tables)
     entries = tables["blacklist"].filter(pl.col("scope") == COMPANY)
-    parts = {
-        key: tables[key].filter(pl.col(SUB).is_in(sorted(candidates))).partition_by(SUB, as_dict=True)
-        for key in SHIPPED
-    }
+    parts = _matchable(tables, entries, candidates)
     findings: list[Finding] = []
     for outcome in checked:
         findings.extend(
@@ -213,7 +212,7 @@ def _could_match(tables: dict[str, pl.DataFrame]) -> set[int]:
     """
     entries = tables["blacklist"].filter(pl.col("scope") == COMPANY)
     found: set[int] = set()
-    for key in ("customer_code", "uscc", "name"):
+    for key in _KEYS:
         values = entries.filter(pl.col(key).is_not_null()).select(key, pl.col(SUB).alias("__from")).unique()
         for form in ("archive", "credit"):
             if key not in tables[form].columns:
@@ -224,6 +223,38 @@ def _could_match(tables: dict[str, pl.DataFrame]) -> set[int]:
     return found
 
 
+def _matchable(
+    tables: dict[str, pl.DataFrame], entries: pl.DataFrame, candidates: set[int]
+) -> dict[str, dict[Any, pl.DataFrame]]:
+    """Each candidate submission's rows the B401 rule could match, by form and submission.
+
+    Archive rows sharing a 客户编码, credit code or name with a 公司 entry; credit rows whose
+    客户编码 is one of those rows' or an entry's of another submission; the other forms whole.
+    Filtered once for all submissions (each frame keeps its rows' order).
+    """
+    chosen = {key: tables[key].filter(pl.col(SUB).is_in(sorted(candidates))) for key in SHIPPED}
+    shares = pl.any_horizontal(
+        pl.col(key).is_in(entries[key].drop_nulls().implode()).fill_null(False) for key in _KEYS
+    )
+    chosen["archive"] = chosen["archive"].filter(shares)
+    codes = pl.col("customer_code")
+    listed = entries.select(codes, pl.col(SUB).alias("__from")).drop_nulls()
+    allowed = pl.concat(
+        [
+            chosen["archive"].select(SUB, codes).drop_nulls(),
+            chosen["credit"]
+            .select(SUB, codes)
+            .join(listed, on="customer_code")
+            .filter(pl.col(SUB) != pl.col("__from"))
+            .select(SUB, codes),
+        ]
+    ).unique()
+    chosen["credit"] = chosen["credit"].join(
+        allowed, on=[SUB, "customer_code"], how="semi", maintain_order="left"
+    )
+    return {key: frame.partition_by(SUB, as_dict=True) for key, frame in chosen.items()}
+
+
 def _company_blacklisted(
     outcome: Outcome, parts: dict[str, dict[Any, pl.DataFrame]], blacklist: pl.DataFrame, policy: Policy
 ) -> list[Finding]:  # blacklist: every submission's 范围 = 公司 rows
@@ -231,32 +262,20 @@ def _company_blacklisted(
 
     The submission's own 公司 rows and the ``--blacklist`` file were applied by its check; a
     row that check already reported is not reported twice. The rule runs on the rows that share
-    a 客户编码, credit code or name with one of those entries (no other row can match), taken
-    from the merged frames: findings are placed through the tables' layout, no raw cells needed.
+    a 客户编码, credit code or name with one of those entries (no other row can match;
+    ``_matchable``), taken from the merged frames: findings are placed through the tables'
+    layout, no raw cells needed.
     """
     others = blacklist.filter(pl.col(SUB) != outcome.position)
-    if others.is_empty() or "archive" not in outcome.forms:
+    rows = parts["archive"].get((outcome.position,))
+    if others.is_empty() or rows is None:  # no archive row shares a key: the rule finds nothing
         return []
-    keys = ("customer_code", "uscc", "name")
-    shares = pl.any_horizontal(
-        pl.col(key).is_in(blacklist[key].drop_nulls().implode()).fill_null(False) for key in keys
-    )
     submission = Submission(files=[outcome.file])
     for key, shipped in outcome.forms.items():
         frame = parts[key].get((outcome.position,))
-        if frame is None:
-            continue
-        if key == "archive":
-            frame = frame.filter(shares)
-        elif key == "credit":
-            archive = parts["archive"][(outcome.position,)].filter(shares)["customer_code"].drop_nulls()
-            codes = pl.concat([archive, others["customer_code"].drop_nulls()]).implode()
-            frame = frame.filter(pl.col("customer_code").is_in(codes).fill_null(False))
-        submission.forms[key] = shipped.form_data(key, outcome.file, frame)
-    if "archive" not in submission.forms:
-        return []
-    rows = submission.forms["archive"].frame
-    mine = pl.any_horizontal(pl.col(k).is_in(rows[k].drop_nulls().implode()).fill_null(False) for k in keys)
+        if frame is not None:
+            submission.forms[key] = shipped.form_data(key, outcome.file, frame)
+    mine = pl.any_horizontal(pl.col(k).is_in(rows[k].drop_nulls().implode()).fill_null(False) for k in _KEYS)
     submission.forms["blacklist"] = FormData(forms()["blacklist"], [], others.filter(mine), [])
     as_of = outcome.as_of if isinstance(outcome.as_of, dt.date) else dt.date.today()
     context = Context(submission, policy, as_of)

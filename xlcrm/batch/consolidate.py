@@ -237,9 +237,23 @@ class _Month:
 
 
 def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None] | None) -> list[Written]:
-    """Every output to a temporary file, the month into the history, then the renames."""
+    """Every output to a temporary file while the month goes into the history, then the renames.
+
+    The history's tables are inserted on a thread while the outputs are written; the run
+    record and the list of outputs (which name the outputs' SHA-256) go in last, then one
+    commit and the renames together. Any failure or Ctrl-C rolls the history back and
+    removes the temporaries: nothing is half-written.
+    """
     temporaries: dict[Path, Path] = {}
+    storing: history.Storing | None = None
     try:
+        if settings.history is not None:
+            storing = history.Storing(
+                settings.history,
+                month.company.month,
+                lambda: history.frames_of(month.company, withheld=month.withheld),
+                after_insert,
+            )
         for target in month.targets:
             temporaries[target.path] = _temporary(target.path)
             try:
@@ -267,7 +281,7 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
                 os.chmod(temporaries[target.path], 0o644)
                 os.replace(temporaries[target.path], target.path)
 
-        if settings.history is not None:
+        if storing is not None:
             records = [
                 {
                     "kind": w.kind, "path": str(w.path), "department": w.department, "sha256": w.sha256,
@@ -275,16 +289,16 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
                 }
                 for w in written
             ]  # fmt: skip
-            frames = history.frames_of(
-                month.company, month.run, written[0].sha256, records, withheld=month.withheld
-            )
-            history.store(
-                settings.history, month.company.month, frames, finish=place, after_insert=after_insert
-            )
+            pending, storing = storing, None  # commit rolls back itself if it fails
+            pending.commit(history.run_frames(month.company, month.run, written[0].sha256, records), place)
         else:
             with history.held_interrupt():
                 place()
         return written
+    except BaseException:
+        if storing is not None:
+            storing.abandon()
+        raise
     finally:
         for temporary in temporaries.values():
             temporary.unlink(missing_ok=True)

@@ -186,34 +186,90 @@ def store(
     caller renames its output into place there). ``after_insert`` is called after each table
     is filled (tests make a run fail half-way through with it).
     """
-    import duckdb
+    Storing(path, month, lambda: frames, after_insert).commit({}, finish)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect(path, read_only=False)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        _create(con, path)
-        for name in TABLES:
-            con.execute(f'DELETE FROM "{name}" WHERE month = ?', [month])
+
+class Storing:
+    """A month being stored: its tables go in on a thread while the caller writes its outputs.
+
+    The thread opens the transaction, replaces the month's rows and inserts ``frames()``
+    (DuckDB and polars work without the GIL, beside the workbook being written). ``commit``
+    (on the calling thread) waits for it, inserts the last tables (those that name the written
+    files), commits and runs ``finish`` with Ctrl-C held back; ``abandon`` stops the thread's
+    statement and rolls everything back, leaving the history as it was.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        month: str,
+        frames: Callable[[], dict[str, pl.DataFrame]],
+        after_insert: Callable[[str], None] | None = None,
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.path, self.month, self.after_insert = path, month, after_insert
+        self._con: Any = None
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="xlcrm-history")
+        self._inserted = self._pool.submit(self._begin, frames)
+
+    def _begin(self, frames: Callable[[], dict[str, pl.DataFrame]]) -> None:
+        import duckdb
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = con = _connect(self.path, read_only=False)
+            con.execute("BEGIN TRANSACTION")
+            _create(con, self.path)
+            for name in TABLES:
+                con.execute(f'DELETE FROM "{name}" WHERE month = ?', [self.month])
+            self._insert(frames())
+        except duckdb.Error as exc:
+            raise InputError("history", str(self.path), detail=_first_line(exc)) from None
+
+    def _insert(self, frames: dict[str, pl.DataFrame]) -> None:
         for name, frame in frames.items():
             columns = ", ".join(f'"{c}"' for c in frame.columns)
-            con.register("incoming", _Stream(frame))
-            con.execute(f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM incoming')
-            con.unregister("incoming")
-            if after_insert is not None:
-                after_insert(name)
-        with held_interrupt():
-            con.execute("COMMIT")
-            if finish is not None:
-                finish()
-    except duckdb.Error as exc:
-        _rollback(con)
-        raise InputError("history", str(path), detail=_first_line(exc)) from None
-    except BaseException:
-        _rollback(con)
-        raise
-    finally:
-        con.close()
+            self._con.register("incoming", _Stream(frame))
+            self._con.execute(f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM incoming')
+            self._con.unregister("incoming")
+            if self.after_insert is not None:
+                self.after_insert(name)
+
+    def commit(self, frames: dict[str, pl.DataFrame], finish: Callable[[], None] | None = None) -> None:
+        """Insert the last ``frames``, commit, then ``finish``; on any failure, roll back and raise."""
+        import duckdb
+
+        try:
+            self._inserted.result()
+            self._insert(frames)
+            with held_interrupt():
+                self._con.execute("COMMIT")
+                if finish is not None:
+                    finish()
+        except duckdb.Error as exc:
+            self._close(rollback=True)
+            raise InputError("history", str(self.path), detail=_first_line(exc)) from None
+        except BaseException:
+            self._close(rollback=True)
+            raise
+        self._close(rollback=False)
+
+    def abandon(self) -> None:
+        """Stop, roll back and close (the outputs failed or Ctrl-C came): the history as it was."""
+        if self._con is not None:
+            self._con.interrupt()  # the thread's statement ends at once with an error
+        self._close(rollback=True)
+
+    def _close(self, *, rollback: bool) -> None:
+        try:
+            self._inserted.exception()  # wait for the thread, whatever it raised
+        finally:
+            self._pool.shutdown(wait=True)
+            if self._con is not None:
+                if rollback:
+                    _rollback(self._con)
+                self._con.close()
 
 
 def _rollback(con: Any) -> None:
@@ -290,42 +346,16 @@ def held_interrupt() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def frames_of(
-    company: Company,
-    run: RunInfo,
-    output_sha256: str | None,
-    outputs: list[dict[str, Any]] | None = None,
-    withheld: frozenset[int] = frozenset(),
-) -> dict[str, pl.DataFrame]:
-    """The rows a month stores, table by table (columns as in ``TABLES``).
+def frames_of(company: Company, withheld: frozenset[int] = frozenset()) -> dict[str, pl.DataFrame]:
+    """The rows a month stores, table by table (columns as in ``TABLES``), but for ``run_frames``.
 
-    ``outputs``: every file the run wrote (kind, path, department, sha256, size, protected,
-    masked). ``withheld``: the submissions (positions) whose rows are not stored — password-
-    protected ones without --allow-unprotected (POLICY §7): their manifest and 部门汇总 rows
-    are kept, their customers, credit, evaluation, blacklist and findings rows are not.
+    ``withheld``: the submissions (positions) whose rows are not stored — password-protected
+    ones without --allow-unprotected (POLICY §7): their manifest and 部门汇总 rows are kept,
+    their customers, credit, evaluation, blacklist and findings rows are not.
     """
     month = company.month
     found = {f.position: f for f in company.found}
-    counts = {s: company.count(s) for s in (CHECKED, UNUSABLE, SKIPPED)}
     frames: dict[str, pl.DataFrame] = {}
-    frames["runs"] = _typed(
-        "runs",
-        [
-            {
-                "month": month, "run_id": run.run_id, "started_at": run.started_at,
-                "finished_at": run.finished_at, "user": run.user, "host": run.host,
-                "xlcrm_version": run.version, "as_of": run.as_of,
-                "options": json.dumps(run.options, ensure_ascii=False, default=str),
-                "inputs": list(run.inputs), "executor": run.executor, "output": str(run.output),
-                "output_sha256": output_sha256,
-                "previous_month": company.previous[0] if company.previous else None,
-                "files_found": len(company.outcomes), **counts,
-                "departments": len({o.department for o in company.checked}),
-                "customers": company.tables["archive"].height, "errors": company.errors,
-                "warnings": company.warnings, "exit_code": company.exit_code,
-            }
-        ],
-    )  # fmt: skip
     frames["manifest"] = _typed(
         "manifest",
         [
@@ -381,7 +411,6 @@ def frames_of(
         },
         month,
     )  # fmt: skip
-    frames["outputs"] = _typed("outputs", [{**o, "run_id": run.run_id} for o in outputs or []], month=month)
     by_position = {o.position: o for o in company.outcomes}
     frames["withheld"] = _typed(
         "withheld",
@@ -391,6 +420,38 @@ def frames_of(
         ],
         month=month,
     )
+    return frames
+
+
+def run_frames(
+    company: Company, run: RunInfo, output_sha256: str | None, outputs: list[dict[str, Any]]
+) -> dict[str, pl.DataFrame]:
+    """The run record and the files it wrote (kind, path, department, sha256, size, protected, masked).
+
+    Stored last: they name the outputs' SHA-256, known only once the outputs are written.
+    """
+    month = company.month
+    counts = {s: company.count(s) for s in (CHECKED, UNUSABLE, SKIPPED)}
+    frames: dict[str, pl.DataFrame] = {}
+    frames["runs"] = _typed(
+        "runs",
+        [
+            {
+                "month": month, "run_id": run.run_id, "started_at": run.started_at,
+                "finished_at": run.finished_at, "user": run.user, "host": run.host,
+                "xlcrm_version": run.version, "as_of": run.as_of,
+                "options": json.dumps(run.options, ensure_ascii=False, default=str),
+                "inputs": list(run.inputs), "executor": run.executor, "output": str(run.output),
+                "output_sha256": output_sha256,
+                "previous_month": company.previous[0] if company.previous else None,
+                "files_found": len(company.outcomes), **counts,
+                "departments": len({o.department for o in company.checked}),
+                "customers": company.tables["archive"].height, "errors": company.errors,
+                "warnings": company.warnings, "exit_code": company.exit_code,
+            }
+        ],
+    )  # fmt: skip
+    frames["outputs"] = _typed("outputs", [{**o, "run_id": run.run_id} for o in outputs], month=month)
     return frames
 
 
