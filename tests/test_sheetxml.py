@@ -59,3 +59,24 @@ def test_text_numbers_and_dates_round_trip(tmp_path: Path) -> None:
     with zipfile.ZipFile(target) as package:
         xml = package.read("xl/worksheets/sheet1.xml")
     assert b'<dimension ref="A1:E9"/>' in xml and b"<f>" not in xml
+
+
+def test_ahead_keeps_the_order_and_makes_at_most_depth_ahead() -> None:
+    """Chunks come back in order although later ones finish first, with a bounded number in flight."""
+    import threading
+    import time
+
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def make(n: int) -> int:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02 if n % 3 == 0 else 0.001)  # every third chunk is slow
+        with lock:
+            running[0] -= 1
+        return n * n
+
+    made = list(sheetxml.ahead(make, range(12), depth=2))
+    assert made == [n * n for n in range(12)]
+    assert most[0] <= 2

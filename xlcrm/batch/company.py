@@ -10,7 +10,9 @@ blacklist entry covers, and sums each department up for 部门汇总.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -125,8 +127,10 @@ def reduce(
     archive = cross.with_identity(tables["archive"])
     credit = cross.credit_identities(tables["credit"], archive)
     places = _Places(checked)
-    candidates = _could_match(tables)
-    entries = tables["blacklist"].filter(pl.col("scope") == COMPANY)
+    entries = (
+        tables["blacklist"].filter(pl.col("scope") == COMPANY).rechunk()
+    )  # filtered per submission below
+    candidates = _could_match(tables, entries)
     parts = _matchable(tables, entries, candidates)
     findings: list[Finding] = []
     for outcome in checked:
@@ -168,22 +172,23 @@ def _empty(key: str) -> pl.DataFrame:
 
 
 def _merge(checked: list[Outcome]) -> dict[str, pl.DataFrame]:
-    """Each shipped form of every checked submission in one frame, tagged with its submission."""
-    merged: dict[str, pl.DataFrame] = {}
-    for key in SHIPPED:
-        frames = [
-            outcome.forms[key]
-            .frame()
-            .with_columns(
+    """Each shipped form of every checked submission in one frame, tagged with its submission.
+
+    The Parquet frames are decoded on threads (polars decodes without the GIL).
+    """
+    shipped = [(outcome, key) for key in SHIPPED for outcome in checked if key in outcome.forms]
+    with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as pool:
+        decoded = list(pool.map(lambda item: item[0].forms[item[1]].frame(), shipped))
+    frames: dict[str, list[pl.DataFrame]] = {key: [_empty(key)] for key in SHIPPED}
+    for (outcome, key), frame in zip(shipped, decoded, strict=True):
+        frames[key].append(
+            frame.with_columns(
                 pl.lit(outcome.position, dtype=pl.Int64).alias(SUB),
                 pl.lit(outcome.department, dtype=pl.Utf8).alias(DEPT),
                 pl.lit(outcome.file, dtype=pl.Utf8).alias(FILE),
             )
-            for outcome in checked
-            if key in outcome.forms
-        ]
-        merged[key] = pl.concat([_empty(key), *frames], how="diagonal_relaxed")
-    return merged
+        )
+    return {key: pl.concat(parts, how="diagonal_relaxed") for key, parts in frames.items()}
 
 
 class _Places:
@@ -205,12 +210,11 @@ class _Places:
         return self.form(position, key).diagnostic(code, table, row, column, **args)
 
 
-def _could_match(tables: dict[str, pl.DataFrame]) -> set[int]:
+def _could_match(tables: dict[str, pl.DataFrame], entries: pl.DataFrame) -> set[int]:
     """The submissions sharing a 客户编码, credit code or name with another's 公司 entry.
 
     Only these can get a B401 from another submission's entries (the rule matches by those keys).
     """
-    entries = tables["blacklist"].filter(pl.col("scope") == COMPANY)
     found: set[int] = set()
     for key in _KEYS:
         values = entries.filter(pl.col(key).is_not_null()).select(key, pl.col(SUB).alias("__from")).unique()

@@ -14,8 +14,10 @@ import functools
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
-from typing import Literal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Literal, TypeVar
 
 import polars as pl
 
@@ -31,6 +33,8 @@ _LITERAL_ESCAPE, _MARKUP, _EDGE_SPACE = r"_x[0-9A-Fa-f]{4}_", r"[&<>]", r"^\s|\s
 _NEEDS = (_LITERAL_ESCAPE, _CONTROL_CLASS, _MARKUP, _EDGE_SPACE)  # a text matching none needs no escape
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 _ROW = "__excel_row"
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 def _text_cell(
@@ -119,14 +123,33 @@ def rows_xml(
         else:
             cells.append(_number_cell(name, letter, row, number_styles.get(name)))
     xml = pl.concat_str([pl.lit('<row r="'), row, pl.lit('">'), *cells, pl.lit("</row>")], ignore_nulls=True)
-    for start in range(0, frame.height, chunk):
+
+    def piece(start: int) -> bytes:
         part = frame.slice(start, chunk)
         numbers = pl.int_range(first_row + start, first_row + start + part.height, dtype=pl.Int64)
         buffer = io.BytesIO()  # one row per line, written by polars itself: no Python strings
         part.with_columns(numbers.cast(pl.Utf8).alias(_ROW)).select(xml.alias("xml")).write_csv(
             buffer, include_header=False, quote_style="never"
         )
-        yield buffer.getvalue()
+        return buffer.getvalue()
+
+    yield from ahead(piece, range(0, frame.height, chunk))
+
+
+def ahead(make: Callable[[_T], _R], items: Iterable[_T], depth: int = 2) -> Iterator[_R]:
+    """``make(item)`` for each item, in order, with up to ``depth`` made ahead on threads.
+
+    The next chunks' XML is made (by polars, without the GIL) while the caller deflates and
+    writes this one; at most ``depth + 1`` results are held at once.
+    """
+    with ThreadPoolExecutor(depth, thread_name_prefix="xlcrm-xml") as pool:
+        pending: deque[Future[_R]] = deque()
+        for item in items:
+            pending.append(pool.submit(make, item))
+            if len(pending) > depth:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def splice(
