@@ -62,8 +62,18 @@ def run(command: list[str], env: dict[str, str], cwd: Path | None = None) -> Run
 
 
 def xlcrm(*args: str) -> list[str]:
-    """The CLI as the console script runs it, under whichever tree is first on PYTHONPATH."""
-    return [PYTHON, "-c", "import sys; from xlcrm.cli import main; sys.argv[0] = 'xlcrm'; main()", *args]
+    """The CLI as the console script runs it, under whichever tree is first on PYTHONPATH.
+
+    ``-P``: without it ``-c`` puts the working directory first on sys.path, and run from a
+    checkout both sides would import that checkout's xlcrm.
+    """
+    return [
+        PYTHON,
+        "-P",
+        "-c",
+        "import sys; from xlcrm.cli import main; sys.argv[0] = 'xlcrm'; main()",
+        *args,
+    ]
 
 
 def commands(case: str, rows: int, scratch: Path) -> list[str]:
