@@ -529,3 +529,32 @@ def test_interrupting_a_check_exits_130(tmp_path: Path) -> None:
     threading.Timer(1.5, lambda: child.poll() is None and child.send_signal(signal.SIGINT)).start()
     assert child.wait(timeout=120) == 130
     one_line(child.stderr.read() if child.stderr else "", "已中断")
+
+
+# A command that, as Ctrl-C unwinds it, fails with another error: what a signal landing inside a
+# lock's acquire or release does (threading raises "release unlocked lock" in place of it).
+_UNWINDS_BADLY = """
+import os, signal, click
+from xlcrm import cli as entry
+
+@click.command()
+def unwinds_badly():
+    try:
+        os.kill(os.getpid(), signal.SIG{name})
+        signal.pause()
+    except BaseException:
+        raise RuntimeError("release unlocked lock")
+
+entry.cli = unwinds_badly
+entry.main()
+"""
+
+
+@pytest.mark.parametrize(("name", "code"), [("INT", 130), ("TERM", 143)])
+def test_an_error_while_a_signal_unwinds_the_run_is_still_the_signal(name: str, code: int) -> None:
+    child = subprocess.run(
+        [sys.executable, "-c", _UNWINDS_BADLY.format(name=name)], capture_output=True, text=True, timeout=60
+    )
+    assert child.returncode == code, child.stderr
+    one_line(child.stderr, "已中断")
+    assert "内部错误" not in child.stderr and "RuntimeError" not in child.stderr

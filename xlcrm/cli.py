@@ -683,8 +683,24 @@ class Interrupted(BaseException):
         self.code = 128 + signal_number  # 130 for SIGINT, 143 for SIGTERM, as shells report them
 
 
+_RECEIVED: list[int] = []  # the signals that interrupted this run
+
+
 def _interrupt(signal_number: int, _frame: Any) -> None:
+    _RECEIVED.append(signal_number)
     raise Interrupted(signal_number)
+
+
+def _stopped(code: int) -> int:
+    """Say that a signal stopped the run; its exit status (130 for SIGINT, 143 for SIGTERM)."""
+    for number in (signal.SIGINT, signal.SIGTERM):  # a second signal ends it at once
+        signal.signal(number, signal.SIG_DFL)
+    click.echo(
+        f"xlcrm 已中断（{signal.Signals(code - 128).name}），未写完的文件已删除，原文件未改动。"
+        " / interrupted; unfinished files removed, inputs unchanged.",
+        err=True,
+    )
+    return code
 
 
 def main() -> None:
@@ -704,21 +720,21 @@ def main() -> None:
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except Interrupted as stop:
-        for number in (signal.SIGINT, signal.SIGTERM):  # a second signal ends it at once
-            signal.signal(number, signal.SIG_DFL)
-        click.echo(
-            f"xlcrm 已中断（{signal.Signals(stop.code - 128).name}），未写完的文件已删除，原文件未改动。"
-            " / interrupted; unfinished files removed, inputs unchanged.",
-            err=True,
-        )
-        code = stop.code
+        code = _stopped(stop.code)
     except Exception as exc:
         if os.environ.get("XLCRM_DEBUG"):
             raise
-        click.echo(
-            f"xlcrm 内部错误 / internal error: {type(exc).__name__}: {exc} (XLCRM_DEBUG=1 显示详情)", err=True
-        )
-        code = 2
+        if _RECEIVED:
+            # Raised while the interrupt unwound the run: the signal can land inside a lock's
+            # acquire or release (threading, concurrent.futures), which then fails with its own
+            # error in place of Interrupted. The run was stopped all the same, and cleaned up.
+            code = _stopped(128 + _RECEIVED[0])
+        else:
+            click.echo(
+                f"xlcrm 内部错误 / internal error: {type(exc).__name__}: {exc} (XLCRM_DEBUG=1 显示详情)",
+                err=True,
+            )
+            code = 2
     # Every output is written, closed and renamed into place by now. Leave without freeing
     # millions of cell objects one by one (~0.3 s at 100,000 rows): the system reclaims them.
     for stream in (sys.stdout, sys.stderr):
