@@ -366,6 +366,36 @@ def test_a_failing_run_leaves_the_history_and_the_output_as_they_were(month: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "fewer", "h.duckdb"]  # no temporary left
 
 
+def test_ctrl_c_while_the_outputs_are_written_rolls_the_history_back(
+    month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history's tables go in on a thread while the workbook is written: Ctrl-C then stops both."""
+    import threading
+
+    from xlcrm.batch import consolidate as module
+
+    store = tmp_path / "h.duckdb"
+    consolidate(Settings((month,), MONTH, tmp_path / "12.xlsx", OPTIONS, history=store))
+    before = _stored(store)
+    written = (tmp_path / "12.xlsx").read_bytes()
+    inserting = threading.Event()
+
+    def interrupted(*_: Any) -> None:
+        assert inserting.wait(30)  # the history's thread has begun filling its tables
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "_make", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        consolidate(
+            Settings((month,), MONTH, tmp_path / "12.xlsx", OPTIONS, history=store, force=True),
+            after_insert=lambda table: inserting.set(),
+        )
+    assert not [t for t in threading.enumerate() if t.name.startswith("xlcrm-history")]
+    assert _stored(store) == before
+    assert (tmp_path / "12.xlsx").read_bytes() == written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "h.duckdb"]  # no temporary left
+
+
 def test_the_output_is_never_overwritten_without_force(month: Path, tmp_path: Path) -> None:
     target = tmp_path / "汇总.xlsx"
     target.write_bytes(b"someone's file")

@@ -172,31 +172,16 @@ def _create(con: Any, path: Path) -> None:
         con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({body})')
 
 
-def store(
-    path: Path,
-    month: str,
-    frames: dict[str, pl.DataFrame],
-    *,
-    finish: Callable[[], None] | None = None,
-    after_insert: Callable[[str], None] | None = None,
-) -> None:
-    """Replace ``month`` in the history with ``frames`` (table -> rows), in one transaction.
-
-    ``finish`` runs right after the commit, with Ctrl-C held back until both are done (the
-    caller renames its output into place there). ``after_insert`` is called after each table
-    is filled (tests make a run fail half-way through with it).
-    """
-    Storing(path, month, lambda: frames, after_insert).commit({}, finish)
-
-
 class Storing:
     """A month being stored: its tables go in on a thread while the caller writes its outputs.
 
     The thread opens the transaction, replaces the month's rows and inserts ``frames()``
     (DuckDB and polars work without the GIL, beside the workbook being written). ``commit``
     (on the calling thread) waits for it, inserts the last tables (those that name the written
-    files), commits and runs ``finish`` with Ctrl-C held back; ``abandon`` stops the thread's
-    statement and rolls everything back, leaving the history as it was.
+    files), commits and runs ``finish`` with Ctrl-C held back (the caller renames its outputs
+    into place there); ``abandon`` stops the thread's statement and rolls everything back,
+    leaving the history as it was. ``after_insert`` is called after each table is filled (tests
+    make a run fail half-way through with it).
     """
 
     def __init__(
