@@ -127,9 +127,8 @@ def reduce(
     archive = cross.with_identity(tables["archive"])
     credit = cross.credit_identities(tables["credit"], archive)
     places = _Places(checked)
-    entries = (
-        tables["blacklist"].filter(pl.col("scope") == COMPANY).rechunk()
-    )  # filtered per submission below
+    # every submission's 公司 entries, in one chunk: they are filtered per submission below
+    entries = tables["blacklist"].filter(pl.col("scope") == COMPANY).rechunk()
     candidates = _could_match(tables, entries)
     parts = _matchable(tables, entries, candidates)
     findings: list[Finding] = []
