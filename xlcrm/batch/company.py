@@ -29,12 +29,10 @@ from xlcrm.diagnostics import Diagnostic, counted
 from xlcrm.forms import IS_ADMITTED, forms
 from xlcrm.policy import Policy
 from xlcrm.registry import rule_functions, rules
+from xlcrm.rules.blacklist import COMPANY, MATCHED_BY
 from xlcrm.submission import DTYPES, POSITION, TABLE, FormData, Submission
 
 STATUSES = (CHECKED, UNUSABLE, SKIPPED)
-COMPANY = "公司"
-
-_KEYS = ("customer_code", "uscc", "name")  # what a blacklist entry matches a customer by (B401)
 
 
 @dataclass(slots=True)
@@ -215,7 +213,7 @@ def _could_match(tables: dict[str, pl.DataFrame], entries: pl.DataFrame) -> set[
     Only these can get a B401 from another submission's entries (the rule matches by those keys).
     """
     found: set[int] = set()
-    for key in _KEYS:
+    for key in MATCHED_BY:
         values = entries.filter(pl.col(key).is_not_null()).select(key, pl.col(SUB).alias("__from")).unique()
         for form in ("archive", "credit"):
             if key not in tables[form].columns:
@@ -237,7 +235,7 @@ def _matchable(
     """
     chosen = {key: tables[key].filter(pl.col(SUB).is_in(sorted(candidates))) for key in SHIPPED}
     shares = pl.any_horizontal(
-        pl.col(key).is_in(entries[key].drop_nulls().implode()).fill_null(False) for key in _KEYS
+        pl.col(key).is_in(entries[key].drop_nulls().implode()).fill_null(False) for key in MATCHED_BY
     )
     chosen["archive"] = chosen["archive"].filter(shares)
     codes = pl.col("customer_code")
@@ -278,7 +276,9 @@ def _company_blacklisted(
         frame = parts[key].get((outcome.position,))
         if frame is not None:
             submission.forms[key] = shipped.form_data(key, outcome.file, frame)
-    mine = pl.any_horizontal(pl.col(k).is_in(rows[k].drop_nulls().implode()).fill_null(False) for k in _KEYS)
+    mine = pl.any_horizontal(
+        pl.col(k).is_in(rows[k].drop_nulls().implode()).fill_null(False) for k in MATCHED_BY
+    )
     submission.forms["blacklist"] = FormData(forms()["blacklist"], [], others.filter(mine), [])
     as_of = outcome.as_of if isinstance(outcome.as_of, dt.date) else dt.date.today()
     context = Context(submission, policy, as_of)

@@ -22,6 +22,7 @@ _KEYS = (
     ("uscc", Phrase("统一社会信用代码", "credit code")),
     ("name", Phrase("客户名称", "name")),
 )
+MATCHED_BY = tuple(key for key, _ in _KEYS)  # the columns an entry matches a customer by
 COMPANY, DEPARTMENT = "公司", "部门"
 
 
@@ -46,7 +47,7 @@ def _index(ctx: Context) -> dict[tuple[str, Any], list[int]]:
     if cached is None:
         cached = {}
         for position, entry in enumerate(ctx.rows("blacklist")):
-            for key, _ in _KEYS:
+            for key in MATCHED_BY:
                 if entry.get(key) is not None:
                     cached.setdefault((key, entry[key]), []).append(position)
         ctx.cache["blacklist_index"] = cached
@@ -80,7 +81,7 @@ def _blacklisted(ctx: Context, code: str, scope: str) -> Iterator[Diagnostic]:
         archive, frame = found
         filed = set(frame["customer_code"].drop_nulls().to_list())
         could_match = pl.lit(False)
-        for key, _ in _KEYS:
+        for key in MATCHED_BY:
             values = [e[key] for e in entries if e.get(key) is not None]
             if values:
                 could_match = could_match | pl.col(key).is_in(values).fill_null(False)
