@@ -11,6 +11,7 @@ import python_calamine
 import xlsxwriter
 from openpyxl import load_workbook
 
+from xlcrm.ahead import ahead
 from xlcrm.batch import sheetxml
 
 TRICKY = [
@@ -77,6 +78,6 @@ def test_ahead_keeps_the_order_and_makes_at_most_depth_ahead() -> None:
             running[0] -= 1
         return n * n
 
-    made = list(sheetxml.ahead(make, range(12), depth=2))
+    made = list(ahead(make, range(12), depth=2))
     assert made == [n * n for n in range(12)]
     assert most[0] <= 2

@@ -6,13 +6,14 @@ import io
 import posixpath
 import zipfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from lxml import etree
 
+from xlcrm.ahead import ahead
 from xlcrm.deflate import deflate_fast
 from xlcrm.preflight import inflated
 
@@ -257,23 +258,14 @@ class Package:
         and at most ``AHEAD + 1`` big sheets are in memory at once.
         """
         entries = list(self.entries())
-        made = [name for _, name in entries if callable(self.changed.get(name))]
+        made = [self.changed[name] for _, name in entries if callable(self.changed.get(name))]
         with (
-            ThreadPoolExecutor(max_workers=1) as pool,
+            closing(ahead(_chunks, made, depth=AHEAD, workers=1)) as patched,
             zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out,
         ):
-            pending: dict[str, Future[list[bytes]]] = {}
-
-            def ahead(index: int) -> None:
-                if index < len(made):
-                    pending[made[index]] = pool.submit(_chunks, self.changed[made[index]])
-
-            for index in range(AHEAD):
-                ahead(index)
             for info, name in entries:
-                if name in pending:
-                    chunks = pending.pop(name).result()
-                    ahead(made.index(name) + AHEAD)
+                if callable(self.changed.get(name)):
+                    chunks = next(patched)
                 elif name in self.changed:
                     chunks = _chunks(self.changed[name])
                 else:

@@ -14,13 +14,12 @@ import functools
 import io
 import re
 import zipfile
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Literal, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import Literal
 
 import polars as pl
 
+from xlcrm.ahead import ahead
 from xlcrm.deflate import deflate_fast
 from xlcrm.diagnostics import column_letter
 
@@ -33,8 +32,6 @@ _LITERAL_ESCAPE, _MARKUP, _EDGE_SPACE = r"_x[0-9A-Fa-f]{4}_", r"[&<>]", r"^\s|\s
 _NEEDS = (_LITERAL_ESCAPE, _CONTROL_CLASS, _MARKUP, _EDGE_SPACE)  # a text matching none needs no escape
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 _ROW = "__excel_row"
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 
 def _text_cell(
@@ -134,22 +131,6 @@ def rows_xml(
         return buffer.getvalue()
 
     yield from ahead(piece, range(0, frame.height, chunk))
-
-
-def ahead(make: Callable[[_T], _R], items: Iterable[_T], depth: int = 2) -> Iterator[_R]:
-    """``make(item)`` for each item, in order, with up to ``depth`` made ahead on threads.
-
-    The next chunks' XML is made (by polars, without the GIL) while the caller deflates and
-    writes this one; at most ``depth + 1`` results are held at once.
-    """
-    with ThreadPoolExecutor(depth, thread_name_prefix="xlcrm-xml") as pool:
-        pending: deque[Future[_R]] = deque()
-        for item in items:
-            pending.append(pool.submit(make, item))
-            if len(pending) > depth:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def splice(
