@@ -520,15 +520,23 @@ def test_a_signal_while_writing_leaves_nothing_behind(tmp_path: Path, sent: int,
 def test_interrupting_a_check_exits_130(tmp_path: Path) -> None:
     rows = [{"客户编码": f"C{i:05d}", "联系电话": "123"} for i in range(20_000)]
     source = write_case(tmp_path / "big.xlsx", {"客户档案": rows})
+    scratch = tmp_path / "tmp"  # where the check spools the sheet while it reads (xlcrm/repack.py)
+    scratch.mkdir()
     child = subprocess.Popen(
         [sys.executable, "-c", "from xlcrm.cli import main; main()", "check", str(source)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )
-    threading.Timer(1.5, lambda: child.poll() is None and child.send_signal(signal.SIGINT)).start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and child.poll() is None and not any(scratch.iterdir()):
+        time.sleep(0.002)  # until the check is reading (a fixed delay lost the race on a fast day)
+    assert child.poll() is None, "finished before it could be interrupted"
+    child.send_signal(signal.SIGINT)
     assert child.wait(timeout=120) == 130
     one_line(child.stderr.read() if child.stderr else "", "已中断")
+    assert list(scratch.iterdir()) == []  # the spooled copy is gone too
 
 
 # A command that, as Ctrl-C unwinds it, fails with another error: what a signal landing inside a
