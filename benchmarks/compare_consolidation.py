@@ -14,14 +14,16 @@ read), and compares
   and 工作进程 columns (time taken, host:pid); the output paths are the same relative names.
   Floats that differ only in rounding (rel. 1e-12) are listed apart: polars sums a group's
   floats in an order that varies between runs of the same version (大客户分析's totals);
+- every sheet's hyperlinks (the ``<hyperlinks>`` element and the sheet's relationships part);
 - every table of the two DuckDB history files, every row (in stored order, then sorted),
   except the run's id and times and the outputs' SHA-256/size, and each file's seconds and worker.
 
 Run:  .venv/bin/python benchmarks/compare_consolidation.py --baseline /work/main/.venv/bin/xlcrm \\
           --candidate .venv/bin/xlcrm /tmp/m20 --month 2026-11 --as-of 2026-11-30
 Exit status 0 when everything agrees, 1 otherwise (the differences are listed).
-With ``POLARS_MAX_THREADS=1`` in the environment both sides sum in the same order: then not
-even a rounding difference is expected.
+With ``POLARS_MAX_THREADS=1`` in the environment both sides sum in the same order, unless the
+change lays the merged frames out in other chunks (one decode for all of a form's parts, as on
+2026-12-07): then the rounding differences are that, and nothing else.
 """
 
 from __future__ import annotations
@@ -139,6 +141,28 @@ def compare_workbooks(before: Path, after: Path) -> list[str]:
     return differences
 
 
+def compare_links(before: Path, after: Path) -> list[str]:
+    """Each sheet's ``<hyperlinks>`` element and relationships part, byte for byte (openpyxl's read-only mode skips them)."""
+    import re
+    import zipfile
+
+    def links(path: Path) -> dict[str, bytes]:
+        found = {}
+        with zipfile.ZipFile(path) as package:
+            for name in package.namelist():
+                if name.startswith("xl/worksheets/_rels/"):
+                    found[name] = package.read(name)
+                elif name.startswith("xl/worksheets/sheet"):
+                    match = re.search(rb"<hyperlinks>.*?</hyperlinks>", package.read(name), re.S)
+                    found[name] = match.group(0) if match else b""
+        return found
+
+    a, b = links(before), links(after)
+    count = sum(part.count(b"<hyperlink ") for part in a.values())
+    print(f"hyperlinks: {count} links in {len(a)} parts compared")
+    return [f"hyperlinks of {name} differ" for name in sorted(set(a) | set(b)) if a.get(name) != b.get(name)]
+
+
 def compare_histories(before: Path, after: Path) -> list[str]:
     import duckdb
 
@@ -194,6 +218,7 @@ def main() -> int:
         after = run(candidate, after_dir, inputs, args.month, args.as_of)
         differences = compare_json(before, after)
         differences += compare_workbooks(before_dir / "X.xlsx", after_dir / "X.xlsx")
+        differences += compare_links(before_dir / "X.xlsx", after_dir / "X.xlsx")
         differences += compare_histories(before_dir / "H.duckdb", after_dir / "H.duckdb")
     for line in differences:
         print("DIFFERENT:", line)

@@ -540,3 +540,47 @@ def test_month_defaults_to_the_as_of_month_and_output_to_the_current_folder(
     assert result.exit_code == 2
     assert Path("公司汇总_2025-12.xlsx").is_file() and Path("xlcrm-history.duckdb").is_file()
     assert history.months(Path("xlcrm-history.duckdb"))[0]["month"] == "2025-12"
+
+
+def test_merge_tags_each_row_with_its_submission_even_when_schemas_differ() -> None:
+    """The shipped frames of a form decode in one call and each row keeps its submission, department, file.
+
+    Rows: 甲 (2 archive rows), 乙 (0 rows: adds nothing), 丙 (1 row). Then 丙's frame has a column
+    the others lack, which the one-call decode refuses: decoded one by one, the same tags.
+    """
+    import io
+
+    import polars as pl
+
+    from xlcrm.batch.company import _merge
+    from xlcrm.batch.cross import DEPT, FILE, SUB
+    from xlcrm.batch.discover import CHECKED
+    from xlcrm.batch.worker import Outcome, ShippedForm
+
+    def shipped(frame: pl.DataFrame) -> ShippedForm:
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer)
+        return ShippedForm(buffer.getvalue(), [], [], frame.height)
+
+    def outcomes(third: pl.DataFrame) -> list[Outcome]:
+        frames = [
+            pl.DataFrame({"customer_code": ["A1", "A2"]}),
+            pl.DataFrame({"customer_code": []}, schema={"customer_code": pl.Utf8}),
+            third,
+        ]
+        return [
+            Outcome(position, f"{name}.xlsx", CHECKED, department=name, forms={"archive": shipped(frame)})
+            for position, (name, frame) in enumerate(zip(("甲", "乙", "丙"), frames, strict=True))
+        ]
+
+    expected = [("A1", 0, "甲", "甲.xlsx"), ("A2", 0, "甲", "甲.xlsx"), ("C1", 2, "丙", "丙.xlsx")]
+    for third in (
+        pl.DataFrame({"customer_code": ["C1"]}),
+        pl.DataFrame({"customer_code": ["C1"], "extra": [1]}),
+    ):
+        archive = _merge(outcomes(third))["archive"]
+        assert archive.select("customer_code", SUB, DEPT, FILE).rows() == expected
+        assert archive.height == 3 and "name" in archive.columns  # every declared column, typed
+    assert _merge(outcomes(pl.DataFrame({"customer_code": ["C1"], "extra": [1]})))["archive"][
+        "extra"
+    ].to_list() == [None, None, 1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import python_calamine
@@ -81,3 +82,60 @@ def test_ahead_keeps_the_order_and_makes_at_most_depth_ahead() -> None:
     made = list(ahead(make, range(12), depth=2))
     assert made == [n * n for n in range(12)]
     assert most[0] <= 2
+
+
+def test_repeated_text_goes_through_the_shared_string_table(tmp_path: Path) -> None:
+    """Repetitive columns become indices into xl/sharedStrings.xml; read back they are the same text.
+
+    Rows: the tricky texts three times each (repeated: shared) beside a column of distinct codes
+    (mostly different: stays inline), and a second sheet reusing the first one's strings.
+    """
+    tricky = [t for t in TRICKY for _ in range(3)]
+    first = pl.DataFrame(
+        {"repeated": tricky, "codes": [f"K{n:04d}" for n in range(len(tricky))]},
+        schema={"repeated": pl.Utf8, "codes": pl.Utf8},
+    )
+    second = pl.DataFrame(
+        {"again": ["普通文本", "新的", "新的", "普通文本", None]}, schema={"again": pl.Utf8}
+    )
+    stage, target = tmp_path / "stage.xlsx", tmp_path / "out.xlsx"
+    book = xlsxwriter.Workbook(str(stage), {"constant_memory": True})
+    for name, frame in (("甲", first), ("乙", second)):
+        book.add_worksheet(name).write_row(0, 0, frame.columns)
+    book.close()
+    strings = sheetxml.SharedStrings()
+    coded_first, kinds_first = strings.share(first, ["text", "text"])
+    coded_second, kinds_second = strings.share(second, ["text"])
+    assert kinds_first == ["shared", "text"] and kinds_second == ["shared"]
+    assert len(strings.index) == len({t for t in TRICKY if t is not None}) + 1  # 普通文本 once, 新的 added
+    assert strings.count == len([t for t in tricky if t is not None]) + 4
+    replaced: dict[str, Any] = {}
+    with zipfile.ZipFile(stage) as source, zipfile.ZipFile(target, "w") as out:
+        for index, (frame, kinds) in enumerate(
+            ((coded_first, kinds_first), (coded_second, kinds_second)), start=1
+        ):
+            part = f"xl/worksheets/sheet{index}.xml"
+            rows = sheetxml.rows_xml(frame, kinds, 2, 0)
+            replaced[part] = sheetxml.splice(source.read(part), rows, frame.height + 1, frame.width - 1)
+        types, rels = strings.register(
+            source.read("[Content_Types].xml"), source.read("xl/_rels/workbook.xml.rels")
+        )
+        replaced["[Content_Types].xml"], replaced["xl/_rels/workbook.xml.rels"] = [types], [rels]
+        sheetxml.copy_with(source, out, replaced, {strings.PART: strings.xml()})
+    calamine = python_calamine.CalamineWorkbook.from_path(str(target))
+    assert [r[0] for r in calamine.get_sheet_by_name("甲").to_python()[1:]] == [v or "" for v in tricky]
+    assert [r[1] for r in calamine.get_sheet_by_name("甲").to_python()[1:]] == first["codes"].to_list()
+    assert [r[0] for r in calamine.get_sheet_by_name("乙").to_python()[1:]] == [
+        "普通文本",
+        "新的",
+        "新的",
+        "普通文本",
+    ]  # the empty last row is not read
+    book_read = load_workbook(target)
+    cell = book_read["甲"]["A8"]
+    assert cell.value == "=1+1" and cell.data_type == "s"  # a shared string is text, never a formula
+    assert [c.value for c in book_read["乙"]["A"]][1:] == ["普通文本", "新的", "新的", "普通文本"]
+    with zipfile.ZipFile(target) as package:
+        sheet = package.read("xl/worksheets/sheet1.xml")
+        assert b't="s"><v>' in sheet and b"<is><t>K0000</t></is>" in sheet
+        assert b'uniqueCount="8"' in package.read(strings.PART)  # 7 distinct texts of TRICKY and 新的

@@ -23,7 +23,7 @@ from xlcrm.ahead import ahead
 from xlcrm.deflate import deflate_fast
 from xlcrm.diagnostics import column_letter
 
-Kind = Literal["text", "number", "date"]
+Kind = Literal["text", "number", "date", "shared"]
 CHUNK = 20_000  # rows per piece of XML (~30 MB of text at 30 columns)
 _CONTROL = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))]
 _ESCAPED = [f"_x{ord(c):04X}_" for c in _CONTROL]
@@ -34,10 +34,8 @@ _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 _ROW = "__excel_row"
 
 
-def _text_cell(
-    name: str, letter: str, row: pl.Expr, column: pl.Series, style: pl.Expr | None = None
-) -> pl.Expr:
-    """A text column's cells; each escape runs only where the column needs it (most need none)."""
+def _escaped(name: str, column: pl.Series) -> tuple[pl.Expr, pl.Expr]:
+    """A text column's ``<t>`` opening tag and its escaped text; each escape only where needed."""
     text = pl.col(name).cast(pl.Utf8)
     value = text
     # one search tells whether any of the four below can apply (most columns need none of them)
@@ -59,6 +57,14 @@ def _text_cell(
             .then(pl.lit('<t xml:space="preserve">'))
             .otherwise(open_tag)
         )
+    return open_tag, value
+
+
+def _text_cell(
+    name: str, letter: str, row: pl.Expr, column: pl.Series, style: pl.Expr | None = None
+) -> pl.Expr:
+    """A text column's cells, as inline strings."""
+    open_tag, value = _escaped(name, column)
     styled = pl.lit("") if style is None else pl.concat_str(pl.lit(' s="'), style, pl.lit('"')).fill_null("")
     return pl.concat_str(
         [
@@ -70,6 +76,19 @@ def _text_cell(
             open_tag,
             value,
             pl.lit("</t></is></c>"),
+        ]
+    )
+
+
+def _shared_cell(name: str, letter: str, row: pl.Expr) -> pl.Expr:
+    """A shared column's cells: each an index into the shared-string table."""
+    return pl.concat_str(
+        [
+            pl.lit(f'<c r="{letter}'),
+            row,
+            pl.lit('" t="s"><v>'),
+            pl.col(name).cast(pl.Utf8),
+            pl.lit("</v></c>"),
         ]
     )
 
@@ -97,7 +116,7 @@ def rows_xml(
     styles: dict[str, str] | None = None,
     number_styles: dict[str, int] | None = None,
 ) -> Iterator[bytes]:
-    """``<row>`` elements for ``frame`` (text, number or date per column), from Excel row ``first_row``.
+    """``<row>`` elements for ``frame`` (text, number, date or shared per column), from Excel row ``first_row``.
 
     ``styles`` names, for a text column, a column of ``frame`` holding each cell's style index
     (null: none); that column itself is not written. ``number_styles``: the style index of a
@@ -115,6 +134,8 @@ def rows_xml(
         if kind == "text":
             style = pl.col(styles[name]).cast(pl.Utf8) if name in styles else None
             cells.append(_text_cell(name, letter, row, frame[name].cast(pl.Utf8), style))
+        elif kind == "shared":
+            cells.append(_shared_cell(name, letter, row))
         elif kind == "date":
             cells.append(_date_cell(name, letter, row, date_style))
         else:
@@ -131,6 +152,79 @@ def rows_xml(
         return buffer.getvalue()
 
     yield from ahead(piece, range(0, frame.height, chunk))
+
+
+class SharedStrings:
+    """The workbook's shared-string table, for text columns that repeat a few values.
+
+    A department, a file, a form's name or a 是/否 is the same text on hundreds of thousands
+    of rows; written once in ``xl/sharedStrings.xml`` and referred to by its index, it takes a
+    third of the bytes to make and to deflate. Columns of mostly different values (names,
+    codes) stay inline strings, which cost less there.
+    """
+
+    PART = "xl/sharedStrings.xml"
+    CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+    RELATIONSHIP = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.count = 0  # cells that refer to the table
+
+    def share(
+        self, frame: pl.DataFrame, kinds: list[Kind], keep: Iterable[str] = ()
+    ) -> tuple[pl.DataFrame, list[Kind]]:
+        """``frame`` with its repetitive text columns (``keep`` left as they are) as indices, and their kinds."""
+        kept = set(keep)
+        columns: list[pl.Series] = []
+        shared: list[Kind] = []
+        for name, kind in zip(frame.columns, kinds, strict=True):
+            column = frame[name]
+            if kind != "text" or name in kept or column.dtype != pl.Utf8:
+                shared.append(kind)
+                continue
+            values = column.drop_nulls().unique(maintain_order=True)
+            filled = column.len() - column.null_count()
+            if len(values) * 2 > filled:  # mostly different: inline is smaller
+                shared.append(kind)
+                continue
+            codes = pl.Series(
+                [self.index.setdefault(v, len(self.index)) for v in values.to_list()], dtype=pl.UInt32
+            )
+            columns.append(column.replace_strict(values, codes, default=None, return_dtype=pl.UInt32))
+            self.count += filled
+            shared.append("shared")
+        return (frame.with_columns(columns) if columns else frame), shared
+
+    def xml(self) -> bytes:
+        """The ``xl/sharedStrings.xml`` part (escaped as inline strings are)."""
+        strings = pl.DataFrame({"s": list(self.index)}, schema={"s": pl.Utf8})
+        open_tag, value = _escaped("s", strings["s"])
+        items = io.BytesIO()
+        strings.select(pl.concat_str([pl.lit("<si>"), open_tag, value, pl.lit("</t></si>")])).write_csv(
+            items, include_header=False, quote_style="never"
+        )
+        head = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            f'count="{self.count}" uniqueCount="{len(self.index)}">'
+        )
+        return head.encode() + items.getvalue() + b"</sst>"
+
+    def register(self, content_types: bytes, workbook_rels: bytes) -> tuple[bytes, bytes]:
+        """``[Content_Types].xml`` and ``xl/_rels/workbook.xml.rels`` naming the part."""
+        override = f'<Override PartName="/{self.PART}" ContentType="{self.CONTENT_TYPE}"/>'.encode()
+        end = content_types.rindex(b"</Types>")
+        numbers = [int(n) for n in re.findall(rb'Id="rId(\d+)"', workbook_rels)]
+        relationship = (
+            f'<Relationship Id="rId{max(numbers, default=0) + 1}" Type="{self.RELATIONSHIP}" '
+            'Target="sharedStrings.xml"/>'
+        ).encode()
+        last = workbook_rels.rindex(b"</Relationships>")
+        return (
+            content_types[:end] + override + content_types[end:],
+            workbook_rels[:last] + relationship + workbook_rels[last:],
+        )
 
 
 def splice(
@@ -196,25 +290,44 @@ def external_target(path: str, relative: bool) -> str:
     return target
 
 
-def attribute(text: str) -> str:
+def _attribute(text: pl.Expr) -> pl.Expr:
     """Text escaped for an XML attribute."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
+        text = text.str.replace_all(char, entity, literal=True)
+    return text
 
 
-def hyperlinks(links: list[tuple[str, str, str]]) -> tuple[bytes, bytes]:
-    """The ``<hyperlinks>`` element and the sheet's relationships part for (cell, target, location)."""
-    elements = [
-        f'<hyperlink ref="{ref}" r:id="rId{n}" location="{attribute(location)}"/>'
-        for n, (ref, _, location) in enumerate(links, start=1)
-    ]
-    relationships = [
-        f'<Relationship Id="rId{n}" Type="{REL_HYPERLINK}" Target="{attribute(target)}" TargetMode="External"/>'
-        for n, (_, target, _) in enumerate(links, start=1)
-    ]
+def hyperlinks(links: pl.DataFrame) -> tuple[bytes, bytes]:
+    """The ``<hyperlinks>`` element and the sheet's relationships part for ``links`` (cell, target, location)."""
+    number = pl.int_range(1, pl.len() + 1).cast(pl.Utf8)
+    made = links.select(
+        pl.concat_str(
+            [
+                pl.lit('<hyperlink ref="'),
+                pl.col("cell"),
+                pl.lit('" r:id="rId'),
+                number,
+                pl.lit('" location="'),
+                _attribute(pl.col("location")),
+                pl.lit('"/>'),
+            ]
+        ).str.join(""),
+        pl.concat_str(
+            [
+                pl.lit('<Relationship Id="rId'),
+                number,
+                pl.lit(f'" Type="{REL_HYPERLINK}" Target="'),
+                _attribute(pl.col("target")),
+                pl.lit('" TargetMode="External"/>'),
+            ]
+        )
+        .str.join("")
+        .alias("relationships"),
+    ).row(0)
     rels = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        + "".join(relationships)
+        + made[1]
         + "</Relationships>"
     )
-    return ("<hyperlinks>" + "".join(elements) + "</hyperlinks>").encode(), rels.encode()
+    return ("<hyperlinks>" + made[0] + "</hyperlinks>").encode(), rels.encode()

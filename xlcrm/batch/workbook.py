@@ -176,9 +176,12 @@ def write(
         ):
             replaced: dict[str, Iterable[bytes]] = {}
             added: dict[str, bytes] = {}
+            strings = sheetxml.SharedStrings()
             for index, part in bulk.items():
                 name = f"xl/worksheets/sheet{index + 1}.xml"
-                frame = part.frame
+                frame, part_kinds = strings.share(
+                    part.frame, part.kinds, keep=[*part.styles, *part.styles.values()]
+                )
                 if part.styles:
                     frame = frame.with_columns(
                         pl.col(c).replace_strict({True: link_style}, default=None)
@@ -186,15 +189,20 @@ def write(
                     )
                 numbers = {column: fmt.xf_index for column, fmt in part.numbers.items()}
                 rows = sheetxml.rows_xml(
-                    frame, part.kinds, 2, date_style, styles=part.styles, number_styles=numbers
+                    frame, part_kinds, 2, date_style, styles=part.styles, number_styles=numbers
                 )
                 width = frame.width - len(part.styles)
                 links = b""
-                if part.links:
+                if part.links is not None:
                     links, added[f"xl/worksheets/_rels/sheet{index + 1}.xml.rels"] = sheetxml.hyperlinks(
                         part.links
                     )
                 replaced[name] = sheetxml.splice(source.read(name), rows, frame.height + 1, width - 1, links)
+            if strings.index:  # XlsxWriter writes inline strings (constant_memory): the table is ours alone
+                added[strings.PART] = strings.xml()
+                types, rels = "[Content_Types].xml", "xl/_rels/workbook.xml.rels"
+                registered = strings.register(source.read(types), source.read(rels))
+                replaced[types], replaced[rels] = [registered[0]], [registered[1]]
             sheetxml.copy_with(source, out, replaced, added)
     finally:
         stage.unlink(missing_ok=True)
@@ -363,6 +371,23 @@ def _findings(
     links are made in bulk (a month has tens of thousands of findings).
     """
     paths = _links(findings, folder)
+    targets = {file: sheetxml.external_target(*where) for file, where in paths.items() if where is not None}
+    # a finding is linked where its file is there to open and it names a sheet and a cell,
+    # up to Excel's limit of links per sheet (counted per sheet: `linked` is made per chunk)
+    target = (
+        pl.col("文件").replace_strict(targets, default=None, return_dtype=pl.Utf8)
+        if targets
+        else pl.lit(None, dtype=pl.Utf8)
+    )
+    linkable = (target.is_not_null() & (pl.col("工作表") != "") & (pl.col("单元格") != "")).fill_null(False)
+    linked = linkable & (linkable.cast(pl.Int64).cum_sum() <= MAX_LINKS)
+    cell = pl.col("单元格")
+    location = pl.concat_str(
+        pl.lit("'"),
+        pl.col("工作表").str.replace_all("'", "''", literal=True),
+        pl.lit("'!"),
+        pl.when(cell.str.contains("[0-9]$")).then(cell).otherwise(pl.concat_str(cell, pl.lit("1"))),
+    )
     memo: dict[str, str] = {}
     frame = pl.DataFrame(
         [_finding_row(f, masked, memo) for f in findings],
@@ -383,21 +408,15 @@ def _findings(
             5,
             {"type": "cell", "criteria": "==", "value": '"错误"', "format": styles.red},
         )
-        links: list[tuple[str, str, str]] = []
-        linked: list[bool] = []
-        for row, finding in enumerate(findings[start:stop], start=2):
-            d = finding.diagnostic
-            where = paths.get(d.file or "")
-            if where is None or not d.sheet or not d.cell or len(links) >= MAX_LINKS:
-                linked.append(False)
-                continue
-            cell = d.cell if d.cell[-1].isdigit() else f"{d.cell}1"
-            sheet_name = d.sheet.replace("'", "''")
-            links.append((f"D{row}", sheetxml.external_target(where[0], where[1]), f"'{sheet_name}'!{cell}"))
-            linked.append(True)
-        part = frame.slice(start, stop - start).with_columns(pl.Series("__link", linked, dtype=pl.Boolean))
+        part = frame.slice(start, stop - start).with_columns(linked.alias("__link"))
+        links = part.with_row_index("__row", offset=2).filter("__link")
+        links = links.select(
+            pl.concat_str(pl.lit("D"), pl.col("__row")).alias("cell"),
+            target.alias("target"),
+            location.alias("location"),
+        )
         bulk[len(book.worksheets()) - 1] = Bulk(
-            part, ["text"] * (len(FINDING_HEADERS) + 1), {"单元格": "__link"}, links
+            part, ["text"] * (len(FINDING_HEADERS) + 1), {"单元格": "__link"}, links if links.height else None
         )
     return bulk
 

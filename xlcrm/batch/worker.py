@@ -94,6 +94,7 @@ class ShippedForm:
     parquet: bytes
     tables: list[TableSketch]
     codes: list[list[str | None]]
+    height: int  # rows of the frame
 
     def frame(self) -> pl.DataFrame:
         """The frame, with ``__sheet``/``__row`` and the computed columns."""
@@ -297,7 +298,7 @@ def _ship(result: Result) -> dict[str, ShippedForm]:
             frame = _with_computed(frame, key, computed[key].values)
         buffer = io.BytesIO()
         frame.write_parquet(buffer, compression="zstd", compression_level=1, statistics=False)
-        shipped[key] = ShippedForm(buffer.getvalue(), tables, data.codes)
+        shipped[key] = ShippedForm(buffer.getvalue(), tables, data.codes, frame.height)
     return shipped
 
 

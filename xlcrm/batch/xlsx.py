@@ -30,7 +30,7 @@ class Bulk:
     frame: pl.DataFrame
     kinds: list[sheetxml.Kind]
     styles: dict[str, str] = field(default_factory=dict)
-    links: list[tuple[str, str, str]] = field(default_factory=list)  # (cell, target, location)
+    links: pl.DataFrame | None = None  # cell, target, location of each hyperlink
     numbers: dict[str, Any] = field(default_factory=dict)  # column -> format of its number cells
 
 
