@@ -5,7 +5,8 @@ some customers shared by two departments) is generated once into benchmarks/data
 is a whole `xlcrm consolidate` process writing its company workbook and history into a fresh
 folder; the ways compared:
 
-- ``--jobs 1`` and ``--jobs 2`` (a spawn process pool);
+- ``--jobs 1`` and ``--jobs 2`` (a spawn process pool), run in alternating pairs; the speed-up
+  is the median of the pairs' ratios (this machine's speed drifts by 20% within minutes);
 - ``--scheduler`` on a 2-worker Dask LocalCluster (processes, 1 thread each) started here;
 - the naive way: a shell loop of `xlcrm check FILE --format json` per file, nothing merged;
 - with ``--reports TREE``: what the month's reports (issue 12) add. Runs with ``--jobs 2``,
@@ -180,11 +181,13 @@ def main() -> None:
         compare_reports(folder, args.reports, args.repeat, args.after)
         return
     results: dict[str, list[Measured]] = {}
-    ways = [("jobs1", ("--jobs", "1")), ("jobs2", ("--jobs", "2"))]
-    for name, options in ways:
-        if name not in args.skip:
-            results[name] = [measure(consolidate(folder, *options)) for _ in range(args.repeat)]
-            _report(name, results[name])
+    ways = [(name, ("--jobs", name[-1])) for name in ("jobs1", "jobs2") if name not in args.skip]
+    for n in range(args.repeat):  # alternating (1 2 2 1 1 2 …): a drift of the machine's speed hits both
+        for name, options in ways if n % 2 == 0 else ways[::-1]:
+            results.setdefault(name, []).append(measure(consolidate(folder, *options)))
+            _report(name, results[name][-1:])
+    for name, _ in ways:
+        _report(name, results[name])
     if "dask" not in args.skip:
         import distributed
 
@@ -208,7 +211,11 @@ def main() -> None:
     medians = {name: statistics.median(m.wall for m in runs) for name, runs in results.items()}
     shutil.rmtree(OUT, ignore_errors=True)
     if "jobs1" in medians and "jobs2" in medians:
-        print(f"speed-up 1 → 2 jobs: {medians['jobs1'] / medians['jobs2']:.2f}×")
+        pairs = [one.wall / two.wall for one, two in zip(results["jobs1"], results["jobs2"], strict=True)]
+        print(
+            f"speed-up 1 → 2 jobs: {statistics.median(pairs):.2f}× (median of the pairs: "
+            f"{', '.join(f'{r:.2f}' for r in pairs)}); of the medians {medians['jobs1'] / medians['jobs2']:.2f}×"
+        )
     if "loop" in medians and "jobs2" in medians:
         print(f"2 jobs vs the shell loop: {medians['loop'] / medians['jobs2']:.2f}× faster")
 

@@ -20,6 +20,7 @@ import polars as pl
 from xlcrm.batch import cross, figures
 from xlcrm.batch.cross import DEPT, FILE, SUB, Claim, Finding
 from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE, Found
+from xlcrm.batch.mask import free_text, mask_columns
 from xlcrm.batch.worker import COMPUTED, ROW, SHEET, SHIPPED, Outcome
 from xlcrm.compute import PREFERRED, VIP
 from xlcrm.context import Context
@@ -46,6 +47,7 @@ class Company:
     major_losses: pl.DataFrame = field(default_factory=pl.DataFrame)
     previous: tuple[str, list[str]] | None = None  # the month D106 compared with, and its departments
     _by_position: dict[int | None, list[Finding]] | None = field(default=None, repr=False)
+    _masked: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
 
     @property
     def checked(self) -> list[Outcome]:
@@ -96,6 +98,12 @@ class Company:
             self.major_losses.filter(pl.col(DEPT) == department),
             self.previous,
         )
+
+    def masked(self, key: str) -> pl.DataFrame:
+        """``tables[key]`` with its free text masked (POLICY §7): made once for every output that shows it."""
+        if key not in self._masked:
+            self._masked[key] = mask_columns(self.tables[key], free_text(key))
+        return self._masked[key]
 
     def findings_of(self, position: int) -> list[Finding]:
         """A submission's findings: check's, the company blacklist's and its D1xx."""

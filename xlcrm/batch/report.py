@@ -17,7 +17,7 @@ import polars as pl
 from xlcrm.batch import accounts, changes, execution, figures, trends
 from xlcrm.batch.company import Company
 from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
-from xlcrm.batch.mask import free_text, mask_columns
+from xlcrm.batch.mask import mask_columns
 from xlcrm.batch.past import Past
 from xlcrm.registry import rules
 
@@ -76,7 +76,7 @@ def build(
     """The report of ``company``'s month (``past``: the history restricted to the same departments)."""
     archive, credit = company.tables["archive"], company.tables["credit"]
     if masked:  # POLICY §7: the names, products… each section lists are masked like 公司客户's
-        archive = mask_columns(archive, free_text("archive"))
+        archive = company.masked("archive")
         credit = mask_columns(credit, ["__name"])
         past = replace(past, customers=mask_columns(past.customers, ["name"]))
     table = execution.execution(credit, company.findings, past)

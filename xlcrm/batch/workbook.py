@@ -31,7 +31,7 @@ from xlcrm.batch import dashboard, sheets, sheetxml
 from xlcrm.batch.company import Company
 from xlcrm.batch.cross import DEPT, FILE, Finding
 from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
-from xlcrm.batch.mask import free_text, mask_columns, mask_text
+from xlcrm.batch.mask import mask_columns, mask_text
 from xlcrm.batch.past import Past
 from xlcrm.batch.report import Report, build
 from xlcrm.batch.worker import COMPANY_SHEETS, DEPARTMENT_SOURCES, ROW, SHEET, SHIPPED
@@ -476,7 +476,7 @@ def customer_table(company: Company, unmasked: bool) -> pl.DataFrame:
     """公司客户: the merged archive with its department, file, place and computed facts, by header."""
     archive = company.tables["archive"]
     if not unmasked:
-        archive = mask_columns(archive, free_text("archive"))
+        archive = company.masked("archive")
     declared = [(c.key, c.zh) for c in forms()["archive"].columns]
     columns = [*CUSTOMER_LEAD, *declared, *CUSTOMER_TAIL]
     exprs = []
