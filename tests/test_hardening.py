@@ -566,3 +566,47 @@ def test_an_error_while_a_signal_unwinds_the_run_is_still_the_signal(name: str, 
     assert child.returncode == code, child.stderr
     one_line(child.stderr, "已中断")
     assert "内部错误" not in child.stderr and "RuntimeError" not in child.stderr
+
+
+def test_held_signals_reach_their_handler_after_the_block() -> None:
+    """SIGTERM raised inside interrupts.held() waits for the block's end, then reaches the handler set."""
+    from xlcrm import interrupts
+
+    got: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda number, _frame: got.append(number))
+    try:
+        with interrupts.held():
+            signal.raise_signal(signal.SIGTERM)
+            assert got == []  # held back
+        assert got == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_ctrl_c_just_as_the_read_folder_is_made_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGINT the moment the spool folder exists, before the block that removes it holds it: it goes too.
+
+    CI once left ``xlcrm-read-*`` behind after a Ctrl-C (test_interrupting_a_check_exits_130).
+    """
+    import tempfile
+    import types
+
+    from xlcrm import repack
+
+    made: list[Path] = []
+
+    class Interrupted(tempfile.TemporaryDirectory):  # type: ignore[type-arg]
+        def __init__(self, **options: Any) -> None:
+            super().__init__(dir=tmp_path, **options)
+            made.append(Path(self.name))
+            self._finalizer.detach()  # xlcrm leaves by os._exit: no finalizer would remove it
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(repack.tempfile, "TemporaryDirectory", Interrupted)
+    source = types.SimpleNamespace(password=None, data=None, spools={}, repacked=None)
+    with pytest.raises(KeyboardInterrupt), repack.spooling(source, ["客户档案"]):  # type: ignore[arg-type]
+        pytest.fail("the block must not start")
+    assert len(made) == 1 and not made[0].exists()
+    assert list(tmp_path.iterdir()) == []

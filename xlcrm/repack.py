@@ -23,10 +23,11 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from xlcrm.interrupts import held
 from xlcrm.preflight import Limits, Source, inflate
 from xlcrm.sheetscan import HEAD_MAX, SHEET_DATA
 
@@ -122,19 +123,26 @@ def spooling(source: Source, sheets: list[str]) -> Iterator[None]:
     if source.password is not None or source.data is not None:
         yield
         return
+    made: tempfile.TemporaryDirectory[str] | None = None
     try:
-        made = tempfile.TemporaryDirectory(prefix="xlcrm-read-", ignore_cleanup_errors=True)
-    except OSError:  # no usable temporary folder: the input is read as it is
-        yield
-        return
-    with made as folder:
-        source.spools = {name: Spool(Path(folder) / f"sheet{i}.xml") for i, name in enumerate(sheets)}
+        # made and remembered together (a signal in between would leave the folder); without a
+        # usable temporary folder the input is read as it is
+        with held(), suppress(OSError):
+            made = tempfile.TemporaryDirectory(prefix="xlcrm-read-", ignore_cleanup_errors=True)
+        if made is None:
+            yield
+            return
+        source.spools = {name: Spool(Path(made.name) / f"sheet{i}.xml") for i, name in enumerate(sheets)}
         try:
             yield
         finally:
             for spool in source.spools.values():
                 spool.close()
             source.spools, source.repacked = {}, None
+    finally:
+        if made is not None:
+            with held():  # removed whole, even when a signal comes meanwhile
+                made.cleanup()
 
 
 def repack(source: Source, limits: Limits) -> None:

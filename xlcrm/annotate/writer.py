@@ -63,6 +63,7 @@ from xlcrm.computed import ComputedColumns, computed_columns, computed_place
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.engine import Result
 from xlcrm.errors import InputError
+from xlcrm.interrupts import held
 from xlcrm.sheetscan import EXCEL_COLS
 
 ISSUES, SUMMARY = "问题清单", "汇总"
@@ -152,10 +153,12 @@ def annotate(
         except Exception as exc:  # a part the writer must rewrite is damaged
             raise InputError("unprocessable", label, detail=_short(exc)) from None
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=".xlcrm-", suffix=target.suffix, dir=target.parent)
-        os.close(handle)
-        temporary = Path(name)
+        temporary: Path | None = None
         try:
+            with held():  # made and remembered together: the except below removes it
+                handle, name = tempfile.mkstemp(prefix=".xlcrm-", suffix=target.suffix, dir=target.parent)
+                os.close(handle)
+                temporary = Path(name)
             try:
                 if password is None:
                     package.save(temporary)
@@ -177,7 +180,8 @@ def annotate(
                 _backup(target)
             _place(temporary, target, replace=replace or backup)
         except BaseException:  # also Ctrl-C or SIGTERM: no temporary file is left behind
-            temporary.unlink(missing_ok=True)
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
             raise
     except OSError as exc:
         raise InputError("output", str(target), detail=_why(exc)) from None

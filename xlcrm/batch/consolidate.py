@@ -31,6 +31,7 @@ from xlcrm.batch.discover import SKIPPED, discover, sha256_of
 from xlcrm.batch.worker import Outcome, Task, check_file
 from xlcrm.engine import Options, check
 from xlcrm.errors import InputError
+from xlcrm.interrupts import held
 from xlcrm.policy import default_policy
 from xlcrm.registry import Lang
 
@@ -255,7 +256,8 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
                 after_insert,
             )
         for target in month.targets:
-            temporaries[target.path] = _temporary(target.path)
+            with held():  # made and remembered together: the finally below removes it
+                temporaries[target.path] = _temporary(target.path)
             try:
                 _make(month, target, temporaries[target.path], settings)
             except OSError as exc:
@@ -292,7 +294,7 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
             pending, storing = storing, None  # commit rolls back itself if it fails
             pending.commit(history.run_frames(month.company, month.run, written[0].sha256, records), place)
         else:
-            with history.held_interrupt():
+            with held():
                 place()
         return written
     except BaseException:

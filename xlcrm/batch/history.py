@@ -12,10 +12,7 @@ README, and checked against ``TABLES`` by a test.
 from __future__ import annotations
 
 import json
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +23,7 @@ from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
 from xlcrm.batch.worker import ROW, SHEET
 from xlcrm.errors import InputError
 from xlcrm.forms import forms
+from xlcrm.interrupts import held
 from xlcrm.registry import rules
 
 if TYPE_CHECKING:
@@ -228,7 +226,7 @@ class Storing:
         try:
             self._inserted.result()
             self._insert(frames)
-            with held_interrupt():
+            with held():
                 self._con.execute("COMMIT")
                 if finish is not None:
                     finish()
@@ -311,24 +309,6 @@ def months(path: Path) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     finally:
         con.close()
-
-
-@contextmanager
-def held_interrupt() -> Iterator[None]:
-    """Hold Ctrl-C back for a few statements that must happen together; raise it afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[bool] = []
-    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:  # as the handler held back would have: KeyboardInterrupt, or xlcrm's own
-        if callable(previous):
-            previous(signal.SIGINT, None)
-        raise KeyboardInterrupt
 
 
 def frames_of(company: Company, withheld: frozenset[int] = frozenset()) -> dict[str, pl.DataFrame]:

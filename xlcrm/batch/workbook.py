@@ -37,6 +37,7 @@ from xlcrm.batch.report import Report, build
 from xlcrm.batch.worker import COMPANY_SHEETS, DEPARTMENT_SOURCES, ROW, SHEET, SHIPPED
 from xlcrm.batch.xlsx import Bulk, Styles, header, kinds, page, put
 from xlcrm.forms import forms
+from xlcrm.interrupts import held
 
 EXCEL_ROWS = 1_048_576
 MAX_LINKS = 65_530  # Excel's limit of hyperlinks per worksheet
@@ -134,8 +135,10 @@ def write(
         stage = target.with_name(f".{target.name}.stage")
     # XlsxWriter's own temporary files (each sheet's rows, then each part) go to a private
     # folder beside the stage, removed whatever happens: never left in the system's temp folder.
-    scratch = tempfile.mkdtemp(prefix=".xlcrm-", dir=stage.parent)
+    scratch = ""
     try:
+        with held():  # made and remembered together: the finally below removes it
+            scratch = tempfile.mkdtemp(prefix=".xlcrm-", dir=stage.parent)
         book = xlsxwriter.Workbook(
             str(stage),
             {
@@ -206,7 +209,8 @@ def write(
             sheetxml.copy_with(source, out, replaced, added)
     finally:
         stage.unlink(missing_ok=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _report(company: Company, *, masked: bool) -> Report:

@@ -1,0 +1,34 @@
+"""Ctrl-C and SIGTERM held back for a few statements that must happen together.
+
+A temporary file or folder is made, then remembered by the block that removes it: a signal
+between the two would leave it behind. Inside ``held()`` a SIGINT or SIGTERM is only noted;
+when the block ends the handlers are put back and the first signal noted is raised again,
+so it reaches whichever handler was set (xlcrm's own in the CLI, Python's default otherwise).
+Only the main thread receives signals: elsewhere ``held()`` does nothing.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the block; raise the first one that came afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {number: signal.signal(number, lambda got, _frame: caught.append(got)) for number in SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if caught:
+        signal.raise_signal(caught[0])
