@@ -606,7 +606,12 @@ def test_ctrl_c_just_as_the_read_folder_is_made_leaves_nothing(
 
     monkeypatch.setattr(repack.tempfile, "TemporaryDirectory", Interrupted)
     source = types.SimpleNamespace(password=None, data=None, spools={}, repacked=None)
-    with pytest.raises(KeyboardInterrupt), repack.spooling(source, ["客户档案"]):  # type: ignore[arg-type]
-        pytest.fail("the block must not start")
+    # Python's own Ctrl-C handler, whatever the test runner's process had (an xdist worker may ignore SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), repack.spooling(source, ["客户档案"]):  # type: ignore[arg-type]
+            pytest.fail("the block must not start")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert len(made) == 1 and not made[0].exists()
     assert list(tmp_path.iterdir()) == []
