@@ -579,6 +579,19 @@ def test_held_signals_reach_their_handler_after_the_block() -> None:
             signal.raise_signal(signal.SIGTERM)
             assert got == []  # held back
         assert got == [signal.SIGTERM]
+        with pytest.raises(OSError), interrupts.held():  # the block fails: the signal still arrives
+            signal.raise_signal(signal.SIGTERM)
+            raise OSError("disk full")
+        assert got == [signal.SIGTERM, signal.SIGTERM]
+        before = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:  # a handler that raises: Ctrl-C wins over the block's error, which it carries
+            with pytest.raises(KeyboardInterrupt) as caught, interrupts.held():
+                signal.raise_signal(signal.SIGINT)
+                raise OSError("disk full")
+            assert isinstance(caught.value.__context__, OSError)
+        finally:
+            signal.signal(signal.SIGINT, before)
     finally:
         signal.signal(signal.SIGTERM, previous)
 

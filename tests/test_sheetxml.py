@@ -139,3 +139,26 @@ def test_repeated_text_goes_through_the_shared_string_table(tmp_path: Path) -> N
         sheet = package.read("xl/worksheets/sheet1.xml")
         assert b't="s"><v>' in sheet and b"<is><t>K0000</t></is>" in sheet
         assert b'uniqueCount="8"' in package.read(strings.PART)  # 7 distinct texts of TRICKY and 新的
+
+
+def test_hyperlinks_leave_out_incomplete_links_and_number_the_rest() -> None:
+    """Rows: a link, one without a target, another link; then no links at all."""
+    links = pl.DataFrame(
+        {
+            "cell": ["D2", "D3", "D4"],
+            "target": ["a.xlsx", None, "b&c.xlsx"],
+            "location": ["'客户档案'!A1", "'x'!B2", "'It''s'!C3"],
+        },
+        schema={"cell": pl.Utf8, "target": pl.Utf8, "location": pl.Utf8},
+    )
+    element, relationships = sheetxml.hyperlinks(links)
+    assert (
+        element
+        == (
+            '<hyperlinks><hyperlink ref="D2" r:id="rId1" location="\'客户档案\'!A1"/>'
+            '<hyperlink ref="D4" r:id="rId2" location="\'It\'\'s\'!C3"/></hyperlinks>'
+        ).encode()
+    )
+    assert b'Id="rId1"' in relationships and b'Target="b&amp;c.xlsx"' in relationships
+    assert b"rId3" not in relationships and b"D3" not in element
+    assert sheetxml.hyperlinks(links.clear()) == (b"", b"")

@@ -13,22 +13,29 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
 def held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back for the block; raise the first one that came afterwards."""
+    """Hold SIGINT and SIGTERM back for the block; raise the first one that came afterwards.
+
+    It is raised also when the block itself fails (the user's Ctrl-C wins over, and is chained
+    to, that error), and the handlers are put back even if a signal came while they were set.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = {number: signal.signal(number, lambda got, _frame: caught.append(got)) for number in SIGNALS}
+    previous: dict[int, Any] = {}
     try:
+        for number in SIGNALS:
+            previous[number] = signal.signal(number, lambda got, _frame: caught.append(got))
         yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-    if caught:
-        signal.raise_signal(caught[0])
+        for held_number, handler in previous.items():  # None: set outside Python; the default then
+            signal.signal(held_number, signal.SIG_DFL if handler is None else handler)
+        if caught:
+            signal.raise_signal(caught[0])

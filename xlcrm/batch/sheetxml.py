@@ -298,7 +298,13 @@ def _attribute(text: pl.Expr) -> pl.Expr:
 
 
 def hyperlinks(links: pl.DataFrame) -> tuple[bytes, bytes]:
-    """The ``<hyperlinks>`` element and the sheet's relationships part for ``links`` (cell, target, location)."""
+    """The ``<hyperlinks>`` element and the sheet's relationships part for ``links`` (cell, target, location).
+
+    A link without a cell, target or location is left out; no links at all: two empty parts.
+    """
+    links = links.drop_nulls(["cell", "target", "location"])
+    if links.is_empty():
+        return b"", b""
     number = pl.int_range(1, pl.len() + 1).cast(pl.Utf8)
     made = links.select(
         pl.concat_str(

@@ -197,9 +197,9 @@ def write(
                 width = frame.width - len(part.styles)
                 links = b""
                 if part.links is not None:
-                    links, added[f"xl/worksheets/_rels/sheet{index + 1}.xml.rels"] = sheetxml.hyperlinks(
-                        part.links
-                    )
+                    links, relationships = sheetxml.hyperlinks(part.links)
+                    if relationships:
+                        added[f"xl/worksheets/_rels/sheet{index + 1}.xml.rels"] = relationships
                 replaced[name] = sheetxml.splice(source.read(name), rows, frame.height + 1, width - 1, links)
             if strings.index:  # XlsxWriter writes inline strings (constant_memory): the table is ours alone
                 added[strings.PART] = strings.xml()
