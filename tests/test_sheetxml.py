@@ -21,7 +21,7 @@ TRICKY = [
     "=1+1",
     "  leading and trailing  ",
     "_x0041_ stays literal",
-    "tab\tand\x01control",
+    "tab\tand\x01control\r\nand a Windows line end",
     "'quoted' \"double\"",
     None,
 ]

@@ -25,7 +25,9 @@ from xlcrm.diagnostics import column_letter
 
 Kind = Literal["text", "number", "date", "shared"]
 CHUNK = 20_000  # rows per piece of XML (~30 MB of text at 30 columns)
-_CONTROL = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))]
+# Every C0 control but tab and line feed, as Excel (and XlsxWriter) escape them: a raw carriage
+# return would come back from any XML parser as a line feed.
+_CONTROL = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20))]
 _ESCAPED = [f"_x{ord(c):04X}_" for c in _CONTROL]
 _CONTROL_CLASS = "[" + "".join(f"\\x{{{ord(c):02X}}}" for c in _CONTROL) + "]"
 _LITERAL_ESCAPE, _MARKUP, _EDGE_SPACE = r"_x[0-9A-Fa-f]{4}_", r"[&<>]", r"^\s|\s$"
