@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from xlcrm import __version__, clizh
+from xlcrm.interrupts import SIGNALS
 from xlcrm.normalize import INVALID, to_date
 from xlcrm.policy import Policy
 from xlcrm.registry import Lang
@@ -693,7 +694,7 @@ def _interrupt(signal_number: int, _frame: Any) -> None:
 
 def _stopped(code: int) -> int:
     """Say that a signal stopped the run; its exit status (130 for SIGINT, 143 for SIGTERM)."""
-    for number in (signal.SIGINT, signal.SIGTERM):  # a second signal ends it at once
+    for number in SIGNALS:  # a second signal ends it at once
         signal.signal(number, signal.SIG_DFL)
     click.echo(
         f"xlcrm 已中断（{signal.Signals(code - 128).name}），未写完的文件已删除，原文件未改动。"
@@ -712,7 +713,7 @@ def main() -> None:
     # A short-lived process holding millions of cell values: automatic cyclic collections
     # would walk them all, repeatedly, for garbage xlcrm hardly creates (~1 s per 100k rows).
     gc.disable()
-    for number in (signal.SIGINT, signal.SIGTERM):
+    for number in SIGNALS:
         signal.signal(number, _interrupt)
     try:
         cli(standalone_mode=True)

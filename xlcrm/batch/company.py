@@ -184,12 +184,12 @@ def _merge(checked: list[Outcome]) -> dict[str, pl.DataFrame]:
     for key in SHIPPED:
         having = [o for o in checked if key in o.forms and o.forms[key].height]
         parts = [o.forms[key] for o in having]
-        try:
-            frame = pl.read_parquet([p.parquet for p in parts]) if parts else None
-        except pl.exceptions.PolarsError:  # schemas differ (a column another submission lacks)
-            frame = pl.concat([p.frame() for p in parts], how="diagonal_relaxed")
-        if frame is not None:
-            heights = [p.height for p in parts]
+        frames = [_empty(key)]
+        if parts:
+            try:
+                frame = pl.read_parquet([p.parquet for p in parts])
+            except pl.exceptions.PolarsError:  # schemas differ (a column another submission lacks)
+                frame = pl.concat([p.frame() for p in parts], how="diagonal_relaxed")
             tags = pl.DataFrame(
                 {
                     SUB: [o.position for o in having],
@@ -198,12 +198,11 @@ def _merge(checked: list[Outcome]) -> dict[str, pl.DataFrame]:
                 },
                 schema={SUB: pl.Int64, DEPT: pl.Utf8, FILE: pl.Utf8},
             )
-            frame = frame.with_columns(
-                tags.select(pl.all().repeat_by(pl.Series(heights, dtype=pl.UInt32)).explode()).get_columns()
+            heights = pl.Series([p.height for p in parts], dtype=pl.UInt32)
+            frames.append(
+                frame.with_columns(tags.select(pl.all().repeat_by(heights).explode()).get_columns())
             )
-        merged[key] = pl.concat(
-            [_empty(key), *([frame] if frame is not None else [])], how="diagonal_relaxed"
-        )
+        merged[key] = pl.concat(frames, how="diagonal_relaxed")
     return merged
 
 

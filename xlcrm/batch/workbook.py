@@ -420,7 +420,7 @@ def _findings(
             location.alias("location"),
         )
         bulk[len(book.worksheets()) - 1] = Bulk(
-            part, ["text"] * (len(FINDING_HEADERS) + 1), {"单元格": "__link"}, links if links.height else None
+            part, ["text"] * (len(FINDING_HEADERS) + 1), {"单元格": "__link"}, links
         )
     return bulk
 
