@@ -24,16 +24,18 @@ TRICKY = [
     "tab\tand\x01control\r\nand a Windows line end",
     "'quoted' \"double\"",
     None,
+    "_x005F_x0041_ and _x0041_x0042_x0043_ chained stay literal",
 ]
+PAD = [None] * (len(TRICKY) - 8)  # the other columns' rows beside the texts past the eighth
 
 
 def test_text_numbers_and_dates_round_trip(tmp_path: Path) -> None:
     frame = pl.DataFrame(
         {
             "text": TRICKY,
-            "number": [1.5, 0.0, -3.0, 1e20, None, 7.0, 123456789.125, float("nan")],
-            "integer": [1, 2, None, 4, 5, 6, 7, 8],
-            "date": [dt.date(2025, 12, 31), None, dt.date(1900, 3, 1), *[dt.date(2024, 2, 29)] * 5],
+            "number": [1.5, 0.0, -3.0, 1e20, None, 7.0, 123456789.125, float("nan"), *PAD],
+            "integer": [1, 2, None, 4, 5, 6, 7, 8, *PAD],
+            "date": [dt.date(2025, 12, 31), None, dt.date(1900, 3, 1), *[dt.date(2024, 2, 29)] * 5, *PAD],
         },
         schema={"text": pl.Utf8, "number": pl.Float64, "integer": pl.Int64, "date": pl.Date},
     )
@@ -54,13 +56,13 @@ def test_text_numbers_and_dates_round_trip(tmp_path: Path) -> None:
     assert [row[0] for row in calamine[1:]] == [v or "" for v in TRICKY]
     sheet = load_workbook(target)["表"]
     values = list(sheet.iter_rows(min_row=2, max_col=4, values_only=True))
-    assert [v[1] for v in values] == [1.5, 0, -3, 1e20, None, 7, 123456789.125, None]
-    assert [v[2] for v in values] == [1, 2, None, 4, 5, 6, 7, 8]
+    assert [v[1] for v in values] == [1.5, 0, -3, 1e20, None, 7, 123456789.125, None, *PAD]
+    assert [v[2] for v in values] == [1, 2, None, 4, 5, 6, 7, 8, *PAD]
     assert [v[3].date() if v[3] else None for v in values] == frame["date"].to_list()
     assert sheet["A4"].value == "=1+1" and sheet["A4"].data_type == "s"  # text, never a formula
     with zipfile.ZipFile(target) as package:
         xml = package.read("xl/worksheets/sheet1.xml")
-    assert b'<dimension ref="A1:E9"/>' in xml and b"<f>" not in xml
+    assert f'<dimension ref="A1:E{len(TRICKY) + 1}"/>'.encode() in xml and b"<f>" not in xml
 
 
 def test_ahead_keeps_the_order_and_makes_at_most_depth_ahead() -> None:
@@ -138,7 +140,8 @@ def test_repeated_text_goes_through_the_shared_string_table(tmp_path: Path) -> N
     with zipfile.ZipFile(target) as package:
         sheet = package.read("xl/worksheets/sheet1.xml")
         assert b't="s"><v>' in sheet and b"<is><t>K0000</t></is>" in sheet
-        assert b'uniqueCount="8"' in package.read(strings.PART)  # 7 distinct texts of TRICKY and 新的
+        distinct = len({t for t in TRICKY if t is not None}) + 1  # TRICKY's texts and 新的
+        assert f'uniqueCount="{distinct}"'.encode() in package.read(strings.PART)
 
 
 def test_hyperlinks_leave_out_incomplete_links_and_number_the_rest() -> None:
@@ -162,3 +165,26 @@ def test_hyperlinks_leave_out_incomplete_links_and_number_the_rest() -> None:
     assert b'Id="rId1"' in relationships and b'Target="b&amp;c.xlsx"' in relationships
     assert b"rId3" not in relationships and b"D3" not in element
     assert sheetxml.hyperlinks(links.clear()) == (b"", b"")
+
+
+def test_characters_xml_cannot_hold_are_escaped_as_excel_does(tmp_path: Path) -> None:
+    """U+FFFE and U+FFFF (no XML characters) become _xFFFE_ and _xFFFF_: the part stays readable.
+
+    Written raw, either one made the sheet (or the shared-string table, every sheet) unreadable.
+    """
+    import xml.etree.ElementTree as ET
+
+    frame = pl.DataFrame({"text": ["前\ufffe中\uffff后", "普通"]})
+    stage, target = tmp_path / "stage.xlsx", tmp_path / "out.xlsx"
+    book = xlsxwriter.Workbook(str(stage), {"constant_memory": True})
+    book.add_worksheet("表").write_row(0, 0, frame.columns)
+    book.close()
+    part = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(stage) as source, zipfile.ZipFile(target, "w") as out:
+        rows = sheetxml.rows_xml(frame, ["text"], 2, 0)
+        sheetxml.copy_with(source, out, {part: sheetxml.splice(source.read(part), rows, 3, 0)})
+    with zipfile.ZipFile(target) as package:
+        xml = package.read(part)
+    assert "前_xFFFE_中_xFFFF_后".encode() in xml
+    ET.fromstring(xml)  # well-formed
+    assert load_workbook(target)["表"]["A3"].value == "普通"

@@ -26,11 +26,16 @@ from xlcrm.diagnostics import column_letter
 Kind = Literal["text", "number", "date", "shared"]
 CHUNK = 20_000  # rows per piece of XML (~30 MB of text at 30 columns)
 # Every C0 control but tab and line feed, as Excel (and XlsxWriter) escape them: a raw carriage
-# return would come back from any XML parser as a line feed.
-_CONTROL = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20))]
+# return would come back from any XML parser as a line feed. U+FFFE and U+FFFF are no XML
+# characters at all (one would make the whole part unreadable): escaped the same way.
+_CONTROL = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0xFFFE, 0xFFFF)]
 _ESCAPED = [f"_x{ord(c):04X}_" for c in _CONTROL]
 _CONTROL_CLASS = "[" + "".join(f"\\x{{{ord(c):02X}}}" for c in _CONTROL) + "]"
 _LITERAL_ESCAPE, _MARKUP, _EDGE_SPACE = r"_x[0-9A-Fa-f]{4}_", r"[&<>]", r"^\s|\s$"
+# Literal escapes that share an underscore (``_x005F_x0041_``): each needs its own escape, which
+# Rust's regex (no look-ahead) cannot find in one pass; Python's re does, for these rare texts.
+_CHAINED = r"_x[0-9A-Fa-f]{4}_x[0-9A-Fa-f]{4}_"
+_LITERAL_UNDERSCORE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 _NEEDS = (_LITERAL_ESCAPE, _CONTROL_CLASS, _MARKUP, _EDGE_SPACE)  # a text matching none needs no escape
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 _ROW = "__excel_row"
@@ -44,6 +49,12 @@ def _escaped(name: str, column: pl.Series) -> tuple[pl.Expr, pl.Expr]:
     needs = column.str.contains("|".join(_NEEDS)).any()
     if needs and column.str.contains(_LITERAL_ESCAPE).any():  # a literal _xHHHH_ stays literal
         value = value.str.replace_all(r"_(x[0-9A-Fa-f]{4}_)", "_x005F_$1")
+        if column.str.contains(_CHAINED).any():
+            value = (
+                pl.when(text.str.contains(_CHAINED))
+                .then(text.map_elements(_escape_underscores, return_dtype=pl.Utf8))
+                .otherwise(value)
+            )
     if needs and column.str.contains(_CONTROL_CLASS).any():
         value = value.str.replace_many(_CONTROL, _ESCAPED)
     if needs and column.str.contains(_MARKUP).any():
@@ -60,6 +71,11 @@ def _escaped(name: str, column: pl.Series) -> tuple[pl.Expr, pl.Expr]:
             .otherwise(open_tag)
         )
     return open_tag, value
+
+
+def _escape_underscores(text: str) -> str:
+    """Every underscore that begins a literal ``_xHHHH_`` escaped as ``_x005F_``, chains included."""
+    return _LITERAL_UNDERSCORE.sub("_x005F_", text)
 
 
 def _text_cell(
