@@ -186,7 +186,10 @@ def consolidate(
         history=settings.history,
         inputs=tuple(str(p) for p in settings.inputs),
     )
-    written = _write(_Month(company, sections, stored, caps, run, targets, withheld), settings, after_insert)
+    links = workbook.links([f.file for f in discovery.found], output.parent)
+    written = _write(
+        _Month(company, sections, stored, caps, run, targets, withheld, links), settings, after_insert
+    )
     by_position = {o.position: o.file for o in company.outcomes}
     return Consolidation(
         company,
@@ -235,6 +238,7 @@ class _Month:
     run: workbook.RunInfo
     targets: list[outputs.Target]
     withheld: frozenset[int]
+    links: workbook.Links  # each file's link target from the workbook's folder
 
 
 def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None] | None) -> list[Written]:
@@ -346,9 +350,26 @@ def _make(month: _Month, target: outputs.Target, temporary: Path, settings: Sett
         )
         listed = [(outputs.KIND_ZH[target.kind], str(target.path), target.protected)]
     if target.password is None:
-        workbook.write(company, temporary, month.run, unmasked=unmasked, report=sections, outputs=listed)
+        workbook.write(
+            company,
+            temporary,
+            month.run,
+            unmasked=unmasked,
+            report=sections,
+            outputs=listed,
+            paths=month.links,
+        )
         return
     plain = io.BytesIO()  # the unprotected package stays in memory
     stage = temporary.with_name(temporary.name + ".stage")
-    workbook.write(company, plain, month.run, unmasked=unmasked, report=sections, outputs=listed, stage=stage)
+    workbook.write(
+        company,
+        plain,
+        month.run,
+        unmasked=unmasked,
+        report=sections,
+        outputs=listed,
+        stage=stage,
+        paths=month.links,
+    )
     outputs.encrypt(plain, temporary, target.password)

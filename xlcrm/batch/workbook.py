@@ -41,6 +41,7 @@ from xlcrm.interrupts import held
 
 EXCEL_ROWS = 1_048_576
 MAX_LINKS = 65_530  # Excel's limit of hyperlinks per worksheet
+Links = dict[str, tuple[str, bool] | None]  # a file → its link target (relative?), None: not there to open
 MANIFEST, DEPARTMENTS, FINDINGS = COMPANY_SHEETS
 CROSS, CUSTOMERS = "跨部门", "公司客户"
 STATUS_ZH = {CHECKED: "已检查", UNUSABLE: "无法使用", SKIPPED: "已跳过"}
@@ -120,13 +121,15 @@ def write(
     report: Report | None = None,
     outputs: Sequence[tuple[str, str, bool]] = (),
     stage: Path | None = None,
+    paths: Links | None = None,
 ) -> None:
     """Write the company workbook to ``target`` (a temporary path the caller renames, or memory).
 
     ``report``: the month's report sections (built here without a history when not given);
     ``outputs``: what the run writes, (kind, path, protected), for 清单; ``stage``: where
     XlsxWriter writes the package before the bulk rows go in (beside ``target`` by default;
-    required when ``target`` is in memory — a workbook to encrypt never lies whole on disk).
+    required when ``target`` is in memory — a workbook to encrypt never lies whole on disk);
+    ``paths``: ``links()`` of the month's files from ``run.output``'s folder (found here if not given).
     """
     if report is None:
         report = _report(company, masked=not unmasked)
@@ -160,7 +163,9 @@ def write(
         sheets.key_accounts(book, styles, report)
         sheets.changes(book, styles, report)
         sheets.trends(book, styles, report)
-        bulk = _findings(book, styles, company.findings, run.output.parent, row_limit, masked=not unmasked)
+        bulk = _findings(
+            book, styles, company.findings, run.output.parent, row_limit, masked=not unmasked, paths=paths
+        )
         bulk[index] = execution_rows
         _cross(book, styles, company, masked=not unmasked)
         for name, (start, stop) in zip(names, pieces, strict=True):
@@ -348,33 +353,51 @@ def _finding_row(finding: Finding, masked: bool = True, memo: dict[str, str] | N
     ]
 
 
-def _links(findings: Sequence[Finding], folder: Path) -> dict[str, tuple[str, bool] | None]:
-    """Each file's path from the workbook's folder (and whether relative), where it is there to open."""
-    paths: dict[str, tuple[str, bool] | None] = {}
-    for finding in findings:
-        file = finding.diagnostic.file
-        if file is None or file in paths:
-            continue
+def links(files: Iterable[str], folder: Path) -> Links:
+    """Each file's path from the workbook's folder (and whether relative), where it is there to open.
+
+    A consolidation finds these before the history's thread starts: the file-system calls here
+    would each wait for that thread's turn with the GIL (0.35 s instead of 0.01 s for 200 files).
+    """
+    paths: Links = {}
+    base = folder.resolve()
+    for file in files:
         target = Path(file)
         if not target.is_file():
             paths[file] = None
             continue
         try:
-            paths[file] = (os.path.relpath(target.resolve(), folder.resolve()), True)
+            paths[file] = (os.path.relpath(target.resolve(), base), True)
         except ValueError:  # another drive (Windows): an absolute link
             paths[file] = (str(target.resolve()), False)
     return paths
 
 
 def _findings(
-    book: Any, styles: Styles, findings: list[Finding], folder: Path, row_limit: int, *, masked: bool
+    book: Any,
+    styles: Styles,
+    findings: list[Finding],
+    folder: Path,
+    row_limit: int,
+    *,
+    masked: bool,
+    paths: Links | None = None,
 ) -> dict[int, Bulk]:
     """问题明细: every finding of every department, filterable, cells linked where reachable.
+
+    ``paths``: ``links()`` of the findings' files, when the caller found them already.
 
     XlsxWriter writes each sheet's header, widths, filter and the red for 错误; the rows and the
     links are made in bulk (a month has tens of thousands of findings).
     """
-    paths = _links(findings, folder)
+    memo: dict[str, str] = {}
+    frame = pl.DataFrame(
+        [_finding_row(f, masked, memo) for f in findings],
+        schema=dict.fromkeys(FINDING_HEADERS, pl.Utf8),
+        orient="row",
+    )
+    if paths is None:
+        paths = links(frame["文件"].drop_nulls().unique().to_list(), folder)
     targets = {file: sheetxml.external_target(*where) for file, where in paths.items() if where is not None}
     # a finding is linked where its file is there to open and it names a sheet and a cell,
     # up to Excel's limit of links per sheet (counted per sheet: `linked` is made per chunk)
@@ -392,12 +415,6 @@ def _findings(
         pl.lit("'!"),
         pl.when(cell.str.contains("[0-9]$")).then(cell).otherwise(pl.concat_str(cell, pl.lit("1"))),
     )
-    memo: dict[str, str] = {}
-    frame = pl.DataFrame(
-        [_finding_row(f, masked, memo) for f in findings],
-        schema=dict.fromkeys(FINDING_HEADERS, pl.Utf8),
-        orient="row",
-    )
     widths = (12, 30, 10, 7, 6, 5, 10, 90, 6, 9)
     bulk: dict[int, Bulk] = {}
     for index, (start, stop) in enumerate(_chunks(len(findings), row_limit - 1)):
@@ -413,14 +430,17 @@ def _findings(
             {"type": "cell", "criteria": "==", "value": '"错误"', "format": styles.red},
         )
         part = frame.slice(start, stop - start).with_columns(linked.alias("__link"))
-        links = part.with_row_index("__row", offset=2).filter("__link")
-        links = links.select(
-            pl.concat_str(pl.lit("D"), pl.col("__row")).alias("cell"),
-            target.alias("target"),
-            location.alias("location"),
+        cells = (
+            part.with_row_index("__row", offset=2)
+            .filter("__link")
+            .select(
+                pl.concat_str(pl.lit("D"), pl.col("__row")).alias("cell"),
+                target.alias("target"),
+                location.alias("location"),
+            )
         )
         bulk[len(book.worksheets()) - 1] = Bulk(
-            part, ["text"] * (len(FINDING_HEADERS) + 1), {"单元格": "__link"}, links
+            part, ["text"] * (len(FINDING_HEADERS) + 1), {"单元格": "__link"}, cells
         )
     return bulk
 
