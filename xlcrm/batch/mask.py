@@ -18,21 +18,28 @@ import polars as pl
 
 # The same patterns serve Python's re and polars (Rust's regex): no look-around. A mobile inside
 # a longer run of digits is masked too: over-masking a number is harmless, missing one is not.
-# Between the 3-4-4 groups staff put a space, a dash (ASCII, en or em), a dot, or " - ".
-_MOBILE_PATTERN = r"(1[3-9][0-9])[ .\-–—]{0,3}[0-9]{4}[ .\-–—]{0,3}([0-9]{4})"
-_EMAIL_PATTERN = r"([A-Za-z0-9_%+\-])[A-Za-z0-9._%+\-]*@"
+# Staff group the eleven digits as they like (3-4-4, 4-3-4, (139)1234-5678) and type them in
+# full width (１３９…) as often as not: between any two digits up to three separators — a space
+# or a dash (ASCII or full width, en or em), a dot, a bracket (ASCII or full width) — and a
+# digit is ASCII or full width. Other scripts' digits (٣, ३) are not a mobile.
+_DIGIT = "[0-9０-９]"
+_SEP = "[ 　.\\-－–—()（）]{0,3}"
+_MOBILE_PATTERN = f"([1１][3-9３-９]{_DIGIT})(?:{_SEP}{_DIGIT}){{4}}{_SEP}({_DIGIT}(?:{_SEP}{_DIGIT}){{3}})"
+# An e-mail's local part: ASCII, or Chinese (张三@…); the at sign ASCII or full width (＠).
+_LOCAL = "[A-Za-z0-9_%+\\-\u4e00-\u9fff]"
+_EMAIL_PATTERN = f"({_LOCAL})(?:{_LOCAL}|\\.)*([@＠])"
 _MOBILE, _EMAIL = re.compile(_MOBILE_PATTERN), re.compile(_EMAIL_PATTERN)
-# A mobile needs ASCII digits ([0-9], not any Unicode digit) and an e-mail an "@": text with
-# neither has nothing to mask (tests/test_mask.py checks this against masking everything).
-_MAYBE = re.compile(r"[0-9@]")
+# A mobile needs a digit of [0-9] or full width and an e-mail an at sign: text with none has
+# nothing to mask (tests/test_mask.py checks this against masking everything).
+_MAYBE = re.compile(r"[0-9０-９@＠]")
 
 
 def mask_text(text: str) -> str:
     """``text`` with every mobile number and e-mail local part masked."""
     if _MAYBE.search(text) is None:
         return text
-    text = _MOBILE.sub(r"\1****\2", text)  # keeps every "@": a mobile's match holds none
-    return _EMAIL.sub(r"\1***@", text) if "@" in text else text
+    text = _MOBILE.sub(r"\1****\2", text)  # keeps every at sign: a mobile's match holds none
+    return _EMAIL.sub(r"\1***\2", text) if "@" in text or "＠" in text else text
 
 
 def mask_value(value: Any) -> Any:
@@ -69,4 +76,6 @@ def mask_columns(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
 
 
 def _masked(expr: pl.Expr) -> pl.Expr:
-    return expr.str.replace_all(_MOBILE_PATTERN, "${1}****${2}").str.replace_all(_EMAIL_PATTERN, "${1}***@")
+    return expr.str.replace_all(_MOBILE_PATTERN, "${1}****${2}").str.replace_all(
+        _EMAIL_PATTERN, "${1}***${2}"
+    )
