@@ -396,6 +396,41 @@ def test_ctrl_c_while_the_outputs_are_written_rolls_the_history_back(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "h.duckdb"]  # no temporary left
 
 
+def test_ctrl_c_while_the_outputs_are_put_in_place_says_they_are_complete(
+    month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signal held back through the commit and the renames: all is in place, and the message says so.
+
+    It said "没有写出公司汇总，历史库未改动" although the workbook and the month were there.
+    """
+    import os
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own: raises
+    try:
+        real_replace = os.replace
+
+        def replace_during_ctrl_c(source: Any, target: Any) -> None:
+            signal.raise_signal(signal.SIGINT)  # held: noted, raised once the renames are done
+            real_replace(source, target)
+
+        monkeypatch.setattr(os, "replace", replace_during_ctrl_c)
+        store, target = tmp_path / "h.duckdb", tmp_path / "12.xlsx"
+        code, _, err = run(
+            str(month), "--month", MONTH, "-o", str(target), "--jobs", "0", "--history", str(store)
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert code == 130, err
+    assert "本次汇总在中断前已完成" in err and str(target) in err and "没有写出" not in err
+    assert zipfile.is_zipfile(target)
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        assert con.execute("SELECT DISTINCT month FROM runs").fetchall() == [(MONTH,)]
+    finally:
+        con.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "h.duckdb"]  # no temporary left
+
+
 def test_the_output_is_never_overwritten_without_force(month: Path, tmp_path: Path) -> None:
     target = tmp_path / "汇总.xlsx"
     target.write_bytes(b"someone's file")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from xlcrm import __version__, clizh
-from xlcrm.interrupts import SIGNALS
+from xlcrm.interrupts import SIGNALS, Late
 from xlcrm.normalize import INVALID, to_date
 from xlcrm.policy import Policy
 from xlcrm.registry import Lang
@@ -472,6 +472,14 @@ def consolidate(
     except InputError as problem:
         click.echo(problem.message(lang), err=True)
         sys.exit(2)
+    except Late as late:  # the signal came while the finished outputs were put in place
+        click.echo(
+            "已中断，但本次汇总在中断前已完成，输出已全部写好：" + "、".join(late.placed)
+            if lang == "zh"
+            else "Interrupted after the run had finished; its outputs are complete: " + ", ".join(late.placed),
+            err=True,
+        )
+        sys.exit(late.stop.code if isinstance(late.stop, Interrupted) else 130)
     except (KeyboardInterrupt, Interrupted) as stop:  # Ctrl-C, or SIGTERM (main installs both)
         click.echo(
             "已中断：没有写出公司汇总，历史库未改动。"

@@ -18,6 +18,18 @@ from typing import Any
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+class Late(BaseException):
+    """A signal that came while a run put its outputs in place: they are all there, and complete.
+
+    ``stop`` is what the signal raised (KeyboardInterrupt, or the CLI's own exception for SIGTERM);
+    ``placed`` the paths now in place. The caller says so instead of "nothing was written".
+    """
+
+    def __init__(self, stop: BaseException, placed: tuple[str, ...]) -> None:
+        super().__init__(stop, placed)
+        self.stop, self.placed = stop, placed
+
+
 @contextmanager
 def held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM back for the block; raise the first one that came afterwards.

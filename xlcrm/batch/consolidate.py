@@ -31,7 +31,7 @@ from xlcrm.batch.discover import SKIPPED, discover, sha256_of
 from xlcrm.batch.worker import Outcome, Task, check_file
 from xlcrm.engine import Options, check
 from xlcrm.errors import InputError
-from xlcrm.interrupts import held
+from xlcrm.interrupts import Late, held
 from xlcrm.policy import default_policy
 from xlcrm.registry import Lang
 
@@ -279,6 +279,8 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
             for t in month.targets
         ]
 
+        placed: list[str] = []
+
         def place() -> None:
             for target in month.targets:
                 if target.path.exists() and not settings.force:  # written meanwhile by someone else
@@ -286,20 +288,28 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
             for target in month.targets:
                 os.chmod(temporaries[target.path], 0o644)
                 os.replace(temporaries[target.path], target.path)
+            placed.extend(str(t.path) for t in month.targets)
 
-        if storing is not None:
-            records = [
-                {
-                    "kind": w.kind, "path": str(w.path), "department": w.department, "sha256": w.sha256,
-                    "size": w.size, "protected": w.protected, "masked": w.masked,
-                }
-                for w in written
-            ]  # fmt: skip
-            pending, storing = storing, None  # commit rolls back itself if it fails
-            pending.commit(history.run_frames(month.company, month.run, written[0].sha256, records), place)
-        else:
-            with held():
-                place()
+        try:
+            if storing is not None:
+                records = [
+                    {
+                        "kind": w.kind, "path": str(w.path), "department": w.department, "sha256": w.sha256,
+                        "size": w.size, "protected": w.protected, "masked": w.masked,
+                    }
+                    for w in written
+                ]  # fmt: skip
+                pending, storing = storing, None  # commit rolls back itself if it fails
+                pending.commit(
+                    history.run_frames(month.company, month.run, written[0].sha256, records), place
+                )
+            else:
+                with held():
+                    place()
+        except BaseException as stop:  # a signal held through the commit and the renames comes now
+            if placed and not isinstance(stop, Exception):
+                raise Late(stop, tuple(placed)) from None
+            raise
         return written
     except BaseException:
         if storing is not None:
