@@ -266,12 +266,12 @@ def test_a_department_workbook_names_no_other_department_in_cross_department_fin
     )
     assert code == 2, stderr  # the demo month has one unusable file
     company = text_of(decrypted(target, "pw"))
-    assert "销售一部 A、销售三部 A、销售二部 C" in company  # head office sees every department
+    assert "销售一部 A、销售二部 C、销售三部 A" in company  # every department, in counting order
     departments = ("销售一部", "销售二部", "销售三部")
     for department in departments:
         text = text_of(decrypted(target.with_name(f"c_{department}.xlsx"), "pw"))
         grades = "、".join(f"{department if d == department else '其他部门'} {g}" for d, g in
-                          (("销售一部", "A"), ("销售三部", "A"), ("销售二部", "C")))  # fmt: skip
+                          (("销售一部", "A"), ("销售二部", "C"), ("销售三部", "A")))  # fmt: skip
         assert f"系统信用等级不同：{grades}" in text, department
         assert "合计 960,000 元（" in text  # D102 keeps the total and each exposure
         assert not [other for other in departments if other != department and other in text], department

@@ -476,7 +476,8 @@ def consolidate(
         click.echo(
             "已中断，但本次汇总在中断前已完成，输出已全部写好：" + "、".join(late.placed)
             if lang == "zh"
-            else "Interrupted after the run had finished; its outputs are complete: " + ", ".join(late.placed),
+            else "Interrupted after the run had finished; its outputs are complete: "
+            + ", ".join(late.placed),
             err=True,
         )
         sys.exit(late.stop.code if isinstance(late.stop, Interrupted) else 130)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from xlcrm.batch.cross import DEPT, IDENTITY, SUB
+from xlcrm.batch.order import natural
 from xlcrm.batch.past import KEY, Past
 
 IS_KEY = pl.col("category") == KEY
@@ -92,7 +93,7 @@ def key_accounts(archive: pl.DataFrame, credit: pl.DataFrame, past: Past, month:
             collections.select(pl.lit(month).alias("month"), DEPT, "collections"),
         ],
         how="vertical_relaxed",
-    ).sort("month", DEPT)
+    ).sort("month", natural(DEPT))
     return KeyAccounts(departments, products, _lost(archive, past), trend)
 
 
@@ -123,4 +124,4 @@ def _lost(archive: pl.DataFrame, past: Past) -> pl.DataFrame:
     return lost.select(
         DEPT, "customer_code", "name", "annual_business",
         pl.concat_str(reason, where.fill_null("")).alias("reason"),
-    ).sort(DEPT, "customer_code")  # fmt: skip
+    ).sort(natural(DEPT), "customer_code")  # fmt: skip

@@ -22,6 +22,7 @@ import polars as pl
 
 from xlcrm.batch.cross import DEPT, IDENTITY, Finding
 from xlcrm.batch.mask import mask_text
+from xlcrm.batch.order import natural, natural_key
 from xlcrm.batch.past import Past
 from xlcrm.compute import TIERS
 
@@ -46,12 +47,12 @@ class Changes:
 
 def changes(archive: pl.DataFrame, findings: list[Finding], past: Past, *, masked: bool) -> Changes:
     """The section from the month's merged 客户档案 (with identities and credit) and the history."""
-    departments = sorted({d for d in archive[DEPT].unique().to_list() if d is not None})
+    departments = sorted({d for d in archive[DEPT].unique().to_list() if d is not None}, key=natural_key)
     if past.previous is None:
         return Changes(None, pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
     before_departments = set(past.departments)
     withheld = set(past.withheld.filter(pl.col("month") == past.previous)["department"].to_list())
-    compared = sorted(d for d in departments if d in before_departments and d not in withheld)
+    compared = [d for d in departments if d in before_departments and d not in withheld]
     now = _first(archive.filter(pl.col(DEPT).is_in(compared)))
     before = _first(
         past.customers.rename({"department": DEPT, "identity": IDENTITY}).filter(pl.col(DEPT).is_in(compared))
@@ -82,8 +83,8 @@ def changes(archive: pl.DataFrame, findings: list[Finding], past: Past, *, maske
         limits=limits,
         hits=hits,
         new_departments=[d for d in departments if d not in before_departments],
-        missing_departments=sorted(before_departments - set(departments)),
-        not_compared=sorted(withheld & set(departments)),
+        missing_departments=sorted(before_departments - set(departments), key=natural_key),
+        not_compared=sorted(withheld & set(departments), key=natural_key),
     )
 
 
@@ -137,7 +138,7 @@ def _limits(both: pl.DataFrame) -> pl.DataFrame:
         .with_columns((pl.col("limit") - pl.col("last_limit")).alias("change"))
         .filter(pl.col("change") != 0)
         .select(DEPT, "customer_code", "name", "computed_grade", "last_limit", "limit", "change")
-        .sort(DEPT, "change", descending=[False, True])
+        .sort(natural(DEPT), "change", descending=[False, True])
     )
 
 

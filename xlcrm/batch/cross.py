@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from xlcrm.batch.order import natural_key
 from xlcrm.batch.worker import DEPARTMENT_SOURCES
 from xlcrm.compute import Phrase
 from xlcrm.diagnostics import Diagnostic
@@ -139,7 +140,10 @@ def different_grades(credit: pl.DataFrame, place: Place) -> list[Finding]:
     rows = rated.join(groups.select(IDENTITY), on=IDENTITY, how="semi", maintain_order="left")
     findings = []
     for identity, members in rows.group_by(IDENTITY, maintain_order=True):
-        pairs = sorted({(r[DEPT], r["computed_grade"]) for r in members.iter_rows(named=True)})
+        pairs = sorted(
+            {(r[DEPT], r["computed_grade"]) for r in members.iter_rows(named=True)},
+            key=lambda pair: (natural_key(pair[0] or ""), pair[1] or ""),
+        )
         for row in members.iter_rows(named=True):
             matched, customer = _customer(row)
             diagnostic = place(
@@ -311,5 +315,5 @@ def missing_departments(
             None,
             "consolidation",
         )
-        for name in sorted(set(listed) - departments)
+        for name in sorted(set(listed) - departments, key=natural_key)
     ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlcrm.batch.order import natural_key
 from xlcrm.errors import InputError
 from xlcrm.preflight import LEGACY_SUFFIXES, SUFFIXES
 from xlcrm.registry import Lang
@@ -102,8 +103,8 @@ def _walk(inputs: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
             yield given, False
             continue
         for folder, folders, files in os.walk(given):
-            folders.sort()
-            for name in sorted(files):
+            folders.sort(key=natural_key)
+            for name in sorted(files, key=natural_key):
                 yield Path(folder) / name, True
 
 

@@ -18,6 +18,7 @@ from xlcrm.batch import accounts, changes, execution, figures, trends
 from xlcrm.batch.company import Company
 from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
 from xlcrm.batch.mask import mask_columns
+from xlcrm.batch.order import natural_key
 from xlcrm.batch.past import Past
 from xlcrm.registry import rules
 
@@ -119,8 +120,8 @@ def _overview(
         if f.department is None:
             continue
         (per_department if severity[f.diagnostic.code] == "error" else warned)[f.department] += 1
-    departments = sorted({o.department for o in company.checked if o.department})
-    top = sorted(((d, per_department[d], warned[d]) for d in departments), key=lambda t: (-t[1], -t[2], t[0]))
+    departments = sorted({o.department for o in company.checked if o.department}, key=natural_key)
+    top = sorted(((d, per_department[d], warned[d]) for d in departments), key=lambda t: (-t[1], -t[2]))
     return Overview(
         month=company.month,
         previous=moved.previous,
