@@ -173,7 +173,9 @@ def write(
             frame = customers.slice(start, stop - start)
             header(sheet, styles, [str(c) for c in frame.columns], _widths(frame))
             sheet.autofilter(0, 0, max(frame.height, 1), frame.width - 1)
-            bulk[len(book.worksheets()) - 1] = Bulk(frame, kinds(frame))
+            # its decimals are amounts (年业务量, 信用额度, 当前占用额): with thousands separators
+            amounts = {c: styles.money for c, dtype in frame.schema.items() if dtype == pl.Float64}
+            bulk[len(book.worksheets()) - 1] = Bulk(frame, kinds(frame), numbers=amounts)
         data.write(book, styles)
         book.close()
         date_style = styles.date_left.xf_index  # used by 清单's 生成日期, so it has an index
@@ -516,13 +518,26 @@ def customer_table(company: Company, unmasked: bool) -> pl.DataFrame:
     return archive.select(exprs)
 
 
-def _widths(frame: pl.DataFrame) -> list[float]:
+def _widths(frame: pl.DataFrame, sample: int = 5_000) -> list[float]:
+    """Column widths from the header and the values (the widest of most of the first rows' values).
+
+    A Chinese character takes two units, others one; an amount is shown with thousands separators.
+    """
+    head = frame.head(sample)
     widths = []
     for name, dtype in frame.schema.items():
+        title = len(name) * 2.0 + 2
         if dtype == pl.Date:
             widths.append(11.0)
+        elif dtype == pl.Float64:  # an amount: 1,234,567.89
+            largest = head[name].abs().max()
+            digits = len(f"{largest:,.2f}") if isinstance(largest, float) and largest == largest else 4
+            widths.append(min(24.0, max(10.0, title * 0.9, digits + 3.0)))
         elif dtype.is_numeric():
             widths.append(max(8.0, len(name) * 1.8))
         else:
-            widths.append(max(8.0, min(36.0, len(name) * 2.0 + 2)))
+            text = head[name].cast(pl.Utf8).drop_nulls()
+            # UTF-8: an ASCII character is one byte, a Chinese one three: one unit, or two
+            shown = (text.str.len_chars() + (text.str.len_bytes() - text.str.len_chars()) // 2).quantile(0.9)
+            widths.append(max(8.0, min(50.0, max(title, (shown or 0) + 2.0))))
     return widths
