@@ -25,6 +25,7 @@ TRICKY = [
     "'quoted' \"double\"",
     None,
     "_x005F_x0041_ and _x0041_x0042_x0043_ chained stay literal",
+    "_x0041\x01 and _x0042\x1f: a literal before a control character's escape",
 ]
 PAD = [None] * (len(TRICKY) - 8)  # the other columns' rows beside the texts past the eighth
 

@@ -32,10 +32,12 @@ _CONTROL = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0xFFFE, 0xF
 _ESCAPED = [f"_x{ord(c):04X}_" for c in _CONTROL]
 _CONTROL_CLASS = "[" + "".join(f"\\x{{{ord(c):02X}}}" for c in _CONTROL) + "]"
 _LITERAL_ESCAPE, _MARKUP, _EDGE_SPACE = r"_x[0-9A-Fa-f]{4}_", r"[&<>]", r"^\s|\s$"
-# Literal escapes that share an underscore (``_x005F_x0041_``): each needs its own escape, which
-# Rust's regex (no look-ahead) cannot find in one pass; Python's re does, for these rare texts.
-_CHAINED = r"_x[0-9A-Fa-f]{4}_x[0-9A-Fa-f]{4}_"
-_LITERAL_UNDERSCORE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+# A literal ``_xHHHH`` whose closing underscore is another escape's opening one: the next literal
+# escape (``_x005F_x0041_``) or a control character's escape (``_x0041`` + U+0001 → ``_x0041_x0001_``).
+# Each underscore that starts one needs its own escape, which Rust's regex (no look-ahead) cannot
+# find in one pass; Python's re does, for these rare texts.
+_CHAINED = r"_x[0-9A-Fa-f]{4}(?:_x[0-9A-Fa-f]{4}_|" + _CONTROL_CLASS + ")"
+_LITERAL_UNDERSCORE = re.compile("_(?=x[0-9A-Fa-f]{4}(?:_|[" + "".join(_CONTROL) + "]))")
 _NEEDS = (_LITERAL_ESCAPE, _CONTROL_CLASS, _MARKUP, _EDGE_SPACE)  # a text matching none needs no escape
 _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 _ROW = "__excel_row"
@@ -49,12 +51,12 @@ def _escaped(name: str, column: pl.Series) -> tuple[pl.Expr, pl.Expr]:
     needs = column.str.contains("|".join(_NEEDS)).any()
     if needs and column.str.contains(_LITERAL_ESCAPE).any():  # a literal _xHHHH_ stays literal
         value = value.str.replace_all(r"_(x[0-9A-Fa-f]{4}_)", "_x005F_$1")
-        if column.str.contains(_CHAINED).any():
-            value = (
-                pl.when(text.str.contains(_CHAINED))
-                .then(text.map_elements(_escape_underscores, return_dtype=pl.Utf8))
-                .otherwise(value)
-            )
+    if needs and column.str.contains(_CHAINED).any():
+        value = (
+            pl.when(text.str.contains(_CHAINED))
+            .then(text.map_elements(_escape_underscores, return_dtype=pl.Utf8))
+            .otherwise(value)
+        )
     if needs and column.str.contains(_CONTROL_CLASS).any():
         value = value.str.replace_many(_CONTROL, _ESCAPED)
     if needs and column.str.contains(_MARKUP).any():
@@ -74,7 +76,7 @@ def _escaped(name: str, column: pl.Series) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _escape_underscores(text: str) -> str:
-    """Every underscore that begins a literal ``_xHHHH_`` escaped as ``_x005F_``, chains included."""
+    """Every underscore that begins a literal ``_xHHHH_`` (once the controls are escaped) as ``_x005F_``."""
     return _LITERAL_UNDERSCORE.sub("_x005F_", text)
 
 
