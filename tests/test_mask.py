@@ -11,7 +11,7 @@ from xlcrm.batch.mask import _EMAIL, _MOBILE, mask_columns, mask_text
 
 def _masked_always(text: str) -> str:
     """Both substitutions on every text, with no guard at all (the definition)."""
-    return _EMAIL.sub(r"\1***\2", _MOBILE.sub(r"\1****\2", text))
+    return _EMAIL.sub(r"\1\2***\3", _MOBILE.sub(r"\1****\2", text))
 
 
 # Pieces that matter to the patterns and the guard: ASCII and other Unicode digits (٣, ३, ²,
@@ -29,6 +29,10 @@ _PIECES = st.sampled_from(
         "²",
         "３",
         "１",
+        "\u00a0",
+        "\t",
+        "/",
+        "王",
         "９",
         "@",
         "＠",
@@ -49,8 +53,12 @@ _PIECES = st.sampled_from(
         "\n",
     ]
 )
-_MOBILES = st.from_regex(r"\A(\+86|0086)?[(（]?[1１][3-9３-９]([ 　.\-－–—()（）]{0,3}[0-9０-９]){9}\Z")
-_EMAILS = st.from_regex(r"\A[A-Za-z0-9._%+\-张三]{1,8}[@＠][a-z]{1,5}\.com\Z")
+_MOBILES = st.from_regex(
+    r"\A(\+86|0086)?[(（]?[1１][ \u00a0\t/_.\-－()（）]{0,5}[3-9３-９]([ 　\u00a0\u2009\t.．/_\-－–—()（）]{0,5}[0-9０-９]){9}\Z"
+)
+_EMAILS = st.from_regex(
+    r"\A([A-Za-z0-9._%+\-ａ-ｚ０-９．]{1,8}|[张三李·]{1,5})[@＠][a-zａ-ｚ]{1,5}[.．]com\Z"
+)
 _TEXTS = st.lists(st.one_of(_PIECES, _MOBILES, _EMAILS, st.text(max_size=4)), max_size=12).map("".join)
 
 
@@ -91,6 +99,19 @@ def test_masks_the_ways_staff_write_mobiles_and_emails() -> None:
         "张三@qq.com": "张***@qq.com",
         "wang.li＠example.com": "w***＠example.com",
         "邮箱：zhang@163.com": "邮箱：z***@163.com",
+        "张·三@abc.com": "张***@abc.com",
+        "ｚｈａｎｇ＠ａｂｃ．ｃｏｍ": "ｚ***＠ａｂｃ．ｃｏｍ",  # all full width
+        "１２３４５６７８９＠ｑｑ．ｃｏｍ": "１***＠ｑｑ．ｃｏｍ",
+        "139\u00a01234\u00a05678": "139****5678",  # no-break spaces (pasted from the web)
+        "139\t1234\u20095678": "139****5678",
+        "139  -  1234  -  5678": "139****5678",
+        "139/1234_5678": "139****5678",
+        "1 3 9 1 2 3 4 5 6 7 8": "1 3 9****5 6 7 8",
+        # no over-masking: the text before a Latin address, an @ before a name, a code
+        "客户K0012345的邮箱wang@abc.com无效": "客户K0012345的邮箱w***@abc.com无效",
+        "福州市鼓楼区五四路100号邮箱zhang@abc.com": "福州市鼓楼区五四路100号邮箱z***@abc.com",
+        "已通知@王经理": "已通知@王经理",
+        "销售一部@张伟 跟进": "销售一部@张伟 跟进",
         "座机 0591-87654321": "座机 0591-87654321",  # a landline is not a mobile
         "金额 1,380,000.00": "金额 1,380,000.00",
     }

@@ -18,16 +18,24 @@ import polars as pl
 
 # The same patterns serve Python's re and polars (Rust's regex): no look-around. A mobile inside
 # a longer run of digits is masked too: over-masking a number is harmless, missing one is not.
-# Staff group the eleven digits as they like (3-4-4, 4-3-4, (139)1234-5678) and type them in
-# full width (１３９…) as often as not: between any two digits up to three separators — a space
-# or a dash (ASCII or full width, en or em), a dot, a bracket (ASCII or full width) — and a
-# digit is ASCII or full width. Other scripts' digits (٣, ३) are not a mobile.
+# Staff group the eleven digits as they like (3-4-4, 4-3-4, (139)1234-5678, one by one) and type
+# them in full width (１３９…) as often as not, or paste them from the web or WeChat (no-break
+# and thin spaces): between any two digits up to five separators — spaces (ASCII, full width,
+# no-break, thin), tabs, dashes (ASCII or full width, en or em), dots, slashes, underscores,
+# brackets (ASCII or full width) — and a digit is ASCII or full width. Other scripts' digits
+# (٣, ३) are not a mobile.
 _DIGIT = "[0-9０-９]"
-_SEP = "[ 　.\\-－–—()（）]{0,3}"
-_MOBILE_PATTERN = f"([1１][3-9３-９]{_DIGIT})(?:{_SEP}{_DIGIT}){{4}}{_SEP}({_DIGIT}(?:{_SEP}{_DIGIT}){{3}})"
-# An e-mail's local part: ASCII, or Chinese (张三@…); the at sign ASCII or full width (＠).
-_LOCAL = "[A-Za-z0-9_%+\\-\u4e00-\u9fff]"
-_EMAIL_PATTERN = f"({_LOCAL})(?:{_LOCAL}|\\.)*([@＠])"
+_SEP = "[ 　\u00a0\u2009\t.．/_\\-－–—()（）]{0,5}"
+_MOBILE_PATTERN = (
+    f"([1１]{_SEP}[3-9３-９]{_SEP}{_DIGIT})(?:{_SEP}{_DIGIT}){{4}}{_SEP}({_DIGIT}(?:{_SEP}{_DIGIT}){{3}})"
+)
+# An e-mail: its local part ASCII (or full width), or a Chinese name of one to four characters
+# (张三@…, 张·三@…), then an at sign (ASCII or full width) and the domain's first character —
+# required, so that "已通知@王经理" or a longer Chinese text before a Latin address is not taken.
+_WIDE = "A-Za-z0-9ａ-ｚＡ-Ｚ０-９"
+_EMAIL_PATTERN = (
+    f"(?:([{_WIDE}_%+\\-])[{_WIDE}._%+\\-．]*|([\u4e00-\u9fff])[\u4e00-\u9fff·]{{0,3}})([@＠][{_WIDE}])"
+)
 _MOBILE, _EMAIL = re.compile(_MOBILE_PATTERN), re.compile(_EMAIL_PATTERN)
 # A mobile needs a digit of [0-9] or full width and an e-mail an at sign: text with none has
 # nothing to mask (tests/test_mask.py checks this against masking everything).
@@ -39,7 +47,7 @@ def mask_text(text: str) -> str:
     if _MAYBE.search(text) is None:
         return text
     text = _MOBILE.sub(r"\1****\2", text)  # keeps every at sign: a mobile's match holds none
-    return _EMAIL.sub(r"\1***\2", text) if "@" in text or "＠" in text else text
+    return _EMAIL.sub(r"\1\2***\3", text) if "@" in text or "＠" in text else text
 
 
 def mask_value(value: Any) -> Any:
@@ -77,5 +85,5 @@ def mask_columns(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
 
 def _masked(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_all(_MOBILE_PATTERN, "${1}****${2}").str.replace_all(
-        _EMAIL_PATTERN, "${1}***${2}"
+        _EMAIL_PATTERN, "${1}${2}***${3}"
     )
