@@ -33,6 +33,7 @@ from xlcrm.batch.runner import Backend, DaskBackend, ProcessBackend
 from xlcrm.batch.worker import Task, check_file
 from xlcrm.cli import cli
 from xlcrm.engine import Options
+from xlcrm.errors import InputError
 from xlcrm.sample import write_sample
 
 MONTH = "2025-12"
@@ -421,7 +422,7 @@ def test_ctrl_c_while_the_outputs_are_put_in_place_says_they_are_complete(
     finally:
         signal.signal(signal.SIGINT, previous)
     assert code == 130, err
-    assert "本次汇总在中断前已完成" in err and str(target) in err and "没有写出" not in err
+    assert "本次运行在中断前已完成" in err and str(target) in err and "没有写出" not in err
     assert zipfile.is_zipfile(target)
     con = duckdb.connect(str(store), read_only=True)
     try:
@@ -429,6 +430,54 @@ def test_ctrl_c_while_the_outputs_are_put_in_place_says_they_are_complete(
     finally:
         con.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "h.duckdb"]  # no temporary left
+
+
+def test_an_output_written_meanwhile_is_refused_before_the_month_is_stored(
+    month: Path, tmp_path: Path
+) -> None:
+    """Someone writes the output while the month runs: refused (exit 2), and the history stays without it.
+
+    The check came after the history's commit: the month was stored, naming a file it never wrote.
+    """
+    store, target = tmp_path / "h.duckdb", tmp_path / "12.xlsx"
+
+    def someone_writes(table: str) -> None:
+        if not target.exists():
+            target.write_bytes(b"someone's file")
+
+    with pytest.raises(InputError) as refused:
+        consolidate(Settings((month,), MONTH, target, OPTIONS, history=store), after_insert=someone_writes)
+    assert refused.value.reason == "exists" and refused.value.file == str(target)
+    assert target.read_bytes() == b"someone's file"
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        tables = {
+            name for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        assert "runs" not in tables or con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+    finally:
+        con.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "h.duckdb"]  # no temporary left
+
+
+def test_ctrl_c_while_the_demo_puts_its_outputs_in_place_says_they_are_complete(tmp_path: Path) -> None:
+    """xlcrm demo consolidates too: its late Ctrl-C gave a traceback (no handler in main())."""
+    script = (
+        "import os, signal, sys\n"
+        "real = os.replace\n"
+        "def replace(a, b):\n"
+        "    if str(b).endswith('.xlsx') and '公司汇总' in str(b):\n"
+        "        signal.raise_signal(signal.SIGINT)\n"
+        "    real(a, b)\n"
+        "os.replace = replace\n"
+        "from xlcrm.cli import main\n"
+        f"sys.argv = ['xlcrm', 'demo', '--out', {str(tmp_path / 'demo')!r}]\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr and "本次运行在中断前已完成" in done.stderr, done.stderr
+    assert list((tmp_path / "demo").rglob("公司汇总*.xlsx"))
 
 
 def test_the_output_is_never_overwritten_without_force(month: Path, tmp_path: Path) -> None:

@@ -473,13 +473,7 @@ def consolidate(
         click.echo(problem.message(lang), err=True)
         sys.exit(2)
     except Late as late:  # the signal came while the finished outputs were put in place
-        click.echo(
-            "已中断，但本次汇总在中断前已完成，输出已全部写好：" + "、".join(late.placed)
-            if lang == "zh"
-            else "Interrupted after the run had finished; its outputs are complete: "
-            + ", ".join(late.placed),
-            err=True,
-        )
+        click.echo(late.message(lang), err=True)
         sys.exit(late.stop.code if isinstance(late.stop, Interrupted) else 130)
     except (KeyboardInterrupt, Interrupted) as stop:  # Ctrl-C, or SIGTERM (main installs both)
         click.echo(
@@ -731,6 +725,11 @@ def main() -> None:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except Interrupted as stop:
         code = _stopped(stop.code)
+    except Late as late:  # xlcrm demo's consolidation: the signal came once its outputs were in place
+        for number in SIGNALS:
+            signal.signal(number, signal.SIG_DFL)
+        click.echo(f"{late.message('zh')} / {late.message('en')}", err=True)
+        code = late.stop.code if isinstance(late.stop, Interrupted) else 130
     except Exception as exc:
         if os.environ.get("XLCRM_DEBUG"):
             raise

@@ -19,15 +19,31 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Late(BaseException):
-    """A signal that came while a run put its outputs in place: they are all there, and complete.
+    """A signal that came while a run put its outputs in place: those in ``placed`` are there, complete.
 
     ``stop`` is what the signal raised (KeyboardInterrupt, or the CLI's own exception for SIGTERM);
-    ``placed`` the paths now in place. The caller says so instead of "nothing was written".
+    ``placed`` the paths now in place, ``complete`` whether they are all the run's outputs (a
+    rename can fail half-way). The caller says so instead of "nothing was written".
     """
 
-    def __init__(self, stop: BaseException, placed: tuple[str, ...]) -> None:
-        super().__init__(stop, placed)
-        self.stop, self.placed = stop, placed
+    def __init__(self, stop: BaseException, placed: tuple[str, ...], complete: bool) -> None:
+        super().__init__(stop, placed, complete)
+        self.stop, self.placed, self.complete = stop, placed, complete
+
+    def message(self, lang: str) -> str:
+        """One line for the user: what is in place."""
+        listed = "、".join(self.placed) if lang == "zh" else ", ".join(self.placed)
+        if self.complete:
+            return (
+                f"已中断，但本次运行在中断前已完成，输出已全部写好：{listed}"
+                if lang == "zh"
+                else f"Interrupted after the run had finished; its outputs are complete: {listed}"
+            )
+        return (
+            f"已中断：只写出了 {listed}，其余输出未写出。"
+            if lang == "zh"
+            else f"Interrupted: only {listed} written, the other outputs not."
+        )
 
 
 @contextmanager

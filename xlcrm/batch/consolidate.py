@@ -281,14 +281,19 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
 
         placed: list[str] = []
 
-        def place() -> None:
+        def free() -> None:  # before the history's commit: a refusal leaves the month unstored
             for target in month.targets:
                 if target.path.exists() and not settings.force:  # written meanwhile by someone else
                     raise InputError("exists", str(target.path))
+
+        def place() -> None:
             for target in month.targets:
-                os.chmod(temporaries[target.path], 0o644)
-                os.replace(temporaries[target.path], target.path)
-            placed.extend(str(t.path) for t in month.targets)
+                try:
+                    os.chmod(temporaries[target.path], 0o644)
+                    os.replace(temporaries[target.path], target.path)
+                except OSError as exc:
+                    raise InputError("output", str(target.path), detail=exc.strerror or str(exc)) from None
+                placed.append(str(target.path))
 
         try:
             if storing is not None:
@@ -301,14 +306,15 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
                 ]  # fmt: skip
                 pending, storing = storing, None  # commit rolls back itself if it fails
                 pending.commit(
-                    history.run_frames(month.company, month.run, written[0].sha256, records), place
+                    history.run_frames(month.company, month.run, written[0].sha256, records), place, free
                 )
             else:
                 with held():
+                    free()
                     place()
         except BaseException as stop:  # a signal held through the commit and the renames comes now
             if placed and not isinstance(stop, Exception):
-                raise Late(stop, tuple(placed)) from None
+                raise Late(stop, tuple(placed), len(placed) == len(month.targets)) from None
             raise
         return written
     except BaseException:

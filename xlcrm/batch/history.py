@@ -219,14 +219,24 @@ class Storing:
             if self.after_insert is not None:
                 self.after_insert(name)
 
-    def commit(self, frames: dict[str, pl.DataFrame], finish: Callable[[], None] | None = None) -> None:
-        """Insert the last ``frames``, commit, then ``finish``; on any failure, roll back and raise."""
+    def commit(
+        self,
+        frames: dict[str, pl.DataFrame],
+        finish: Callable[[], None] | None = None,
+        ready: Callable[[], None] | None = None,
+    ) -> None:
+        """Insert the last ``frames``, run ``ready`` (it may refuse), commit, then ``finish``.
+
+        On any failure before the commit, roll back and raise.
+        """
         import duckdb
 
         try:
             self._inserted.result()
             self._insert(frames)
             with held():
+                if ready is not None:
+                    ready()
                 self._con.execute("COMMIT")
                 if finish is not None:
                     finish()
