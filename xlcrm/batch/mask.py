@@ -29,12 +29,12 @@ _SEP = "[ 　\u00a0\u2009\t.．/_\\-－–—()（）]{0,5}"
 _MOBILE_PATTERN = (
     f"([1１]{_SEP}[3-9３-９]{_SEP}{_DIGIT})(?:{_SEP}{_DIGIT}){{4}}{_SEP}({_DIGIT}(?:{_SEP}{_DIGIT}){{3}})"
 )
-# An e-mail: its local part ASCII (or full width), or a Chinese name of one to four characters
-# (张三@…, 张·三@…), then an at sign (ASCII or full width) and the domain's first character —
-# required, so that "已通知@王经理" or a longer Chinese text before a Latin address is not taken.
+# An e-mail: its local part ASCII (or full width) before an at sign (ASCII or full width), or a
+# Chinese name of one to four characters (张三@…, 张·三@…) before an at sign and the domain's
+# first character — required there, so that "已通知@王经理" is not taken for an address.
 _WIDE = "A-Za-z0-9ａ-ｚＡ-Ｚ０-９"
 _EMAIL_PATTERN = (
-    f"(?:([{_WIDE}_%+\\-])[{_WIDE}._%+\\-．]*|([\u4e00-\u9fff])[\u4e00-\u9fff·]{{0,3}})([@＠][{_WIDE}])"
+    f"([{_WIDE}_%+\\-])[{_WIDE}._%+\\-．]*([@＠])|([\u4e00-\u9fff])[\u4e00-\u9fff·]{{0,3}}([@＠][{_WIDE}])"
 )
 _MOBILE, _EMAIL = re.compile(_MOBILE_PATTERN), re.compile(_EMAIL_PATTERN)
 # A mobile needs a digit of [0-9] or full width and an e-mail an at sign: text with none has
@@ -47,7 +47,7 @@ def mask_text(text: str) -> str:
     if _MAYBE.search(text) is None:
         return text
     text = _MOBILE.sub(r"\1****\2", text)  # keeps every at sign: a mobile's match holds none
-    return _EMAIL.sub(r"\1\2***\3", text) if "@" in text or "＠" in text else text
+    return _EMAIL.sub(r"\1\3***\2\4", text) if "@" in text or "＠" in text else text
 
 
 def mask_value(value: Any) -> Any:
@@ -85,5 +85,5 @@ def mask_columns(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
 
 def _masked(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_all(_MOBILE_PATTERN, "${1}****${2}").str.replace_all(
-        _EMAIL_PATTERN, "${1}${2}***${3}"
+        _EMAIL_PATTERN, "${1}${3}***${2}${4}"
     )
