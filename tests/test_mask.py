@@ -11,7 +11,7 @@ from xlcrm.batch.mask import _EMAIL, _MOBILE, mask_columns, mask_text
 
 def _masked_always(text: str) -> str:
     """Both substitutions on every text, with no guard at all (the definition)."""
-    return _EMAIL.sub(r"\1\3***\2\4", _MOBILE.sub(r"\1****\2", text))
+    return _EMAIL.sub(r"\1\3***\2\4", _MOBILE.sub(r"\1\2****\3", text))
 
 
 # Pieces that matter to the patterns and the guard: ASCII and other Unicode digits (٣, ३, ²,
@@ -111,6 +111,9 @@ def test_masks_the_ways_staff_write_mobiles_and_emails() -> None:
         "客户K0012345的邮箱wang@abc.com无效": "客户K0012345的邮箱w***@abc.com无效",
         "福州市鼓楼区五四路100号邮箱zhang@abc.com": "福州市鼓楼区五四路100号邮箱z***@abc.com",
         "已通知@王经理": "已通知@王经理",
+        "统一社会信用代码“913501001543812340”校验位不对": "统一社会信用代码“913501001543812340”校验位不对",
+        "+8613912345678、008613912345678": "+86139****5678、0086139****5678",
+        "13912345678,13987654321": "139****5678,139****4321",
         "填的是“wrong@”": "填的是“w***@”",  # a local part without its domain is still masked
         "销售一部@张伟 跟进": "销售一部@张伟 跟进",
         "座机 0591-87654321": "座机 0591-87654321",  # a landline is not a mobile

@@ -16,8 +16,10 @@ from typing import Any
 
 import polars as pl
 
-# The same patterns serve Python's re and polars (Rust's regex): no look-around. A mobile inside
-# a longer run of digits is masked too: over-masking a number is harmless, missing one is not.
+# The same patterns serve Python's re and polars (Rust's regex): no look-around. A mobile starts
+# the text or follows a non-digit or the country code 86 (+86, 0086): eleven digits inside a
+# longer number — an 18-digit 统一社会信用代码 in a finding's message — are no mobile, and the
+# code stays whole. Digits after the eleven do not matter (over-masking is harmless there).
 # Staff group the eleven digits as they like (3-4-4, 4-3-4, (139)1234-5678, one by one) and type
 # them in full width (１３９…) as often as not, or paste them from the web or WeChat (no-break
 # and thin spaces): between any two digits up to five separators — spaces (ASCII, full width,
@@ -27,6 +29,7 @@ import polars as pl
 _DIGIT = "[0-9０-９]"
 _SEP = "[ 　\u00a0\u2009\t.．/_\\-－–—()（）]{0,5}"
 _MOBILE_PATTERN = (
+    f"(^|[^0-9０-９]|[8８][6６])"
     f"([1１]{_SEP}[3-9３-９]{_SEP}{_DIGIT})(?:{_SEP}{_DIGIT}){{4}}{_SEP}({_DIGIT}(?:{_SEP}{_DIGIT}){{3}})"
 )
 # An e-mail: its local part ASCII (or full width) before an at sign (ASCII or full width), or a
@@ -46,7 +49,7 @@ def mask_text(text: str) -> str:
     """``text`` with every mobile number and e-mail local part masked."""
     if _MAYBE.search(text) is None:
         return text
-    text = _MOBILE.sub(r"\1****\2", text)  # keeps every at sign: a mobile's match holds none
+    text = _MOBILE.sub(r"\1\2****\3", text)  # keeps every at sign: a mobile's match holds none
     return _EMAIL.sub(r"\1\3***\2\4", text) if "@" in text or "＠" in text else text
 
 
@@ -84,6 +87,6 @@ def mask_columns(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
 
 
 def _masked(expr: pl.Expr) -> pl.Expr:
-    return expr.str.replace_all(_MOBILE_PATTERN, "${1}****${2}").str.replace_all(
+    return expr.str.replace_all(_MOBILE_PATTERN, "${1}${2}****${3}").str.replace_all(
         _EMAIL_PATTERN, "${1}${3}***${2}${4}"
     )
