@@ -577,10 +577,11 @@ def test_the_company_workbook(month: Path, tmp_path: Path) -> None:
     assert first["部门"] == "销售一部" and first["系统等级"] == "VIP客户" and first["系统信用等级"] == "A"
     amounts = [headers.index(h) for h in ("年业务量(万元)", "信用额度(元)", "当前占用额(元)")]
     assert all(customers[2][i].number_format == "#,##0.00" for i in amounts)  # thousands separators
-    source = customers.column_dimensions["B"].width  # 来源文件: as wide as its paths, up to 50
-    assert source >= min(50, len(str(folder / "销售一部.xlsx")) + 2), source
+    source = customers.column_dimensions["B"].width  # 来源文件: as wide as its paths, up to 70
+    assert source >= min(70, len(str(folder / "销售一部.xlsx")) + 2), source
     findings = book["问题明细"]
     assert findings.max_row - 1 == len(done.company.findings)
+    assert findings.column_dimensions["B"].width >= min(70, len(str(folder / "销售一部.xlsx")) + 2)  # 文件
     linked = [c for c in findings["D"][1:] if c.hyperlink is not None]
     assert linked and all(c.hyperlink.target.endswith(".xlsx") for c in linked)
     assert "#" in (linked[0].hyperlink.location or "") or "#" not in linked[0].hyperlink.target

@@ -417,7 +417,7 @@ def _findings(
         pl.lit("'!"),
         pl.when(cell.str.contains("[0-9]$")).then(cell).otherwise(pl.concat_str(cell, pl.lit("1"))),
     )
-    widths = (12, 30, 10, 7, 6, 5, 10, 90, 6, 9)
+    widths = (12, max(30.0, *_widths(frame.select("文件"))), 10, 7, 6, 5, 10, 90, 6, 9)  # 文件: its paths
     bulk: dict[int, Bulk] = {}
     for index, (start, stop) in enumerate(_chunks(len(findings), row_limit - 1)):
         sheet = book.add_worksheet(FINDINGS if index == 0 else f"{FINDINGS}({index + 1})")
@@ -521,7 +521,7 @@ def customer_table(company: Company, unmasked: bool) -> pl.DataFrame:
 def _widths(frame: pl.DataFrame, sample: int = 5_000) -> list[float]:
     """Column widths from the header and the values (the widest of most of the first rows' values).
 
-    A Chinese character takes two units, others one; an amount is shown with thousands separators.
+    A Chinese character takes two units, others one (at most 70 in all); an amount is shown with thousands separators.
     """
     head = frame.head(sample)
     widths = []
@@ -539,5 +539,5 @@ def _widths(frame: pl.DataFrame, sample: int = 5_000) -> list[float]:
             text = head[name].cast(pl.Utf8).drop_nulls()
             # UTF-8: an ASCII character is one byte, a Chinese one three: one unit, or two
             shown = (text.str.len_chars() + (text.str.len_bytes() - text.str.len_chars()) // 2).quantile(0.9)
-            widths.append(max(8.0, min(50.0, max(title, (shown or 0) + 2.0))))
+            widths.append(max(8.0, min(70.0, max(title, (shown or 0) + 2.0))))
     return widths
