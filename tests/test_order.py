@@ -20,6 +20,12 @@ def test_numbers_in_names_count_as_numbers() -> None:
     assert sorted(reversed(COUNTED), key=natural_key) == COUNTED  # ties (1部, 一部): by the text
 
 
+def test_any_text_has_a_key() -> None:
+    """A department name is user text: 5,000 digits or numerals must not stop the report."""
+    names = ["1" * 5000, "一二三" * 2000, "销售" + "9" * 40 + "部", "销售9部"]
+    assert sorted(names, key=natural_key)[0] == "1" * 5000
+
+
 def test_polars_sorts_a_column_the_same_way() -> None:
     frame = pl.DataFrame({"部门": [*sorted(COUNTED), None], "n": range(len(COUNTED) + 1)})
     assert frame.sort(natural("部门"), nulls_last=True)["部门"].to_list() == [*COUNTED, None]

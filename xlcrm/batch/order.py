@@ -31,7 +31,9 @@ _CHINESE = {
     "九": 9,
 }
 _UNITS = {"十": 10, "百": 100, "千": 1000}
-_RUN = re.compile(r"[0-9０-９]+|[零〇一二两三四五六七八九十百千]+")
+# At most 18 characters a number (a longer run is several): a name is user text, and Python
+# refuses to turn thousands of digits into a number.
+_RUN = re.compile(r"[0-9０-９]{1,18}|[零〇一二两三四五六七八九十百千]{1,18}")
 
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
