@@ -247,7 +247,9 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
     The history's tables are inserted on a thread while the outputs are written; the run
     record and the list of outputs (which name the outputs' SHA-256) go in last, then one
     commit and the renames together. Any failure or Ctrl-C rolls the history back and
-    removes the temporaries: nothing is half-written.
+    removes the temporaries: nothing is half-written. An output someone else wrote meanwhile
+    is refused before the commit; a Ctrl-C held back through the commit and the renames comes
+    after them as ``Late``, naming what is in place.
     """
     temporaries: dict[Path, Path] = {}
     storing: history.Storing | None = None
