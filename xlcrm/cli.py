@@ -474,7 +474,7 @@ def consolidate(
         sys.exit(2)
     except Late as late:  # the signal came while the finished outputs were put in place
         click.echo(late.message(lang), err=True)
-        sys.exit(late.stop.code if isinstance(late.stop, Interrupted) else 130)
+        sys.exit(late.code)
     except (KeyboardInterrupt, Interrupted) as stop:  # Ctrl-C, or SIGTERM (main installs both)
         click.echo(
             "已中断：没有写出公司汇总，历史库未改动。"
@@ -729,7 +729,7 @@ def main() -> None:
         for number in SIGNALS:
             signal.signal(number, signal.SIG_DFL)
         click.echo(f"{late.message('zh')} / {late.message('en')}", err=True)
-        code = late.stop.code if isinstance(late.stop, Interrupted) else 130
+        code = late.code
     except Exception as exc:
         if os.environ.get("XLCRM_DEBUG"):
             raise

@@ -30,6 +30,12 @@ class Late(BaseException):
         super().__init__(stop, placed, complete)
         self.stop, self.placed, self.complete = stop, placed, complete
 
+    @property
+    def code(self) -> int:
+        """The exit status: the CLI's own exception for a signal carries it; KeyboardInterrupt is 130."""
+        code = getattr(self.stop, "code", None)
+        return code if isinstance(code, int) else 128 + signal.SIGINT
+
     def message(self, lang: str) -> str:
         """One line for the user: what is in place."""
         listed = "、".join(self.placed) if lang == "zh" else ", ".join(self.placed)
