@@ -40,6 +40,9 @@ _MOBILE_PATTERN = (
 _WIDE = "A-Za-z0-9ａ-ｚＡ-Ｚ０-９"
 _EMAIL_PATTERN = f"([{_WIDE}_%+\\-])[{_WIDE}._%+\\-．]{{0,63}}([@＠])|([\u4e00-\u9fff])[\u4e00-\u9fff·]{{0,3}}([@＠][{_WIDE}])"
 _MOBILE, _EMAIL = re.compile(_MOBILE_PATTERN), re.compile(_EMAIL_PATTERN)
+# What each match becomes, in polars' syntax (``${1}``) and, derived from it, in Python's (``\g<1>``).
+_MOBILE_MASK, _EMAIL_MASK = "${1}${2}****${3}", "${1}${3}***${2}${4}"
+_MOBILE_SUB, _EMAIL_SUB = (re.sub(r"\$\{(\d+)\}", r"\\g<\1>", t) for t in (_MOBILE_MASK, _EMAIL_MASK))
 # A mobile needs a digit of [0-9] or full width and an e-mail an at sign: text with none has
 # nothing to mask (tests/test_mask.py checks this against masking everything).
 _MAYBE = re.compile(r"[0-9０-９@＠]")
@@ -49,8 +52,8 @@ def mask_text(text: str) -> str:
     """``text`` with every mobile number and e-mail local part masked."""
     if _MAYBE.search(text) is None:
         return text
-    text = _MOBILE.sub(r"\1\2****\3", text)  # keeps every at sign: a mobile's match holds none
-    return _EMAIL.sub(r"\1\3***\2\4", text) if "@" in text or "＠" in text else text
+    text = _MOBILE.sub(_MOBILE_SUB, text)  # keeps every at sign: a mobile's match holds none
+    return _EMAIL.sub(_EMAIL_SUB, text) if "@" in text or "＠" in text else text
 
 
 def mask_value(value: Any) -> Any:
@@ -87,6 +90,4 @@ def mask_columns(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
 
 
 def _masked(expr: pl.Expr) -> pl.Expr:
-    return expr.str.replace_all(_MOBILE_PATTERN, "${1}${2}****${3}").str.replace_all(
-        _EMAIL_PATTERN, "${1}${3}***${2}${4}"
-    )
+    return expr.str.replace_all(_MOBILE_PATTERN, _MOBILE_MASK).str.replace_all(_EMAIL_PATTERN, _EMAIL_MASK)

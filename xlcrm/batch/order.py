@@ -12,10 +12,6 @@ import re
 
 import polars as pl
 
-_DIGITS = {
-    **{c: i for i, c in enumerate("0123456789")},
-    **{c: i for i, c in enumerate("０１２３４５６７８９")},
-}
 _CHINESE = {
     "零": 0,
     "〇": 0,
@@ -55,8 +51,8 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
 
 
 def _number(run: str) -> int:
-    if run[0] in _DIGITS:
-        return int("".join(str(_DIGITS[c]) for c in run))
+    if run.isdecimal():  # ASCII or full-width digits: int() reads both
+        return int(run)
     total, digit = 0, 0
     for c in run:
         if c in _UNITS:

@@ -368,10 +368,11 @@ def links(files: Iterable[str], folder: Path) -> Links:
         if not target.is_file():
             paths[file] = None
             continue
+        resolved = target.resolve()
         try:
-            paths[file] = (os.path.relpath(target.resolve(), base), True)
+            paths[file] = (os.path.relpath(resolved, base), True)
         except ValueError:  # another drive (Windows): an absolute link
-            paths[file] = (str(target.resolve()), False)
+            paths[file] = (str(resolved), False)
     return paths
 
 
