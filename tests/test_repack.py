@@ -204,3 +204,174 @@ def test_an_encrypted_part_only_a_writer_reads_leaves_the_input_to_be_read(
     sheets, copied = _read(flagged, monkeypatch, copy=True)
     assert not copied
     assert sheets == direct
+
+
+# --- a sheet parsed in two halves -----------------------------------------------------------------
+
+
+def _halved(
+    path: Path, monkeypatch: pytest.MonkeyPatch, force: str | None = None
+) -> tuple[list[tuple[int, Sheet]], list[str]]:
+    """Every sheet as read_sheets gives it with any sheet worth it (or ``force``) split; the sheets split."""
+    import xlcrm.repack
+
+    monkeypatch.setattr(xlcrm.repack, "SPLIT_MIN", 0)
+    if force is not None:
+
+        def forced(source: Source) -> tuple[str, tuple[int, int, bytes]] | None:
+            cut = source.spools[force].halves()
+            return None if cut is None else (force, cut)
+
+        monkeypatch.setattr(xlcrm.repack, "_worth_splitting", forced)
+    split: list[str] = []
+    real = xlcrm.repack.repack
+
+    def watched(source: Source, limits: Limits) -> None:
+        real(source, limits)
+        split.extend(source.halves)
+
+    monkeypatch.setattr(xlcrm.reader, "repack", watched)
+    sheets = sorted(read_sheets(open_source(path, path.name, LIMITS), LIMITS), key=lambda s: s[0])
+    return sheets, split
+
+
+def _text(ref: str, value: str) -> str:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+
+
+def _rows(numbers: range, columns: str, *, extra: str = "") -> str:
+    """Rows of text, numbers, a date serial, a boolean, an error and a computed formula."""
+    out = []
+    for r in numbers:
+        cells = []
+        for i, col in enumerate(columns):
+            kind = (r + i) % 6
+            if kind == 0:
+                cells.append(_text(f"{col}{r}", f"客户{r}{col}"))
+            elif kind == 1:
+                cells.append(f'<c r="{col}{r}"><v>{r * 1.5}</v></c>')
+            elif kind == 2:
+                cells.append(f'<c r="{col}{r}" t="b"><v>{r % 2}</v></c>')
+            elif kind == 3:
+                cells.append(f'<c r="{col}{r}" t="e"><v>#N/A</v></c>')
+            elif kind == 4:
+                cells.append(f'<c r="{col}{r}"><f>1+{r}</f><v>{r + 1}</v></c>')
+            else:
+                cells.append(f'<c r="{col}{r}" s="0"/>')  # an empty styled cell
+        out.append(f'<row r="{r}">{"".join(cells)}{extra}</row>')
+    return "".join(out)
+
+
+@pytest.mark.parametrize(
+    ("cells", "split"),
+    [
+        (_rows(range(1, 21), "ABC") + _rows(range(40, 60), "BCDE"), True),  # a gap, other columns
+        (_rows(range(1, 41), "ABCD"), True),
+        (_rows(range(40, 60), "ABC") + _rows(range(1, 21), "ABC"), True),  # out of row order: read whole
+        (_rows(range(1, 21), "ABC") + "<!-- </row> -->" + _rows(range(40, 60), "ABC"), False),
+        (_rows(range(1, 21), "ABC") + "<![CDATA[</row>]]>" + _rows(range(40, 60), "ABC"), False),
+    ],
+    ids=["gap-and-columns", "plain", "out-of-order", "comment", "cdata"],
+)
+def test_a_sheet_read_in_two_halves_is_the_whole_sheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cells: str, split: bool
+) -> None:
+    sheets = {"客户档案": sheet_xml(cells), "黑名单": sheet_xml(_rows(range(1, 3), "AB"))}
+    path = package(tmp_path / "t.xlsx", sheets)
+    direct, _ = _read(path, monkeypatch, copy=False)
+    halved, names = _halved(path, monkeypatch)
+    assert names == (["客户档案"] if split else [])
+    assert halved == direct
+    assert [name for _, sheet in halved for name in [sheet.name]] == ["客户档案", "黑名单"]
+    assert halved[0][1].errors  # the pre-flight's error cells of both halves are kept
+    assert any(row for row in halved[0][1].rows)
+
+
+@pytest.mark.parametrize(
+    ("make", "sheet"),
+    [
+        (write_kitchen_sink, "客户档案"),
+        (write_rich, "客户档案"),
+        (lambda p: DATA / "libreoffice_sample.xlsx", "客户档案"),
+        (lambda p: DATA / "kitchen_libreoffice.xlsx", "客户档案"),
+        (lambda p: DATA / "rich_libreoffice.xlsx", "客户档案"),
+        (lambda p: DATA / "staff_libreoffice.xlsx", "信用评定"),
+        (lambda p: DATA / "libreoffice_sample.xlsm", "客户评价"),
+    ],
+    ids=["kitchen-sink", "rich", "lo-sample", "lo-kitchen", "lo-rich", "lo-staff", "lo-xlsm"],
+)
+def test_real_workbooks_read_the_same_with_a_sheet_split(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Any, sheet: str
+) -> None:
+    """Workbooks openpyxl and LibreOffice wrote, one sheet read in halves: the same Sheets."""
+    path = make(tmp_path / "book.xlsx")
+    direct, _ = _read(path, monkeypatch, copy=False)
+    halved, names = _halved(path, monkeypatch, force=sheet)
+    assert names == [sheet]
+    assert halved == direct
+
+
+def test_a_dominant_sheet_is_split_and_check_finds_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One sheet that is most of the workbook (as staff's archives are): split by the rule
+    itself, the same Sheet as read whole, and ``check`` reports exactly the same findings."""
+    import datetime as dt
+
+    import xlcrm.repack
+    from xlcrm.engine import Options, check
+
+    rows: list[dict[str, Any]] = [
+        {
+            "客户编码": f"K{i:07d}",
+            "客户名称": f"客户{i}",
+            "年业务量(万元)": i * 10.5,
+            "首次接触日期": "2024-01-02",
+        }
+        for i in range(2500)
+    ]
+    rows[1800]["客户编码"] = rows[10]["客户编码"]  # a duplicate across the halves
+    rows[2400]["首次接触日期"] = "2025-02-30"  # a bad date in the second half
+    path = write_case(
+        tmp_path / "big.xlsx",
+        {"客户档案": rows, "黑名单": [{"客户编码": "K0000001"}]},
+        omit_sheets=("客户评价", "信用评定"),
+    )
+    direct, _ = _read(path, monkeypatch, copy=False)
+    halved, names = _halved(path, monkeypatch)
+    assert names == ["客户档案"]
+    assert halved == direct and len(halved[0][1].rows) > 2500
+    options = Options(as_of=dt.date(2025, 12, 31))
+    split_findings = [d.to_dict() for d in check([path], options).diagnostics]
+    monkeypatch.setattr(xlcrm.repack, "SPLIT_MIN", 1 << 60)
+    whole_findings = [d.to_dict() for d in check([path], options).diagnostics]
+    assert split_findings == whole_findings
+    assert {"S003", "S007"} <= {f["code"] for f in whole_findings}
+
+
+@pytest.mark.parametrize(
+    ("body", "odd"),
+    [
+        ('<row r="1"><c r="A1"><v>1</v></c></row>', False),
+        ('<row r="1"><c r="A1" t="inlineStr"><is><t>好!?</t></is></c></row>', False),
+        ('<row r="1"><!-- x --><c r="A1"><v>1</v></c></row>', True),
+        ('<row r="1"><c r="A1" t="inlineStr"><is><t><![CDATA[<]]></t></is></c></row>', True),
+        ('<row r="1"><?pi x?><c r="A1"><v>1</v></c></row>', True),
+    ],
+)
+def test_the_spool_finds_the_end_of_the_cells_and_markup_across_any_chunking(
+    tmp_path: Path, body: str, odd: bool
+) -> None:
+    """Where ``</sheetData`` starts and whether a comment, CDATA or PI precedes it, whatever the chunks."""
+    from xlcrm.repack import Spool
+
+    part = sheet_xml(body).replace("</worksheet>", "<!-- after --></worksheet>").encode()
+    closes = part.index(b"</sheetData")
+    for size in range(1, 40):
+        spool = Spool(tmp_path / f"s{size}.xml")
+        spool.restart()
+        for at in range(0, len(part), size):
+            spool.write(part[at : at + size])
+        spool.finish()
+        assert (spool.closes, spool.odd) == (closes, odd), size
+        assert spool.path.read_bytes() == part

@@ -72,6 +72,9 @@ class Source:
     )  # sheet -> how it was measured (fast, measure, exact)
     spools: dict[str, Any] = field(default_factory=dict)  # sheet -> xlcrm.repack.Spool, while reading
     repacked: Path | None = None  # the copy python-calamine reads instead (xlcrm.repack), while reading
+    halves: dict[str, Path] = field(
+        default_factory=dict
+    )  # sheet -> the package with its second half (xlcrm.repack)
 
     def open(self) -> IO[bytes]:
         """The package's bytes as a file."""
@@ -81,9 +84,9 @@ class Source:
         """The package as a zip archive."""
         return zipfile.ZipFile(io.BytesIO(self.data) if self.data is not None else self.path)
 
-    def calamine(self) -> python_calamine.CalamineWorkbook:
+    def calamine(self, *, original: bool = False) -> python_calamine.CalamineWorkbook:
         """A python-calamine handle on the package, or on its repacked copy (one per thread)."""
-        if self.repacked is not None:
+        if self.repacked is not None and not original:
             return python_calamine.CalamineWorkbook.from_path(str(self.repacked))
         if self.data is not None:
             return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))

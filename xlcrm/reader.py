@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -119,23 +119,95 @@ def read_sheets(source: Source, limits: Limits) -> Generator[tuple[int, Sheet]]:
 def _parsed(
     source: Source, scans: dict[str, SheetScan], book: python_calamine.CalamineWorkbook, metas: list[Any]
 ) -> Iterator[tuple[int, Sheet]]:
-    if len(metas) < 2:
+    halves = source.halves
+    if len(metas) < 2 and not halves:
         yield from enumerate(_checked_sheet(source, scans[meta.name], book, meta) for meta in metas)
         return
-    # python-calamine parses without the GIL: two threads, each with its own handle.
+    # python-calamine parses without the GIL: two threads, each with its own handle; a sheet
+    # split in two (xlcrm.repack) goes first, its halves parsed at once.
+    order = sorted(range(len(metas)), key=lambda i: metas[i].name not in halves)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {
-            pool.submit(_checked_sheet, source, scans[meta.name], None, meta): i
-            for i, meta in enumerate(metas)
-        }
+        futures: dict[Future[Sheet], tuple[int, int]] = {}
+        for i in order:
+            meta = metas[i]
+            futures[pool.submit(_checked_sheet, source, scans[meta.name], None, meta)] = (i, 1)
+            if meta.name in halves:
+                futures[pool.submit(_second_half, source, meta)] = (i, 2)
+        waiting: dict[int, Sheet] = {}
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            i, half = futures.pop(future)  # no result kept longer than needed (see _joined)
+            sheet = future.result()
+            del future
+            if metas[i].name not in halves:
+                yield i, sheet
+            elif i not in waiting:
+                waiting[i] = sheet
+            else:
+                first, second = (sheet, waiting.pop(i)) if half == 1 else (waiting.pop(i), sheet)
+                del sheet
+                joined = _joined(first, second)
+                if joined is None:  # the halves' rows overlap: the input parsed whole, halves freed first
+                    del first, second
+                    joined = _checked_sheet(source, scans[metas[i].name], None, metas[i], original=True)
+                yield i, joined
+
+
+def _second_half(source: Source, meta: Any) -> Sheet:
+    book = python_calamine.CalamineWorkbook.from_path(str(source.halves[meta.name]))
+    try:
+        return _read_sheet(book, meta, source.date1904)
+    finally:
+        book.close()
+
+
+def _joined(first: Sheet, second: Sheet) -> Sheet | None:
+    """One sheet from its two halves' grids (``first`` carries the pre-flight's findings).
+
+    The whole grid spans both; rows between them that hold no cell are empty. None when the
+    halves' rows overlap (cells out of row order): they cannot simply be stacked.
+    """
+    if not second.rows:
+        return first
+    if not first.rows:
+        return replace(first, rows=second.rows, first_row=second.first_row, first_col=second.first_col)
+    gap = second.first_row - (first.first_row + len(first.rows))
+    if gap < 0:
+        return None
+    left = min(first.first_col, second.first_col)
+    width = max(first.first_col + len(first.rows[0]), second.first_col + len(second.rows[0])) - left
+    return replace(
+        first,
+        rows=_widened(first, left, width)
+        + [[""] * width for _ in range(gap)]
+        + _widened(second, left, width),
+        first_col=left,
+    )
+
+
+def _widened(sheet: Sheet, left: int, width: int) -> list[list[Any]]:
+    before = sheet.first_col - left
+    after = width - before - len(sheet.rows[0])
+    if not before and not after:
+        return sheet.rows
+    return [[""] * before + row + [""] * after for row in sheet.rows]
 
 
 def _checked_sheet(
-    source: Source, scan: SheetScan, book: python_calamine.CalamineWorkbook | None, meta: Any
+    source: Source,
+    scan: SheetScan,
+    book: python_calamine.CalamineWorkbook | None,
+    meta: Any,
+    *,
+    original: bool = False,
 ) -> Sheet:
-    sheet = _read_sheet(book or _open(source), meta, source.date1904)
+    if original:  # the input itself, not the copy (a split sheet whose halves cannot be joined)
+        whole = source.calamine(original=True)
+        try:
+            sheet = _read_sheet(whole, meta, source.date1904)
+        finally:
+            whole.close()
+    else:
+        sheet = _read_sheet(book or _open(source), meta, source.date1904)
     return replace(sheet, errors=scan.errors, hidden_rows=scan.hidden_rows, hidden_cols=scan.hidden_cols)
 
 

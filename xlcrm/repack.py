@@ -7,6 +7,16 @@ When a sheet has no merged ranges at all, an empty ``<mergeCells></mergeCells>``
 before ``<sheetData>`` ends that second pass at once, and python-calamine's cell reader skips
 the elements before ``<sheetData>``: the cells read are the same.
 
+**Halves.** A sheet that is most of the workbook (at least ``SPLIT_MIN`` bytes and more than
+twice all the others together) is split at a row's end near its middle into two packages,
+which python-calamine parses at once in two threads (it parses without the GIL); the reader
+(``xlcrm.reader``) joins the two grids. Only a sheet whose every cell carries its reference
+(the pre-flight's fast or measuring scan) and whose cell data holds no comment, CDATA section
+or processing instruction is split, and only at a ``</row>`` after a closed cell: then each
+half's cells, positions and values are exactly the whole sheet's, and the joined grid is the
+whole grid. Halves whose rows overlap (cells out of row order) are not joined: the reader
+parses the input whole instead.
+
 The pre-flight (``xlcrm.sheetscan``) spools each worksheet's bytes to a private temporary
 folder as it scans them, so they are inflated once; the copy is written there with every part
 stored (not compressed), and python-calamine reads it: exactly the bytes the pre-flight
@@ -19,7 +29,7 @@ input is never written there.
 
 from __future__ import annotations
 
-import shutil
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -33,6 +43,10 @@ from xlcrm.sheetscan import HEAD_MAX, SHEET_DATA
 
 _MERGE = b"mergeCell"
 _COPY = 4 << 20
+SPLIT_MIN = 8 << 20  # a sheet's XML worth parsing in two halves (~7,500 rows of 20 columns)
+_MARKS = 10_000  # ``!`` or ``?`` characters in a sheet's cells beyond which it is not split
+_WINDOW = 1 << 20  # how far past the middle a row's end is looked for
+_ROOT = re.compile(rb"<([^\s<>/!?][^\s<>/]*)")  # the first element: the part's root
 
 
 class Spool:
@@ -48,6 +62,10 @@ class Spool:
         self._last = b""
         self._size = 0
         self._handle: Any = None
+        self.closes = -1  # where ``</sheetData`` starts
+        self.odd = False  # a comment, CDATA section or processing instruction among the cells
+        self._tail = b""
+        self._marks = 0  # ``!`` and ``?`` looked at
         self.failed = False  # the temporary folder could not take it (a full disk): read the input
 
     def restart(self) -> None:
@@ -55,6 +73,7 @@ class Spool:
         self.close()
         self.complete, self.head, self.prefix, self.merges = False, -1, b"", False
         self._prelude, self._last, self._size = b"", b"", 0
+        self.closes, self.odd, self._tail, self._marks = -1, False, b"", 0
         if not self.failed:
             try:
                 self._handle = self.path.open("wb")
@@ -74,6 +93,8 @@ class Spool:
                 self._prelude = b""
             elif len(self._prelude) > HEAD_MAX:
                 self.merges = True
+        if self.head >= 0 and self.closes < 0 and not self.merges:
+            self._watch(chunk)
         self._size += len(chunk)
         if self._handle is not None:
             try:
@@ -81,6 +102,34 @@ class Spool:
             except OSError:  # the copy is only a speed-up: never a reason to refuse the input
                 self.failed = True
                 self.close()
+
+    def _watch(self, chunk: bytes) -> None:
+        """Where the cell data ends, and whether a comment, CDATA section or PI comes before it.
+
+        ``!`` and ``?`` are rare in sheet XML and found at memory speed; each is looked at for a
+        ``<`` before it (a sheet with too many of them is simply not split).
+        """
+        closing = b"</" + self.prefix + b"sheetData"
+        offset = self._size  # the chunk's first byte in the part
+        low = max(0, self.head - offset)
+        at = -1
+        if not low:  # a closing tag across the boundary with the previous chunk
+            found = (self._tail + chunk[: len(closing) - 1]).find(closing)
+            at = offset - len(self._tail) + found if found >= 0 else -1
+        if at < 0:
+            found = chunk.find(closing, low)
+            at = offset + found if found >= 0 else -1
+        end = max(0, at - offset) if at >= 0 else len(chunk)
+        for mark in (b"!", b"?"):
+            i = chunk.find(mark, low, end)
+            while i >= 0 and not self.odd:
+                self._marks += 1
+                if (chunk[i - 1 : i] if i else self._tail[-1:]) == b"<" or self._marks > _MARKS:
+                    self.odd = True
+                i = chunk.find(mark, i + 1, end)
+        self.closes = at
+        keep = len(closing) - 1
+        self._tail = chunk[-keep:] if len(chunk) >= keep else (self._tail + chunk)[-keep:]
 
     def finish(self) -> None:
         """The part ended: the spool holds all of it (unless writing it failed)."""
@@ -97,21 +146,70 @@ class Spool:
                 self.failed = True
 
     @property
+    def size(self) -> int:
+        """Bytes of the part spooled so far."""
+        return self._size
+
+    @property
     def usable(self) -> bool:
         """Whether the copy may put the empty marker into this sheet: all of it, no merged ranges."""
         return self.complete and self.head >= 0 and not self.merges
 
-    def copy_into(self, archive: zipfile.ZipFile, name: str) -> None:
-        """The part as a stored member, with the empty ``<mergeCells>`` before ``<sheetData>`` if usable."""
-        marker = b"<%smergeCells></%smergeCells>" % (self.prefix, self.prefix) if self.usable else b""
-        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_STORED
-        info.file_size = self._size + len(marker)
+    def marker(self) -> bytes:
+        """The empty ``<mergeCells>`` placed before ``<sheetData>`` (none if not usable)."""
+        return b"<%smergeCells></%smergeCells>" % (self.prefix, self.prefix) if self.usable else b""
+
+    def halves(self) -> tuple[int, int, bytes] | None:
+        """Where a split can go: (end of the ``<sheetData>`` tag, the cut, what closes the first half)."""
+        if not self.usable or self.odd or self.closes < 0:
+            return None
+        with self.path.open("rb") as spooled:
+            head = spooled.read(self.head + 4096)
+            start = head.find(b">", self.head) + 1
+            root = _ROOT.search(head, 0, self.head)
+            if start <= 0 or head[start - 2 : start] == b"/>" or root is None or b"<!" in head[: self.head]:
+                return None
+            middle = (start + self.closes) // 2
+            low = max(start, middle - 65536)
+            spooled.seek(low)
+            window = spooled.read(min(self.closes, middle + _WINDOW) - low)
+        row_end = b"</" + self.prefix + b"row>"
+        at = window.find(row_end, middle - low)
+        if at < 0:
+            return None
+        cell = window.rfind(b"<" + self.prefix + b"c ", 0, at)
+        tag_end = window.find(b">", cell, at) if cell >= 0 else -1
+        if tag_end < 0:
+            return None
+        if (
+            window[tag_end - 1 : tag_end] != b"/"
+            and window.find(b"</" + self.prefix + b"c>", tag_end, at) < 0
+        ):
+            return None  # the row's end would fall inside a cell
+        closing = b"</" + self.prefix + b"sheetData></" + root.group(1) + b">"
+        return start, low + at + len(row_end), closing
+
+    def copy_into(
+        self, archive: zipfile.ZipFile, name: str, pieces: list[bytes | tuple[int, int]] | None = None
+    ) -> None:
+        """The part (or ``pieces`` of it: bytes, and spans of the spool) as a stored member."""
+        if pieces is None:
+            pieces = [(0, max(self.head, 0)), self.marker(), (max(self.head, 0), self._size)]
+        info = _stored(name)
+        info.file_size = sum(len(p) if isinstance(p, bytes) else p[1] - p[0] for p in pieces)
         with self.path.open("rb") as spooled, archive.open(info, "w") as member:
-            member.write(spooled.read(max(self.head, 0)))
-            member.write(marker)
-            shutil.copyfileobj(spooled, member, _COPY)
-        self.path.unlink()
+            for piece in pieces:
+                if isinstance(piece, bytes):
+                    member.write(piece)
+                    continue
+                spooled.seek(piece[0])
+                left = piece[1] - piece[0]
+                while left > 0:
+                    block = spooled.read(min(_COPY, left))
+                    if not block:
+                        raise OSError("the spool is shorter than it was")
+                    member.write(block)
+                    left -= len(block)
 
 
 @contextmanager
@@ -138,7 +236,7 @@ def spooling(source: Source, sheets: list[str]) -> Iterator[None]:
         finally:
             for spool in source.spools.values():
                 spool.close()
-            source.spools, source.repacked = {}, None
+            source.spools, source.repacked, source.halves = {}, None, {}
     finally:
         if made is not None:
             with held():  # removed whole, even when a signal comes meanwhile
@@ -146,30 +244,106 @@ def spooling(source: Source, sheets: list[str]) -> Iterator[None]:
 
 
 def repack(source: Source, limits: Limits) -> None:
-    """Write the copy python-calamine reads (``source.repacked``) when a sheet gains by it."""
+    """Write the copy python-calamine reads (``source.repacked``) when a sheet gains by it.
+
+    A sheet worth splitting (``_worth_splitting``) gets its second half in a package of its own
+    (``source.halves``) and only its first half in the copy.
+    """
     spools = source.spools
     if not any(spool.usable for spool in spools.values()):
         return
     target = next(iter(spools.values())).path.with_name("book.xlsx")
+    cuts: dict[str, tuple[int, int, bytes]] = {}
+    split = _worth_splitting(source)
+    if split is not None:
+        name, cut = split
+        second = target.with_name("half.xlsx")
+        try:
+            _write(source, limits, second, {name: (cut, 2)})
+            cuts[name] = cut
+            source.halves[name] = second
+        except Exception:  # the split is only a speed-up
+            second.unlink(missing_ok=True)
     try:
-        _write(source, limits, target)
+        _write(source, limits, target, {name: (cut, 1) for name, cut in cuts.items()})
     except Exception:  # a damaged or encrypted part only a writer reads, a full disk: read the input
         target.unlink(missing_ok=True)
+        source.halves.clear()
         return
+    finally:
+        for spool in spools.values():
+            spool.path.unlink(missing_ok=True)
     source.repacked = target
 
 
-def _write(source: Source, limits: Limits, target: Path) -> None:
-    parts = {source.sheet_parts[name]: spool for name, spool in source.spools.items() if spool.complete}
+def _worth_splitting(source: Source) -> tuple[str, tuple[int, int, bytes]] | None:
+    """The sheet to parse in two halves, and where: most of the workbook, fully referenced cells."""
+    spools = source.spools
+    if len(spools) > 1 and not all(spool.complete for spool in spools.values()):
+        return None  # the sizes of all the sheets are not known
+    name = max(spools, key=lambda n: spools[n].size)
+    size = spools[name].size
+    if size < SPLIT_MIN or size <= 2 * sum(s.size for s in spools.values() if s is not spools[name]):
+        return None
+    if source.spelled.get(name) not in (
+        "fast",
+        "measure",
+    ):  # cells without references: positions depend on order
+        return None
+    cut = spools[name].halves()
+    return None if cut is None else (name, cut)
+
+
+def _write(
+    source: Source, limits: Limits, target: Path, split: dict[str, tuple[tuple[int, int, bytes], int]]
+) -> None:
+    """The stored copy; a sheet in ``split`` holds only its first or its second half.
+
+    A second half's package holds no other sheet's cells (they are read from the copy).
+    """
+    parts = {source.sheet_parts[name]: name for name, spool in source.spools.items() if spool.complete}
+    second = any(half == 2 for _, half in split.values())
     with source.zip() as original, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED, allowZip64=True) as copy:
-        for name in dict.fromkeys(original.namelist()):  # a name twice: the entry getinfo (and calamine) uses
-            spool = parts.get(name)
-            if spool is not None:
-                spool.copy_into(copy, name)
+        for member in dict.fromkeys(
+            original.namelist()
+        ):  # a name twice: the entry getinfo (and calamine) uses
+            sheet = parts.get(member)
+            if sheet is not None and sheet in split:
+                spool = source.spools[sheet]
+                (start, cut, closing), half = split[sheet]
+                marker = spool.marker()
+                if half == 1:
+                    pieces: list[bytes | tuple[int, int]] = [
+                        (0, spool.head),
+                        marker,
+                        (spool.head, cut),
+                        closing,
+                    ]
+                else:
+                    pieces = [(0, spool.head), marker, (spool.head, start), (cut, spool.size)]
+                spool.copy_into(copy, member, pieces)
                 continue
-            info = original.getinfo(name)
-            stored = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            if second and (sheet is not None or member in source.sheet_parts.values()):
+                copy.writestr(_stored(member), _EMPTY_SHEET)  # the half's package reads one sheet only
+                continue
+            if sheet is not None:
+                source.spools[sheet].copy_into(copy, member)
+                continue
+            info = original.getinfo(member)
+            stored = _stored(member)
             stored.file_size = info.file_size
-            with copy.open(stored, "w") as member:
+            with copy.open(stored, "w") as out:
                 for chunk in inflate(original, info, source.label, limits):
-                    member.write(chunk)
+                    out.write(chunk)
+
+
+_EMPTY_SHEET = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+)
+
+
+def _stored(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    return info
