@@ -133,23 +133,37 @@ def _parsed(
             futures[pool.submit(_checked_sheet, source, scans[meta.name], None, meta)] = (i, 1)
             if meta.name in halves:
                 futures[pool.submit(_second_half, source, meta)] = (i, 2)
-        waiting: dict[int, Sheet] = {}
+        waiting: dict[int, tuple[int, Sheet | None]] = {}
         for future in as_completed(futures):
             i, half = futures.pop(future)  # no result kept longer than needed (see _joined)
-            sheet = future.result()
-            del future
             if metas[i].name not in halves:
+                sheet = future.result()
+                del future
                 yield i, sheet
-            elif i not in waiting:
-                waiting[i] = sheet
-            else:
-                first, second = (sheet, waiting.pop(i)) if half == 1 else (waiting.pop(i), sheet)
-                del sheet
-                joined = _joined(first, second)
-                if joined is None:  # the halves' rows overlap: the input parsed whole, halves freed first
-                    del first, second
-                    joined = _checked_sheet(source, scans[metas[i].name], None, metas[i], original=True)
-                yield i, joined
+                continue
+            part = _half(future)
+            del future
+            if i not in waiting:
+                waiting[i] = (half, part)
+                continue
+            other = waiting.pop(i)[1]
+            first, second = (part, other) if half == 1 else (other, part)
+            del part, other
+            joined = _joined(first, second) if first is not None and second is not None else None
+            if joined is None:  # the input parsed whole (halves freed first): its result, or its error
+                del first, second
+                joined = _checked_sheet(source, scans[metas[i].name], None, metas[i], original=True)
+            yield i, joined
+
+
+def _half(future: Future[Sheet]) -> Sheet | None:
+    """A half's grid, or None where python-calamine could not parse it (the whole input decides)."""
+    try:
+        return future.result()
+    except BaseException as exc:
+        if isinstance(exc, Exception) or type(exc).__name__ == "PanicException":
+            return None
+        raise
 
 
 def _second_half(source: Source, meta: Any) -> Sheet:

@@ -11,11 +11,13 @@ the elements before ``<sheetData>``: the cells read are the same.
 twice all the others together) is split at a row's end near its middle into two packages,
 which python-calamine parses at once in two threads (it parses without the GIL); the reader
 (``xlcrm.reader``) joins the two grids. Only a sheet whose every cell carries its reference
-(the pre-flight's fast or measuring scan) and whose cell data holds no comment, CDATA section
-or processing instruction is split, and only at a ``</row>`` after a closed cell: then each
-half's cells, positions and values are exactly the whole sheet's, and the joined grid is the
-whole grid. Halves whose rows overlap (cells out of row order) are not joined: the reader
-parses the input whole instead.
+(the pre-flight's fast or measuring scan), whose ``<sheetData>`` tag is plain, and whose cell
+data — up to the first end tag named ``sheetData`` of any prefix, where python-calamine stops —
+holds no comment, CDATA section or processing instruction is split, and only at a ``</row>``
+after a closed cell: then each half's cells, positions and values are exactly the whole
+sheet's, and the joined grid is the whole grid. Halves whose rows overlap (cells out of row
+order), or a half that fails to parse, are not joined: the reader parses the input whole
+instead (its rows, or its error, exactly as without the split).
 
 The pre-flight (``xlcrm.sheetscan``) spools each worksheet's bytes to a private temporary
 folder as it scans them, so they are inflated once; the copy is written there with every part
@@ -29,6 +31,7 @@ input is never written there.
 
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
 import zipfile
@@ -46,6 +49,10 @@ _COPY = 4 << 20
 SPLIT_MIN = 8 << 20  # a sheet's XML worth parsing in two halves (~7,500 rows of 20 columns)
 _MARKS = 10_000  # ``!`` or ``?`` characters in a sheet's cells beyond which it is not split
 _WINDOW = 1 << 20  # how far past the middle a row's end is looked for
+_NAME = b"sheetData"
+_END_TAG = re.compile(rb"</(?:[^\s<>/:!?]+:)?")  # before "sheetData": its end tag, prefixed or not
+_LOOK_BACK = 256
+_DECLARATION = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^<>]*\?>")
 _ROOT = re.compile(rb"<([^\s<>/!?][^\s<>/]*)")  # the first element: the part's root
 
 
@@ -93,7 +100,7 @@ class Spool:
                 self._prelude = b""
             elif len(self._prelude) > HEAD_MAX:
                 self.merges = True
-        if self.head >= 0 and self.closes < 0 and not self.merges:
+        if self.head >= 0 and self.closes < 0 and not self.merges and not self.odd:
             self._watch(chunk)
         self._size += len(chunk)
         if self._handle is not None:
@@ -106,19 +113,26 @@ class Spool:
     def _watch(self, chunk: bytes) -> None:
         """Where the cell data ends, and whether a comment, CDATA section or PI comes before it.
 
-        ``!`` and ``?`` are rare in sheet XML and found at memory speed; each is looked at for a
-        ``<`` before it (a sheet with too many of them is simply not split).
+        The data ends at the first end tag named ``sheetData`` with any prefix or none (where
+        python-calamine stops). ``!`` and ``?`` are rare in sheet XML and found at memory speed;
+        each is looked at for a ``<`` before it (a sheet with too many is simply not split).
         """
-        closing = b"</" + self.prefix + b"sheetData"
         offset = self._size  # the chunk's first byte in the part
         low = max(0, self.head - offset)
-        at = -1
-        if not low:  # a closing tag across the boundary with the previous chunk
-            found = (self._tail + chunk[: len(closing) - 1]).find(closing)
-            at = offset - len(self._tail) + found if found >= 0 else -1
-        if at < 0:
-            found = chunk.find(closing, low)
-            at = offset + found if found >= 0 else -1
+        at, keep = -1, len(self._tail)
+        if not low:  # a name that began in the previous chunk
+            joint = self._tail + chunk[: len(_NAME) - 1]
+            found = joint.find(_NAME, max(0, keep - len(_NAME) + 1))
+            if found >= 0:
+                at = self._end_tag(joint, found, offset - keep)
+        found = chunk.find(_NAME, low)
+        while at < 0 and found >= 0 and not self.odd:
+            if found >= _LOOK_BACK:
+                at = self._end_tag(chunk, found, offset)
+            else:
+                joint = self._tail + chunk[:found]
+                at = self._end_tag(joint, keep + found, offset - keep)
+            found = chunk.find(_NAME, found + 1)
         end = max(0, at - offset) if at >= 0 else len(chunk)
         for mark in (b"!", b"?"):
             i = chunk.find(mark, low, end)
@@ -128,8 +142,17 @@ class Spool:
                     self.odd = True
                 i = chunk.find(mark, i + 1, end)
         self.closes = at
-        keep = len(closing) - 1
-        self._tail = chunk[-keep:] if len(chunk) >= keep else (self._tail + chunk)[-keep:]
+        self._tail = chunk[-_LOOK_BACK:] if len(chunk) >= _LOOK_BACK else (self._tail + chunk)[-_LOOK_BACK:]
+
+    def _end_tag(self, data: bytes, name: int, offset: int) -> int:
+        """Where the end tag whose name ends at ``sheetData`` (at ``name``) starts, or -1 if none."""
+        opening = data.rfind(b"<", max(0, name - _LOOK_BACK), name)
+        if opening < 0:  # a prefix longer than looked back at: not worth telling
+            self.odd = True
+            return -1
+        if _END_TAG.fullmatch(data, opening, name) is None:
+            return -1  # the start tag, or text that says "sheetData"
+        return offset + opening
 
     def finish(self) -> None:
         """The part ended: the spool holds all of it (unless writing it failed)."""
@@ -160,34 +183,34 @@ class Spool:
         return b"<%smergeCells></%smergeCells>" % (self.prefix, self.prefix) if self.usable else b""
 
     def halves(self) -> tuple[int, int, bytes] | None:
-        """Where a split can go: (end of the ``<sheetData>`` tag, the cut, what closes the first half)."""
+        """Where a split can go: (end of the ``<sheetData>`` tag, the cut, what closes the first half).
+
+        Only where nothing can be mistaken: a plain ``<sheetData>`` tag after nothing but the
+        declaration and elements, and a ``</row>`` right after a closed cell (``_row_end``).
+        Should a half still fail to parse, the reader parses the input whole (xlcrm.reader).
+        """
         if not self.usable or self.odd or self.closes < 0:
             return None
+        start_tag = b"<" + self.prefix + b"sheetData>"
         with self.path.open("rb") as spooled:
-            head = spooled.read(self.head + 4096)
-            start = head.find(b">", self.head) + 1
-            root = _ROOT.search(head, 0, self.head)
-            if start <= 0 or head[start - 2 : start] == b"/>" or root is None or b"<!" in head[: self.head]:
+            head = spooled.read(self.head + len(start_tag))
+            declared = _DECLARATION.match(head)
+            after = declared.end() if declared else 0
+            root = _ROOT.search(head, after, self.head)
+            if head[self.head :] != start_tag or root is None or b"<!" in head[: self.head]:
                 return None
+            if b"<?" in head[after : self.head]:
+                return None
+            start = self.head + len(start_tag)
             middle = (start + self.closes) // 2
             low = max(start, middle - 65536)
             spooled.seek(low)
             window = spooled.read(min(self.closes, middle + _WINDOW) - low)
-        row_end = b"</" + self.prefix + b"row>"
-        at = window.find(row_end, middle - low)
-        if at < 0:
+        cut = _row_end(window, middle - low, self.prefix)
+        if cut < 0:
             return None
-        cell = window.rfind(b"<" + self.prefix + b"c ", 0, at)
-        tag_end = window.find(b">", cell, at) if cell >= 0 else -1
-        if tag_end < 0:
-            return None
-        if (
-            window[tag_end - 1 : tag_end] != b"/"
-            and window.find(b"</" + self.prefix + b"c>", tag_end, at) < 0
-        ):
-            return None  # the row's end would fall inside a cell
         closing = b"</" + self.prefix + b"sheetData></" + root.group(1) + b">"
-        return start, low + at + len(row_end), closing
+        return start, low + cut, closing
 
     def copy_into(
         self, archive: zipfile.ZipFile, name: str, pieces: list[bytes | tuple[int, int]] | None = None
@@ -210,6 +233,32 @@ class Spool:
                         raise OSError("the spool is shorter than it was")
                     member.write(block)
                     left -= len(block)
+
+
+def _row_end(window: bytes, begin: int, prefix: bytes) -> int:
+    """Where the first ``</row>`` from ``begin`` that follows a closed cell ends, or -1.
+
+    Closed: ``</c>``, or a self-closing ``<c r="B7" s="1"/>`` (LibreOffice's styled empty cells)
+    whose attribute values hold no ``<`` or ``>``.
+    """
+    row_end, cell_end = b"</" + prefix + b"row>", b"</" + prefix + b"c>"
+    empty = _empty_cell(prefix)
+    at = window.find(row_end, begin)
+    while at >= 0:
+        if window.endswith(cell_end, 0, at):
+            return at + len(row_end)
+        cell = window.rfind(b"<" + prefix + b"c ", max(0, at - 1024), at)
+        if cell >= 0 and empty.fullmatch(window, cell, at):
+            return at + len(row_end)
+        at = window.find(row_end, at + 1)
+    return -1
+
+
+@functools.cache
+def _empty_cell(prefix: bytes) -> re.Pattern[bytes]:
+    return re.compile(
+        rb"<" + re.escape(prefix) + rb'c r="[A-Z]{1,3}[0-9]{1,7}"(?: [A-Za-z][\w:.-]*="[^"<>]*")*/>'
+    )
 
 
 @contextmanager
