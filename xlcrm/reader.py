@@ -110,10 +110,15 @@ def read_sheets(source: Source, limits: Limits) -> Generator[tuple[int, Sheet]]:
                 book.close()
     except InputError:
         raise
-    except BaseException as exc:  # calamine raises several types (a Rust panic is a BaseException)
-        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+    except BaseException as exc:
+        if not _calamine_failed(exc):
             raise
         raise InputError("unreadable", source.label, detail=_short(exc)) from None
+
+
+def _calamine_failed(exc: BaseException) -> bool:
+    """Whether python-calamine could not read (it raises several types; a Rust panic is a BaseException)."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 def _parsed(
@@ -161,7 +166,7 @@ def _half(future: Future[Sheet]) -> Sheet | None:
     try:
         return future.result()
     except BaseException as exc:
-        if isinstance(exc, Exception) or type(exc).__name__ == "PanicException":
+        if _calamine_failed(exc):
             return None
         raise
 
