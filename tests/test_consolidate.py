@@ -306,6 +306,26 @@ def test_a_crashed_or_hung_worker_costs_only_its_file(
     assert any("工作进程意外终止" in m for m in messages) and any("超过 10 秒" in m for m in messages)
 
 
+def test_a_worker_killed_while_reading_leaves_nothing_in_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-file (here by its timeout) cannot remove its temporaries; the run does."""
+    import tempfile
+
+    system = tmp_path / "tmp"
+    system.mkdir()
+    monkeypatch.setenv("TMPDIR", str(system))  # what the pool's processes would use by themselves
+    monkeypatch.setattr(tempfile, "tempdir", str(system))
+    folder = tmp_path / "in"
+    write_department(folder / "a.xlsx", "销售一部")
+    write_department(folder / "spool-hang.xlsx", "销售二部")
+    settings = Settings((folder,), MONTH, tmp_path / "汇总.xlsx", OPTIONS, history=None, timeout=10)
+    done = consolidate(settings, backend=ProcessBackend(2), work=faulty_check)
+    reasons = {Path(o.file).name: o.reason.key if o.reason else None for o in done.company.outcomes}
+    assert reasons == {"a.xlsx": None, "spool-hang.xlsx": "timeout"}
+    assert list(system.iterdir()) == []
+
+
 def test_a_file_that_changed_since_it_was_found_is_unusable(tmp_path: Path) -> None:
     sample = write_sample(tmp_path / "a.xlsx")
     outcome = check_file(Task(0, str(sample), str(sample), "0" * 64, OPTIONS))

@@ -15,12 +15,20 @@ dies:
   that file unusable and runs the others again. Should the watchdog not fire, the client
   gives up on the file ``GRACE`` seconds later all the same.
 - Ctrl-C kills the workers and is raised to the caller, which has written nothing yet.
+
+A process pool's workers keep their temporary files (the copy of a sheet being read) in one
+private folder of the run, removed when the run ends: a worker killed in the middle of a file
+(its timeout, a crash, the pool killed for another's) leaves nothing behind in the system's
+temporary folder.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections import deque
@@ -101,6 +109,7 @@ class ProcessBackend(Backend):
         self.jobs = jobs
         self.threads = max(1, (os.cpu_count() or 1) // jobs)
         self._saved: str | None = None
+        self._scratch: str | None = None  # the workers' temporary folder, while the pool exists
 
     def start(self) -> Executor:
         """A new pool; its processes inherit POLARS_MAX_THREADS (set while the pool exists)."""
@@ -110,8 +119,14 @@ class ProcessBackend(Backend):
         if self._saved is None:
             self._saved = os.environ.get("POLARS_MAX_THREADS", "")
         os.environ["POLARS_MAX_THREADS"] = str(self.threads)
+        if self._scratch is None:
+            with contextlib.suppress(OSError):  # no temporary folder: the workers use the system's
+                self._scratch = tempfile.mkdtemp(prefix="xlcrm-workers-")
         return ProcessPoolExecutor(
-            max_workers=self.jobs, mp_context=get_context("spawn"), initializer=_quick_exit
+            max_workers=self.jobs,
+            mp_context=get_context("spawn"),
+            initializer=_worker_setup,
+            initargs=(self._scratch,),
         )
 
     def capacity(self) -> int:
@@ -126,7 +141,10 @@ class ProcessBackend(Backend):
         executor.shutdown(wait=not kill, cancel_futures=True)
 
     def close(self) -> None:
-        """Restore POLARS_MAX_THREADS."""
+        """Restore POLARS_MAX_THREADS; remove the workers' temporary folder, whatever they left in it."""
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
         if self._saved is not None:
             if self._saved:
                 os.environ["POLARS_MAX_THREADS"] = self._saved
@@ -139,13 +157,16 @@ class ProcessBackend(Backend):
         return f"process pool: {self.jobs} × {self.threads} polars thread(s)"
 
 
-def _quick_exit() -> None:
-    """In a pool's worker: leave without tearing the interpreter down once the pool shuts down.
+def _worker_setup(scratch: str | None) -> None:
+    """In a pool's worker: temporary files in the run's folder, and a quick exit.
 
-    A worker has nothing left to write then (each file's temporaries are gone when its check
-    ends), and the teardown of its polars, pandera and frames is what the client otherwise
-    waits for at the end of every month (~0.15 s of the serial part).
+    The worker leaves without tearing the interpreter down once the pool shuts down: it has
+    nothing left to write then (each file's temporaries are gone when its check ends), and the
+    teardown of its polars, pandera and frames is what the client otherwise waits for at the
+    end of every month (~0.15 s of the serial part).
     """
+    if scratch is not None:
+        tempfile.tempdir = scratch
     atexit.register(os._exit, 0)
 
 
