@@ -27,9 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
-import msoffcrypto
-import msoffcrypto.exceptions
-import olefile
 import python_calamine
 from defusedxml import ElementTree as SafeTree
 from isal import isal_zlib
@@ -167,6 +164,10 @@ def _looks_like_text(head: bytes) -> bool:
 
 def _ole(path: Path, label: str, password: str | None) -> Source:
     """An OLE compound file: a legacy .xls, or a password-protected .xlsx/.xlsm."""
+    import msoffcrypto  # only for these (~50 ms of every start-up otherwise)
+    import msoffcrypto.exceptions
+    import olefile
+
     try:
         with olefile.OleFileIO(str(path)) as ole:
             encrypted = ole.exists("EncryptionInfo") and ole.exists("EncryptedPackage")

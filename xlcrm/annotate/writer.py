@@ -23,7 +23,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import msoffcrypto.format.ooxml
 import python_calamine
 from lxml import etree
 
@@ -246,6 +245,8 @@ def _save_encrypted(package: Package, target: Path, password: str) -> io.BytesIO
 
     Returns the unprotected copy (in memory) for the inventory check.
     """
+    import msoffcrypto.format.ooxml  # only for a protected input (~70 ms of every start-up otherwise)
+
     plain = io.BytesIO()
     package.save(plain)
     plain.seek(0)
