@@ -164,7 +164,7 @@ def _looks_like_text(head: bytes) -> bool:
 
 def _ole(path: Path, label: str, password: str | None) -> Source:
     """An OLE compound file: a legacy .xls, or a password-protected .xlsx/.xlsm."""
-    import msoffcrypto  # only for these (~50 ms of every start-up otherwise)
+    import msoffcrypto  # only for these (not at every start-up)
     import msoffcrypto.exceptions
     import olefile
 

@@ -245,7 +245,7 @@ def _save_encrypted(package: Package, target: Path, password: str) -> io.BytesIO
 
     Returns the unprotected copy (in memory) for the inventory check.
     """
-    import msoffcrypto.format.ooxml  # only for a protected input (~70 ms of every start-up otherwise)
+    import msoffcrypto.format.ooxml  # only for a protected input (not at every start-up)
 
     plain = io.BytesIO()
     package.save(plain)
