@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import xlcrm.reader
-from tests.ooxml import IMAGE, package, sheet_xml, with_corrupt_image, with_image
+from tests.ooxml import IMAGE, MAIN, package, sheet_xml, with_corrupt_image, with_image
 from tests.staff import write_staff
 from tests.workbooks import write_case, write_kitchen_sink, write_rich
 from xlcrm.errors import InputError
@@ -463,3 +463,51 @@ def test_when_both_halves_fail_the_error_is_the_whole_sheets_first(
         with pytest.raises(InputError) as halved:
             _halved(path, monkeypatch)
         assert str(halved.value) == str(whole.value) and ": 7" in str(whole.value)
+
+
+def test_a_large_shared_string_table_keeps_the_sheet_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each half's handle loads the shared strings again: not worth it when they are a quarter of the sheet."""
+    path = package(tmp_path / "t.xlsx", {"客户档案": sheet_xml(_numbers(range(1, 200)))})
+    with zipfile.ZipFile(path) as archive:
+        sheet = max(archive.infolist(), key=lambda i: i.file_size).file_size
+    items = "".join(f"<si><t>共享文本{i}</t></si>" for i in range(sheet // 40))
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("xl/sharedStrings.xml", f'<sst xmlns="{MAIN}">{items}</sst>')
+    direct, _ = _read(path, monkeypatch, copy=False)
+    halved, names = _halved(path, monkeypatch)
+    assert names == [] and halved == direct
+
+
+def test_of_two_unreadable_sheets_the_first_in_the_workbook_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two sheets are parsed at once; the error is the first sheet's, however fast the second fails."""
+    first = _numbers(range(1, 4000)) + '<row r="4000"><c r="A4000" t="b"><v>7</v></c></row>'
+    second = '<row r="1"><c r="A1" t="b"><v>8</v></c></row>'
+    path = package(tmp_path / "t.xlsx", {"客户档案": sheet_xml(first), "黑名单": sheet_xml(second)})
+    for _ in range(5):
+        with pytest.raises(InputError) as raised:
+            _read(path, monkeypatch, copy=True)
+        assert ": 7" in str(raised.value)
+
+
+def test_ctrl_c_while_the_copy_is_opened_is_not_taken_for_an_unreadable_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first handle closed, the signal before the second is open: Ctrl-C, not "unreadable"."""
+    path = _two_sheets(tmp_path / "t.xlsx")
+    real = Source.calamine
+    opened: list[bool] = []
+
+    def interrupted(self: Source, *, original: bool = False) -> Any:
+        if self.repacked is not None and not original:
+            opened.append(True)
+            raise KeyboardInterrupt
+        return real(self, original=original)
+
+    monkeypatch.setattr(Source, "calamine", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        list(read_sheets(open_source(path, path.name, LIMITS), LIMITS))
+    assert opened

@@ -95,19 +95,20 @@ def read_sheets(source: Source, limits: Limits) -> Generator[tuple[int, Sheet]]:
     InputError if one is unusable.
     """
     try:
-        book = source.calamine()
-        metas = [m for m in book.sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
+        held = [source.calamine()]  # the open handle (closed once: a Ctrl-C may come anywhere)
+        metas = [m for m in held[0].sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
         names = [m.name for m in metas]
         with spooling(source, names):  # the sheets' bytes kept for the copy calamine reads (xlcrm.repack)
             try:
                 scans = measure_sheets(source, limits, names)  # before calamine allocates a grid
                 repack(source, limits)
                 if source.repacked is not None:
-                    book.close()
-                    book = source.calamine()
-                yield from _parsed(source, scans, book, metas)
+                    held.pop().close()
+                    held.append(source.calamine())
+                yield from _parsed(source, scans, held[0], metas)
             finally:
-                book.close()
+                for book in held:
+                    book.close()
     except InputError:
         raise
     except BaseException as exc:
@@ -135,15 +136,27 @@ def _parsed(
         futures: dict[Future[Sheet], tuple[int, int]] = {}
         for i in order:
             meta = metas[i]
-            futures[pool.submit(_checked_sheet, source, scans[meta.name], None, meta)] = (i, 1)
-            if meta.name in halves:
+            split = meta.name in halves  # its first half on the open handle: no third shared-string table
+            futures[pool.submit(_checked_sheet, source, scans[meta.name], book if split else None, meta)] = (
+                i,
+                1,
+            )
+            if split:
                 futures[pool.submit(_second_half, source, meta)] = (i, 2)
         waiting: dict[int, tuple[int, Sheet | None]] = {}
+        failed: dict[int, BaseException] = {}
         for future in as_completed(futures):
             i, half = futures.pop(future)  # no result kept longer than needed (see _joined)
             if metas[i].name not in halves:
-                sheet = future.result()
-                del future
+                try:
+                    sheet = future.result()
+                except BaseException as exc:
+                    if not _calamine_failed(exc):
+                        raise
+                    failed[i] = exc  # the first sheet in the workbook's order decides, not the fastest
+                    continue
+                finally:
+                    del future
                 yield i, sheet
                 continue
             part = _half(future)
@@ -155,10 +168,12 @@ def _parsed(
             first, second = (part, other) if half == 1 else (other, part)
             del part, other
             joined = _joined(first, second) if first is not None and second is not None else None
-            if joined is None:  # the input parsed whole (halves freed first): its result, or its error
-                del first, second
+            del first, second  # the halves' grids go before the joined sheet is worked on
+            if joined is None:  # the input parsed whole: its result, or its error
                 joined = _checked_sheet(source, scans[metas[i].name], None, metas[i], original=True)
             yield i, joined
+        if failed:
+            raise failed[min(failed)]
 
 
 def _half(future: Future[Sheet]) -> Sheet | None:

@@ -7,8 +7,9 @@ When a sheet has no merged ranges at all, an empty ``<mergeCells></mergeCells>``
 before ``<sheetData>`` ends that second pass at once, and python-calamine's cell reader skips
 the elements before ``<sheetData>``: the cells read are the same.
 
-**Halves.** A sheet that is most of the workbook (at least ``SPLIT_MIN`` bytes and more than
-twice all the others together) is split at a row's end near its middle into two packages,
+**Halves.** A sheet that is most of the workbook (at least ``SPLIT_MIN`` bytes, more than
+twice all the others together and four times the shared-string table, which each half's
+python-calamine handle loads again) is split at a row's end near its middle into two packages,
 which python-calamine parses at once in two threads (it parses without the GIL); the reader
 (``xlcrm.reader``) joins the two grids. Only a sheet whose every cell carries its reference
 (the pre-flight's fast or measuring scan), whose ``<sheetData>`` tag is plain, and whose cell
@@ -326,7 +327,11 @@ def repack(source: Source, limits: Limits) -> None:
 
 
 def _worth_splitting(source: Source) -> tuple[str, tuple[int, int, bytes]] | None:
-    """The sheet to parse in two halves, and where: most of the workbook, fully referenced cells."""
+    """The sheet to parse in two halves, and where; None when no sheet gains by it.
+
+    The sheet must be most of the workbook and four times its shared strings (which each
+    half's handle loads again), with every cell referenced.
+    """
     spools = source.spools
     if len(spools) > 1 and not all(spool.complete for spool in spools.values()):
         return None  # the sizes of all the sheets are not known
@@ -334,10 +339,13 @@ def _worth_splitting(source: Source) -> tuple[str, tuple[int, int, bytes]] | Non
     size = spools[name].size
     if size < SPLIT_MIN or size <= 2 * sum(s.size for s in spools.values() if s is not spools[name]):
         return None
-    if source.spelled.get(name) not in (
-        "fast",
-        "measure",
-    ):  # cells without references: positions depend on order
+    if source.spelled.get(name) not in ("fast", "measure"):  # cells without references: order decides
+        return None
+    with source.zip() as archive:  # each half's handle loads the shared strings again
+        strings = sum(
+            i.file_size for i in archive.infolist() if i.filename.lower().endswith("sharedstrings.xml")
+        )
+    if strings * 4 > size:
         return None
     cut = spools[name].halves()
     return None if cut is None else (name, cut)
