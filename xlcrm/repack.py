@@ -361,9 +361,8 @@ def _write(
     parts = {source.sheet_parts[name]: name for name, spool in source.spools.items() if spool.complete}
     second = any(half == 2 for _, half in split.values())
     with source.zip() as original, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED, allowZip64=True) as copy:
-        for member in dict.fromkeys(
-            original.namelist()
-        ):  # a name twice: the entry getinfo (and calamine) uses
+        # a name twice: the entry getinfo (and calamine) uses
+        for member in dict.fromkeys(original.namelist()):
             sheet = parts.get(member)
             if sheet is not None and sheet in split:
                 spool = source.spools[sheet]
