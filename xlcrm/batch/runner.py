@@ -43,6 +43,7 @@ from typing import Any
 from xlcrm.batch.discover import UNUSABLE, Reason
 from xlcrm.batch.worker import Outcome, Task, check_file
 from xlcrm.errors import InputError
+from xlcrm.interrupts import held
 
 Work = Callable[[Task], Outcome]
 GRACE = 10.0  # seconds past the timeout before the client stops waiting for a worker
@@ -120,7 +121,9 @@ class ProcessBackend(Backend):
             self._saved = os.environ.get("POLARS_MAX_THREADS", "")
         os.environ["POLARS_MAX_THREADS"] = str(self.threads)
         if self._scratch is None:
-            with contextlib.suppress(OSError):  # no temporary folder: the workers use the system's
+            # made and remembered together (a signal in between would leave it); without a
+            # temporary folder the workers use the system's
+            with held(), contextlib.suppress(OSError):
                 self._scratch = tempfile.mkdtemp(prefix="xlcrm-workers-")
         return ProcessPoolExecutor(
             max_workers=self.jobs,
