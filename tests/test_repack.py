@@ -384,18 +384,22 @@ def _numbers(numbers: range) -> str:
     )
 
 
+def _rows_with(cell: str) -> str:
+    """Rows 1–59: a number in A, then ``cell`` (its ``{r}`` the row)."""
+    return "".join(
+        f'<row r="{r}"><c r="A{r}"><v>{r}</v></c>{cell.replace("{r}", str(r))}</row>' for r in range(1, 60)
+    )
+
+
 @pytest.mark.parametrize(
     ("part", "split"),
     [
         # '>' inside the <sheetData> tag's attribute and cells whose text is '/>: copying the tag
         # up to its first '>' once dropped the whole second half (well-formed XML)
         (
-            sheet_xml(
-                "".join(
-                    f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}" t="inlineStr"><is><t>\'/></t></is></c></row>'
-                    for r in range(1, 60)
-                )
-            ).replace("<sheetData>", "<sheetData x='a>b'>"),
+            sheet_xml(_rows_with('<c r="B{r}" t="inlineStr"><is><t>\'/></t></is></c>')).replace(
+                "<sheetData>", "<sheetData x='a>b'>"
+            ),
             False,
         ),
         # another namespace's sheetData element ends the cells for python-calamine (local names)
@@ -412,10 +416,7 @@ def _numbers(numbers: range) -> str:
         # a cell attribute holding '/>' and a row element nested in a cell's text
         (
             sheet_xml(
-                "".join(
-                    f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}" t="inlineStr" x="/>"><is><t>a</t><row></row><t>b</t></is></c></row>'
-                    for r in range(1, 60)
-                )
+                _rows_with('<c r="B{r}" t="inlineStr" x="/>"><is><t>a</t><row></row><t>b</t></is></c>')
             ),
             None,
         ),

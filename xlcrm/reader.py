@@ -137,30 +137,24 @@ def _parsed(
         for i in order:
             meta = metas[i]
             split = meta.name in halves  # its first half on the open handle: no third shared-string table
-            futures[pool.submit(_checked_sheet, source, scans[meta.name], book if split else None, meta)] = (
-                i,
-                1,
-            )
+            first_task = pool.submit(_checked_sheet, source, scans[meta.name], book if split else None, meta)
+            futures[first_task] = (i, 1)
             if split:
                 futures[pool.submit(_second_half, source, meta)] = (i, 2)
         waiting: dict[int, tuple[int, Sheet | None]] = {}
         failed: dict[int, BaseException] = {}
         for future in as_completed(futures):
             i, half = futures.pop(future)  # no result kept longer than needed (see _joined)
-            if metas[i].name not in halves:
-                try:
-                    sheet = future.result()
-                except BaseException as exc:
-                    if not _calamine_failed(exc):
-                        raise
-                    failed[i] = exc  # the first sheet in the workbook's order decides, not the fastest
-                    continue
-                finally:
-                    del future
-                yield i, sheet
-                continue
-            part = _half(future)
+            result = _result(future)
             del future
+            if metas[i].name not in halves:
+                if isinstance(result, BaseException):
+                    failed[i] = result  # the first sheet in the workbook's order decides, not the fastest
+                else:
+                    yield i, result
+                continue
+            part = None if isinstance(result, BaseException) else result  # the whole input decides
+            del result
             if i not in waiting:
                 waiting[i] = (half, part)
                 continue
@@ -176,13 +170,13 @@ def _parsed(
             raise failed[min(failed)]
 
 
-def _half(future: Future[Sheet]) -> Sheet | None:
-    """A half's grid, or None where python-calamine could not parse it (the whole input decides)."""
+def _result(future: Future[Sheet]) -> Sheet | BaseException:
+    """A sheet's (or half's) grid, or what python-calamine raised when it could not parse it."""
     try:
         return future.result()
     except BaseException as exc:
         if _calamine_failed(exc):
-            return None
+            return exc
         raise
 
 
