@@ -334,6 +334,19 @@ def test_a_file_that_changed_since_it_was_found_is_unusable(tmp_path: Path) -> N
     assert outcome.status == "checked" and outcome.department == "销售一部"
 
 
+def test_a_worker_ships_its_findings_with_their_messages_rendered(tmp_path: Path) -> None:
+    """The sample's findings come back with both messages: the client shows and stores them as they are."""
+    import dataclasses
+
+    sample = write_sample(tmp_path / "a.xlsx")
+    outcome = check_file(Task(0, str(sample), str(sample), None, OPTIONS))
+    assert outcome.diagnostics
+    for diagnostic in outcome.diagnostics:
+        fresh = dataclasses.replace(diagnostic)  # the same values, nothing rendered yet
+        assert fresh._text == (None, None)
+        assert diagnostic._text == (fresh.message("zh"), fresh.message("en"))
+
+
 def test_history_rerun_replaces_the_month_and_lists_it(month: Path, tmp_path: Path) -> None:
     store = tmp_path / "h.duckdb"
     first = consolidate(Settings((month,), "2025-11", tmp_path / "11.xlsx", OPTIONS, history=store))

@@ -61,6 +61,31 @@ def test_cached_messages_keep_true_and_1_apart() -> None:
     assert "“1”" in as_number.message()
 
 
+def test_a_rendered_message_travels_with_its_diagnostic_and_a_changed_copy_renders_afresh() -> None:
+    """A worker renders a finding's messages once; its client shows them without rendering again.
+
+    Input: one A102 diagnostic (credit code 91…, check digit T), rendered in both languages.
+    Expected: the unpickled copy carries both texts; a copy with other values (``replace``) and
+    a copy marked hidden say what their own values say, not the original's.
+    """
+    import dataclasses
+    import pickle
+
+    from xlcrm.diagnostics import Diagnostic
+
+    args = {"column": "统一社会信用代码", "value": "91110108MA0000015Y", "check_digit": "T"}
+    original = Diagnostic("A102", "a.xlsx", "客户档案", "H17", 17, "统一社会信用代码", "K1", args)
+    zh, en = original.message("zh"), original.message("en")
+    assert "91110108MA0000015Y" in zh and "91110108MA0000015Y" in en and zh != en
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy == original and copy._text == (zh, en)  # kept: the client does not render it again
+    assert copy.message("zh") == zh and copy.message("en") == en
+    other = dataclasses.replace(original, args={**args, "value": "91330000MA0000027X"})
+    assert "91330000MA0000027X" in other.message("zh") and "91110108MA0000015Y" not in other.message("zh")
+    hidden = dataclasses.replace(original, hidden="row")
+    assert hidden.message("zh").startswith(zh) and hidden.message("zh") != zh
+
+
 def test_every_placeholder_has_a_meaning_and_every_listed_column_exists() -> None:
     """`xlcrm rules CODE` can explain every placeholder and name every column a rule reads."""
     from xlcrm.forms import forms

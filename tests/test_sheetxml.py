@@ -145,6 +145,21 @@ def test_repeated_text_goes_through_the_shared_string_table(tmp_path: Path) -> N
         assert f'uniqueCount="{distinct}"'.encode() in package.read(strings.PART)
 
 
+def test_a_column_whose_first_rows_all_differ_stays_inline() -> None:
+    """Names and codes are told by their first rows, without counting the whole column.
+
+    Rows: 3,000; 客户名称 distinct in its first 1,024 rows and 甲 from then on; 部门 one of two
+    values. Expected: 客户名称 stays inline text (its first rows decide), 部门 is shared; a
+    1,000-row frame (the first rows are all of it) decides as the whole column says.
+    """
+    names = [f"客户{n:04d}" if n < sheetxml.SAMPLE else "甲" for n in range(3000)]
+    frame = pl.DataFrame({"客户名称": names, "部门": ["销售一部", "销售二部"] * 1500})
+    coded, kinds = sheetxml.SharedStrings().share(frame, ["text", "text"])
+    assert kinds == ["text", "shared"] and coded["客户名称"].to_list() == names
+    small = frame.slice(1000, 1000)  # 24 distinct names, then 甲: mostly the same
+    assert sheetxml.SharedStrings().share(small, ["text", "text"])[1] == ["shared", "shared"]
+
+
 def test_hyperlinks_leave_out_incomplete_links_and_number_the_rest() -> None:
     """Rows: a link, one without a target, another link; then no links at all."""
     links = pl.DataFrame(

@@ -37,6 +37,17 @@ class Diagnostic:
     args: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
     waived: bool = False  # matched by a valid 豁免 row: reported, not counted
     hidden: str | None = None  # the cell is in a hidden sheet, row or column (the message says so)
+    # the messages once rendered (zh, en): never an argument, so ``dataclasses.replace`` starts afresh
+    _text: tuple[str | None, str | None] = field(
+        default=(None, None), init=False, repr=False, compare=False, hash=False
+    )
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as its values and the messages already rendered (a worker renders them for its client)."""
+        return _restored, (
+            self.code, self.file, self.sheet, self.cell, self.row, self.column, self.customer_code,
+            self.args, self.waived, self.hidden, self._text,
+        )  # fmt: skip
 
     @property
     def rule(self) -> Rule:
@@ -58,8 +69,19 @@ class Diagnostic:
     def message(self, lang: Lang = "zh") -> str:
         """The rule's message template filled with this diagnostic's values.
 
-        Cached by code and values: a report, the notes and the issue sheet all show it.
+        Kept on the diagnostic once rendered, and cached by code and values across diagnostics:
+        a report, the notes, the issue sheet and the history all show it.
         """
+        slot = 0 if lang == "zh" else 1
+        kept = self._text[slot]
+        if kept is not None:
+            return kept
+        text = self._render(lang)
+        pair = (text, self._text[1]) if slot == 0 else (self._text[0], text)
+        object.__setattr__(self, "_text", pair)  # two threads at once at worst render it twice
+        return text
+
+    def _render(self, lang: Lang) -> str:
         items = tuple(  # the class too: 1 ≠ True; a list as a tuple (same words), so it can be cached
             [
                 (name, value.__class__, tuple(value) if value.__class__ is list else value)
@@ -93,6 +115,25 @@ class Diagnostic:
             "title": self.rule.title(lang),
             "values": {k: _jsonable(v) for k, v in self.args.items()},
         }
+
+
+def _restored(
+    code: str,
+    file: str | None,
+    sheet: str | None,
+    cell: str | None,
+    row: int | None,
+    column: str | None,
+    customer_code: str | None,
+    args: Mapping[str, Any],
+    waived: bool,
+    hidden: str | None,
+    text: tuple[str | None, str | None],
+) -> Diagnostic:
+    """A pickled diagnostic again (``Diagnostic.__reduce__``)."""
+    diagnostic = Diagnostic(code, file, sheet, cell, row, column, customer_code, args, waived, hidden)
+    object.__setattr__(diagnostic, "_text", text)
+    return diagnostic
 
 
 class _Missing(dict[str, str]):

@@ -174,6 +174,14 @@ def rows_xml(
     yield from ahead(piece, range(0, frame.height, chunk))
 
 
+SAMPLE = 1024  # a column's first rows, which tell most columns of names or codes at once
+
+
+def _varied(column: pl.Series) -> bool:
+    """Whether the values are mostly different (inline strings cost less than the table)."""
+    return column.n_unique() * 2 > column.len() + 2  # (null counts as a value; a few rows decide nothing)
+
+
 class SharedStrings:
     """The workbook's shared-string table, for text columns that repeat a few values.
 
@@ -200,7 +208,7 @@ class SharedStrings:
         shared: list[Kind] = []
         for name, kind in zip(frame.columns, kinds, strict=True):
             column = frame[name]
-            if kind != "text" or name in kept or column.dtype != pl.Utf8:
+            if kind != "text" or name in kept or column.dtype != pl.Utf8 or _varied(column.head(SAMPLE)):
                 shared.append(kind)
                 continue
             values = column.drop_nulls().unique(maintain_order=True)

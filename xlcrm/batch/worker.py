@@ -188,6 +188,9 @@ def _check_file(task: Task) -> Outcome:
         if given == task.file
         else [d if d.file != given else dataclasses.replace(d, file=task.file) for d in result.diagnostics]
     )
+    for diagnostic in outcome.diagnostics:  # rendered here, in parallel: the client shows and stores both
+        diagnostic.message("zh")
+        diagnostic.message("en")
     outcome.notes = result.notes
     outcome.as_of = result.context.as_of
     submission = result.submission
