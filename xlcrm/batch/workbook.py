@@ -38,6 +38,7 @@ from xlcrm.batch.worker import COMPANY_SHEETS, DEPARTMENT_SOURCES, ROW, SHEET, S
 from xlcrm.batch.xlsx import Bulk, Styles, header, kinds, page, put
 from xlcrm.forms import forms
 from xlcrm.interrupts import held
+from xlcrm.registry import rules
 
 EXCEL_ROWS = 1_048_576
 MAX_LINKS = 65_530  # Excel's limit of hyperlinks per worksheet
@@ -330,29 +331,32 @@ def _manifest(
     sheet.freeze_panes(first + 1, 2)
 
 
-def _finding_row(finding: Finding, masked: bool = True, memo: dict[str, str] | None = None) -> list[Any]:
-    """One row of 问题明细. ``memo``: messages already masked (a month repeats a few thousand messages)."""
-    d = finding.diagnostic
-    message = d.message("zh")
+def _finding_frame(findings: list[Finding], masked: bool = True) -> pl.DataFrame:
+    """问题明细's rows, made column by column (a month has tens of thousands of findings).
+
+    Messages are masked once each: a month repeats a few thousand messages.
+    """
+    diagnostics = [f.diagnostic for f in findings]
+    messages = [d.message("zh") for d in diagnostics]
     if masked:
-        if memo is None:
-            message = mask_text(message)
-        elif message in memo:
-            message = memo[message]
-        else:
-            message = memo[message] = mask_text(message)
-    return [
-        finding.department,
-        d.file,
-        d.sheet,
-        d.cell,
-        d.code,
-        SEVERITY_ZH[d.severity],
-        d.customer_code,
-        message,
-        "是" if d.waived else None,
-        ORIGIN_ZH[finding.origin],
+        memo: dict[str, str] = {}
+        messages = [memo[m] if m in memo else memo.setdefault(m, mask_text(m)) for m in messages]
+    declared = rules()
+    columns = [
+        [f.department for f in findings],
+        [d.file for d in diagnostics],
+        [d.sheet for d in diagnostics],
+        [d.cell for d in diagnostics],
+        [d.code for d in diagnostics],
+        [SEVERITY_ZH[declared[d.code].severity] for d in diagnostics],
+        [d.customer_code for d in diagnostics],
+        messages,
+        ["是" if d.waived else None for d in diagnostics],
+        [ORIGIN_ZH[f.origin] for f in findings],
     ]
+    return pl.DataFrame(
+        dict(zip(FINDING_HEADERS, columns, strict=True)), schema=dict.fromkeys(FINDING_HEADERS, pl.Utf8)
+    )
 
 
 def links(files: Iterable[str], folder: Path) -> Links:
@@ -393,12 +397,7 @@ def _findings(
     XlsxWriter writes each sheet's header, widths, filter and the red for 错误; the rows and the
     links are made in bulk (a month has tens of thousands of findings).
     """
-    memo: dict[str, str] = {}
-    frame = pl.DataFrame(
-        [_finding_row(f, masked, memo) for f in findings],
-        schema=dict.fromkeys(FINDING_HEADERS, pl.Utf8),
-        orient="row",
-    )
+    frame = _finding_frame(findings, masked)
     if paths is None:
         paths = links(frame["文件"].drop_nulls().unique().to_list(), folder)
     targets = {file: sheetxml.external_target(*where) for file, where in paths.items() if where is not None}
@@ -475,7 +474,7 @@ def _cross(book: Any, styles: Styles, company: Company, *, masked: bool) -> None
     table(
         f"跨部门问题与公司黑名单命中（{len(cross)} 条）",
         FINDING_HEADERS,
-        (_finding_row(finding, masked) for finding in cross),
+        _finding_frame(cross, masked).iter_rows(),
         wrap=7,
     )
     losses = company.major_losses
