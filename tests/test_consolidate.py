@@ -400,6 +400,80 @@ def test_a_failing_run_leaves_the_history_and_the_output_as_they_were(month: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "fewer", "h.duckdb"]  # no temporary left
 
 
+def test_a_rename_that_fails_leaves_the_history_and_the_outputs_as_they_were(
+    month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workbook is in place and the HTML report's rename fails: the month is not stored.
+
+    The renames came after the history's commit: the month was stored, naming outputs that
+    were never written, and the earlier workbook was already replaced.
+    """
+    import os
+
+    store, target, html = tmp_path / "h.duckdb", tmp_path / "12.xlsx", tmp_path / "12.html"
+    consolidate(Settings((month,), MONTH, target, OPTIONS, history=store, html=html))
+    before = _stored(store)
+    written, report = target.read_bytes(), html.read_bytes()
+    real_replace = os.replace
+
+    def replace_fails_for_the_report(source: Any, destination: Any) -> None:
+        if Path(destination) == html and str(source).endswith(".tmp"):  # the new report, not the old one
+            raise PermissionError(13, "Permission denied")
+        real_replace(source, destination)
+
+    fewer = tmp_path / "fewer"
+    fewer.mkdir()
+    shutil.copy(month / "销售一部.xlsx", fewer)
+    monkeypatch.setattr(os, "replace", replace_fails_for_the_report)
+    with pytest.raises(InputError) as refused:
+        consolidate(Settings((fewer,), MONTH, target, OPTIONS, history=store, force=True, html=html))
+    assert refused.value.reason == "output" and str(html) in refused.value.message()
+    assert _stored(store) == before
+    assert target.read_bytes() == written and html.read_bytes() == report  # the workbook put back
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["12.html", "12.xlsx", "fewer", "h.duckdb"]
+
+
+def test_an_earlier_output_that_cannot_be_put_back_is_named(
+    month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every rename to the report fails, the earlier report's return too: the message says where it is."""
+    import os
+
+    store, target, html = tmp_path / "h.duckdb", tmp_path / "12.xlsx", tmp_path / "12.html"
+    consolidate(Settings((month,), MONTH, target, OPTIONS, history=store, html=html))
+    before, report = _stored(store), html.read_bytes()
+    real_replace = os.replace
+
+    def replace_fails_to_the_report(source: Any, destination: Any) -> None:
+        if Path(destination) == html:
+            raise PermissionError(13, "Permission denied")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", replace_fails_to_the_report)
+    with pytest.raises(InputError) as refused:
+        consolidate(Settings((month,), MONTH, target, OPTIONS, history=store, force=True, html=html))
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith(".12.html.")]
+    assert len(aside) == 1 and aside[0].read_bytes() == report
+    assert str(aside[0]) in refused.value.message() and str(html) in refused.value.message()
+    assert _stored(store) == before
+
+
+def test_a_folder_at_the_output_path_is_refused_before_anything_runs(month: Path, tmp_path: Path) -> None:
+    """``-o`` naming a folder, even with ``--force``: one line, exit 2, and no history made."""
+    (tmp_path / "12.xlsx").mkdir()
+    code, _, err = run(
+        str(month), "--month", MONTH, "-o", str(tmp_path / "12.xlsx"), "--force", "--jobs", "0"
+    )
+    assert (
+        code == 2
+        and "文件夹" in err
+        and str(tmp_path / "12.xlsx") in err
+        and len(err.strip().splitlines()) == 1
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx"]
+    assert (tmp_path / "12.xlsx").is_dir()
+
+
 def test_ctrl_c_while_the_outputs_are_written_rolls_the_history_back(
     month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

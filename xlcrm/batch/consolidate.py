@@ -10,6 +10,7 @@ run leaves no partial output and no partial month.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import io
@@ -121,6 +122,8 @@ def consolidate(
             raise InputError(
                 "output", str(path), detail="与另一个输出是同一个文件 / the same file as another output"
             )
+        if outputs.exists(path) and path.is_dir():  # --force cannot make a folder a file
+            raise InputError("output", str(path), detail="是一个文件夹 / is a folder")
         if outputs.exists(path) and not settings.force:
             raise InputError("exists", str(path))
     passwords = outputs.read_passwords(settings.passwords) if settings.passwords else {}
@@ -245,11 +248,12 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
     """Every output to a temporary file while the month goes into the history, then the renames.
 
     The history's tables are inserted on a thread while the outputs are written; the run
-    record and the list of outputs (which name the outputs' SHA-256) go in last, then one
-    commit and the renames together. Any failure or Ctrl-C rolls the history back and
-    removes the temporaries: nothing is half-written. An output someone else wrote meanwhile
-    is refused before the commit; a Ctrl-C held back through the commit and the renames comes
-    after them as ``Late``, naming what is in place.
+    record and the list of outputs (which name the outputs' SHA-256) go in last, then the
+    renames and one commit together. A file an output replaces (``--force``) is set aside
+    until the month is stored. Any failure or Ctrl-C rolls the history back, puts what was
+    renamed back as it was and removes the temporaries: nothing is half-written. An output
+    someone else wrote meanwhile is refused before the renames; a Ctrl-C held back through the
+    renames and the commit comes after them as ``Late``, naming what is in place.
     """
     temporaries: dict[Path, Path] = {}
     storing: history.Storing | None = None
@@ -282,20 +286,34 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
         ]
 
         placed: list[str] = []
+        earlier: dict[Path, Path] = {}  # an output replaced (--force): its file, set aside until the end
+        stored = False
 
         def free() -> None:  # before the history's commit: a refusal leaves the month unstored
             for target in month.targets:
                 if target.path.exists() and not settings.force:  # written meanwhile by someone else
                     raise InputError("exists", str(target.path))
 
-        def place() -> None:
+        def place() -> None:  # before the commit: a rename that fails leaves the month unstored
+            free()
             for target in month.targets:
+                path = target.path
                 try:
-                    os.chmod(temporaries[target.path], 0o644)
-                    os.replace(temporaries[target.path], target.path)
+                    if path.is_dir():
+                        raise InputError("output", str(path), detail="是一个文件夹 / is a folder")
+                    os.chmod(temporaries[path], 0o644)
+                    if os.path.lexists(path):
+                        earlier[path] = _set_aside(path)
+                    os.replace(temporaries[path], path)
                 except OSError as exc:
-                    raise InputError("output", str(target.path), detail=exc.strerror or str(exc)) from None
-                placed.append(str(target.path))
+                    raise InputError("output", str(path), detail=exc.strerror or str(exc)) from None
+                placed.append(str(path))
+
+        def settle() -> None:  # the month is stored (or there is no history): the replaced files go
+            nonlocal stored
+            stored = True
+            for aside in earlier.values():
+                aside.unlink(missing_ok=True)
 
         try:
             if storing is not None:
@@ -308,13 +326,21 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
                 ]  # fmt: skip
                 pending, storing = storing, None  # commit rolls back itself if it fails
                 pending.commit(
-                    history.run_frames(month.company, month.run, written[0].sha256, records), place, free
+                    history.run_frames(month.company, month.run, written[0].sha256, records), settle, place
                 )
             else:
                 with held():
-                    free()
                     place()
+                    settle()
         except BaseException as stop:  # a signal held through the commit and the renames comes now
+            if not stored:  # the month could not be stored: the outputs as they were
+                stranded = _put_back(month.targets, placed, earlier)
+                placed.clear()
+                if stranded and isinstance(stop, Exception):  # say where the earlier file is
+                    path, aside = stranded[0]
+                    raise InputError(
+                        "output", str(path), detail=f"原文件在 {aside} / the earlier file is at {aside}"
+                    ) from None
             if placed and not isinstance(stop, Exception):
                 raise Late(stop, tuple(placed), len(placed) == len(month.targets)) from None
             raise
@@ -326,6 +352,35 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
     finally:
         for temporary in temporaries.values():
             temporary.unlink(missing_ok=True)
+
+
+def _set_aside(path: Path) -> Path:
+    """Move the file at ``path`` to a hidden name beside it; that name."""
+    aside = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.old")
+    os.replace(path, aside)
+    return aside
+
+
+def _put_back(
+    targets: list[outputs.Target], placed: list[str], earlier: dict[Path, Path]
+) -> list[tuple[Path, Path]]:
+    """Undo ``place``: each output written removed, each file set aside back at its name.
+
+    Returns the files that could not be put back, with where they are.
+    """
+    stranded = []
+    for target in reversed(targets):
+        path = target.path
+        with contextlib.suppress(OSError):
+            if str(path) in placed:
+                path.unlink()
+        if path in earlier:
+            aside = earlier.pop(path)
+            try:
+                os.replace(aside, path)
+            except OSError:
+                stranded.append((path, aside))
+    return stranded
 
 
 def _temporary(target: Path) -> Path:
