@@ -181,7 +181,7 @@ def compare_histories(before: Path, after: Path) -> list[str]:
         kept = [r[0] for r in schema_a if r[0] not in DB_IGNORED.get(table, set())]
         select = f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in kept)} FROM "{table}"'
         rows_a, rows_b = a.execute(select).fetchall(), b.execute(select).fetchall()
-        if rows_a != rows_b:
+        if list(map(repr, rows_a)) != list(map(repr, rows_b)):  # by repr: NaN (a share of none) equals NaN
             same_set = sorted(map(repr, rows_a)) == sorted(map(repr, rows_b))
             differences.append(f"history {table}: rows differ ({'order only' if same_set else 'values'})")
         print(f"history {table}: {len(rows_a)} rows × {len(kept)} columns compared")

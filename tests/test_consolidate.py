@@ -278,6 +278,22 @@ def _faulty_batch(folder: Path) -> Path:
     return folder
 
 
+def test_dask_workers_returning_another_format_are_refused(
+    dask_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers of another xlcrm (another outcome format) make one clear line, not a run that breaks later.
+
+    Both sides said 0.1.0 when the diagnostics' format changed: a mixed cluster got through.
+    """
+    from xlcrm.batch import worker
+
+    assert DaskBackend(dask_client.scheduler.address, client=dask_client).client is dask_client
+    monkeypatch.setattr(worker, "WIRE", worker.WIRE - 1)  # this side older than the cluster's workers
+    with pytest.raises(InputError) as refused:
+        DaskBackend(dask_client.scheduler.address, client=dask_client)
+    assert refused.value.reason == "scheduler" and f"/{worker.WIRE}" in refused.value.message()
+
+
 @pytest.mark.parametrize("executor", ["pool", "dask"])
 def test_a_crashed_or_hung_worker_costs_only_its_file(
     executor: str, tmp_path: Path, request: pytest.FixtureRequest

@@ -404,3 +404,20 @@ def test_mobiles_in_names_and_products_are_masked_in_every_section(tmp_path: Pat
             assert mobile not in digits, (name, mobile)
     for masked in ("139****1357", "138****2468", "137****3579"):
         assert masked in texts["workbook"] and masked in texts["html"], masked
+
+
+def test_a_share_of_no_customers_is_drawn_as_no_bar() -> None:
+    """A department whose customers all lack 客户等级 has no VIP share (NaN): the chart leaves it out.
+
+    The HTML report stopped with "cannot convert float NaN to integer" for such a month.
+    """
+    from xlcrm.render import svg
+
+    nan = float("nan")
+    chart = svg.bars("占比", ["销售一部", "销售二部"], [svg.Series("VIP占比", [nan, 0.1])], percent=True)
+    assert chart.count("<rect") - chart.count('<rect x="0"') >= 1 and "nan" not in chart.lower()
+    assert "销售二部 VIP占比: 10%" in chart and "销售一部 VIP占比" not in chart
+    empty = svg.bars("占比", ["销售一部"], [svg.Series("VIP占比", [nan])], percent=True)
+    assert "<svg" in empty and "nan" not in empty.lower()
+    trend = svg.lines("趋势", ["2025-11", "2025-12"], [svg.Series("错误", [nan, 3.0])])
+    assert "<svg" in trend and "nan" not in trend.lower()

@@ -34,6 +34,7 @@ class Diagnostic:
     row: int | None = None
     column: str | None = None
     customer_code: str | None = None
+    # never changed once the diagnostic is made: its messages are kept once rendered
     args: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
     waived: bool = False  # matched by a valid 豁免 row: reported, not counted
     hidden: str | None = None  # the cell is in a hidden sheet, row or column (the message says so)

@@ -193,11 +193,10 @@ class DaskBackend(Backend):
             ) from None
         except Exception as exc:  # connection refused, timeouts, workers without xlcrm
             raise InputError("scheduler", address, detail=f"{type(exc).__name__}: {exc}"[:200]) from None
-        from xlcrm import __version__
-
-        wrong = sorted(w for w, v in versions.items() if v != __version__)
+        mine = worker_version()
+        wrong = sorted(w for w, v in versions.items() if v != mine)
         if wrong:
-            raise InputError("scheduler", address, detail=f"xlcrm {__version__} ≠ workers {', '.join(wrong)}")
+            raise InputError("scheduler", address, detail=f"xlcrm {mine} ≠ workers {', '.join(wrong)}")
         self.client = client
 
     def start(self) -> Executor:
@@ -223,10 +222,11 @@ class DaskBackend(Backend):
 
 
 def worker_version() -> str:
-    """The version of xlcrm where this runs (a Dask worker)."""
+    """The version of xlcrm where this runs (a Dask worker), with the format of what its workers return."""
     from xlcrm import __version__
+    from xlcrm.batch.worker import WIRE
 
-    return __version__
+    return f"{__version__}/{WIRE}"
 
 
 @dataclass(slots=True)

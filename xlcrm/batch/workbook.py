@@ -354,8 +354,10 @@ def _finding_frame(findings: list[Finding], masked: bool = True) -> pl.DataFrame
         ["是" if d.waived else None for d in diagnostics],
         [ORIGIN_ZH[f.origin] for f in findings],
     ]
-    return pl.DataFrame(
-        dict(zip(FINDING_HEADERS, columns, strict=True)), schema=dict.fromkeys(FINDING_HEADERS, pl.Utf8)
+    return pl.DataFrame(  # a value that is not text (none known) shown as text, as cells are
+        dict(zip(FINDING_HEADERS, columns, strict=True)),
+        schema=dict.fromkeys(FINDING_HEADERS, pl.Utf8),
+        strict=False,
     )
 
 

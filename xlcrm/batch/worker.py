@@ -64,6 +64,11 @@ class Task:
     options: Options
 
 
+# The format of an Outcome as it crosses to the client; a Dask client refuses workers of another
+# (2: diagnostics pickled as their values with their messages rendered).
+WIRE = 2
+
+
 @dataclass(frozen=True, slots=True)
 class TableSketch:
     """A table without its values: enough to place a finding on its cell."""

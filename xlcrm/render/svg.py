@@ -97,8 +97,14 @@ def _legend(items: Sequence[tuple[str, str, bool]], left: float, right: float) -
 
 
 def _colored(series: Sequence[Series]) -> list[Series]:
+    """Each series with its colour, a value that is not a number (a share of no customers: NaN) as none."""
     return [
-        s if s.color else Series(s.name, s.values, PALETTE[i % len(PALETTE)]) for i, s in enumerate(series)
+        Series(
+            s.name,
+            [v if v is None or math.isfinite(v) else None for v in s.values],
+            s.color or PALETTE[i % len(PALETTE)],
+        )
+        for i, s in enumerate(series)
     ]
 
 
