@@ -181,7 +181,13 @@ def _result(future: Future[Sheet]) -> Sheet | BaseException:
 
 
 def _second_half(source: Source, meta: Any) -> Sheet:
-    book = python_calamine.CalamineWorkbook.from_path(str(source.halves[meta.name]))
+    return _read_closing(
+        python_calamine.CalamineWorkbook.from_path(str(source.halves[meta.name])), source, meta
+    )
+
+
+def _read_closing(book: python_calamine.CalamineWorkbook, source: Source, meta: Any) -> Sheet:
+    """``meta``'s sheet from a handle opened for it alone, closed after."""
     try:
         return _read_sheet(book, meta, source.date1904)
     finally:
@@ -229,11 +235,7 @@ def _checked_sheet(
     original: bool = False,
 ) -> Sheet:
     if original:  # the input itself, not the copy (a split sheet whose halves cannot be joined)
-        whole = source.calamine(original=True)
-        try:
-            sheet = _read_sheet(whole, meta, source.date1904)
-        finally:
-            whole.close()
+        sheet = _read_closing(source.calamine(original=True), source, meta)
     else:
         sheet = _read_sheet(book or _open(source), meta, source.date1904)
     return replace(sheet, errors=scan.errors, hidden_rows=scan.hidden_rows, hidden_cols=scan.hidden_cols)
