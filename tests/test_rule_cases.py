@@ -63,6 +63,7 @@ def test_case(name: str, case: dict[str, Any], tmp_path: Path) -> None:
             tmp_path / "公司黑名单.xlsx",
             {"黑名单": case["company_blacklist"]},
             omit_sheets=("客户档案", "客户评价", "信用评定"),
+            drop_columns={"黑名单": case.get("company_blacklist_drop_columns", ())},
         )
     policy = default_policy()
     if "policy" in case:

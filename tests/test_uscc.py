@@ -1,4 +1,9 @@
-"""The vectorised GB 32100-2015 checks agree with python-stdnum on any input."""
+"""The vectorised GB 32100-2015 checks agree with python-stdnum on any input.
+
+python-stdnum wants a code's first eight characters to be digits; GB 32100-2015 lets the first
+two (the registering authority and the kind of body: N 农业, Y 其他 …) be letters of the code
+alphabet. For those codes the reference is the standard itself, with stdnum's check digit.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,11 @@ codes = st.one_of(
         lambda head: st.text(alphabet=USCC_ALPHABET, min_size=10, max_size=10).map(lambda tail: head + tail)
     ),
     st.integers(0, 9_999_999).map(credit_code),
+    st.tuples(  # a letter first (N2…, Y1…): valid by the standard, refused by stdnum
+        st.text(alphabet=USCC_ALPHABET, min_size=2, max_size=2),
+        st.text(alphabet="0123456789", min_size=6, max_size=6),
+        st.text(alphabet=USCC_ALPHABET, min_size=9, max_size=9),
+    ).map(lambda parts: "".join(parts) + uscc.calc_check_digit("".join(parts))),
 )
 
 
@@ -34,6 +44,11 @@ def ours(values: list[str]) -> list[str | None]:
 
 
 def stdnum(value: str) -> str | None:
+    """stdnum's verdict, with GB 32100-2015's letters allowed in the first two places."""
+    if len(value) == 18 and value[:2].isascii() and not value[:2].isdigit() and value[2:8].isdigit():
+        if any(c not in USCC_ALPHABET for c in value):
+            return "S005"
+        return None if uscc.calc_check_digit(value[:17]) == value[17] else "A102"
     try:
         uscc.validate(value)
     except InvalidChecksum:
@@ -46,6 +61,7 @@ def stdnum(value: str) -> str | None:
 @settings(max_examples=500, deadline=None)  # a loaded machine must not fail it
 @given(st.lists(codes, min_size=1, max_size=50))
 @example(["91110108MA0000001D", "91110108MA00000010", "91110108MA000000"])
+@example(["N2330106MA2B3C4D5W", "Y1110000MA0001234X", "Y1110000MA0001234Y", "I1110000MA0001234X"])
 def test_vectorised_checks_agree_with_stdnum(values: list[str]) -> None:
     assert ours(values) == [stdnum(v) for v in values]
 

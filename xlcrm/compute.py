@@ -319,8 +319,8 @@ _A_FIXED = {
 class Grant:
     """The maximum grant for a row's grade and grant type, and what bounds it."""
 
-    limit: float | None  # None: a bound it needs is blank
-    term: int | None  # None: no term applies (no grant)
+    limit: float | None  # None: a bound it needs is blank, or none applies (A grade, type 无)
+    term: int | None  # None: no term applies (grant type 无)
     bound: Phrase
     vp_and_cfo: bool  # 营销副总 and 财务总监 must approve too (002 §26–27)
 
@@ -347,10 +347,14 @@ def max_grant(credit: dict[str, Any], grade: str, policy: Policy) -> Grant:
     history = bool(credit.get("prior_credit"))
     if grade == "C":
         return Grant(0.0, 0, Phrase("C 级不予授信", "no credit for grade C"), False)
-    if kind not in ("临时", "长期"):
-        return Grant(0.0, None, Phrase("授信类型为无", "grant type 无 (none)"), grade == "B")
     keys: tuple[str, ...]
-    if grade == "A":
+    term: int | None
+    if grade == "B":  # the limit's bound whatever the grant type; the term's by type
+        keys = ("avg_monthly_shipment", "avg_monthly_collection", "collateral")
+        terms = {"长期": "credit.max_term_days", "临时": "credit.b_temporary_max_term_days"}
+        term = policy[terms[kind]] if kind in terms else None
+        vp_and_cfo = True
+    elif kind in ("临时", "长期"):
         keys = (
             ("avg_monthly_collection",)
             if kind == "临时"
@@ -358,12 +362,8 @@ def max_grant(credit: dict[str, Any], grade: str, policy: Policy) -> Grant:
         )
         term = policy["credit.max_term_days"]
         vp_and_cfo = kind == "长期" or not history
-    else:
-        keys = ("avg_monthly_shipment", "avg_monthly_collection", "collateral")
-        term = (
-            policy["credit.max_term_days"] if kind == "长期" else policy["credit.b_temporary_max_term_days"]
-        )
-        vp_and_cfo = True
+    else:  # an A-grade limit above 0 with grant type 无: POLICY §2 bounds only 临时 and 长期
+        return Grant(None, None, Phrase("", ""), False)
     values = {k: credit.get(k) for k in keys}
     if any(v is None for v in values.values()):
         return Grant(None, term, Phrase("", ""), vp_and_cfo)

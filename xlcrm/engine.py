@@ -214,12 +214,24 @@ def evaluate(scans: list[WorkbookScan], result: Result, options: Options) -> Res
 
 
 def _blacklist_scan(path: Path, limits: Limits) -> WorkbookScan:
-    """The company blacklist file: only its 黑名单 rows join the submission."""
+    """The company blacklist file: only its 黑名单 rows join the submission, each a 公司 entry.
+
+    The file *is* the company blacklist (POLICY §1.4, §6), so its 范围 column says nothing:
+    every entry counts as 范围 = 公司, whatever the cell holds, and the column may be absent.
+    """
+    import polars as pl
+
+    from xlcrm.rules.blacklist import COMPANY
+
     scan = scan_workbook(path, str(path), prepare_table, limits=limits)
     scan.tables = [t for t in scan.tables if t.form.key == "blacklist"]
     scan.unrecognised = []
     if not scan.tables:
         raise InputError("no_blacklist", str(path))
+    for table in scan.tables:
+        assert table.typed is not None  # prepare_table typed it as it was read
+        table.typed["scope"] = (pl.Series("scope", [COMPANY] * len(table.rows), dtype=pl.Utf8), [])
+        table.company_list = True
     return scan
 
 

@@ -73,6 +73,7 @@ class Table:
     hidden_cols: frozenset[int] = frozenset()  # 1-based Excel columns
     visible: bool = True  # the sheet itself
     date1904: bool = False  # plain numbers in date columns are 1904-based serials
+    company_list: bool = False  # a 黑名单 of the --blacklist file: every entry is a 公司 entry
 
 
 @dataclass(slots=True)

@@ -208,7 +208,11 @@ def validate_form(data: FormData, policy: Policy | None = None) -> list[Diagnost
     findings: list[Diagnostic] = []
     frame = _with_helpers(data.frame)
     for t, table in enumerate(data.tables):
-        present = [c.key for c in data.form.columns if c.key in table.columns]
+        present = [
+            c.key
+            for c in data.form.columns
+            if c.key in table.columns or (table.company_list and c.key == "scope")  # set, not read
+        ]
         part = frame.filter(pl.col(TABLE) == t)
         part = part.select(*present, TABLE, POSITION, ADMITTED, EXEMPT, SCOPE_DEPARTMENT)
         try:

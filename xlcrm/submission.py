@@ -333,7 +333,7 @@ def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnost
     data = FormData(form, tables, frame, codes)
     findings = [
         data.diagnostic(
-            "S004" if column.type == "bool" else "S003",
+            "S003",  # POLICY §5: a value, 是/否 included, that cannot be read after normalisation
             t,
             i,
             column.key,

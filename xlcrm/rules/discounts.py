@@ -1,8 +1,9 @@
 """Key-account discounts: K801–K803 (004 §2, §11–12).
 
 Within the standard (10% *(cfg)*, the standard itself included) a discount is approved by the
-大客户部 and filed with the 总经理; above it the 总经理 approves it. An approval left blank is
-unknown (S002 reports it), so these rules skip it. Discounts go to key accounts: 客户类别 重点客户.
+大客户部 and filed with the 总经理; above it the 总经理 approves it. POLICY §3 says "without
+总经理审批 = 是": an approval left blank is no approval (S002 also reports the blank cell), while
+one that cannot be read is S003 alone. Discounts go to key accounts: 客户类别 重点客户.
 """
 
 from __future__ import annotations
@@ -25,21 +26,26 @@ def above_standard(ctx: Context) -> pl.Expr:
     return pl.col("discount_rate") > float(ctx.policy["discounts.standard_rate"]) + _NOISE
 
 
+def _not_yes(key: str) -> pl.Expr:
+    """Whether a 是/否 cell is not 是: 否, or blank."""
+    return pl.col(key).eq_missing(True).not_()
+
+
 @rule("K801")
 def above_standard_without_gm(ctx: Context) -> Iterator[Diagnostic]:
-    """K801: 优惠比率 above the standard and 总经理审批 = 否."""
+    """K801: 优惠比率 above the standard and 总经理审批 not 是 (否 or blank)."""
     if (found := ctx.indexed("discounts")) is None:
         return
     form, frame = found
     standard = percent(float(ctx.policy["discounts.standard_rate"]))
-    unapproved = frame.filter(above_standard(ctx) & pl.col("approved_gm").eq(False))
+    unapproved = frame.filter(above_standard(ctx) & _not_yes("approved_gm"))
     for index, rate in unapproved.select(INDEX, "discount_rate").iter_rows():
         yield form.at("K801", index, "approved_gm", rate=percent(rate), standard=standard)
 
 
 @rule("K802")
 def within_standard_unfiled(ctx: Context) -> Iterator[Diagnostic]:
-    """K802: 优惠比率 within the standard and 大客户部审批 or 总经理备案 = 否 (on the first such cell)."""
+    """K802: 优惠比率 within the standard and 大客户部审批 or 总经理备案 not 是 (on the first such cell)."""
     if (found := ctx.indexed("discounts")) is None:
         return
     form, frame = found
@@ -47,12 +53,12 @@ def within_standard_unfiled(ctx: Context) -> Iterator[Diagnostic]:
     within = frame.filter(
         pl.col("discount_rate").is_not_null()
         & ~above_standard(ctx)
-        & (pl.col("approved_ka").eq(False) | pl.col("filed_gm").eq(False))
+        & (_not_yes("approved_ka") | _not_yes("filed_gm"))
     )
     for index, rate, approved, filed in within.select(
         INDEX, "discount_rate", "approved_ka", "filed_gm"
     ).iter_rows():
-        missing = [key for key, value in (("approved_ka", approved), ("filed_gm", filed)) if value is False]
+        missing = [key for key, value in (("approved_ka", approved), ("filed_gm", filed)) if value is not True]
         names = tuple(form.form.column(key).zh for key in missing)
         yield form.at("K802", index, missing[0], rate=percent(rate), standard=standard, missing=names)
 
