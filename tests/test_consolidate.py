@@ -603,6 +603,119 @@ def test_ctrl_c_while_the_demo_puts_its_outputs_in_place_says_they_are_complete(
     assert list((tmp_path / "demo").rglob("公司汇总*.xlsx"))
 
 
+def test_an_output_at_an_input_or_at_the_history_is_refused_even_with_force(tmp_path: Path) -> None:
+    """``-o``/``--csv`` naming a submission, ``--html`` naming the history: one line, nothing touched."""
+    folder = tmp_path / MONTH
+    write_department(folder / "销售一部.xlsx", "销售一部")
+    write_department(folder / "销售二部.xlsx", "销售二部")
+    submission = folder / "销售一部.xlsx"
+    before = sha256_of(submission)
+    stored = tmp_path / "h.duckdb"
+    code, _, _ = run(
+        str(folder), "--month", MONTH, "-o", str(tmp_path / "a.xlsx"), "--history", str(stored), "--jobs", "0"
+    )
+    assert code in (0, 1) and history.months(stored)
+    history_bytes = stored.read_bytes()
+    for flag, path in (("-o", submission), ("--csv", submission), ("--html", stored)):
+        args = [str(folder), "--month", MONTH, "--history", str(stored), "--jobs", "0", "--force"]
+        if flag != "-o":
+            args += ["-o", str(tmp_path / "b.xlsx")]
+        code, _, err = run(*args, flag, str(path))
+        assert code == 2 and str(path) in err and len(err.strip().splitlines()) == 1, (flag, err)
+        assert ("输入文件" if path == submission else "历史库") in err
+        assert sha256_of(submission) == before and stored.read_bytes() == history_bytes
+        assert not (tmp_path / "b.xlsx").exists()
+
+
+def test_an_earlier_company_workbook_at_the_output_path_is_replaced_with_force(tmp_path: Path) -> None:
+    """The month's folder holding last run's company workbook: skipped as such, replaced with ``--force``."""
+    folder = tmp_path / MONTH
+    write_department(folder / "销售一部.xlsx", "销售一部")
+    target = folder / "公司汇总.xlsx"
+    code, _, _ = run(str(folder), "--month", MONTH, "-o", str(target), "--no-history", "--jobs", "0")
+    assert code in (0, 1) and target.exists()
+    code, out, _ = run(
+        str(folder),
+        "--month",
+        MONTH,
+        "-o",
+        str(target),
+        "--no-history",
+        "--jobs",
+        "0",
+        "--force",
+        "--format",
+        "json",
+    )
+    assert code in (0, 1)
+    rows = {Path(m["file"]).name: m for m in json.loads(out)["manifest"]}
+    assert rows["公司汇总.xlsx"]["status"] == "skipped" and rows["销售一部.xlsx"]["status"] == "checked"
+
+
+def test_other_spreadsheet_formats_in_a_folder_are_unusable_not_skipped(tmp_path: Path) -> None:
+    """An ``.xlsb`` or ``.ods`` among the month's files is a workbook check refuses: unusable, exit 2."""
+    folder = tmp_path / MONTH
+    write_department(folder / "销售一部.xlsx", "销售一部")
+    (folder / "销售二部.xlsb").write_bytes((folder / "销售一部.xlsx").read_bytes()[::-1])
+    (folder / "销售三部.ods").write_bytes(b"PK\x03\x04 not really")
+    code, out, _ = run(
+        str(folder),
+        "--month",
+        MONTH,
+        "--no-history",
+        "--jobs",
+        "0",
+        "--format",
+        "json",
+        "-o",
+        str(tmp_path / "o.xlsx"),
+    )
+    statuses = {Path(m["file"]).name: m["status"] for m in json.loads(out)["manifest"]}
+    assert code == 2 and statuses == {
+        "销售一部.xlsx": "checked",
+        "销售二部.xlsb": "unusable",
+        "销售三部.ods": "unusable",
+    }
+
+
+def test_linked_files_and_folders_are_all_listed(tmp_path: Path) -> None:
+    """A linked folder is followed; a file reached again through a link is a listed duplicate; a loop ends."""
+    folder = tmp_path / MONTH
+    write_department(folder / "销售一部.xlsx", "销售一部")
+    shared = tmp_path / "share" / "销售二部"
+    write_department(shared / "b.xlsx", "销售二部")
+    (folder / "二部").symlink_to(shared, target_is_directory=True)
+    (folder / "别名.xlsx").symlink_to(folder / "销售一部.xlsx")
+    (folder / "回环").symlink_to(folder, target_is_directory=True)
+    code, out, _ = run(
+        str(folder),
+        "--month",
+        MONTH,
+        "--no-history",
+        "--jobs",
+        "0",
+        "--format",
+        "json",
+        "-o",
+        str(tmp_path / "o.xlsx"),
+    )
+    assert code in (0, 1)
+    done = json.loads(out)
+    statuses = {
+        str(Path(m["file"]).relative_to(folder)): (m["status"], m["reason"]) for m in done["manifest"]
+    }
+    assert statuses["二部/b.xlsx"][0] == "checked"
+    pair = sorted([statuses["销售一部.xlsx"], statuses["别名.xlsx"]], key=lambda s: s[0])
+    assert pair[0] == ("checked", None) and pair[1][0] == "skipped"  # the file and its link: one checked
+    assert all(status == "skipped" for name, (status, _) in statuses.items() if name.startswith("回环"))
+    summary = done["summary"]
+    assert (
+        summary["files_found"]
+        == len(done["manifest"])
+        == summary["checked"] + summary["unusable"] + summary["skipped"]
+    )
+
+
 def test_the_output_is_never_overwritten_without_force(month: Path, tmp_path: Path) -> None:
     target = tmp_path / "汇总.xlsx"
     target.write_bytes(b"someone's file")

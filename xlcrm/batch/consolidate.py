@@ -118,9 +118,13 @@ def consolidate(
     output = settings.output
     asked = [p for p in (output, settings.html, settings.csv) if p is not None]
     for number, path in enumerate(asked):
-        if any(os.path.abspath(path) == os.path.abspath(other) for other in asked[:number]):
+        if any(_same_path(path, other) for other in asked[:number]):
             raise InputError(
                 "output", str(path), detail="与另一个输出是同一个文件 / the same file as another output"
+            )
+        if settings.history is not None and _same_path(path, settings.history):
+            raise InputError(
+                "output", str(path), detail="与历史库是同一个文件 / the same file as the history"
             )
         if outputs.exists(path) and path.is_dir():  # --force cannot make a folder a file
             raise InputError("output", str(path), detail="是一个文件夹 / is a folder")
@@ -131,6 +135,11 @@ def consolidate(
     discovery = discover(settings.inputs, output)
     if not discovery.found:
         raise InputError("no_files", "、".join(str(p) for p in settings.inputs))
+    for path in [*asked, *([settings.history] if settings.history is not None else [])]:
+        if any(f.skipped is None and _same_path(f.path, path) for f in discovery.found):  # --force or not
+            raise InputError(
+                "output", str(path), detail="是本次要检查的输入文件之一 / is one of this run's input files"
+            )
     tasks = [
         Task(f.position, f.file, str(f.path), f.sha256, _worker_options(settings.options))
         for f in discovery.to_check
@@ -204,6 +213,11 @@ def consolidate(
         [by_position[p] for p in sorted(withheld)],
         masked,
     )
+
+
+def _same_path(one: Path, other: Path) -> bool:
+    """Whether two paths name the same file (the same link target, or the same name if absent)."""
+    return os.path.realpath(one) == os.path.realpath(other)
 
 
 def _worker_options(options: Options) -> Options:

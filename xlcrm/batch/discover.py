@@ -1,7 +1,8 @@
 """Find a month's files and account for each one before any is read (POLICY §6).
 
-Folders are walked recursively in name order; files named on the command line keep their
-order, and the same file reached twice is found once. Decided here, from names and bytes
+Folders are walked recursively in name order, linked folders followed (each real folder
+once); files named on the command line keep their order. The same file reached twice under
+one name is found once; under another name (a link) it is listed as skipped, a duplicate. Decided here, from names and bytes
 alone: Excel's lock files (``~$…``), files in a folder whose suffix is not a workbook's,
 xlcrm's annotated copies (``*.checked.xlsx``), the company workbook being written, and files
 with the same bytes (SHA-256) as one found earlier are skipped, each with its reason. Every
@@ -12,6 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +23,15 @@ from typing import Any
 
 from xlcrm.batch.order import natural_key
 from xlcrm.errors import InputError
-from xlcrm.preflight import LEGACY_SUFFIXES, SUFFIXES
+from xlcrm.preflight import LEGACY_SUFFIXES, OLE_MAGIC, SUFFIXES
 from xlcrm.registry import Lang
 
 CHECKED, UNUSABLE, SKIPPED = "checked", "unusable", "skipped"
-WORKBOOK_SUFFIXES = frozenset(SUFFIXES + LEGACY_SUFFIXES)
+# Workbooks xlcrm reads, legacy ones it names, and other spreadsheet programs' (binary,
+# OpenDocument, templates): in a folder each goes to a worker, which says why check refuses it.
+WORKBOOK_SUFFIXES = frozenset((*SUFFIXES, *LEGACY_SUFFIXES, ".xlsb", ".ods", ".xltx", ".xltm", ".xlt"))
+COMPANY_SHEETS = ("清单", "部门汇总", "问题明细")  # a company workbook's own sheets
+_WORKBOOK_PART_MAX = 1 << 20  # xl/workbook.xml read to tell a company workbook (a few KB in practice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +78,26 @@ class Discovery:
 
 def discover(inputs: Iterable[Path], output: Path | None = None) -> Discovery:
     """Walk ``inputs`` and decide what can be decided without reading a workbook."""
-    seen: set[Path] = set()
+    seen: dict[Path, Found] = {}
     digests: dict[str, str] = {}
     discovery = Discovery()
     own = output.resolve() if output is not None else None
     for given, in_folder in _walk(inputs):
         absolute = Path(os.path.abspath(given))
         key = absolute.resolve() if absolute.exists() else absolute
-        if key in seen:
+        if key in seen:  # the same file again: once under the same name, listed under another
+            if seen[key].path != absolute:
+                discovery.found.append(
+                    Found(
+                        len(discovery.found),
+                        str(given),
+                        absolute,
+                        skipped=Reason("duplicate", str(given), (("other", seen[key].file),)),
+                    )
+                )
             continue
-        seen.add(key)
         found = Found(len(discovery.found), str(given), absolute)
+        seen[key] = found
         discovery.found.append(found)
         found.skipped = _by_name(given, in_folder, key == own)
         if found.skipped is not None or not absolute.is_file():
@@ -102,7 +119,12 @@ def _walk(inputs: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
         if not given.is_dir():
             yield given, False
             continue
-        for folder, folders, files in os.walk(given):
+        visited: set[str] = set()  # linked folders are followed, each real folder's subfolders once
+        for folder, folders, files in os.walk(given, followlinks=True):
+            real = os.path.realpath(folder)
+            if real in visited:  # reached again through a link: its files are listed, no deeper (loops)
+                folders.clear()
+            visited.add(real)
             folders.sort(key=natural_key)
             for name in sorted(files, key=natural_key):
                 yield Path(folder) / name, True
@@ -113,7 +135,7 @@ def _by_name(path: Path, in_folder: bool, is_output: bool) -> Reason | None:
     label = str(path)
     if path.name.startswith("~$"):
         return Reason("lock_file", label)
-    if is_output:
+    if is_output and _company_workbook(path):
         return Reason("company_workbook", label)
     suffix = path.suffix.lower()
     if in_folder and suffix not in WORKBOOK_SUFFIXES:
@@ -121,6 +143,30 @@ def _by_name(path: Path, in_folder: bool, is_output: bool) -> Reason | None:
     if path.stem.endswith(".checked") and suffix in SUFFIXES:
         return Reason("annotated_copy", label, (("why", "*.checked" + suffix),))
     return None
+
+
+def _company_workbook(path: Path) -> bool:
+    """Whether the file at the output path may be a company workbook xlcrm wrote earlier.
+
+    A package with 清单, 部门汇总 and 问题明细 among its sheets, or an encrypted one (which may be
+    a protected company workbook; without its password nothing more can be told). Anything
+    else there is read as a submission, and the run refuses to write over it.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+        if head == OLE_MAGIC:
+            return True
+        with zipfile.ZipFile(path) as package:
+            info = package.getinfo("xl/workbook.xml")
+            if info.file_size > _WORKBOOK_PART_MAX:
+                return False
+            with package.open(info) as part:
+                text = part.read(_WORKBOOK_PART_MAX + 1).decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError, EOFError, RuntimeError, zlib.error):
+        return False
+    names = set(re.findall(r'<(?:\w+:)?sheet\b[^>]*\bname="([^"]*)"', text))
+    return all(name in names for name in COMPANY_SHEETS)
 
 
 def sha256_of(path: Path) -> str:

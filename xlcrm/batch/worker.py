@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE, Reason, sha256_of
+from xlcrm.batch.discover import CHECKED, COMPANY_SHEETS, SKIPPED, UNUSABLE, Reason, sha256_of
 from xlcrm.compute import Phrase
 from xlcrm.diagnostics import Diagnostic, column_letter, counted
 from xlcrm.engine import Options, Result, check
@@ -48,8 +48,6 @@ DEPARTMENT_SOURCES = {
     "archive": Phrase("所属部门", "the 所属部门 column"),
     "file_name": Phrase("文件名", "the file name"),
 }
-# Sheets that only xlcrm's own outputs have, with the header row that proves it.
-COMPANY_SHEETS = ("清单", "部门汇总", "问题明细")
 _PROBLEMS_WITHOUT_FORMS = ("no_form", "empty_workbook", "no_header")
 
 
