@@ -131,8 +131,15 @@ def reduce(
     archive = cross.with_identity(tables["archive"])
     credit = cross.credit_identities(tables["credit"], archive)
     places = _Places(checked)
-    # every submission's 公司 entries, in one chunk: they are filtered per submission below
-    entries = tables["blacklist"].filter(pl.col("scope") == COMPANY).rechunk()
+    # every submission's 公司 entries, in one chunk: they are filtered per submission below. A
+    # 客户编码 is its own department's (another department's C001 is another customer): across
+    # departments an entry matches by 统一社会信用代码 or name only (POLICY §6)
+    entries = (
+        tables["blacklist"]
+        .filter(pl.col("scope") == COMPANY)
+        .with_columns(pl.lit(None, dtype=pl.Utf8).alias("customer_code"))
+        .rechunk()
+    )
     candidates = _could_match(tables, entries)
     parts = _matchable(tables, entries, candidates)
     findings: list[Finding] = []
