@@ -118,6 +118,11 @@ def consolidation_case(case: dict[str, Any], tmp_path: Path) -> None:
         for f in done.company.findings
     )
     assert all(o.status == "checked" for o in done.company.outcomes)
+    if "manifest_errors" in case:  # a submission's counts: check's findings plus the company blacklist's
+        from xlcrm.render.consolidation import to_json
+
+        manifest = {m["department"]: m["errors"] for m in to_json(done)["manifest"]}
+        assert manifest == case["manifest_errors"]
     for finding in done.company.findings:
         for lang in ("zh", "en"):
             message = finding.diagnostic.message(lang)

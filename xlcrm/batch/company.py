@@ -114,6 +114,18 @@ class Company:
             self._by_position = grouped
         return self._by_position.get(position, [])
 
+    def counts_of(self, outcome: Outcome) -> tuple[int | None, int | None]:
+        """A checked file's (errors, warnings) not waived; None for a file not checked.
+
+        Check's findings and the company blacklist's B401 (POLICY §6, "a submission's findings").
+        """
+        if outcome.status != CHECKED:
+            return None, None
+        counts = counted(
+            f.diagnostic for f in self.findings_of(outcome.position) if f.origin != "consolidation"
+        )
+        return counts["error"], counts["warning"]
+
 
 def reduce(
     found: list[Found],

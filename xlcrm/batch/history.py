@@ -342,8 +342,7 @@ def frames_of(company: Company, withheld: frozenset[int] = frozenset()) -> dict[
                 "sha256": found[o.position].sha256, "size": found[o.position].size,
                 "sheets": list(o.sheets),
                 **{f"rows_{k}": o.rows.get(k) for k in ("archive", "evaluation", "credit", "blacklist")},
-                "errors": o.errors if o.status == CHECKED else None,
-                "warnings": o.warnings if o.status == CHECKED else None,
+                "errors": company.counts_of(o)[0], "warnings": company.counts_of(o)[1],
                 "worker": o.worker or None, "seconds": o.seconds,
             }
             for o in company.outcomes

@@ -30,11 +30,11 @@ import xlsxwriter
 from xlcrm.batch import dashboard, sheets, sheetxml
 from xlcrm.batch.company import Company
 from xlcrm.batch.cross import DEPT, FILE, Finding
-from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
+from xlcrm.batch.discover import CHECKED, COMPANY_SHEETS, SKIPPED, UNUSABLE
 from xlcrm.batch.mask import mask_columns, mask_text
 from xlcrm.batch.past import Past
 from xlcrm.batch.report import Report, build
-from xlcrm.batch.worker import COMPANY_SHEETS, DEPARTMENT_SOURCES, ROW, SHEET, SHIPPED
+from xlcrm.batch.worker import DEPARTMENT_SOURCES, ROW, SHEET, SHIPPED
 from xlcrm.batch.xlsx import Bulk, Styles, header, kinds, page, put
 from xlcrm.forms import forms
 from xlcrm.interrupts import held
@@ -320,8 +320,7 @@ def _manifest(
                 outcome.rows.get(k) if outcome.status == CHECKED else None
                 for k in ("archive", "evaluation", "credit", "blacklist")
             ),
-            outcome.errors if outcome.status == CHECKED else None,
-            outcome.warnings if outcome.status == CHECKED else None,
+            *company.counts_of(outcome),
             outcome.seconds or None,
             outcome.worker or None,
         ]

@@ -58,7 +58,9 @@ def within_standard_unfiled(ctx: Context) -> Iterator[Diagnostic]:
     for index, rate, approved, filed in within.select(
         INDEX, "discount_rate", "approved_ka", "filed_gm"
     ).iter_rows():
-        missing = [key for key, value in (("approved_ka", approved), ("filed_gm", filed)) if value is not True]
+        missing = [
+            key for key, value in (("approved_ka", approved), ("filed_gm", filed)) if value is not True
+        ]
         names = tuple(form.form.column(key).zh for key in missing)
         yield form.at("K802", index, missing[0], rate=percent(rate), standard=standard, missing=names)
 
