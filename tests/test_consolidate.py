@@ -678,6 +678,24 @@ def test_other_spreadsheet_formats_in_a_folder_are_unusable_not_skipped(tmp_path
     }
 
 
+def test_a_database_that_is_not_an_xlcrm_history_is_one_line(month: Path, tmp_path: Path) -> None:
+    """Another DuckDB file at --history: refused by ``history`` and ``consolidate``, left as it was."""
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE runs (x INTEGER)")
+    con.execute("INSERT INTO runs VALUES (1)")
+    con.close()
+    before = other.read_bytes()
+    listing = CliRunner().invoke(cli, ["history", "--history", str(other)])
+    code, _, err = run(
+        str(month), "--month", MONTH, "-o", str(tmp_path / "o.xlsx"), "--history", str(other), "--jobs", "0"
+    )
+    for status, text in ((listing.exit_code, listing.stderr), (code, err)):
+        assert status == 2 and "not an xlcrm history" in text and str(other) in text
+        assert len(text.strip().splitlines()) == 1 and "内部错误" not in text
+    assert other.read_bytes() == before and not (tmp_path / "o.xlsx").exists()
+
+
 def test_linked_files_and_folders_are_all_listed(tmp_path: Path) -> None:
     """A linked folder is followed; a file reached again through a link is a listed duplicate; a loop ends."""
     folder = tmp_path / MONTH

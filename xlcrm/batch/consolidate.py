@@ -144,6 +144,7 @@ def consolidate(
         Task(f.position, f.file, str(f.path), f.sha256, _worker_options(settings.options))
         for f in discovery.to_check
     ]
+    stored = past.load(settings.history, settings.month)  # a history that cannot be used stops the run now
     backend = backend or backend_for(settings)
     executor = backend.describe()
     if on_start is not None:
@@ -155,7 +156,6 @@ def consolidate(
     outcomes = [
         checked.get(f.position) or Outcome(f.position, f.file, SKIPPED, f.skipped) for f in discovery.found
     ]
-    stored = past.load(settings.history, settings.month)
     previous = (stored.previous, list(stored.departments)) if stored.previous else None
     policy = settings.options.policy or default_policy()
     company = reduce(

@@ -12,7 +12,8 @@ README, and checked against ``TABLES`` by a test.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -202,6 +203,7 @@ class Storing:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = con = _connect(self.path, read_only=False)
+            _has_runs(con, self.path)  # another database is refused before anything is written
             con.execute("BEGIN TRANSACTION")
             _create(con, self.path)
             for name in TABLES:
@@ -276,9 +278,8 @@ def previous_month(path: Path, month: str) -> tuple[str, list[str]] | None:
     """The latest stored month before ``month`` and its departments (None without one)."""
     if not path.exists():
         return None
-    con = _connect(path, read_only=True)
-    try:
-        if not _has_runs(con):
+    with reading(path) as con:
+        if con is None:
             return None
         found = con.execute("SELECT max(month) FROM runs WHERE month < ?", [month]).fetchone()
         if found is None or found[0] is None:
@@ -288,23 +289,55 @@ def previous_month(path: Path, month: str) -> tuple[str, list[str]] | None:
             [found[0]],
         ).fetchall()
         return str(found[0]), [str(d[0]) for d in departments]
+
+
+def _has_runs(con: Any, path: Path) -> bool:
+    """Whether the file holds stored months; InputError when it is another database.
+
+    An empty database holds none. Any other file must be an xlcrm history of this schema
+    version (its ``meta`` table says so) with its ``runs``; anything else in it that a query
+    trips on is reported by ``reading`` as one line too.
+    """
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if not tables:
+        return False
+    version = None
+    if "meta" in tables:
+        try:
+            found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = found[0] if found else None
+        except Exception:  # a meta table of another shape: not ours
+            version = None
+    if version is None or "runs" not in tables:
+        raise InputError("history", str(path), detail="不是 xlcrm 的历史库 / not an xlcrm history")
+    if version != str(SCHEMA_VERSION):
+        raise InputError("history", str(path), detail=f"schema {version} ≠ {SCHEMA_VERSION}")
+    return True
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[Any]:
+    """A read-only connection to a stored history (None when it holds no month yet).
+
+    InputError, naming the file, for a file that is not an xlcrm history or cannot be read.
+    """
+    import duckdb
+
+    con = _connect(path, read_only=True)
+    try:
+        yield con if _has_runs(con, path) else None
+    except duckdb.Error as exc:
+        raise InputError("history", str(path), detail=_first_line(exc)) from None
     finally:
         con.close()
-
-
-def _has_runs(con: Any) -> bool:
-    return bool(
-        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'runs'").fetchone()[0]
-    )
 
 
 def months(path: Path) -> list[dict[str, Any]]:
     """Every stored month with its run and counts, oldest first."""
     if not path.exists():
         raise InputError("not_found", str(path))
-    con = _connect(path, read_only=True)
-    try:
-        if not _has_runs(con):
+    with reading(path) as con:
+        if con is None:
             return []
         cursor = con.execute(
             """
@@ -317,8 +350,6 @@ def months(path: Path) -> list[dict[str, Any]]:
         )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        con.close()
 
 
 def frames_of(company: Company, withheld: frozenset[int] = frozenset()) -> dict[str, pl.DataFrame]:

@@ -91,11 +91,10 @@ def load(path: Path | None, month: str) -> Past:
     """The history's view for ``month`` (an empty Past without a history or an earlier month)."""
     if path is None or not path.exists():
         return Past()
-    from xlcrm.batch.history import _connect, _has_runs
+    from xlcrm.batch.history import reading
 
-    con = _connect(path, read_only=True)
-    try:
-        if not _has_runs(con):
+    with reading(path) as con:
+        if con is None:
             return Past()
         stored = [
             r[0]
@@ -181,8 +180,6 @@ def load(path: Path | None, month: str) -> Past:
             ),
             recent=tuple(recent),
         )
-    finally:
-        con.close()
 
 
 def _has_table(con: Any, name: str) -> bool:
