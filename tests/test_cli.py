@@ -157,6 +157,29 @@ def test_bad_as_of_date_is_a_usage_error(sample: Path) -> None:
     assert code == 2 and "2025-13-01" in err
 
 
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01", "1900-12-31", "3000-01-01"])
+def test_an_as_of_date_the_rules_cannot_count_from_is_a_usage_error(sample: Path, as_of: str) -> None:
+    code, out, err = run("check", str(sample), "--as-of", as_of)
+    assert code == 2 and as_of in err and "1901-01-01" in err and "内部错误" not in err + out
+
+
+def test_an_as_of_parameter_the_rules_cannot_count_from_is_one_line(tmp_path: Path) -> None:
+    """参数!基准日期 in year 9999: the file is unusable, naming the cell; --as-of still checks it."""
+    path = write_case(tmp_path / "x.xlsx", {"客户档案": [{}]}, parameters={"基准日期": "9999-12-31"})
+    result = CliRunner().invoke(cli, ["check", str(path)])  # no --as-of: the parameter counts
+    code, out, err = result.exit_code, result.stdout, result.stderr
+    assert code == 2 and "参数!B" in err and "9999-12-31" in err and len(err.strip().splitlines()) == 1
+    assert "内部错误" not in err + out
+    code, _, _ = run("check", str(path), "--as-of", "2025-12-31")
+    assert code in (0, 1)
+
+
+@pytest.mark.parametrize("month", ["２０２６-11", "2026-11\n", "2026-1", "2026-13", "٢٠٢٦-11"])
+def test_a_month_must_be_written_with_ascii_digits(tmp_path: Path, month: str) -> None:
+    code, _, err = run("consolidate", str(tmp_path), "--month", month.replace("\\n", "\n"))
+    assert code == 2 and "2026-11" in err  # the usage error shows how to write it
+
+
 def test_rules_lists_and_explains() -> None:
     code, out, _ = run("rules")
     assert code == 0

@@ -17,7 +17,7 @@ import click
 from xlcrm import __version__, clizh
 from xlcrm.interrupts import SIGNALS, Late
 from xlcrm.normalize import INVALID, to_date
-from xlcrm.policy import Policy
+from xlcrm.policy import AS_OF_RANGE, Policy
 from xlcrm.registry import Lang
 
 if TYPE_CHECKING:
@@ -98,6 +98,9 @@ class _Date(click.ParamType):  # type: ignore[type-arg]
                 f"“{value}”不是日期；请写成 2025-06-30 / not a date, write it like 2025-06-30", param, ctx
             )
         assert isinstance(parsed, dt.date)
+        low, high = AS_OF_RANGE
+        if not low <= parsed <= high:
+            self.fail(f"“{value}”超出可用范围 {low} 至 {high} / outside {low} to {high}", param, ctx)
         return parsed
 
 
@@ -273,11 +276,11 @@ def process(
     sys.exit(2 if done.refused else result.exit_code)
 
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # ASCII digits only, the whole value (no newline)
 
 
 def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None and not _MONTH.match(value):
+    if value is not None and not _MONTH.fullmatch(value):
         raise click.BadParameter(f"“{value}”不是月份；请写成 2026-11 / not a month, write it like 2026-11")
     return value
 

@@ -22,7 +22,7 @@ from xlcrm import reader
 from xlcrm.diagnostics import Diagnostic, counted
 from xlcrm.errors import InputError
 from xlcrm.forms import table_forms
-from xlcrm.policy import Policy, default_policy
+from xlcrm.policy import AS_OF_RANGE, Policy, default_policy
 from xlcrm.preflight import Limits, Skipped, Source
 from xlcrm.reader import Table, WorkbookScan, scan_workbook
 from xlcrm.registry import rule_functions, rules
@@ -193,11 +193,16 @@ def evaluate(scans: list[WorkbookScan], result: Result, options: Options) -> Res
     if not scans:
         return result
     submission = assemble(scans, result.files)
+    try:
+        as_of = options.as_of or _as_of_parameter(submission) or dt.date.today()
+    except InputError as problem:  # 参数!基准日期 the rules cannot count from
+        result.problems.append(problem)
+        return result
     findings = list(submission.findings)
     for data in submission.forms.values():
         findings.extend(validate_form(data, policy))
         data.blank_unusable()
-    context = Context(submission, policy, options.as_of or _as_of_parameter(submission) or dt.date.today())
+    context = Context(submission, policy, as_of)
     for function in dict.fromkeys(rule_functions().values()):  # a function may serve several codes
         findings.extend(function(context))
     findings = apply_waivers(context, _drop_shadowed(findings))
@@ -275,12 +280,20 @@ def assemble(scans: Sequence[WorkbookScan], files: list[str]) -> Submission:
 
 
 def _as_of_parameter(submission: Submission) -> dt.date | None:
-    """参数!基准日期, when given and readable."""
+    """参数!基准日期, when given and readable; InputError when outside ``AS_OF_RANGE``."""
     parameters = submission.forms.get("parameters")
     if parameters is None or parameters.frame.is_empty():
         return None
     value = parameters.frame["as_of"][0]
-    return value if isinstance(value, dt.date) else None
+    if not isinstance(value, dt.date):
+        return None
+    low, high = AS_OF_RANGE
+    if not low <= value <= high:
+        where = parameters.at("S003", 0, "as_of")
+        raise InputError(
+            "as_of_range", where.file or "", place=where.location, date=value, low=low, high=high
+        )
+    return value
 
 
 def _drop_shadowed(findings: list[Diagnostic]) -> list[Diagnostic]:

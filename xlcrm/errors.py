@@ -188,6 +188,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}：没有找到任何文件。",
         "{file}: no files found.",
     ),
+    "as_of_range": (
+        "{file}：{place} 的基准日期 {date} 超出可用范围（{low} 至 {high}）；请改正，或用 --as-of 指定。",
+        "{file}: the as-of date {date} at {place} is outside {low} to {high}; correct it or give --as-of.",
+    ),
     "history": (
         "{file}：历史库无法使用（{detail}）；本次结果未写入任何文件。可稍后重试，或加 --no-history。",
         "{file}: the history database cannot be used ({detail}); nothing was written. Try again "

@@ -10,6 +10,7 @@ value is ``None`` — 未设置, the rule that needs it is off — until an over
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -19,6 +20,9 @@ from typing import Any
 from xlcrm.errors import InputError
 from xlcrm.resources import load_toml
 
+# The as-of dates the rules can count from (their deadlines, months back and working days stay
+# within Python's dates); --as-of or 参数!基准日期 outside them is refused in one line.
+AS_OF_RANGE = (dt.date(1901, 1, 1), dt.date(2999, 12, 31))
 DEFAULT_SOURCE = "default"
 LABELS = "labels"  # the section of policy.toml naming the values (not a setting)
 UNSET_TABLE = "unset"  # the section listing the values shipped without a default (not a setting)
