@@ -182,6 +182,24 @@ def test_a_password_protected_workbook(tmp_path: Path) -> None:
     assert "问题清单" in openpyxl.load_workbook(plain).sheetnames
 
 
+def test_a_password_protected_company_blacklist_opens_with_the_same_password(tmp_path: Path) -> None:
+    """``--blacklist`` of a protected workbook: --password opens it as it opens the submission."""
+    submission = write_case(tmp_path / "部门.xlsx", {"客户档案": [{"客户名称": "甲公司"}]})
+    plain = write_case(
+        tmp_path / "plain.xlsx",
+        {"黑名单": [{"客户名称": "甲公司"}]},
+        omit_sheets=("客户档案", "客户评价", "信用评定"),
+    )
+    locked = encrypt(plain, tmp_path / "公司黑名单.xlsx", "pw")
+    code, _, err = run("check", str(submission), "--blacklist", str(locked))
+    assert code == 2
+    refused(err, locked, "设置了打开密码")
+    code, out, _ = run(
+        "check", str(submission), "--blacklist", str(locked), "--format", "json", password="pw"
+    )
+    assert code == 1 and [d["code"] for d in json.loads(out)["diagnostics"]] == ["B401"]
+
+
 # --- hostile files: refused before any parser, bounded memory, seconds --------------------------
 
 

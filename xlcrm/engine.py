@@ -187,7 +187,7 @@ def evaluate(scans: list[WorkbookScan], result: Result, options: Options) -> Res
     policy = options.policy or default_policy()
     if options.blacklist is not None:
         try:
-            scans.append(_blacklist_scan(options.blacklist, Limits.of(policy)))
+            scans.append(_blacklist_scan(options.blacklist, Limits.of(policy), options.password))
         except InputError as problem:
             result.problems.append(problem)
     if not scans:
@@ -218,8 +218,10 @@ def evaluate(scans: list[WorkbookScan], result: Result, options: Options) -> Res
     return result
 
 
-def _blacklist_scan(path: Path, limits: Limits) -> WorkbookScan:
+def _blacklist_scan(path: Path, limits: Limits, password: str | None = None) -> WorkbookScan:
     """The company blacklist file: only its 黑名单 rows join the submission, each a 公司 entry.
+
+    A password-protected file opens with the same ``--password`` as the submissions.
 
     The file *is* the company blacklist (POLICY §1.4, §6), so its 范围 column says nothing:
     every entry counts as 范围 = 公司, whatever the cell holds, and the column may be absent.
@@ -228,7 +230,7 @@ def _blacklist_scan(path: Path, limits: Limits) -> WorkbookScan:
 
     from xlcrm.rules.blacklist import COMPANY
 
-    scan = scan_workbook(path, str(path), prepare_table, limits=limits)
+    scan = scan_workbook(path, str(path), prepare_table, limits=limits, password=password)
     scan.tables = [t for t in scan.tables if t.form.key == "blacklist"]
     scan.unrecognised = []
     if not scan.tables:

@@ -230,7 +230,7 @@ def _company_blacklist(options: Options) -> pl.DataFrame | None:
     """The ``--blacklist`` file's rows, read once here; InputError when it cannot be used."""
     if options.blacklist is None:
         return None
-    result = check([], Options(policy=options.policy, blacklist=options.blacklist))
+    result = check([], Options(policy=options.policy, blacklist=options.blacklist, password=options.password))
     if result.problems:
         raise result.problems[0]
     assert result.submission is not None
