@@ -275,3 +275,27 @@ def test_a_department_workbook_names_no_other_department_in_cross_department_fin
         assert f"系统信用等级不同：{grades}" in text, department
         assert "合计 960,000 元（" in text  # D102 keeps the total and each exposure
         assert not [other for other in departments if other != department and other in text], department
+
+
+def test_the_history_keeps_no_text_that_quotes_a_withheld_department(tmp_path: Path) -> None:
+    """The demo month's D101/D102 list 销售二部's grade and exposure beside the others': with 销售二部
+    protected, those findings of the other departments are stored without their text."""
+    from xlcrm.batch.demo import write_month as write_demo_month
+    from xlcrm.batch.history import WITHHELD_MESSAGE
+
+    write_demo_month(tmp_path / "in")
+    protected = tmp_path / "in" / "销售二部_客户管理台账.xlsx"
+    plain = protected.read_bytes()
+    with protected.open("wb") as sink:
+        msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(plain)).encrypt("pw", sink)
+    code, _, stderr = run(str(tmp_path / "in"), "-o", str(tmp_path / "out" / "c.xlsx"), "--password", "pw")
+    assert code == 2, stderr  # the demo month has one unusable file
+    con = duckdb.connect(str(tmp_path / "out" / "xlcrm-history.duckdb"), read_only=True)
+    try:
+        rows = con.execute("SELECT department, code, message, message_en FROM findings").fetchall()
+    finally:
+        con.close()
+    assert not [r for r in rows if r[0] == "销售二部"]
+    assert not [r for r in rows if "销售二部" in r[2] + r[3]]  # nothing quotes it
+    hidden = [(d, c) for d, c, zh, en in rows if (zh, en) == WITHHELD_MESSAGE]
+    assert {c for _, c in hidden} == {"D101", "D102"} and {d for d, _ in hidden} >= {"销售一部"}

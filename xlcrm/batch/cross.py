@@ -67,6 +67,24 @@ def for_department(finding: Finding, department: str) -> Finding:
     return replace(finding, diagnostic=replace(diagnostic, args=args))
 
 
+def involves(finding: Finding, departments: set[str], entries: set[str]) -> bool:
+    """Whether a finding quotes rows of the given departments (withheld, POLICY §7).
+
+    D101 and D102 list each department with its grade or exposure (their totals include it);
+    D103 names the department whose blacklist holds the customer and quotes its entry; a B401
+    the company blacklist added quotes the entry it matched (``entries``: those departments'
+    entries, as the rule describes them).
+    """
+    diagnostic = finding.diagnostic
+    args = diagnostic.args
+    if diagnostic.code in _LISTING:
+        items = str(args.get(_LISTING[diagnostic.code]) or "").split("、")
+        return any(item.rpartition(" ")[0] in departments for item in items)
+    if diagnostic.code == "D103":
+        return str(args.get("department")) in departments
+    return finding.origin == "company_blacklist" and str(args.get("entry")) in entries
+
+
 def with_identity(archive: pl.DataFrame) -> pl.DataFrame:
     """Each archive row's company-wide identity: its credit code, else one its name has elsewhere.
 

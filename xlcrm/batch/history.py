@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from xlcrm.batch.cross import DEPT, FILE, SUB
+from xlcrm.batch.cross import DEPT, FILE, SUB, involves
 from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
 from xlcrm.batch.worker import ROW, SHEET
 from xlcrm.errors import InputError
@@ -352,12 +352,20 @@ def months(path: Path) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+WITHHELD_MESSAGE = (
+    "（涉及受密码保护的提交，内容未存入历史库）",
+    "(involves a password-protected submission: its content is not stored)",
+)
+
+
 def frames_of(company: Company, withheld: frozenset[int] = frozenset()) -> dict[str, pl.DataFrame]:
     """The rows a month stores, table by table (columns as in ``TABLES``), but for ``run_frames``.
 
     ``withheld``: the submissions (positions) whose rows are not stored — password-protected
     ones without --allow-unprotected (POLICY §7): their manifest and 部门汇总 rows are kept,
-    their customers, credit, evaluation, blacklist and findings rows are not.
+    their customers, credit, evaluation, blacklist and findings rows are not. Another
+    department's finding that quotes their rows (D101–D103, a B401 from their company
+    entries) keeps its place but not its text.
     """
     month = company.month
     found = {f.position: f for f in company.found}
@@ -402,6 +410,15 @@ def frames_of(company: Company, withheld: frozenset[int] = frozenset()) -> dict[
         )
     stored = [f for f in company.findings if f.position not in withheld]
     kept = [f.diagnostic for f in stored]
+    messages = [(d.message("zh"), d.message("en")) for d in kept]
+    if withheld:  # another department's finding that quotes a withheld one's rows: not its text
+        names = {o.department for o in company.outcomes if o.position in withheld and o.department}
+        listed = company.tables["blacklist"].filter(pl.col(SUB).is_in(sorted(withheld)))
+        entries = {f"{n or ''}（{r or ''}）" for n, r in listed.select("name", "reason").iter_rows()}
+        messages = [
+            WITHHELD_MESSAGE if involves(f, names, entries) else m
+            for f, m in zip(stored, messages, strict=True)
+        ]
     declared = rules()
     frames["findings"] = _typed_columns(
         "findings",
@@ -411,7 +428,7 @@ def frames_of(company: Company, withheld: frozenset[int] = frozenset()) -> dict[
             "code": [d.code for d in kept], "severity": [declared[d.code].severity for d in kept],
             "sheet": [d.sheet for d in kept], "cell": [d.cell for d in kept], "excel_row": [d.row for d in kept],
             "column_header": [d.column for d in kept], "customer_code": [d.customer_code for d in kept],
-            "message": [d.message("zh") for d in kept], "message_en": [d.message("en") for d in kept],
+            "message": [m[0] for m in messages], "message_en": [m[1] for m in messages],
             "waived": [d.waived for d in kept],
         },
         month,
