@@ -299,3 +299,20 @@ def test_the_history_keeps_no_text_that_quotes_a_withheld_department(tmp_path: P
     assert not [r for r in rows if "销售二部" in r[2] + r[3]]  # nothing quotes it
     hidden = [(d, c) for d, c, zh, en in rows if (zh, en) == WITHHELD_MESSAGE]
     assert {c for _, c in hidden} == {"D101", "D102"} and {d for d, _ in hidden} >= {"销售一部"}
+
+
+def test_a_department_name_with_a_list_mark_or_a_space_is_hidden_whole() -> None:
+    """D101's listing "华北、华东部 A、销售 二部 C": 销售 二部's own view names no part of 华北、华东部."""
+    from xlcrm.batch.cross import Finding, for_department, involves
+    from xlcrm.diagnostics import Diagnostic
+
+    grades = "华北、华东部 A、销售 二部 C"
+    finding = Finding(
+        Diagnostic("D101", args={"grades": grades, "matched": "名称", "customer": "甲"}),
+        "销售 二部",
+        1,
+        "consolidation",
+    )
+    shown = for_department(finding, "销售 二部").diagnostic.args["grades"]
+    assert shown == "其他部门 A、销售 二部 C"
+    assert involves(finding, {"华北、华东部"}, set()) and not involves(finding, {"华北"}, set())

@@ -8,6 +8,7 @@ two departments is the same 统一社会信用代码, else the same normalised n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -55,16 +56,24 @@ def for_department(finding: Finding, department: str) -> Finding:
     args = dict(diagnostic.args)
     if diagnostic.code in _LISTING:
         key = _LISTING[diagnostic.code]
-        items = [item.rpartition(" ") for item in str(args.get(key) or "").split("、")]
         args[key] = "、".join(
-            f"{name if name == department else OTHER} {value}" if space else value
-            for name, space, value in items
+            f"{name if name == department else OTHER} {value}" for name, value in _items(args.get(key))
         )
     elif diagnostic.code == "D103":
         args["department"] = OTHER
     else:
         return finding
     return replace(finding, diagnostic=replace(diagnostic, args=args))
+
+
+# One "department value" item of a listing (``_listing``): a value (a grade, an amount) has no
+# space and no 、, a department name may have both ("华北、华东部", "销售 二部").
+_ITEM = re.compile(r"(.+?) ([^ 、]+)(?:、|$)", re.S)
+
+
+def _items(listing: object) -> list[tuple[str, str]]:
+    """The (department, value) items of a D101/D102 listing, department names whole."""
+    return _ITEM.findall(str(listing or ""))
 
 
 def involves(finding: Finding, departments: set[str], entries: set[str]) -> bool:
@@ -78,8 +87,7 @@ def involves(finding: Finding, departments: set[str], entries: set[str]) -> bool
     diagnostic = finding.diagnostic
     args = diagnostic.args
     if diagnostic.code in _LISTING:
-        items = str(args.get(_LISTING[diagnostic.code]) or "").split("、")
-        return any(item.rpartition(" ")[0] in departments for item in items)
+        return any(name in departments for name, _ in _items(args.get(_LISTING[diagnostic.code])))
     if diagnostic.code == "D103":
         return str(args.get("department")) in departments
     return finding.origin == "company_blacklist" and str(args.get("entry")) in entries
