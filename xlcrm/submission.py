@@ -204,6 +204,8 @@ class FormData:
         else:
             row = source.rows[position]
             index = source.columns.get(key) if key else None
+            if key and index is None:  # the sheet lacks the column (optional): the row's code cell
+                index = source.columns.get("customer_code", min(source.columns.values(), default=None))
             shown_row, col = (row, index + 1) if index is not None else (row, None)
             if col is not None:  # a merged range shows its value in its first cell
                 shown_row, col = source.anchors.get((row, col), (row, col))
