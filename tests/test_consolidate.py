@@ -734,6 +734,16 @@ def test_linked_files_and_folders_are_all_listed(tmp_path: Path) -> None:
     )
 
 
+def test_an_empty_input_path_is_refused_not_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_department(tmp_path / "销售一部.xlsx", "销售一部")
+    code, _, err = run("", "--month", MONTH, "--jobs", "0")
+    assert code == 2 and "不能为空" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["销售一部.xlsx"]
+
+
 def test_the_output_is_never_overwritten_without_force(month: Path, tmp_path: Path) -> None:
     target = tmp_path / "汇总.xlsx"
     target.write_bytes(b"someone's file")

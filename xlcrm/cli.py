@@ -286,9 +286,7 @@ def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 
 
 @cli.command(**COMMAND)
-@click.argument(
-    "inputs", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="文件夹或文件/INPUTS..."
-)
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(), metavar="文件夹或文件/INPUTS...")
 @click.option(
     "--month",
     callback=_month,
@@ -310,7 +308,8 @@ def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str
     "--jobs",
     type=click.IntRange(min=0),
     metavar="个数/N",
-    help="工作进程数（默认：CPU 核数；0 = 在本进程内）。 Worker processes (default: the cores; 0: this process).",
+    help="工作进程数（默认：CPU 核数；0 = 在本进程内，无超时与隔离）。 Worker processes (default: the cores; 0: this "
+    "process, without --timeout or isolation).",
 )
 @click.option(
     "--scheduler",
@@ -335,7 +334,8 @@ def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str
     default=600,
     show_default=True,
     metavar="秒/SECONDS",
-    help="每个文件最长检查时间，超时即标为无法使用。 Seconds per file before it is given up.",
+    help="每个文件最长检查时间，超时即标为无法使用（--jobs 0 时不适用）。 Seconds per file before it is given up "
+    "(not with --jobs 0).",
 )
 @AS_OF
 @click.option(
@@ -390,7 +390,7 @@ def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 )
 @POLICY
 def consolidate(
-    inputs: tuple[Path, ...],
+    inputs: tuple[str, ...],
     month: str | None,
     out: Path | None,
     force: bool,
@@ -433,6 +433,8 @@ def consolidate(
         )
     if scheduler and jobs is not None:
         raise click.BadParameter("--jobs 与 --scheduler 不能同时使用 / use either --jobs or --scheduler")
+    if any(not given.strip() for given in inputs):  # Path("") would be the current folder
+        raise click.BadParameter("输入路径不能为空 / an input path cannot be empty")
     if passwords is not None and not split:
         raise click.BadParameter(
             "--passwords 只用于 --split-by-department / --passwords goes with --split-by-department"
@@ -449,7 +451,7 @@ def consolidate(
     }  # fmt: skip
     policy = _load_policy(policy_file, lang)
     settings = Settings(
-        inputs=inputs,
+        inputs=tuple(Path(given) for given in inputs),
         month=month,
         output=output,
         options=Options(as_of, (), (), blacklist, policy, password),
