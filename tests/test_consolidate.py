@@ -414,6 +414,12 @@ def test_a_failing_run_leaves_the_history_and_the_output_as_they_were(month: Pat
     assert _stored(store) == before
     assert (tmp_path / "12.xlsx").read_bytes() == written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "fewer", "h.duckdb"]  # no temporary left
+    fresh = tmp_path / "new.duckdb"  # a history the failing run would have made: not left behind empty
+    with pytest.raises(RuntimeError):
+        consolidate(
+            Settings((fewer,), MONTH, tmp_path / "13.xlsx", OPTIONS, history=fresh), after_insert=fail
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "fewer", "h.duckdb"]
 
 
 def test_a_rename_that_fails_leaves_the_history_and_the_outputs_as_they_were(
@@ -572,15 +578,8 @@ def test_an_output_written_meanwhile_is_refused_before_the_month_is_stored(
         consolidate(Settings((month,), MONTH, target, OPTIONS, history=store), after_insert=someone_writes)
     assert refused.value.reason == "exists" and refused.value.file == str(target)
     assert target.read_bytes() == b"someone's file"
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        tables = {
-            name for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
-        }
-        assert "runs" not in tables or con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
-    finally:
-        con.close()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "h.duckdb"]  # no temporary left
+    assert not store.exists()  # the history this run began is gone with its month
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx"]  # no temporary left
 
 
 def test_ctrl_c_while_the_demo_puts_its_outputs_in_place_says_they_are_complete(tmp_path: Path) -> None:

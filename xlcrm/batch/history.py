@@ -193,6 +193,7 @@ class Storing:
         from concurrent.futures import ThreadPoolExecutor
 
         self.path, self.month, self.after_insert = path, month, after_insert
+        self._created = not path.exists()  # a history this run makes: gone again if the month is not stored
         self._con: Any = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="xlcrm-history")
         self._inserted = self._pool.submit(self._begin, frames)
@@ -240,6 +241,7 @@ class Storing:
                 if ready is not None:
                     ready()
                 self._con.execute("COMMIT")
+                self._created = False  # the month is stored: the file stays, whatever follows
                 if finish is not None:
                     finish()
         except duckdb.Error as exc:
@@ -265,6 +267,9 @@ class Storing:
                 if rollback:
                     _rollback(self._con)
                 self._con.close()
+            if rollback and self._created:  # no month stored in it: no empty history left behind
+                for made in (self.path, self.path.with_name(self.path.name + ".wal")):
+                    made.unlink(missing_ok=True)
 
 
 def _rollback(con: Any) -> None:
