@@ -174,6 +174,16 @@ def test_an_as_of_parameter_the_rules_cannot_count_from_is_one_line(tmp_path: Pa
     assert code in (0, 1)
 
 
+def test_a_parameters_sheet_naming_no_known_parameter_is_read(tmp_path: Path) -> None:
+    """参数 with only 填表人 (or 部門 in traditional characters): no parameter, no internal error."""
+    path = write_case(
+        tmp_path / "x.xlsx", {"客户档案": [{}]}, parameters={"填表人": "张三", "部門": "销售一部"}
+    )
+    code, out, err = run("check", str(path), "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["diagnostics"] == []
+
+
 @pytest.mark.parametrize("month", ["２０２６-11", "2026-11\n", "2026-1", "2026-13", "٢٠٢٦-11"])
 def test_a_month_must_be_written_with_ascii_digits(tmp_path: Path, month: str) -> None:
     code, _, err = run("consolidate", str(tmp_path), "--month", month.replace("\\n", "\n"))

@@ -318,7 +318,11 @@ def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnost
             series.append(values)
         codes.append(table_codes)
         height = len(table.rows)
-        frame = pl.DataFrame(series, height=height).with_columns(
+        if series:
+            frame = pl.DataFrame(series, height=height)
+        else:  # no column of the form found in it (a 参数 sheet naming no known parameter)
+            frame = pl.DataFrame({TABLE: pl.Series([], dtype=pl.Int32)}).clear(height).drop(TABLE)
+        frame = frame.with_columns(
             pl.lit(t, dtype=pl.Int32).alias(TABLE),
             pl.int_range(height, dtype=pl.Int32).alias(POSITION),
         )

@@ -32,6 +32,8 @@ def _nth_workday_after(start: dt.date, count: int) -> tuple[dt.date, frozenset[i
     """The ``count``-th working day after ``start``, and the years that fell back on the way."""
     day, seen, fallback = start, 0, set()
     while seen < count:
+        if day == dt.date.max:  # past the last date Python has: nothing can be later
+            break
         day += dt.timedelta(days=1)
         known = _known_workday(day)
         if known is None:

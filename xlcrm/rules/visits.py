@@ -22,7 +22,8 @@ from xlcrm.submission import FormData
 
 KEY_ACCOUNT = "重点客户"
 LAST, VISITED = "__last_visit", "__visited"
-_DUE = (pl.col("visited_on") + pl.duration(days=1)).alias("__due")
+# The day after the visit; a visit on 9999-12-31 (the last date Python has) is due that day.
+_DUE = pl.min_horizontal(pl.col("visited_on") + pl.duration(days=1), pl.lit(dt.date.max)).alias("__due")
 
 
 def key_accounts(ctx: Context) -> tuple[FormData, pl.DataFrame, dt.date] | None:
