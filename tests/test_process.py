@@ -255,6 +255,21 @@ def test_existing_output_needs_force(tmp_path: Path) -> None:
     assert run("process", str(path), "--force")[0] == 1
 
 
+def test_the_copy_never_replaces_an_input_even_with_force(tmp_path: Path) -> None:
+    """``-o`` naming the input (or another input) with ``--force``: refused, the input unchanged."""
+    path = write_sample(tmp_path / "dept.xlsx")
+    other = write_sample(tmp_path / "other.xlsx")
+    before = path.read_bytes()
+    for args in (["-o", str(path)], ["-o", str(tmp_path / "." / "dept.xlsx")]):
+        code, _, err = run("process", str(path), *args, "--force")
+        assert code == 2 and "--in-place" in err and len(err.strip().splitlines()) == 1
+        assert path.read_bytes() == before
+    code, _, err = run("process", str(path), str(other), "-o", str(tmp_path), "--force")
+    assert code == 1, err  # into a folder: the copies get their own names
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob("*.bak*"))
+
+
 def test_check_and_process_report_the_same_findings(tmp_path: Path) -> None:
     path = write_sample(tmp_path / "dept.xlsx")
     _, out, _ = run("check", str(path), "--format", "json")

@@ -599,10 +599,18 @@ def annotate_all(
     done = Written()
     shared = Shared.of(result)
     targets = _targets(files, out, many=len(files) > 1, folder=folder, in_place=in_place)
+    inputs = {os.path.realpath(label) for label in result.files}
     for label in files:
         source = Path(label)
         target, renamed = targets[label]
         try:
+            if not in_place and os.path.realpath(target) in inputs:  # even with --force: an input stays
+                raise InputError(
+                    "output",
+                    str(target),
+                    detail="是输入文件；要改写原文件请用 --in-place（会留备份） / is an input; --in-place "
+                    "replaces it and keeps a backup",
+                )
             if not in_place and target.suffix.lower() != source.suffix.lower():
                 raise InputError("output_type", label, target=str(target), suffix=source.suffix)
             if not in_place and not force and target.exists():  # early; placing the copy checks again
