@@ -11,6 +11,7 @@ value is ``None`` — 未设置, the rule that needs it is off — until an over
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -119,6 +120,8 @@ def load_policy(path: Path | None) -> Policy:
             raise InputError("policy", label, detail=f"未知参数 / unknown key “{key}”")
         if not _same_kind(base[key], value, key):
             raise InputError("policy", label, detail=f"“{key}” = {value!r}: 类型不对 / wrong type")
+        if (problem := _out_of_range(key, value)) is not None:
+            raise InputError("policy", label, detail=f"“{key}” = {value!r}: {problem}")
         if key.endswith("_hospital_level") and value not in _hospital_levels():
             raise InputError(
                 "policy", label, detail=f"“{key}” = {value!r}: 不是医院等级 / not a hospital level"
@@ -126,6 +129,33 @@ def load_policy(path: Path | None) -> Policy:
         values[key] = value
         sources[key] = label
     return Policy(values, sources)
+
+
+# Upper bounds of the values that count time, by the key's ending: far beyond any policy, and
+# within what dates and durations can hold (a deadline 10⁸ working days away took a minute,
+# then overflowed).
+_MOST = {"_days": 36_500, "_months": 1_200, "_years": 100, "_hours": 876_000}
+
+
+def _out_of_range(key: str, value: Any) -> str | None:
+    """Why a number cannot be a policy value (None: it can).
+
+    Every value is a finite count, threshold or share, none negative; the pre-flight limits are
+    above 0 (0 would refuse every file, NaN would switch a check off); shares and rates are at
+    most 1; time spans are bounded by ``_MOST``.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not math.isfinite(value):
+        return "不是有限的数 / not a finite number"
+    if value < 0 or (key.startswith("limits.") and value <= 0):
+        return "须大于 0 / must be above 0" if key.startswith("limits.") else "不能为负 / cannot be negative"
+    if key.endswith(("_share", "_rate")) and value > 1:
+        return "比例不能超过 1 / a share is at most 1"
+    for ending, most in _MOST.items():
+        if key.endswith(ending) and value > most:
+            return f"不能超过 {most} / at most {most}"
+    return None
 
 
 def _hospital_levels() -> tuple[str, ...]:
