@@ -177,3 +177,16 @@ def test_dropdowns_survive_libreoffice(generated: Path, tmp_path: Path) -> None:
                     assert (dv.type, dv.formula1, dv.formula2) == ("decimal", "0", "1"), (form.zh, column.zh)
     lists = sum(1 for f in table_forms() for c in f.columns if c.choices)
     assert checked == lists * 3  # each form alone, in the combined 台账 and in the button workbook
+
+
+def test_a_folder_where_a_template_goes_is_one_line(tmp_path: Path) -> None:
+    """``templates --force`` with a folder named 客户档案.xlsx: refused, naming it (an internal error)."""
+    from click.testing import CliRunner
+
+    from xlcrm.cli import cli
+
+    (tmp_path / "客户档案.xlsx").mkdir()
+    result = CliRunner().invoke(cli, ["templates", "--out", str(tmp_path), "--force"])
+    assert result.exit_code == 2 and "文件夹" in result.stderr and "客户档案.xlsx" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "内部错误" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["客户档案.xlsx"]

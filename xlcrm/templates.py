@@ -61,15 +61,27 @@ def write_templates(out: Path, *, force: bool = False) -> list[Path]:
     buttons = out / BUTTON_BOOK
     module = buttons.with_suffix(".py")
     paths = [p for p, _ in singles] + [out / COMBINED, buttons, module]
+    folder = next((p for p in paths if p.is_dir()), None)  # --force cannot make a folder a file
+    if folder is not None:
+        raise InputError("output", str(folder), detail="是一个文件夹 / is a folder")
     taken = next((p for p in paths if p.exists()), None)
     if taken is not None and not force:
         raise InputError("exists", str(taken))
-    out.mkdir(parents=True, exist_ok=True)
-    for path, selected in singles:
-        write_workbook(path, selected)
-    write_workbook(out / COMBINED, all_forms)
-    write_workbook(buttons, all_forms, vba=xlwings_vba())
-    module.write_text(_MODULE, encoding="utf-8")
+    path = out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path, selected in singles:
+            write_workbook(path, selected)
+        path = out / COMBINED
+        write_workbook(path, all_forms)
+        path = buttons
+        write_workbook(path, all_forms, vba=xlwings_vba())
+        path = module
+        module.write_text(_MODULE, encoding="utf-8")
+    except (OSError, xlsxwriter.exceptions.FileCreateError) as exc:
+        cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+        detail = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
+        raise InputError("output", str(path), detail=detail) from None
     return paths
 
 
