@@ -234,6 +234,31 @@ def test_reprocessing_replaces_instead_of_stacking(tmp_path: Path) -> None:
         assert len(ws.conditional_formatting) == len(other.conditional_formatting), ws.title
 
 
+def test_reprocessing_keeps_what_someone_typed_into_a_note(tmp_path: Path) -> None:
+    """A reply typed under xlcrm's note stays (once) under the new one; 张三's note stays whole,
+    even when it begins with xlcrm's marker."""
+    from openpyxl.comments import Comment
+
+    first = process(write_sample(tmp_path / "dept.xlsx"), tmp_path / "first.xlsx")
+    book = load_workbook(first)
+    sheet = book["客户档案"]
+    ref = next(
+        c.coordinate for row in sheet.iter_rows() for c in row if c.comment and c.comment.author == "xlcrm"
+    )
+    ours = sheet[ref].comment.text
+    sheet[ref].comment = Comment(ours + "\n张三回复：已核实，客户已换号", "xlcrm")
+    free = next(c for c in sheet[1] if not c.comment)  # a header cell: no finding there
+    free.comment = Comment("[xlcrm] 模板备注：请勿删除", "张三")
+    book.save(tmp_path / "replied.xlsx")
+    second = process(tmp_path / "replied.xlsx", tmp_path / "second.xlsx")
+    third = process(second, tmp_path / "third.xlsx")
+    for copy in (second, third):
+        sheet = load_workbook(copy)["客户档案"]
+        assert sheet[ref].comment.text == ours + "\n张三回复：已核实，客户已换号", copy
+        note = sheet[free.coordinate].comment
+        assert (note.author, note.text) == ("张三", "[xlcrm] 模板备注：请勿删除"), copy
+
+
 def test_in_place_keeps_a_backup_and_replaces(tmp_path: Path) -> None:
     path = write_sample(tmp_path / "dept.xlsx")
     original = path.read_bytes()

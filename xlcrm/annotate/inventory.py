@@ -9,6 +9,7 @@ are compared at the patch, where their head and tail are at hand (``sheet_featur
 
 from __future__ import annotations
 
+import posixpath
 import re
 import zipfile
 from collections import Counter
@@ -39,6 +40,31 @@ _SHEET_FEATURES = {
 }
 
 
+def _own_sheet_indices(archive: zipfile.ZipFile, workbook: str, xml: bytes, own: Set[str]) -> set[int]:
+    """The positions (``localSheetId``) of the sheets whose parts are in ``own``."""
+    if not own:
+        return set()
+    folder = workbook.rpartition("/")[0]
+    rels_name = f"{folder}/_rels/{workbook.rpartition('/')[2]}.rels" if folder else f"_rels/{workbook}.rels"
+    try:
+        rels = archive.read(rels_name)
+    except KeyError:
+        return set()
+    targets: dict[str, str] = {}
+    for attributes in re.findall(rb"<(?:\w+:)?Relationship\b([^>]*)", rels):
+        ident, goal = re.search(rb'\bId="([^"]*)"', attributes), re.search(rb'\bTarget="([^"]*)"', attributes)
+        if ident and goal:
+            targets[ident[1].decode()] = goal[1].decode()
+    found = set()
+    for index, attributes in enumerate(re.findall(rb"<(?:\w+:)?sheet\b([^>]*)", xml)):
+        rid = re.search(rb'\b\w+:id="([^"]*)"', attributes)  # r:id, under whatever prefix
+        target = targets.get(rid[1].decode(), "") if rid else ""
+        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"{folder}/{target}")
+        if part in own:
+            found.add(index)
+    return found
+
+
 def package_features(file: str | Path | IO[bytes], marker: str, own: Set[str] = frozenset()) -> Counter[str]:
     """Counts of the parts and workbook-level features of a package (notes but xlcrm's own).
 
@@ -53,7 +79,12 @@ def package_features(file: str | Path | IO[bytes], marker: str, own: Set[str] = 
         workbook = next((n for n in names if re.fullmatch(r"(?:[^/]*/)?workbook\d*\.xml", n)), None)
         if workbook:
             xml = archive.read(workbook)
-            counts["定义的名称 defined names"] += len(re.findall(rb"<(?:\w+:)?definedName\b", xml))
+            ours = _own_sheet_indices(archive, workbook, xml, own)
+            counts["定义的名称 defined names"] += sum(
+                1
+                for scope in re.findall(rb"<(?:\w+:)?definedName\b([^>]*)", xml)
+                if (local := re.search(rb'localSheetId="(\d+)"', scope)) is None or int(local[1]) not in ours
+            )  # a name scoped to one of xlcrm's own sheets (its filter, its print titles) goes with it
             counts["隐藏的工作表 hidden sheets"] += len(re.findall(rb'state="(?:very)?[hH]idden"', xml))
         for name in names:
             if re.fullmatch(r"(?:[^/]*/)?comments\d*\.xml", name):

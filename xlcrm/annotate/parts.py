@@ -119,7 +119,9 @@ def comments_part(
     """A comments part: the user's comments kept, xlcrm's earlier ones dropped, ``notes`` added.
 
     Returns the part, the cells whose xlcrm comments were dropped, and the cells that got a
-    new xlcrm comment (a cell with a user's comment keeps it and gets none).
+    new xlcrm comment (a cell with a user's comment keeps it and gets none). Lines someone
+    added to an xlcrm note (a reply typed into it) are kept: after the cell's new note, or as
+    the cell's note when it has no finding any more.
     """
     _q = names.q
     if existing is not None:
@@ -137,12 +139,20 @@ def comments_part(
         people.append(AUTHOR)
     ours = str(people.index(AUTHOR))
     dropped = set()
+    replies: dict[str, str] = {}  # cell -> the lines someone added to xlcrm's note there
     for comment in list(comment_list):
-        if comment.get("authorId") == ours or _is_xlcrm_text(comment):
-            dropped.add(comment.get("ref", ""))
+        author_id = comment.get("authorId", "")
+        author = people[int(author_id)] if author_id.isdigit() and int(author_id) < len(people) else ""
+        mine = author_id == ours or (author.strip() in ("", AUTHOR) and _is_xlcrm_text(comment))
+        if mine:  # another person's note stays whole, even one that quotes xlcrm's marker
+            ref = comment.get("ref", "")
+            dropped.add(ref)
             comment_list.remove(comment)
+            if reply := _added_lines(comment):
+                replies[ref] = reply
     taken = {c.get("ref") for c in comment_list}
     added = set()
+    notes = {ref: "\n".join(filter(None, (notes.get(ref), replies.get(ref)))) for ref in {*notes, *replies}}
     for ref, text in sorted(
         notes.items(), key=lambda item: (int(re.sub(r"\D", "", item[0])), column_number(item[0]))
     ):
@@ -164,6 +174,18 @@ def _is_xlcrm_text(comment: etree._Element) -> bool:
     """
     text = "".join(t.text or "" for t in comment.iter("{*}t")).lstrip()
     return text.startswith(MARKER) or text.split("\n", 1)[-1].lstrip().startswith(MARKER)
+
+
+def _added_lines(comment: etree._Element) -> str:
+    """The lines of an xlcrm note that xlcrm did not write (each of its own starts with MARKER).
+
+    Excel puts the author's name on a first line of its own ("xlcrm:"); that line is not kept.
+    """
+    lines = "".join(t.text or "" for t in comment.iter("{*}t")).split("\n")
+    if lines and lines[0].strip().rstrip(":：").strip() == AUTHOR:
+        lines = lines[1:]
+    kept = "\n".join(line for line in lines if not line.lstrip().startswith(MARKER)).strip("\n")
+    return kept if kept.strip() else ""
 
 
 _SHAPE = re.compile(rb"<v:shape\b.*?</v:shape>", re.S)

@@ -342,9 +342,14 @@ def sheet_reference(sheet: str) -> str:
 
 
 def note_text(items: list[Diagnostic]) -> str:
-    """The text of xlcrm's note on a cell: one line per finding, each starting with MARKER."""
+    """The text of xlcrm's note on a cell: one line per finding, each starting with MARKER.
+
+    A message is kept on its line (a value quoted in it may hold a line break): a line of the
+    note that does not start with MARKER is someone's own, and re-processing keeps it.
+    """
     lines = [
-        f"{MARKER} {d.code} {_SEVERITY[d.severity]}{'（已豁免）' if d.waived else ''}：{d.message('zh')}"
+        f"{MARKER} {d.code} {_SEVERITY[d.severity]}{'（已豁免）' if d.waived else ''}："
+        + " ".join(d.message("zh").splitlines())
         for d in items
     ]
     return "\n".join(lines)
@@ -526,6 +531,7 @@ def _drop_sheets(
             if rel_id in rels:
                 part = rels[rel_id].target
                 _drop_drawings(package, part)
+                package.own.add(part)  # its sheet-scoped names (filter, print titles) go with it
                 package.remove(part)
                 package.remove(rels_path(part))
                 package.set_content_type(part, None)
