@@ -69,6 +69,7 @@ class Source:
     )  # sheet -> how it was measured (fast, measure, exact)
     spools: dict[str, Any] = field(default_factory=dict)  # sheet -> xlcrm.repack.Spool, while reading
     repacked: Path | None = None  # the copy python-calamine reads instead (xlcrm.repack), while reading
+    readable: bytes | None = None  # a copy with error values calamine knows (xlcrm.repack.known_errors)
     halves: dict[str, Path] = field(
         default_factory=dict
     )  # sheet -> the package with its second half (xlcrm.repack)
@@ -83,6 +84,8 @@ class Source:
 
     def calamine(self, *, original: bool = False) -> python_calamine.CalamineWorkbook:
         """A python-calamine handle on the package, or on its repacked copy (one per thread)."""
+        if self.readable is not None and not original:
+            return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.readable))
         if self.repacked is not None and not original:
             return python_calamine.CalamineWorkbook.from_path(str(self.repacked))
         if self.data is not None:

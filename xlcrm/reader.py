@@ -23,7 +23,7 @@ from xlcrm.forms import Form, forms
 from xlcrm.normalize import header_key
 from xlcrm.policy import default_policy
 from xlcrm.preflight import Limits, Source, open_source
-from xlcrm.repack import repack, spooling
+from xlcrm.repack import known_errors, repack, spooling
 from xlcrm.sheetscan import SheetScan, measure_sheets
 
 HEADER_SCAN_ROWS = 30
@@ -103,13 +103,15 @@ def read_sheets(source: Source, limits: Limits) -> Generator[tuple[int, Sheet]]:
             try:
                 scans = measure_sheets(source, limits, names)  # before calamine allocates a grid
                 repack(source, limits)
-                if source.repacked is not None:
+                known_errors(source, limits, scans)
+                if source.repacked is not None or source.readable is not None:
                     held.pop().close()
                     held.append(source.calamine())
                 yield from _parsed(source, scans, held[0], metas)
             finally:
                 for book in held:
                     book.close()
+                source.readable = None  # the copy's memory goes when the reading ends
     except InputError:
         raise
     except BaseException as exc:

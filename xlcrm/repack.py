@@ -33,6 +33,7 @@ input is never written there.
 from __future__ import annotations
 
 import functools
+import io
 import re
 import tempfile
 import zipfile
@@ -324,6 +325,48 @@ def repack(source: Source, limits: Limits) -> None:
         for spool in spools.values():
             spool.path.unlink(missing_ok=True)
     source.repacked = target
+
+
+# The error values python-calamine reads; any other (#SPILL!, #CALC!, #FIELD!, #BLOCKED!,
+# #GETTING_DATA … newer Excel's) makes it refuse the whole workbook.
+CALAMINE_ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"})
+_CELL = re.compile(rb"<((?:[\w.-]+:)?)c\b([^>]*)(?<!/)>(.*?)</\1c>", re.S)
+_TYPED_ERROR = re.compile(rb"""\bt\s*=\s*["']e["']""")
+_VALUE = re.compile(rb"(<(?:[\w.-]+:)?v>)([^<]*)(</(?:[\w.-]+:)?v>)")
+
+
+def known_errors(source: Source, limits: Limits, scans: dict[str, Any]) -> None:
+    """A copy python-calamine can read (``source.readable``) when a sheet holds an error value it does not know.
+
+    The pre-flight read every error cell's own text (S010 shows it: ``#SPILL!``); in the copy each
+    unknown error value reads ``#N/A``, an error too, so the cell reads as it would otherwise.
+    Nothing else changes. The copy is in memory and holds every part whole (no halves).
+    """
+    if all(
+        not text.startswith("#") or text in CALAMINE_ERRORS
+        for scan in scans.values()
+        for text in scan.errors.values()
+    ):
+        return
+    sheets = {part for part in source.sheet_parts.values() if part}
+    buffer = io.BytesIO()
+    with source.zip() as original, zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as copy:
+        for member in dict.fromkeys(original.namelist()):
+            info = original.getinfo(member)
+            data = b"".join(inflate(original, info, source.label, limits))
+            copy.writestr(info, _CELL.sub(_known, data) if member in sheets else data, zipfile.ZIP_STORED)
+    source.readable, source.repacked = buffer.getvalue(), None
+    source.halves.clear()
+
+
+def _known(cell: re.Match[bytes]) -> bytes:
+    if not _TYPED_ERROR.search(cell[2]):
+        return cell[0]
+    inner = _VALUE.sub(
+        lambda v: v[0] if v[2].decode("utf-8", "replace") in CALAMINE_ERRORS else v[1] + b"#N/A" + v[3],
+        cell[3],
+    )
+    return b"<" + cell[1] + b"c" + cell[2] + b">" + inner + b"</" + cell[1] + b"c>"
 
 
 def _worth_splitting(source: Source) -> tuple[str, tuple[int, int, bytes]] | None:
