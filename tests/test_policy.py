@@ -49,7 +49,7 @@ def test_policy_command_shows_values_and_sources(tmp_path: Path) -> None:
         ("[tiers]\nvip_min_hospital_level = '三级'\n", "不是医院等级"),
         ("[quotas]\nvip_share = nan\n", "不是有限的数"),  # an internal error in Fraction
         ("[limits]\nmax_ratio = nan\n", "不是有限的数"),  # switched the zip-bomb check off
-        ("[limits]\nmax_cells = -1\n", "须大于 0"),  # refused every workbook
+        ("[limits]\nmax_cells = -1\n", "不能为负"),  # refused every workbook
         ("[quotas]\npreferred_share = 1.5\n", "不能超过 1"),
         ("[complaints]\nresponse_hours = 1e300\n", "不能超过"),  # overflowed a duration
         ("[deadlines]\nfiling_working_days = 100000000\n", "不能超过"),  # a minute, then overflowed

@@ -140,16 +140,16 @@ _MOST = {"_days": 36_500, "_months": 1_200, "_years": 100, "_hours": 876_000}
 def _out_of_range(key: str, value: Any) -> str | None:
     """Why a number cannot be a policy value (None: it can).
 
-    Every value is a finite count, threshold or share, none negative; the pre-flight limits are
-    above 0 (0 would refuse every file, NaN would switch a check off); shares and rates are at
-    most 1; time spans are bounded by ``_MOST``.
+    Every value is a finite count, threshold or share, none negative (NaN would switch a
+    pre-flight check off, a negative limit refuse every file); shares and rates are at most 1;
+    time spans are bounded by ``_MOST``.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if not math.isfinite(value):
         return "不是有限的数 / not a finite number"
-    if value < 0 or (key.startswith("limits.") and value <= 0):
-        return "须大于 0 / must be above 0" if key.startswith("limits.") else "不能为负 / cannot be negative"
+    if value < 0:
+        return "不能为负 / cannot be negative"
     if key.endswith(("_share", "_rate")) and value > 1:
         return "比例不能超过 1 / a share is at most 1"
     for ending, most in _MOST.items():

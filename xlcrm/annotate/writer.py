@@ -610,7 +610,7 @@ def annotate_all(
         source = Path(label)
         target, renamed = targets[label]
         try:
-            if not in_place and os.path.realpath(target) in inputs:  # even with --force: an input stays
+            if not in_place and os.path.realpath(target) in inputs and not _own_copy(source, target):
                 raise InputError(
                     "output",
                     str(target),
@@ -637,6 +637,15 @@ def annotate_all(
         except InputError as problem:
             done.refused.append(problem)
     return done
+
+
+def _own_copy(source: Path, target: Path) -> bool:
+    """Whether ``target`` is ``source`` itself and an annotated copy xlcrm wrote (``*.checked``).
+
+    Such a copy is written again (with ``--force``) when processed; any other input is never
+    replaced by its copy, even with ``--force`` (``--in-place`` replaces it, keeping a backup).
+    """
+    return os.path.realpath(target) == os.path.realpath(source) and source.stem.endswith(".checked")
 
 
 def _targets(
