@@ -113,6 +113,10 @@ def test_masks_the_ways_staff_write_mobiles_and_emails() -> None:
         "已通知@王经理": "已通知@王经理",
         "a" * 30000 + "@x.cn": "a" * 29936 + "a***@x.cn",  # a local part holds at most 64 characters
         "统一社会信用代码“913501001543812340”校验位不对": "统一社会信用代码“913501001543812340”校验位不对",
+        # a code that begins with a letter (GB 32100-2015: A, N, Y) and a digit stays whole too
+        "按统一社会信用代码识别：Y1370200123456789K": "按统一社会信用代码识别：Y1370200123456789K",
+        "N1370200123456789K、A1370200123456789K": "N1370200123456789K、A1370200123456789K",
+        "TEL13912345678": "TEL139****5678",  # other letters before a mobile do not protect it
         "+8613912345678、008613912345678": "+86139****5678、0086139****5678",
         "13912345678,13987654321": "139****5678,139****4321",
         "填的是“wrong@”": "填的是“w***@”",  # a local part without its domain is still masked

@@ -28,8 +28,10 @@ import polars as pl
 # (٣, ३) are not a mobile.
 _DIGIT = "[0-9０-９]"
 _SEP = "[ 　\u00a0\u2009\t.．/_\\-－–—()（）]{0,5}"
+# Nor after A, N or Y: a 统一社会信用代码 may begin with one of them and a digit (GB 32100-2015:
+# A 军队, N 农业, Y 其他 — "Y1370200123456789K"), and the digits after it are no mobile either.
 _MOBILE_PATTERN = (
-    f"(^|[^0-9０-９]|[8８][6６])"
+    f"(^|[^0-9０-９ANY]|[8８][6６])"
     f"([1１]{_SEP}[3-9３-９]{_SEP}{_DIGIT})(?:{_SEP}{_DIGIT}){{4}}{_SEP}({_DIGIT}(?:{_SEP}{_DIGIT}){{3}})"
 )
 # An e-mail: its local part ASCII (or full width) before an at sign (ASCII or full width), or a
