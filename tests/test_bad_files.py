@@ -182,8 +182,12 @@ def test_a_password_protected_workbook(tmp_path: Path) -> None:
     assert "问题清单" in openpyxl.load_workbook(plain).sheetnames
 
 
-def test_a_password_protected_company_blacklist_opens_with_the_same_password(tmp_path: Path) -> None:
-    """``--blacklist`` of a protected workbook: --password opens it as it opens the submission."""
+def test_a_password_protected_company_blacklist_is_refused_with_or_without_the_password(
+    tmp_path: Path,
+) -> None:
+    """``--blacklist`` of a protected workbook: its entries would reach unprotected outputs (the
+    HTML, a plain submission's copy, the history), so it is refused in one line — also when
+    --password is given (it used to ask for the password already given)."""
     submission = write_case(tmp_path / "部门.xlsx", {"客户档案": [{"客户名称": "甲公司"}]})
     plain = write_case(
         tmp_path / "plain.xlsx",
@@ -191,13 +195,15 @@ def test_a_password_protected_company_blacklist_opens_with_the_same_password(tmp
         omit_sheets=("客户档案", "客户评价", "信用评定"),
     )
     locked = encrypt(plain, tmp_path / "公司黑名单.xlsx", "pw")
-    code, _, err = run("check", str(submission), "--blacklist", str(locked))
-    assert code == 2
-    refused(err, locked, "设置了打开密码")
-    code, out, _ = run(
-        "check", str(submission), "--blacklist", str(locked), "--format", "json", password="pw"
-    )
-    assert code == 1 and [d["code"] for d in json.loads(out)["diagnostics"]] == ["B401"]
+    for password in (None, "pw"):
+        for command in (["check"], ["process", "-o", str(tmp_path / "copy.xlsx")]):
+            code, _, err = run(
+                command[0], str(submission), *command[1:], "--blacklist", str(locked), password=password
+            )
+            assert code == 2, err
+            refused(err, locked, "设置了打开密码")
+            assert "未加密的黑名单文件" in err
+            (tmp_path / "copy.xlsx").unlink(missing_ok=True)  # the submission's own copy goes on (exit 2)
 
 
 # --- hostile files: refused before any parser, bounded memory, seconds --------------------------

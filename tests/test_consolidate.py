@@ -626,6 +626,39 @@ def test_an_output_at_an_input_or_at_the_history_is_refused_even_with_force(tmp_
         assert not (tmp_path / "b.xlsx").exists()
 
 
+def test_an_encrypted_or_legacy_file_or_the_blacklist_at_the_output_is_refused(tmp_path: Path) -> None:
+    """An encrypted submission or a legacy .xls at -o (they look alike unopened), or the --blacklist file."""
+    import io
+
+    import msoffcrypto
+
+    folder = tmp_path / MONTH
+    write_department(folder / "销售一部.xlsx", "销售一部")
+    plain = folder / "销售二部.xlsx"
+    write_department(plain, "销售二部")
+    data = plain.read_bytes()
+    with plain.open("wb") as sink:
+        msoffcrypto.format.ooxml.OOXMLFile(io.BytesIO(data)).encrypt("pw", sink)
+    legacy = folder / "旧台账.xls"
+    legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+    blacklist = write_case(
+        tmp_path / "黑名单.xlsx",
+        {"黑名单": [{"客户名称": "某公司"}]},
+        omit_sheets=("客户档案", "客户评价", "信用评定"),
+    )
+    kept = {p: p.read_bytes() for p in (plain, legacy, blacklist)}
+    for target, extra in (
+        (plain, ["--password", "pw"]),
+        (legacy, []),
+        (blacklist, ["--blacklist", str(blacklist)]),
+    ):
+        code, _, err = run(
+            str(folder), "--month", MONTH, "-o", str(target), "--force", "--no-history", "--jobs", "0", *extra
+        )
+        assert code == 2 and "输入文件" in err and len(err.strip().splitlines()) == 1, err
+    assert {p: p.read_bytes() for p in kept} == kept
+
+
 def test_an_earlier_company_workbook_at_the_output_path_is_replaced_with_force(tmp_path: Path) -> None:
     """The month's folder holding last run's company workbook: skipped as such, replaced with ``--force``."""
     folder = tmp_path / MONTH

@@ -289,6 +289,14 @@ def test_the_copy_never_replaces_an_input_even_with_force(tmp_path: Path) -> Non
         code, _, err = run("process", str(path), *args, "--force")
         assert code == 2 and "--in-place" in err and len(err.strip().splitlines()) == 1
         assert path.read_bytes() == before
+    blacklist = write_case(
+        tmp_path / "黑名单.xlsx",
+        {"黑名单": [{"客户名称": "某公司"}]},
+        omit_sheets=("客户档案", "客户评价", "信用评定"),
+    )
+    kept = blacklist.read_bytes()
+    code, _, err = run("process", str(path), "--blacklist", str(blacklist), "-o", str(blacklist), "--force")
+    assert code == 2 and "--in-place" in err and blacklist.read_bytes() == kept
     code, _, err = run("process", str(path), str(other), "-o", str(tmp_path), "--force")
     assert code == 1, err  # into a folder: the copies get their own names
     assert path.read_bytes() == before

@@ -265,7 +265,8 @@ def process(
         console = _console(highlight=False, soft_wrap=True)
         render_text(result, console, lang)
         target = Path(out) if out is not None else None
-        done = annotate_all(result, target, in_place=in_place, force=force, folder=folder)
+        given = [str(p) for p in (blacklist, policy_file) if p is not None]  # never written over either
+        done = annotate_all(result, target, in_place=in_place, force=force, folder=folder, keep=given)
     for path in done.copies:
         line = ("已写出：" if lang == "zh" else "Written: ") + str(path)
         if path in done.renamed:  # two inputs of the same name: say which is which

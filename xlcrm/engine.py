@@ -187,7 +187,7 @@ def evaluate(scans: list[WorkbookScan], result: Result, options: Options) -> Res
     policy = options.policy or default_policy()
     if options.blacklist is not None:
         try:
-            scans.append(_blacklist_scan(options.blacklist, Limits.of(policy), options.password))
+            scans.append(_blacklist_scan(options.blacklist, Limits.of(policy)))
         except InputError as problem:
             result.problems.append(problem)
     if not scans:
@@ -218,10 +218,11 @@ def evaluate(scans: list[WorkbookScan], result: Result, options: Options) -> Res
     return result
 
 
-def _blacklist_scan(path: Path, limits: Limits, password: str | None = None) -> WorkbookScan:
+def _blacklist_scan(path: Path, limits: Limits) -> WorkbookScan:
     """The company blacklist file: only its 黑名单 rows join the submission, each a 公司 entry.
 
-    A password-protected file opens with the same ``--password`` as the submissions.
+    A password-protected file is refused: its entries would reach findings, reports and the
+    history that are not protected, while its own protection says they must not (POLICY §7).
 
     The file *is* the company blacklist (POLICY §1.4, §6), so its 范围 column says nothing:
     every entry counts as 范围 = 公司, whatever the cell holds, and the column may be absent.
@@ -230,7 +231,12 @@ def _blacklist_scan(path: Path, limits: Limits, password: str | None = None) -> 
 
     from xlcrm.rules.blacklist import COMPANY
 
-    scan = scan_workbook(path, str(path), prepare_table, limits=limits, password=password)
+    try:
+        scan = scan_workbook(path, str(path), prepare_table, limits=limits)
+    except InputError as problem:
+        if problem.reason == "encrypted":
+            raise InputError("blacklist_protected", str(path)) from None
+        raise
     scan.tables = [t for t in scan.tables if t.form.key == "blacklist"]
     scan.unrecognised = []
     if not scan.tables:

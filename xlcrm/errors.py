@@ -188,6 +188,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}：没有找到任何文件。",
         "{file}: no files found.",
     ),
+    "blacklist_protected": (
+        "{file}：公司黑名单工作簿设置了打开密码；它的条目会出现在不加密的结果里，请提供未加密的黑名单文件。",
+        "{file}: the company blacklist workbook is password-protected; its entries would appear in "
+        "results that are not protected: give a copy without the password.",
+    ),
     "as_of_range": (
         "{file}：{place} 的基准日期 {date} 超出可用范围（{low} 至 {high}）；请改正，或用 --as-of 指定。",
         "{file}: the as-of date {date} at {place} is outside {low} to {high}; correct it or give --as-of.",

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -590,7 +590,13 @@ class Written:
 
 
 def annotate_all(
-    result: Result, out: Path | None, *, in_place: bool, force: bool, folder: bool = False
+    result: Result,
+    out: Path | None,
+    *,
+    in_place: bool,
+    force: bool,
+    folder: bool = False,
+    keep: Iterable[str] = (),
 ) -> Written:
     """Annotate every usable input file of ``result``.
 
@@ -605,7 +611,7 @@ def annotate_all(
     done = Written()
     shared = Shared.of(result)
     targets = _targets(files, out, many=len(files) > 1, folder=folder, in_place=in_place)
-    inputs = {os.path.realpath(label) for label in result.files}
+    inputs = {os.path.realpath(label) for label in (*result.files, *keep)}  # keep: --blacklist, --policy
     for label in files:
         source = Path(label)
         target, renamed = targets[label]

@@ -135,8 +135,13 @@ def consolidate(
     discovery = discover(settings.inputs, output)
     if not discovery.found:
         raise InputError("no_files", "、".join(str(p) for p in settings.inputs))
+    given = [
+        p for p in (settings.options.blacklist, settings.passwords, settings.recorded.get("policy")) if p
+    ]
     for path in [*asked, *([settings.history] if settings.history is not None else [])]:
-        if any(f.skipped is None and _same_path(f.path, path) for f in discovery.found):  # --force or not
+        if any(f.skipped is None and _same_path(f.path, path) for f in discovery.found) or any(
+            _same_path(Path(other), path) for other in given
+        ):  # --force or not: the blacklist, policy and passwords files are inputs too
             raise InputError(
                 "output", str(path), detail="是本次要检查的输入文件之一 / is one of this run's input files"
             )
@@ -230,7 +235,7 @@ def _company_blacklist(options: Options) -> pl.DataFrame | None:
     """The ``--blacklist`` file's rows, read once here; InputError when it cannot be used."""
     if options.blacklist is None:
         return None
-    result = check([], Options(policy=options.policy, blacklist=options.blacklist, password=options.password))
+    result = check([], Options(policy=options.policy, blacklist=options.blacklist))
     if result.problems:
         raise result.problems[0]
     assert result.submission is not None

@@ -23,7 +23,7 @@ from typing import Any
 
 from xlcrm.batch.order import natural_key
 from xlcrm.errors import InputError
-from xlcrm.preflight import LEGACY_SUFFIXES, OLE_MAGIC, SUFFIXES
+from xlcrm.preflight import LEGACY_SUFFIXES, SUFFIXES
 from xlcrm.registry import Lang
 
 CHECKED, UNUSABLE, SKIPPED = "checked", "unusable", "skipped"
@@ -146,17 +146,13 @@ def _by_name(path: Path, in_folder: bool, is_output: bool) -> Reason | None:
 
 
 def _company_workbook(path: Path) -> bool:
-    """Whether the file at the output path may be a company workbook xlcrm wrote earlier.
+    """Whether the file at the output path is a company workbook xlcrm wrote earlier.
 
-    A package with 清单, 部门汇总 and 问题明细 among its sheets, or an encrypted one (which may be
-    a protected company workbook; without its password nothing more can be told). Anything
-    else there is read as a submission, and the run refuses to write over it.
+    A package with 清单, 部门汇总 and 问题明细 among its sheets. Anything else there — an
+    encrypted file too (a protected submission or a legacy .xls looks the same before it is
+    opened) — is read as a submission, and the run refuses to write over it.
     """
     try:
-        with path.open("rb") as handle:
-            head = handle.read(8)
-        if head == OLE_MAGIC:
-            return True
         with zipfile.ZipFile(path) as package:
             info = package.getinfo("xl/workbook.xml")
             if info.file_size > _WORKBOOK_PART_MAX:
