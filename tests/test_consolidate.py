@@ -582,6 +582,34 @@ def test_an_output_written_meanwhile_is_refused_before_the_month_is_stored(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx"]  # no temporary left
 
 
+def test_a_failing_first_run_keeps_a_month_another_run_stored_meanwhile(
+    month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two first runs on one new history: the one that fails must not remove the file the
+    other has stored its month in since (it decided "I made it" before connecting)."""
+    store = tmp_path / "h.duckdb"
+    real_connect = history._connect
+    other_done: list[bool] = []
+
+    def connect_after_another_run(path: Path, *, read_only: bool) -> Any:
+        if not read_only and not other_done:  # another run stores 2025-11 before this one connects
+            other_done.append(True)
+            consolidate(Settings((month,), "2025-11", tmp_path / "11.xlsx", OPTIONS, history=store))
+        return real_connect(path, read_only=read_only)
+
+    monkeypatch.setattr(history, "_connect", connect_after_another_run)
+    target = tmp_path / "12.xlsx"
+
+    def someone_writes(table: str) -> None:
+        if not target.exists():
+            target.write_bytes(b"someone's file")
+
+    with pytest.raises(InputError):
+        consolidate(Settings((month,), MONTH, target, OPTIONS, history=store), after_insert=someone_writes)
+    monkeypatch.setattr(history, "_connect", real_connect)
+    assert [m["month"] for m in history.months(store)] == ["2025-11"]
+
+
 def test_ctrl_c_while_the_demo_puts_its_outputs_in_place_says_they_are_complete(tmp_path: Path) -> None:
     """xlcrm demo consolidates too: its late Ctrl-C gave a traceback (no handler in main())."""
     script = (

@@ -172,6 +172,7 @@ class FormData:
     frame: pl.DataFrame
     codes: list[list[str | None]]  # per table: the normalised 客户编码 of each position
     unusable: list[tuple[int, int, str]] = field(default_factory=list)  # (table, position, key)
+    unreadable: set[tuple[int, int, str]] = field(default_factory=set)  # S003/S010 cells, read as blank
     # The frame's table and position columns as lists, for ``at`` (built once per frame, not per finding).
     _places: tuple[pl.DataFrame, list[int], list[int]] | None = field(default=None, repr=False, compare=False)
 
@@ -337,6 +338,9 @@ def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnost
         if column.key not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=DTYPES[column.type]).alias(column.key))
     data = FormData(form, tables, frame, codes)
+    data.unreadable = {(t, i, c.key) for t, i, c, _ in unreadable} | {
+        (t, i, c.key) for t, i, c, _ in excel_errors
+    }
     findings = [
         data.diagnostic(
             "S003",  # POLICY §5: a value, 是/否 included, that cannot be read after normalisation

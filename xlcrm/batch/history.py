@@ -267,9 +267,29 @@ class Storing:
                 if rollback:
                     _rollback(self._con)
                 self._con.close()
-            if rollback and self._created:  # no month stored in it: no empty history left behind
+            if rollback and self._created and _holds_no_month(self.path):  # no empty history left
                 for made in (self.path, self.path.with_name(self.path.name + ".wal")):
                     made.unlink(missing_ok=True)
+
+
+def _holds_no_month(path: Path) -> bool:
+    """Whether the history file holds no stored month (another run may have stored one meanwhile).
+
+    False when it cannot be opened to tell (another run holds it): it is then left alone.
+    """
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        return "runs" not in tables or con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
 
 
 def _rollback(con: Any) -> None:

@@ -17,6 +17,7 @@ from xlcrm.diagnostics import Diagnostic
 from xlcrm.registry import rule
 from xlcrm.rules.common import percent
 from xlcrm.rules.visits import KEY_ACCOUNT
+from xlcrm.submission import POSITION, TABLE
 
 _NOISE = 1e-12  # a rate computed in Excel (=1/10) may differ from 0.1 in its last bit
 
@@ -55,12 +56,16 @@ def within_standard_unfiled(ctx: Context) -> Iterator[Diagnostic]:
         & ~above_standard(ctx)
         & (_not_yes("approved_ka") | _not_yes("filed_gm"))
     )
-    for index, rate, approved, filed in within.select(
-        INDEX, "discount_rate", "approved_ka", "filed_gm"
+    for index, rate, approved, filed, table, position in within.select(
+        INDEX, "discount_rate", "approved_ka", "filed_gm", TABLE, POSITION
     ).iter_rows():
-        missing = [
-            key for key, value in (("approved_ka", approved), ("filed_gm", filed)) if value is not True
+        missing = [  # 否 or blank; a cell that could not be read is S003's alone
+            key
+            for key, value in (("approved_ka", approved), ("filed_gm", filed))
+            if value is not True and (table, position, key) not in form.unreadable
         ]
+        if not missing:
+            continue
         names = tuple(form.form.column(key).zh for key in missing)
         yield form.at("K802", index, missing[0], rate=percent(rate), standard=standard, missing=names)
 
