@@ -116,7 +116,9 @@ def test_masks_the_ways_staff_write_mobiles_and_emails() -> None:
         # a code that begins with a letter (GB 32100-2015: A, N, Y) and a digit stays whole too
         "按统一社会信用代码识别：Y1370200123456789K": "按统一社会信用代码识别：Y1370200123456789K",
         "N1370200123456789K、A1370200123456789K": "N1370200123456789K、A1370200123456789K",
-        "TEL13912345678": "TEL139****5678",  # other letters before a mobile do not protect it
+        "TEL13912345678": "TEL139****5678",  # letters before a mobile do not protect it
+        "LIN13912345678、王YAN139 1234 5678、手机Y13912345678": "LIN139****5678、王YAN139****5678、手机Y139****5678",
+        "13912345678,13987654321;1391234567890": "139****5678,139****4321;1391234567890",
         "+8613912345678、008613912345678": "+86139****5678、0086139****5678",
         "13912345678,13987654321": "139****5678,139****4321",
         "填的是“wrong@”": "填的是“w***@”",  # a local part without its domain is still masked
