@@ -675,6 +675,28 @@ def test_an_encrypted_or_legacy_file_or_the_blacklist_at_the_output_is_refused(t
         omit_sheets=("客户档案", "客户评价", "信用评定"),
     )
     kept = {p: p.read_bytes() for p in (plain, legacy, blacklist)}
+    company = folder / "公司汇总.xlsx"  # the company workbook --password encrypted, rewritten next month
+    for _ in range(2):
+        code, out, err = run(
+            str(folder),
+            "--month",
+            MONTH,
+            "-o",
+            str(company),
+            "--force",
+            "--no-history",
+            "--jobs",
+            "0",
+            "--password",
+            "pw",
+            "--format",
+            "json",
+        )
+        assert code == 2, err  # 旧台账.xls is unusable
+        assert {Path(m["file"]).name: m["status"] for m in json.loads(out)["manifest"]}.get(
+            "公司汇总.xlsx"
+        ) in (None, "skipped")
+    kept[company] = company.read_bytes()
     for target, extra in (
         (plain, ["--password", "pw"]),
         (legacy, []),

@@ -132,7 +132,7 @@ def consolidate(
             raise InputError("exists", str(path))
     passwords = outputs.read_passwords(settings.passwords) if settings.passwords else {}
     company_blacklist = _company_blacklist(settings.options)
-    discovery = discover(settings.inputs, output)
+    discovery = discover(settings.inputs, output, settings.options.password)
     if not discovery.found:
         raise InputError("no_files", "、".join(str(p) for p in settings.inputs))
     given = [

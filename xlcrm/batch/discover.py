@@ -12,10 +12,10 @@ other file goes to a worker, which may still find it unusable or an xlcrm output
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import Any
 
 from xlcrm.batch.order import natural_key
 from xlcrm.errors import InputError
-from xlcrm.preflight import LEGACY_SUFFIXES, SUFFIXES
+from xlcrm.preflight import LEGACY_SUFFIXES, OLE_MAGIC, SUFFIXES
 from xlcrm.registry import Lang
 
 CHECKED, UNUSABLE, SKIPPED = "checked", "unusable", "skipped"
@@ -31,6 +31,7 @@ CHECKED, UNUSABLE, SKIPPED = "checked", "unusable", "skipped"
 # OpenDocument, templates): in a folder each goes to a worker, which says why check refuses it.
 WORKBOOK_SUFFIXES = frozenset((*SUFFIXES, *LEGACY_SUFFIXES, ".xlsb", ".ods", ".xltx", ".xltm", ".xlt"))
 COMPANY_SHEETS = ("清单", "部门汇总", "问题明细")  # a company workbook's own sheets
+_ENCRYPTED_MAX = 512 << 20  # an encrypted file at the output path decrypted to tell what it is, up to this
 _WORKBOOK_PART_MAX = 1 << 20  # xl/workbook.xml read to tell a company workbook (a few KB in practice)
 
 
@@ -76,8 +77,12 @@ class Discovery:
         return [f for f in self.found if f.skipped is None]
 
 
-def discover(inputs: Iterable[Path], output: Path | None = None) -> Discovery:
-    """Walk ``inputs`` and decide what can be decided without reading a workbook."""
+def discover(inputs: Iterable[Path], output: Path | None = None, password: str | None = None) -> Discovery:
+    """Walk ``inputs`` and decide what can be decided without reading a workbook.
+
+    ``password`` (``--password``) opens an encrypted file at the output path, to tell whether it
+    is an earlier company workbook.
+    """
     seen: dict[Path, Found] = {}
     digests: dict[str, str] = {}
     discovery = Discovery()
@@ -99,7 +104,7 @@ def discover(inputs: Iterable[Path], output: Path | None = None) -> Discovery:
         found = Found(len(discovery.found), str(given), absolute)
         seen[key] = found
         discovery.found.append(found)
-        found.skipped = _by_name(given, in_folder, key == own)
+        found.skipped = _by_name(given, in_folder, key == own, password)
         if found.skipped is not None or not absolute.is_file():
             continue
         try:
@@ -130,12 +135,12 @@ def _walk(inputs: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
                 yield Path(folder) / name, True
 
 
-def _by_name(path: Path, in_folder: bool, is_output: bool) -> Reason | None:
+def _by_name(path: Path, in_folder: bool, is_output: bool, password: str | None = None) -> Reason | None:
     """What a file's name alone says (None: a worker must read it)."""
     label = str(path)
     if path.name.startswith("~$"):
         return Reason("lock_file", label)
-    if is_output and _company_workbook(path):
+    if is_output and _company_workbook(path, password):
         return Reason("company_workbook", label)
     suffix = path.suffix.lower()
     if in_folder and suffix not in WORKBOOK_SUFFIXES:
@@ -145,24 +150,45 @@ def _by_name(path: Path, in_folder: bool, is_output: bool) -> Reason | None:
     return None
 
 
-def _company_workbook(path: Path) -> bool:
+def _company_workbook(path: Path, password: str | None = None) -> bool:
     """Whether the file at the output path is a company workbook xlcrm wrote earlier.
 
-    A package with 清单, 部门汇总 and 问题明细 among its sheets. Anything else there — an
-    encrypted file too (a protected submission or a legacy .xls looks the same before it is
-    opened) — is read as a submission, and the run refuses to write over it.
+    A package with 清单, 部门汇总 and 问题明细 among its sheets, or an encrypted one that
+    ``password`` opens into such a package (the company workbook ``--password`` wrote). Anything
+    else there — an encrypted file the password does not open, a legacy .xls — is read as a
+    submission, and the run refuses to write over it.
     """
     try:
-        with zipfile.ZipFile(path) as package:
+        with path.open("rb") as handle:
+            encrypted = handle.read(len(OLE_MAGIC)) == OLE_MAGIC
+        package_file: Path | io.BytesIO = path
+        if encrypted:
+            if password is None or path.stat().st_size > _ENCRYPTED_MAX:
+                return False
+            package_file = _decrypted(path, password)
+        with zipfile.ZipFile(package_file) as package:
             info = package.getinfo("xl/workbook.xml")
             if info.file_size > _WORKBOOK_PART_MAX:
                 return False
             with package.open(info) as part:
                 text = part.read(_WORKBOOK_PART_MAX + 1).decode("utf-8", "replace")
-    except (OSError, KeyError, zipfile.BadZipFile, ValueError, EOFError, RuntimeError, zlib.error):
+    except Exception:  # not a package it can read (a wrong password, a legacy file): not ours
         return False
     names = set(re.findall(r'<(?:\w+:)?sheet\b[^>]*\bname="([^"]*)"', text))
     return all(name in names for name in COMPANY_SHEETS)
+
+
+def _decrypted(path: Path, password: str) -> io.BytesIO:
+    """The package inside an encrypted workbook (msoffcrypto-tool); raises for a wrong password."""
+    import msoffcrypto
+
+    plain = io.BytesIO()
+    with path.open("rb") as handle:
+        office = msoffcrypto.OfficeFile(handle)
+        office.load_key(password=password)
+        office.decrypt(plain)
+    plain.seek(0)
+    return plain
 
 
 def sha256_of(path: Path) -> str:
