@@ -709,6 +709,33 @@ def test_an_encrypted_or_legacy_file_or_the_blacklist_at_the_output_is_refused(t
     assert {p: p.read_bytes() for p in kept} == kept
 
 
+def test_a_department_workbook_never_replaces_a_submission(tmp_path: Path) -> None:
+    """--split-by-department whose department file would be one of the month's submissions: refused."""
+    folder = tmp_path / MONTH
+    submission = (
+        folder / "汇总_销售一部.xlsx"
+    )  # 销售一部's own file, named as its department workbook would be
+    write_department(submission, "销售一部")
+    write_department(folder / "销售二部.xlsx", "销售二部")
+    before = submission.read_bytes()
+    code, _, err = run(
+        str(folder),
+        "--month",
+        MONTH,
+        "-o",
+        str(folder / "汇总.xlsx"),
+        "--split-by-department",
+        "--password",
+        "pw",
+        "--force",
+        "--no-history",
+        "--jobs",
+        "0",
+    )
+    assert code == 2 and "输入文件" in err and "汇总_销售一部.xlsx" in err, err
+    assert submission.read_bytes() == before and not (folder / "汇总.xlsx").exists()
+
+
 def test_an_earlier_company_workbook_at_the_output_path_is_replaced_with_force(tmp_path: Path) -> None:
     """The month's folder holding last run's company workbook: skipped as such, replaced with ``--force``."""
     folder = tmp_path / MONTH

@@ -296,6 +296,21 @@ def prepare_table(table: Table) -> None:
     table.typed, table.values = typed, {}
 
 
+def _under_merged_errors(tables: list[Table]) -> set[tuple[int, int, str]]:
+    """The cells of merged ranges whose shown cell is an error value (they read blank, not as it)."""
+    found = set()
+    for t, table in enumerate(tables):
+        for key, index in table.columns.items():
+            errors = {table.rows[i] for i, _ in table.errors.get(key, [])}
+            if not errors or not table.anchors:
+                continue
+            for i, row in enumerate(table.rows):
+                anchor = table.anchors.get((row, index + 1))
+                if anchor is not None and anchor[1] == index + 1 and anchor[0] in errors:
+                    found.add((t, i, key))
+    return found
+
+
 def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnostic]]:
     """Normalise every table of ``form`` into one frame; also the unreadable-value findings."""
     frames = []
@@ -341,6 +356,7 @@ def build_form(form: Form, tables: list[Table]) -> tuple[FormData, list[Diagnost
     data.unreadable = {(t, i, c.key) for t, i, c, _ in unreadable} | {
         (t, i, c.key) for t, i, c, _ in excel_errors
     }
+    data.unreadable |= _under_merged_errors(tables)
     findings = [
         data.diagnostic(
             "S003",  # POLICY §5: a value, 是/否 included, that cannot be read after normalisation

@@ -28,7 +28,7 @@ import polars as pl
 from xlcrm import __version__
 from xlcrm.batch import history, outputs, past, report, runner, workbook
 from xlcrm.batch.company import Company, reduce
-from xlcrm.batch.discover import SKIPPED, discover, sha256_of
+from xlcrm.batch.discover import SKIPPED, Discovery, discover, sha256_of
 from xlcrm.batch.worker import Outcome, Task, check_file
 from xlcrm.engine import Options, check
 from xlcrm.errors import InputError
@@ -135,16 +135,9 @@ def consolidate(
     discovery = discover(settings.inputs, output, settings.options.password)
     if not discovery.found:
         raise InputError("no_files", "、".join(str(p) for p in settings.inputs))
-    given = [
-        p for p in (settings.options.blacklist, settings.passwords, settings.recorded.get("policy")) if p
-    ]
-    for path in [*asked, *([settings.history] if settings.history is not None else [])]:
-        if any(f.skipped is None and _same_path(f.path, path) for f in discovery.found) or any(
-            _same_path(Path(other), path) for other in given
-        ):  # --force or not: the blacklist, policy and passwords files are inputs too
-            raise InputError(
-                "output", str(path), detail="是本次要检查的输入文件之一 / is one of this run's input files"
-            )
+    _refuse_inputs(
+        [*asked, *([settings.history] if settings.history is not None else [])], discovery, settings
+    )
     tasks = [
         Task(f.position, f.file, str(f.path), f.sha256, _worker_options(settings.options))
         for f in discovery.to_check
@@ -182,6 +175,7 @@ def consolidate(
         passwords=passwords,
         masked=masked,
     )
+    _refuse_inputs([t.path for t in targets], discovery, settings)  # the departments' workbooks too
     if not settings.force and (there := outputs.existing(targets)):
         raise InputError("exists", str(there[0].path))
     withheld = outputs.refuse_unprotected(
@@ -218,6 +212,25 @@ def consolidate(
         [by_position[p] for p in sorted(withheld)],
         masked,
     )
+
+
+def _refuse_inputs(paths: list[Path], discovery: Discovery, settings: Settings) -> None:
+    """InputError (even with --force) for an output or history path at one of the run's inputs.
+
+    The inputs: every file to check, and the --blacklist, --policy and --passwords files.
+    """
+    given = [
+        Path(p)
+        for p in (settings.options.blacklist, settings.passwords, settings.recorded.get("policy"))
+        if p
+    ]
+    for path in paths:
+        if any(f.skipped is None and _same_path(f.path, path) for f in discovery.found) or any(
+            _same_path(other, path) for other in given
+        ):
+            raise InputError(
+                "output", str(path), detail="是本次要检查的输入文件之一 / is one of this run's input files"
+            )
 
 
 def _same_path(one: Path, other: Path) -> bool:
