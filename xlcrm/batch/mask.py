@@ -39,12 +39,15 @@ _MOBILE_PATTERN = (
 # cell ("@" and 32,000 letters: every start tried to its end).
 _WIDE = "A-Za-z0-9ａ-ｚＡ-Ｚ０-９"
 _EMAIL_PATTERN = f"([{_WIDE}_%+\\-])[{_WIDE}._%+\\-．]{{0,63}}([@＠])|([\u4e00-\u9fff])[\u4e00-\u9fff·]{{0,3}}([@＠][{_WIDE}])"
-# Nor is a mobile followed at once by another digit: eleven digits inside a longer number
-# ("Y1370200123456789K", a 统一社会信用代码 beginning with a letter, GB 32100-2015). Python's re
-# says so with a look-ahead; Rust's regex cannot, so a text where polars finds such a match
-# (``_LONGER_RE``) is masked by Python's rule instead (rare: a phone column has none).
-_MOBILE, _EMAIL = re.compile(_MOBILE_PATTERN + "(?![0-9０-９])"), re.compile(_EMAIL_PATTERN)
-_LONGER_RE = re.compile(_MOBILE_PATTERN + "[0-9０-９]")
+_MOBILE, _EMAIL = re.compile(_MOBILE_PATTERN), re.compile(_EMAIL_PATTERN)
+# Nor are eleven digits inside a 统一社会信用代码 a mobile: 18 characters of the code alphabet,
+# two of them before the region's six digits (GB 32100-2015) — "Y1370200123456789K" begins with
+# a letter, "131100005000123454" with 13. Such a code (not touching another letter or digit)
+# is left whole; the text around it is masked. Rust's regex cannot say "not touching", so a
+# text in which polars finds the code's shape (``_CODE_SHAPE``, rare) is masked by Python's rule.
+_CODE_CHAR = "0-9A-HJ-NPQRTUW-Y"
+_CODE_SHAPE = f"[{_CODE_CHAR}]{{2}}[0-9]{{6}}[{_CODE_CHAR}]{{10}}"
+_CODE = re.compile(f"(?<![0-9A-Za-z]){_CODE_SHAPE}(?![0-9A-Za-z])")
 # What each match becomes, in polars' syntax (``${1}``) and, derived from it, in Python's (``\g<1>``).
 _MOBILE_MASK, _EMAIL_MASK = "${1}${2}****${3}", "${1}${3}***${2}${4}"
 _MOBILE_SUB, _EMAIL_SUB = (re.sub(r"\$\{(\d+)\}", r"\\g<\1>", t) for t in (_MOBILE_MASK, _EMAIL_MASK))
@@ -57,7 +60,7 @@ def mask_text(text: str) -> str:
     """``text`` with every mobile number and e-mail local part masked."""
     if _MAYBE.search(text) is None:
         return text
-    text = _MOBILE.sub(_MOBILE_SUB, text)  # keeps every at sign: a mobile's match holds none
+    text = _mobiles_masked(text)  # keeps every at sign: a mobile's match holds none
     return _EMAIL.sub(_EMAIL_SUB, text) if "@" in text or "＠" in text else text
 
 
@@ -82,6 +85,18 @@ def free_text(form_key: str) -> list[str]:
 KEEP = frozenset({"customer_code", "uscc", "claim_id", "complaint_id"})
 
 
+def _mobiles_masked(text: str) -> str:
+    """``text`` with its mobiles masked, a 统一社会信用代码 in it left whole."""
+    codes = list(_CODE.finditer(text))
+    if not codes:
+        return _MOBILE.sub(_MOBILE_SUB, text)
+    pieces, start = [], 0
+    for code in codes:
+        pieces += [_MOBILE.sub(_MOBILE_SUB, text[start : code.start()]), code[0]]
+        start = code.end()
+    return "".join([*pieces, _MOBILE.sub(_MOBILE_SUB, text[start:])])
+
+
 def mask_columns(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
     """The ``columns`` of ``frame`` (text, or lists of text) masked, exactly as ``mask_text`` masks."""
     masked = []
@@ -94,23 +109,23 @@ def mask_columns(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
         else:
             continue
         column = frame[name]
-        changed = column.ne_missing(done).arg_true()  # only where polars masked can it differ
-        if len(changed):
-            subset = column.gather(changed)
-            if subset.dtype == pl.Utf8:
-                odd = changed.filter(subset.str.contains(_LONGER_RE.pattern).fill_null(False)).to_list()
-            else:
-                odd = [i for i, v in zip(changed.to_list(), subset.to_list(), strict=True) if _longer(v)]
-            if odd:  # a match inside a longer number (no look-ahead in Rust's regex): Python's rule
-                exact = [_python_masked(v) for v in column.gather(odd).to_list()]
-                done = done.scatter(odd, pl.Series(exact, dtype=column.dtype))
+        if dtype == pl.Utf8:  # a credit code's shape needs 18 characters: most columns have none
+            long_enough = column.str.len_chars() >= 18
+            rows = []
+            if long_enough.any():
+                rows = (long_enough & column.str.contains(_CODE_SHAPE)).fill_null(False).arg_true().to_list()
+        else:
+            rows = [i for i, v in enumerate(column.to_list()) if v is not None and _coded(v)]
+        if rows:  # a credit code in the text (no look-around in Rust's regex): Python's rule
+            exact = [_python_masked(v) for v in column.gather(rows).to_list()]
+            done = done.scatter(rows, pl.Series(exact, dtype=column.dtype))
         masked.append(done.alias(name))
     return frame.with_columns(masked) if masked else frame
 
 
-def _longer(values: list[str | None]) -> bool:
-    """Whether Rust's regex finds a mobile inside a longer number in one of a list's texts."""
-    return any(v is not None and _LONGER_RE.search(v) for v in values)
+def _coded(values: list[str | None]) -> bool:
+    """Whether one of a list's texts has a credit code's shape."""
+    return any(v is not None and _CODE.search(v) for v in values)
 
 
 def _python_masked(value: Any) -> Any:
