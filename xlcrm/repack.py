@@ -329,6 +329,7 @@ def repack(source: Source, limits: Limits) -> None:
 
 # The error values python-calamine reads; any other (#SPILL!, #CALC!, #FIELD!, #BLOCKED!,
 # #GETTING_DATA … newer Excel's) makes it refuse the whole workbook.
+READABLE_MAX = 256 << 20  # the uncompressed parts ``known_errors`` copies in memory, at most
 CALAMINE_ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"})
 _CELL = re.compile(rb"<((?:[\w.-]+:)?)c\b([^>]*)(?<!/)>(.*?)</\1c>", re.S)
 _TYPED_ERROR = re.compile(rb"""\bt\s*=\s*["']e["']""")
@@ -340,7 +341,8 @@ def known_errors(source: Source, limits: Limits, scans: dict[str, Any]) -> None:
 
     The pre-flight read every error cell's own text (S010 shows it: ``#SPILL!``); in the copy each
     unknown error value reads ``#N/A``, an error too, so the cell reads as it would otherwise.
-    Nothing else changes. The copy is in memory and holds every part whole (no halves).
+    Nothing else changes. The copy is in memory and holds every part whole (no halves); a
+    package of more than ``READABLE_MAX`` uncompressed is not copied (refused as before).
     """
     if all(
         not text.startswith("#") or text in CALAMINE_ERRORS
@@ -351,6 +353,8 @@ def known_errors(source: Source, limits: Limits, scans: dict[str, Any]) -> None:
     sheets = {part for part in source.sheet_parts.values() if part}
     buffer = io.BytesIO()
     with source.zip() as original, zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as copy:
+        if sum(info.file_size for info in original.infolist()) > READABLE_MAX:
+            return  # too big to copy in memory: python-calamine refuses it as before (one line)
         for member in dict.fromkeys(original.namelist()):
             info = original.getinfo(member)
             data = b"".join(inflate(original, info, source.label, limits))
