@@ -70,6 +70,24 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def run_json(folder: Path, output: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
+    """A month consolidated in this process without a history: exit status, the JSON, stderr."""
+    code, out, err = run(
+        str(folder),
+        "--month",
+        MONTH,
+        "-o",
+        str(output),
+        "--no-history",
+        "--jobs",
+        "0",
+        "--format",
+        "json",
+        *extra,
+    )
+    return code, json.loads(out) if out else {}, err
+
+
 def test_every_file_is_accounted_for(month: Path, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     shutil.copytree(month, folder)
@@ -677,25 +695,12 @@ def test_an_encrypted_or_legacy_file_or_the_blacklist_at_the_output_is_refused(t
     kept = {p: p.read_bytes() for p in (plain, legacy, blacklist)}
     company = folder / "公司汇总.xlsx"  # the company workbook --password encrypted, rewritten next month
     for _ in range(2):
-        code, out, err = run(
-            str(folder),
-            "--month",
-            MONTH,
-            "-o",
-            str(company),
-            "--force",
-            "--no-history",
-            "--jobs",
-            "0",
-            "--password",
-            "pw",
-            "--format",
-            "json",
-        )
+        code, done, err = run_json(folder, company, "--force", "--password", "pw")
         assert code == 2, err  # 旧台账.xls is unusable
-        assert {Path(m["file"]).name: m["status"] for m in json.loads(out)["manifest"]}.get(
-            "公司汇总.xlsx"
-        ) in (None, "skipped")
+        assert {Path(m["file"]).name: m["status"] for m in done["manifest"]}.get("公司汇总.xlsx") in (
+            None,
+            "skipped",
+        )
     kept[company] = company.read_bytes()
     for target, extra in (
         (plain, ["--password", "pw"]),
@@ -743,21 +748,9 @@ def test_an_earlier_company_workbook_at_the_output_path_is_replaced_with_force(t
     target = folder / "公司汇总.xlsx"
     code, _, _ = run(str(folder), "--month", MONTH, "-o", str(target), "--no-history", "--jobs", "0")
     assert code in (0, 1) and target.exists()
-    code, out, _ = run(
-        str(folder),
-        "--month",
-        MONTH,
-        "-o",
-        str(target),
-        "--no-history",
-        "--jobs",
-        "0",
-        "--force",
-        "--format",
-        "json",
-    )
+    code, done, _ = run_json(folder, target, "--force")
     assert code in (0, 1)
-    rows = {Path(m["file"]).name: m for m in json.loads(out)["manifest"]}
+    rows = {Path(m["file"]).name: m for m in done["manifest"]}
     assert rows["公司汇总.xlsx"]["status"] == "skipped" and rows["销售一部.xlsx"]["status"] == "checked"
 
 
@@ -767,19 +760,8 @@ def test_other_spreadsheet_formats_in_a_folder_are_unusable_not_skipped(tmp_path
     write_department(folder / "销售一部.xlsx", "销售一部")
     (folder / "销售二部.xlsb").write_bytes((folder / "销售一部.xlsx").read_bytes()[::-1])
     (folder / "销售三部.ods").write_bytes(b"PK\x03\x04 not really")
-    code, out, _ = run(
-        str(folder),
-        "--month",
-        MONTH,
-        "--no-history",
-        "--jobs",
-        "0",
-        "--format",
-        "json",
-        "-o",
-        str(tmp_path / "o.xlsx"),
-    )
-    statuses = {Path(m["file"]).name: m["status"] for m in json.loads(out)["manifest"]}
+    code, done, _ = run_json(folder, tmp_path / "o.xlsx")
+    statuses = {Path(m["file"]).name: m["status"] for m in done["manifest"]}
     assert code == 2 and statuses == {
         "销售一部.xlsx": "checked",
         "销售二部.xlsb": "unusable",
@@ -814,20 +796,8 @@ def test_linked_files_and_folders_are_all_listed(tmp_path: Path) -> None:
     (folder / "二部").symlink_to(shared, target_is_directory=True)
     (folder / "别名.xlsx").symlink_to(folder / "销售一部.xlsx")
     (folder / "回环").symlink_to(folder, target_is_directory=True)
-    code, out, _ = run(
-        str(folder),
-        "--month",
-        MONTH,
-        "--no-history",
-        "--jobs",
-        "0",
-        "--format",
-        "json",
-        "-o",
-        str(tmp_path / "o.xlsx"),
-    )
+    code, done, _ = run_json(folder, tmp_path / "o.xlsx")
     assert code in (0, 1)
-    done = json.loads(out)
     statuses = {
         str(Path(m["file"]).relative_to(folder)): (m["status"], m["reason"]) for m in done["manifest"]
     }

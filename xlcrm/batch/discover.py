@@ -12,10 +12,7 @@ other file goes to a worker, which may still find it unusable or an xlcrm output
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import re
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +20,7 @@ from typing import Any
 
 from xlcrm.batch.order import natural_key
 from xlcrm.errors import InputError
-from xlcrm.preflight import LEGACY_SUFFIXES, OLE_MAGIC, SUFFIXES
+from xlcrm.preflight import LEGACY_SUFFIXES, SUFFIXES, Limits, open_source
 from xlcrm.registry import Lang
 
 CHECKED, UNUSABLE, SKIPPED = "checked", "unusable", "skipped"
@@ -31,8 +28,6 @@ CHECKED, UNUSABLE, SKIPPED = "checked", "unusable", "skipped"
 # OpenDocument, templates): in a folder each goes to a worker, which says why check refuses it.
 WORKBOOK_SUFFIXES = frozenset((*SUFFIXES, *LEGACY_SUFFIXES, ".xlsb", ".ods", ".xltx", ".xltm", ".xlt"))
 COMPANY_SHEETS = ("清单", "部门汇总", "问题明细")  # a company workbook's own sheets
-_ENCRYPTED_MAX = 512 << 20  # an encrypted file at the output path decrypted to tell what it is, up to this
-_WORKBOOK_PART_MAX = 1 << 20  # xl/workbook.xml read to tell a company workbook (a few KB in practice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,42 +148,18 @@ def _by_name(path: Path, in_folder: bool, is_output: bool, password: str | None 
 def _company_workbook(path: Path, password: str | None = None) -> bool:
     """Whether the file at the output path is a company workbook xlcrm wrote earlier.
 
-    A package with 清单, 部门汇总 and 问题明细 among its sheets, or an encrypted one that
-    ``password`` opens into such a package (the company workbook ``--password`` wrote). Anything
-    else there — an encrypted file the password does not open, a legacy .xls — is read as a
-    submission, and the run refuses to write over it.
+    The hardened reader opens it (``password`` opens the encrypted one ``--password`` wrote) and
+    its sheets include 清单, 部门汇总 and 问题明细. Anything else there — an encrypted file the
+    password does not open, a legacy .xls — is read as a submission, and the run refuses to
+    write over it.
     """
+    from xlcrm.policy import default_policy
+
     try:
-        with path.open("rb") as handle:
-            encrypted = handle.read(len(OLE_MAGIC)) == OLE_MAGIC
-        package_file: Path | io.BytesIO = path
-        if encrypted:
-            if password is None or path.stat().st_size > _ENCRYPTED_MAX:
-                return False
-            package_file = _decrypted(path, password)
-        with zipfile.ZipFile(package_file) as package:
-            info = package.getinfo("xl/workbook.xml")
-            if info.file_size > _WORKBOOK_PART_MAX:
-                return False
-            with package.open(info) as part:
-                text = part.read(_WORKBOOK_PART_MAX + 1).decode("utf-8", "replace")
-    except Exception:  # not a package it can read (a wrong password, a legacy file): not ours
+        source = open_source(path, str(path), Limits.of(default_policy()), password)
+    except InputError:
         return False
-    names = set(re.findall(r'<(?:\w+:)?sheet\b[^>]*\bname="([^"]*)"', text))
-    return all(name in names for name in COMPANY_SHEETS)
-
-
-def _decrypted(path: Path, password: str) -> io.BytesIO:
-    """The package inside an encrypted workbook (msoffcrypto-tool); raises for a wrong password."""
-    import msoffcrypto
-
-    plain = io.BytesIO()
-    with path.open("rb") as handle:
-        office = msoffcrypto.OfficeFile(handle)
-        office.load_key(password=password)
-        office.decrypt(plain)
-    plain.seek(0)
-    return plain
+    return all(name in source.sheet_parts for name in COMPANY_SHEETS)
 
 
 def sha256_of(path: Path) -> str:

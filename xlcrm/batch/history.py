@@ -26,6 +26,7 @@ from xlcrm.errors import InputError
 from xlcrm.forms import forms
 from xlcrm.interrupts import held
 from xlcrm.registry import rules
+from xlcrm.rules.blacklist import described
 
 if TYPE_CHECKING:
     from xlcrm.batch.company import Company
@@ -406,7 +407,7 @@ def frames_of(company: Company, withheld: frozenset[int] = frozenset()) -> dict[
                 "sha256": found[o.position].sha256, "size": found[o.position].size,
                 "sheets": list(o.sheets),
                 **{f"rows_{k}": o.rows.get(k) for k in ("archive", "evaluation", "credit", "blacklist")},
-                "errors": company.counts_of(o)[0], "warnings": company.counts_of(o)[1],
+                **dict(zip(("errors", "warnings"), company.counts_of(o), strict=True)),
                 "worker": o.worker or None, "seconds": o.seconds,
             }
             for o in company.outcomes
@@ -439,7 +440,7 @@ def frames_of(company: Company, withheld: frozenset[int] = frozenset()) -> dict[
     if withheld:  # another department's finding that quotes a withheld one's rows: not its text
         names = {o.department for o in company.outcomes if o.position in withheld and o.department}
         listed = company.tables["blacklist"].filter(pl.col(SUB).is_in(sorted(withheld)))
-        entries = {f"{n or ''}（{r or ''}）" for n, r in listed.select("name", "reason").iter_rows()}
+        entries = {described(entry) for entry in listed.select("name", "reason").iter_rows(named=True)}
         messages = [
             WITHHELD_MESSAGE if involves(f, names, entries) else m
             for f, m in zip(stored, messages, strict=True)

@@ -85,8 +85,13 @@ def to_json(done: Consolidation, lang: Lang = "zh") -> dict[str, Any]:
             "size": found[o.position].size,
             "sheets": list(o.sheets),
             "rows": {k: v for k, v in o.rows.items() if k in SHIPPED} if o.status == CHECKED else {},
-            "errors": company.counts_of(o)[0] if o.status == CHECKED else o.errors,
-            "warnings": company.counts_of(o)[1] if o.status == CHECKED else o.warnings,
+            **dict(
+                zip(
+                    ("errors", "warnings"),
+                    company.counts_of(o) if o.status == CHECKED else (o.errors, o.warnings),
+                    strict=True,
+                )
+            ),
         }
         for o in company.outcomes
     ]

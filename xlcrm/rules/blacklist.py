@@ -88,7 +88,7 @@ def _blacklisted(ctx: Context, code: str, scope: str) -> Iterator[Diagnostic]:
         for row in frame.filter(could_match).to_dicts():
             for entry, key, phrase in blacklist_match(ctx, row, scope):
                 if applies(entry, row.get("department")):
-                    yield archive.at(code, row[INDEX], key, matched=phrase, entry=_described(entry))
+                    yield archive.at(code, row[INDEX], key, matched=phrase, entry=described(entry))
                     break
     if (credit := ctx.indexed("credit")) is not None:
         form, frame = credit
@@ -101,11 +101,12 @@ def _blacklisted(ctx: Context, code: str, scope: str) -> Iterator[Diagnostic]:
         for row in business.to_dicts():
             for entry, key, phrase in blacklist_match(ctx, {"customer_code": row["customer_code"]}, scope):
                 if applies(entry, None):
-                    yield form.at(code, row[INDEX], key, matched=phrase, entry=_described(entry))
+                    yield form.at(code, row[INDEX], key, matched=phrase, entry=described(entry))
                     break
 
 
-def _described(entry: Row) -> str:
+def described(entry: Row) -> str:
+    """A blacklist entry as findings quote it: its name and, in brackets, its reason."""
     return f"{entry.get('name') or ''}（{entry.get('reason') or ''}）"
 
 
