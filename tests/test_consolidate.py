@@ -544,6 +544,34 @@ def test_ctrl_c_while_the_outputs_are_written_rolls_the_history_back(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "h.duckdb"]  # no temporary left
 
 
+def test_a_report_that_fails_while_the_history_fills_leaves_it_as_it_was(
+    month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history's thread starts before the report is built: a failing report rolls it back."""
+    import threading
+
+    from xlcrm.batch import consolidate as module
+
+    store = tmp_path / "h.duckdb"
+    consolidate(Settings((month,), "2025-11", tmp_path / "11.xlsx", OPTIONS, history=store))
+    before = _stored(store)
+    inserting = threading.Event()
+
+    def failing(*_: Any, **__: Any) -> None:
+        assert inserting.wait(30)  # the history's thread has begun filling its tables
+        raise RuntimeError("report failed")
+
+    monkeypatch.setattr(module.report, "build", failing)
+    with pytest.raises(RuntimeError, match="report failed"):
+        consolidate(
+            Settings((month,), MONTH, tmp_path / "12.xlsx", OPTIONS, history=store),
+            after_insert=lambda table: inserting.set(),
+        )
+    assert not [t for t in threading.enumerate() if t.name.startswith("xlcrm-history")]
+    assert _stored(store) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["11.xlsx", "h.duckdb"]  # no output, no temporary
+
+
 def test_ctrl_c_while_the_outputs_are_put_in_place_says_they_are_complete(
     month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

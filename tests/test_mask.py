@@ -6,12 +6,12 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlcrm.batch.mask import _EMAIL, _MOBILE, mask_columns, mask_text
+from xlcrm.batch.mask import _EMAIL, _mobiles_masked, mask_columns, mask_text
 
 
 def _masked_always(text: str) -> str:
     """Both substitutions on every text, with no guard at all (the definition)."""
-    return _EMAIL.sub(r"\1\3***\2\4", _MOBILE.sub(r"\1\2****\3", text))
+    return _EMAIL.sub(r"\1\3***\2\4", _mobiles_masked(text))
 
 
 # Pieces that matter to the patterns and the guard: ASCII and other Unicode digits (٣, ३, ²,
@@ -59,7 +59,11 @@ _MOBILES = st.from_regex(
 _EMAILS = st.from_regex(
     r"\A([A-Za-z0-9._%+\-ａ-ｚ０-９．]{1,8}|[张三李·]{1,5})[@＠][a-zａ-ｚ]{1,5}[.．]com\Z"
 )
-_TEXTS = st.lists(st.one_of(_PIECES, _MOBILES, _EMAILS, st.text(max_size=4)), max_size=12).map("".join)
+# A 统一社会信用代码's shape (left whole unless it touches a letter or digit).
+_CODES = st.from_regex(r"\A[0-9A-HJ-NPQRTUW-Y]{2}1[3-9][0-9]{4}[0-9A-HJ-NPQRTUW-Y]{10}\Z")
+_TEXTS = st.lists(st.one_of(_PIECES, _MOBILES, _EMAILS, _CODES, st.text(max_size=4)), max_size=12).map(
+    "".join
+)
 
 
 @settings(max_examples=1000)
@@ -74,6 +78,15 @@ def test_polars_masks_as_python_does(texts: list[str]) -> None:
     """The 公司客户 columns (Rust's regex) and every other text (Python's re) are masked alike."""
     masked = mask_columns(pl.DataFrame({"text": texts}, schema={"text": pl.Utf8}), ["text"])
     assert masked["text"].to_list() == [mask_text(t) for t in texts]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.none() | st.lists(st.none() | _TEXTS, max_size=4), min_size=1, max_size=20))
+def test_polars_masks_list_columns_as_python_does(lists: list[list[str | None] | None]) -> None:
+    """A list column (经营产品) is masked element by element, a credit code in it left whole."""
+    frame = pl.DataFrame({"products": lists}, schema={"products": pl.List(pl.Utf8)})
+    masked = mask_columns(frame, ["products"])["products"].to_list()
+    assert masked == [None if v is None else [None if t is None else mask_text(t) for t in v] for v in lists]
 
 
 def test_masks_mobiles_and_emails_and_leaves_other_text() -> None:

@@ -182,24 +182,30 @@ def consolidate(
         targets, company, allow=settings.allow_unprotected, passwords_file=settings.passwords
     )
     caps = float(policy["quotas.vip_share"]), float(policy["quotas.preferred_share"])
-    sections = report.build(company, stored, vip_cap=caps[0], preferred_cap=caps[1], masked=masked)
-    run = workbook.RunInfo(
-        run_id=uuid.uuid4().hex,
-        user=_user(),
-        host=socket.gethostname(),
-        started_at=started,
-        finished_at=dt.datetime.now().replace(microsecond=0),
-        version=__version__,
-        as_of=settings.options.as_of,
-        options=settings.recorded,
-        executor=executor,
-        output=output,
-        history=settings.history,
-        inputs=tuple(str(p) for p in settings.inputs),
-    )
-    links = workbook.links([f.file for f in discovery.found], output.parent)
+    storing = _storing(company, withheld, settings, after_insert)  # the history fills beside the report
+    try:
+        sections = report.build(company, stored, vip_cap=caps[0], preferred_cap=caps[1], masked=masked)
+        run = workbook.RunInfo(
+            run_id=uuid.uuid4().hex,
+            user=_user(),
+            host=socket.gethostname(),
+            started_at=started,
+            finished_at=dt.datetime.now().replace(microsecond=0),
+            version=__version__,
+            as_of=settings.options.as_of,
+            options=settings.recorded,
+            executor=executor,
+            output=output,
+            history=settings.history,
+            inputs=tuple(str(p) for p in settings.inputs),
+        )
+        links = workbook.links([f.file for f in discovery.found], output.parent)
+    except BaseException:
+        if storing is not None:
+            storing.abandon()
+        raise
     written = _write(
-        _Month(company, sections, stored, caps, run, targets, withheld, links), settings, after_insert
+        _Month(company, sections, stored, caps, run, targets, withheld, links), settings, storing
     )
     by_position = {o.position: o.file for o in company.outcomes}
     return Consolidation(
@@ -276,10 +282,25 @@ class _Month:
     links: workbook.Links  # each file's link target from the workbook's folder
 
 
-def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None] | None) -> list[Written]:
+def _storing(
+    company: Company, withheld: frozenset[int], settings: Settings, after_insert: Callable[[str], None] | None
+) -> history.Storing | None:
+    """The month going into the history on a thread (None without a history); see ``_write``."""
+    if settings.history is None:
+        return None
+    return history.Storing(
+        settings.history,
+        company.month,
+        lambda: history.frames_of(company, withheld=withheld),
+        after_insert,
+    )
+
+
+def _write(month: _Month, settings: Settings, storing: history.Storing | None) -> list[Written]:
     """Every output to a temporary file while the month goes into the history, then the renames.
 
-    The history's tables are inserted on a thread while the outputs are written; the run
+    The history's tables are inserted on a thread (``storing``, started before the report was
+    built) while the outputs are written; the run
     record and the list of outputs (which name the outputs' SHA-256) go in last, then the
     renames and one commit together. A file an output replaces (``--force``) is set aside
     until the month is stored. Any failure or Ctrl-C rolls the history back, puts what was
@@ -288,15 +309,7 @@ def _write(month: _Month, settings: Settings, after_insert: Callable[[str], None
     renames and the commit comes after them as ``Late``, naming what is in place.
     """
     temporaries: dict[Path, Path] = {}
-    storing: history.Storing | None = None
     try:
-        if settings.history is not None:
-            storing = history.Storing(
-                settings.history,
-                month.company.month,
-                lambda: history.frames_of(month.company, withheld=month.withheld),
-                after_insert,
-            )
         for target in month.targets:
             with held():  # made and remembered together: the finally below removes it
                 temporaries[target.path] = _temporary(target.path)

@@ -114,18 +114,18 @@ def mask_columns(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
             rows = []
             if long_enough.any():
                 rows = (long_enough & column.str.contains(_CODE_SHAPE)).fill_null(False).arg_true().to_list()
-        else:
-            rows = [i for i, v in enumerate(column.to_list()) if v is not None and _coded(v)]
+        else:  # a list with a text of the code's shape (a superset of _CODE's matches)
+            coded = column.list.eval(pl.element().str.contains(_CODE_SHAPE)).list.any()
+            rows = coded.fill_null(False).arg_true().to_list()
         if rows:  # a credit code in the text (no look-around in Rust's regex): Python's rule
             exact = [_python_masked(v) for v in column.gather(rows).to_list()]
-            done = done.scatter(rows, pl.Series(exact, dtype=column.dtype))
+            if dtype == pl.Utf8:
+                done = done.scatter(rows, pl.Series(exact, dtype=dtype))
+            else:  # polars cannot scatter into a list column (rare: rebuilt whole)
+                fixed = dict(zip(rows, exact, strict=True))
+                done = pl.Series(name, [fixed.get(i, v) for i, v in enumerate(done.to_list())], dtype=dtype)
         masked.append(done.alias(name))
     return frame.with_columns(masked) if masked else frame
-
-
-def _coded(values: list[str | None]) -> bool:
-    """Whether one of a list's texts has a credit code's shape."""
-    return any(v is not None and _CODE.search(v) for v in values)
 
 
 def _python_masked(value: Any) -> Any:
