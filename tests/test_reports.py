@@ -200,6 +200,48 @@ def test_key_accounts(history: dict[str, Any]) -> None:
     )
 
 
+def test_lost_key_accounts_each_reason() -> None:
+    """Last month's key accounts: changed category, gone, gone and a key account elsewhere; kept ones not listed."""
+    import polars as pl
+
+    from xlcrm.batch.accounts import _lost
+    from xlcrm.batch.past import Past
+
+    before = (
+        Past()
+        .customers.clear()
+        .vstack(
+            pl.DataFrame(
+                {
+                    "department": ["销售一部"] * 4,
+                    "identity": ["uscc:A", "uscc:B", "uscc:C", "uscc:D"],
+                    "customer_code": ["A1", "B1", "C1", "D1"],
+                    "name": ["甲", "乙", "丙", "丁"],
+                    "category": ["重点客户"] * 4,
+                },
+            )
+            .with_columns(pl.lit(None, dtype=pl.Utf8).alias(c) for c in ("computed_tier", "computed_grade"))
+            .with_columns(
+                pl.lit(1.0).alias("annual_business"), pl.lit(None, dtype=pl.Float64).alias("credit_limit")
+            )
+            .select(Past().customers.columns)
+        )
+    )
+    archive = pl.DataFrame(
+        {
+            "__department": ["销售一部", "销售一部", "销售二部", "销售一部"],
+            "identity": ["uscc:A", "uscc:D", "uscc:C", "uscc:E"],
+            "category": ["一般客户", "重点客户", "重点客户", "重点客户"],
+        }
+    )
+    lost = _lost(archive, Past(previous="2025-11", customers=before))
+    assert lost.select("customer_code", "reason").rows() == [
+        ("A1", "客户类别改为一般客户"),
+        ("B1", "已不在本部门客户档案中"),
+        ("C1", "已不在本部门客户档案中；现为销售二部的重点客户"),
+    ]
+
+
 def test_changes_month_over_month(history: dict[str, Any]) -> None:
     rows = rows_of(history["2025-12"]["book"]["变化"])
     facts = {r[0]: r[1] for r in rows[:6] if r[0]}

@@ -104,7 +104,11 @@ def _lost(archive: pl.DataFrame, past: Past) -> pl.DataFrame:
     )
     withheld = past.withheld.filter(pl.col("month") == (past.previous or ""))["department"].implode()
     before = before.filter(~pl.col(DEPT).is_in(withheld))
-    current = archive.filter(pl.col(IDENTITY).is_not_null()).select(DEPT, IDENTITY, "category")
+    current = (  # only last month's key accounts are looked up (none: nothing to group)
+        archive.filter(pl.col(IDENTITY).is_not_null())
+        .select(DEPT, IDENTITY, "category")
+        .join(before.select(IDENTITY).unique(), on=IDENTITY, how="semi")
+    )
     here = current.group_by(DEPT, IDENTITY).agg(pl.col("category").first().alias("now_category"))
     elsewhere = current.filter(IS_KEY).group_by(IDENTITY).agg(pl.col(DEPT).unique().sort().alias("key_in"))
     lost = (

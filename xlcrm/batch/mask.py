@@ -40,6 +40,8 @@ _MOBILE_PATTERN = (
 _WIDE = "A-Za-z0-9ａ-ｚＡ-Ｚ０-９"
 _EMAIL_PATTERN = f"([{_WIDE}_%+\\-])[{_WIDE}._%+\\-．]{{0,63}}([@＠])|([\u4e00-\u9fff])[\u4e00-\u9fff·]{{0,3}}([@＠][{_WIDE}])"
 _MOBILE, _EMAIL = re.compile(_MOBILE_PATTERN), re.compile(_EMAIL_PATTERN)
+# What every mobile's match holds (its separators are no digits): cheap to look for in polars.
+_ELEVEN_DIGITS = "([0-9０-９][^0-9０-９]{0,5}){11}"
 # Nor are eleven digits inside a 统一社会信用代码 a mobile: 18 characters of the code alphabet,
 # two of them before the region's six digits (GB 32100-2015) — "Y1370200123456789K" begins with
 # a letter, "131100005000123454" with 13. Such a code (not touching another letter or digit)
@@ -103,7 +105,7 @@ def mask_columns(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
     for name in columns:
         dtype = frame.schema.get(name)
         if dtype == pl.Utf8:
-            done = frame.select(_masked(pl.col(name)))[name]
+            done = _masked_column(frame[name])
         elif dtype == pl.List(pl.Utf8):
             done = frame.select(pl.col(name).list.eval(_masked(pl.element())))[name]
         else:
@@ -132,6 +134,31 @@ def _python_masked(value: Any) -> Any:
     if isinstance(value, list):
         return [None if v is None else mask_text(v) for v in value]
     return None if value is None else mask_text(value)
+
+
+def _masked_column(column: pl.Series) -> pl.Series:
+    """A text column masked as ``_masked`` masks it, each pattern run only where it could match.
+
+    A mobile needs eleven digits with at most five other characters between each two (the
+    separators) and an e-mail an at sign: a column without them, or all blank, is left as it
+    is, and a column with few is masked on those rows alone
+    (each pass over 400,000 texts costs ~40 ms, matching or not).
+    """
+    if column.null_count() == column.len():
+        return column
+    done = _replaced(column, column.str.contains(_ELEVEN_DIGITS), _MOBILE_PATTERN, _MOBILE_MASK)
+    return _replaced(done, done.str.contains("[@＠]"), _EMAIL_PATTERN, _EMAIL_MASK)
+
+
+def _replaced(column: pl.Series, where: pl.Series, pattern: str, replacement: str) -> pl.Series:
+    """``column`` with ``pattern`` replaced in the rows ``where`` is true (the others cannot match)."""
+    count = where.sum()
+    if not count:
+        return column
+    if count * 2 > column.len():  # most rows: one pass over all
+        return column.str.replace_all(pattern, replacement)
+    rows = where.fill_null(False).arg_true()
+    return column.scatter(rows, column.gather(rows).str.replace_all(pattern, replacement))
 
 
 def _masked(expr: pl.Expr) -> pl.Expr:
