@@ -136,6 +136,50 @@ def test_findings_explain_themselves(tmp_path: Path) -> None:
     )
 
 
+_VIP = {"客户类型": "医疗机构", "医院等级": "三级甲等", "客户等级": "VIP客户", "经营品种": None}
+_SCORES = {"应收款情况得分": 25, "经营信誉得分": 20, "忠诚度得分": 20}
+
+
+def test_quota_candidates_read_in_the_language_asked(tmp_path: Path) -> None:
+    """2 VIP of 2 admitted (cap 15%: none allowed): both over, lowest total first, per language."""
+    path = write_case(
+        tmp_path / "q.xlsx",
+        {
+            "客户档案": [_VIP, _VIP],
+            "客户评价": [
+                {"客户编码": "C001", "业务合作量得分": 25, **_SCORES, "总分": 90},
+                {"客户编码": "C002", "业务合作量得分": 23, **_SCORES, "总分": 88},
+            ],
+        },
+    )
+    quota = {}
+    for lang in ("zh", "en"):
+        _, out, _ = run("check", str(path), "--format", "json", "--as-of", "2025-12-31", "--lang", lang)
+        quota[lang] = next(d for d in json.loads(out)["diagnostics"] if d["code"] == "T202")
+    assert quota["zh"]["message"].endswith("得分最低、超出名额的：C002（88分）、C001（90分）。")
+    assert quota["en"]["message"].endswith(
+        "lowest-scoring over the quota: C002 (88 points), C001 (90 points)."
+    )
+    # the values are data, the same in either language
+    assert (
+        quota["zh"]["values"]["candidates"]
+        == quota["en"]["values"]["candidates"]
+        == [
+            {"customer": "C002", "sheet": "客户档案", "row": 3, "score": 88.0},
+            {"customer": "C001", "sheet": "客户档案", "row": 2, "score": 90.0},
+        ]
+    )
+
+
+def test_a_quota_candidate_without_code_or_total_reads_in_either_language() -> None:
+    from xlcrm.phrase import Candidate
+
+    nameless = Candidate(None, "客户档案", 7, None)
+    assert (nameless.text("zh"), nameless.text("en")) == ("客户档案第7行（—分）", "客户档案 row 7 (no total)")
+    half = Candidate("C009", "客户档案", 9, 72.5)
+    assert (half.text("zh"), half.text("en")) == ("C009（72.5分）", "C009 (72.5 points)")
+
+
 def test_months_later_clamps_to_the_end_of_the_month() -> None:
     """The policy's "N months later" (review, survey, cooperation years) on calendar months."""
     import datetime as dt

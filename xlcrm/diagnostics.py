@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from xlcrm.forms import formats, type_names
-from xlcrm.phrase import Phrase
+from xlcrm.phrase import Candidate, Phrase, plain_number
 from xlcrm.registry import Lang, Rule, Severity, phrases, rules
 
 # Arguments whose value is a key into a table of phrases rather than text to show as is.
@@ -161,14 +161,14 @@ def render_value(name: str, value: Any, lang: Lang) -> str:
     if name == "format":
         fmt = formats()[value]
         return fmt.zh if lang == "zh" else fmt.en
-    if isinstance(value, Phrase):
+    if isinstance(value, (Phrase, Candidate)):
         return value.text(lang)
     if isinstance(value, (list, tuple)):
         if value and all(isinstance(v, Phrase) for v in value):  # reasons: clauses of a sentence
             return ("；" if lang == "zh" else "; ").join(v.text(lang) for v in value)
         return ("、" if lang == "zh" else ", ").join(render_value("", v, lang) for v in value)
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else f"{value:g}"
+        return plain_number(value)
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
@@ -189,6 +189,8 @@ def _jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Phrase):
         return {"zh": value.zh, "en": value.en}
+    if isinstance(value, Candidate):
+        return value.data()
     if isinstance(value, (tuple, list)):
         return [_jsonable(v) for v in value]
     return value

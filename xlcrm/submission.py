@@ -237,21 +237,17 @@ class FormData:
             args=args,
         )
 
-    def labels(self, indices: list[int]) -> list[str]:
-        """How findings name frame rows: each one's 客户编码, else its name, else sheet and row."""
+    def named(self, indices: list[int]) -> list[tuple[str | None, str, int]]:
+        """How findings name frame rows: each one's 客户编码, else its name (else None), sheet and row."""
         rows = self.frame.select("customer_code", "name", TABLE, POSITION)[indices]
         return [
-            str(code)
-            if code is not None
-            else str(name)
-            if name is not None
-            else self._row_label(table, position)
+            (
+                str(code) if code is not None else str(name) if name is not None else None,
+                self.tables[table].sheet,
+                self.tables[table].rows[position],
+            )
             for code, name, table, position in rows.iter_rows()
         ]
-
-    def _row_label(self, table: int, position: int) -> str:
-        source = self.tables[table]
-        return f"{source.sheet}第{source.rows[position]}行"
 
     def at(self, code: str, index: int, key: str | None, /, **args: Any) -> Diagnostic:
         """A finding about frame row ``index``."""

@@ -40,7 +40,7 @@ class Figures:
     as_of: dt.date
     admitted: int  # the quotas' base
     tiers: list[tuple[str, int, float | None]]  # declared tier, customers, cap (None: none)
-    over: dict[str, tuple[int, list[str]]]  # tier -> (allowed, the customers over quota)
+    over: dict[str, tuple[int, list[str]]]  # tier -> (allowed, the customers over quota, as shown)
     credit: list[tuple[str, int, float, float]]  # computed grade, rows, 信用额度, 当前占用额
     stats: Statistics
     notes: list[str]
@@ -66,7 +66,7 @@ def figures(result: Result, label: str) -> Figures | None:
         if d.code in ("T202", "T203") and not d.waived:
             over[VIP if d.code == "T202" else PREFERRED] = (
                 int(d.args["allowed"]),
-                list(d.args["candidates"]),
+                [c.text("zh") for c in d.args["candidates"]],
             )
     totals: dict[str, list[float]] = {}
     for row in ctx.rows("credit"):

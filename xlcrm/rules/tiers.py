@@ -16,6 +16,7 @@ from xlcrm.compute import NO_PROBLEM, PREFERRED, TIERS, VIP, Phrase, score_total
 from xlcrm.context import EVALUATION_ORDER, INDEX, Context, Row
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.forms import IS_ADMITTED, is_admitted
+from xlcrm.phrase import Candidate
 from xlcrm.registry import rule
 from xlcrm.rules.blacklist import blacklist_match
 from xlcrm.submission import FormData
@@ -73,30 +74,27 @@ def declared_tier(ctx: Context) -> Iterator[Diagnostic]:
 
 def _over_quota(
     archive: FormData, base: int, holders: list[int], cap: float, scores: dict[str, float | None]
-) -> tuple[int, list[str]] | None:
+) -> tuple[int, list[Candidate]] | None:
     """(allowed, over-quota candidates) when ``holders`` (frame rows) exceed ``cap`` of ``base``.
 
-    The candidates are the lowest-scoring holders beyond the quota, each named by its 客户编码
-    (else its name or row) with its latest total.
+    The candidates are the lowest-scoring holders beyond the quota (no latest total counts as
+    lowest), each named by its 客户编码 (else its name, else its sheet and row) with that total.
     """
     allowed = math.floor(Fraction(str(cap)) * base)
     if len(holders) <= allowed:
         return None
     codes = archive.frame["customer_code"].gather(holders).to_list()
-    totals = [scores.get(code) if code is not None else None for code in codes]
-    ranked = sorted(zip((-1.0 if t is None else t for t in totals), archive.labels(holders), strict=True))
-    names = [
-        f"{label}（{'—' if total < 0 else _show(total)}分）"
-        for total, label in ranked[: len(holders) - allowed]
+    everyone = [
+        Candidate(customer, sheet, row, scores.get(code) if code is not None else None)
+        for code, (customer, sheet, row) in zip(codes, archive.named(holders), strict=True)
     ]
-    return allowed, names
+    everyone.sort(key=lambda c: (-1.0 if c.score is None else c.score, c.text("zh")))
+    return allowed, everyone[: len(holders) - allowed]
 
 
-def _show(value: float) -> str:
-    return str(int(value)) if value.is_integer() else f"{value:g}"
-
-
-def _quota_args(count: int, base: int, cap: float, allowed: int, candidates: list[str]) -> dict[str, Any]:
+def _quota_args(
+    count: int, base: int, cap: float, allowed: int, candidates: list[Candidate]
+) -> dict[str, Any]:
     return {
         "count": count,
         "base": base,
