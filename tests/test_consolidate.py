@@ -813,6 +813,13 @@ def test_a_database_that_is_not_an_xlcrm_history_is_one_line(month: Path, tmp_pa
         assert status == 2 and "not an xlcrm history" in text and str(other) in text
         assert len(text.strip().splitlines()) == 1 and "内部错误" not in text
     assert other.read_bytes() == before and not (tmp_path / "o.xlsx").exists()
+    # consolidate may go on without the history; the history command has no --no-history
+    assert "--no-history" in err and "--no-history" not in listing.stderr
+    english = CliRunner().invoke(cli, ["history", "--history", str(other), "--lang", "en"])
+    assert english.exit_code == 2 and english.stderr.startswith(
+        f"{other}: the history database cannot be used"
+    )
+    assert "--no-history" not in english.stderr and "nothing was written" not in english.stderr
 
 
 def test_linked_files_and_folders_are_all_listed(tmp_path: Path) -> None:

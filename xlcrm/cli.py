@@ -527,6 +527,8 @@ def show_history(history_file: Path | None, fmt: str, lang: Lang) -> None:
     try:
         rows = months(history_file or Path(DEFAULT_NAME))
     except InputError as problem:
+        if problem.reason == "history":  # consolidate's wording suggests --no-history
+            problem = InputError("history_listing", problem.file, **problem.values)
         click.echo(problem.message(lang), err=True)
         sys.exit(2)
     if fmt == "json":

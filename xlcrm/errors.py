@@ -202,6 +202,12 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}: the history database cannot be used ({detail}); nothing was written. Try again "
         "later, or add --no-history.",
     ),
+    # The same, for `xlcrm history`: it only reads, and has no --no-history.
+    "history_listing": (
+        "{file}：历史库无法使用（{detail}）；请确认这是 xlcrm consolidate 写出的历史库（用 --history 指定）。",
+        "{file}: the history database cannot be used ({detail}); check that it is a history "
+        "written by xlcrm consolidate (give it with --history).",
+    ),
     # Confidentiality of consolidation's outputs (POLICY §7).
     "unprotected": (
         "已拒绝：{file} 设有打开密码，它的行不能写进未加密的文件（{outputs}）；请用 --password 加密公司汇总"
