@@ -178,6 +178,29 @@ def test_text_report_reconciles_and_progress_is_one_line_per_file(month: Path, t
     assert wrong.exit_code == 2 and "2025-13" in wrong.stderr
 
 
+def test_the_text_report_counts_each_file_as_the_manifest_does(month: Path, tmp_path: Path) -> None:
+    """A file's errors and warnings are check's and the company blacklist's (POLICY §6); its D1xx beside them."""
+    _, data, _ = run_json(month, tmp_path / "j.xlsx")
+    cross = {
+        m["file"]: sum(
+            1 for d in data["diagnostics"] if d["file"] == m["file"] and d["origin"] == "consolidation"
+        )
+        for m in data["manifest"]
+    }
+    assert all(cross[m["file"]] for m in data["manifest"] if m["status"] == "checked")  # D101, D102
+    for lang, shown in (
+        ("zh", "错误 {errors}  警告 {warnings}  另有跨部门问题（D1xx）{n} 条"),
+        ("en", "errors {errors}  warnings {warnings}  plus {n} cross-department finding(s) (D1xx)"),
+    ):
+        _, out, _ = run(
+            str(month), "--month", MONTH, "-o", str(tmp_path / f"{lang}.xlsx"), "--jobs", "0",
+            "--no-history", "-q", "--lang", lang,
+        )  # fmt: skip
+        for m in (m for m in data["manifest"] if m["status"] == "checked"):
+            line = next(x for x in out.splitlines() if m["file"] in x)
+            assert line.endswith(shown.format(errors=m["errors"], warnings=m["warnings"], n=cross[m["file"]]))
+
+
 def test_one_file_gives_exactly_the_findings_of_check(tmp_path: Path) -> None:
     sample = write_sample(tmp_path / "销售一部.xlsx")
     blacklist = write_case(

@@ -126,6 +126,14 @@ class Company:
         )
         return counts["error"], counts["warning"]
 
+    def consolidation_count_of(self, outcome: Outcome) -> int:
+        """The consolidation's own findings (D1xx) on a file's rows, not waived: outside ``counts_of``."""
+        return sum(
+            1
+            for f in self.findings_of(outcome.position)
+            if f.origin == "consolidation" and not f.diagnostic.waived
+        )
+
 
 def reduce(
     found: list[Found],

@@ -20,7 +20,6 @@ from xlcrm.batch.discover import CHECKED, SKIPPED, UNUSABLE
 from xlcrm.batch.mask import mask_text, mask_value
 from xlcrm.batch.outputs import KIND_ZH
 from xlcrm.batch.worker import DEPARTMENT_SOURCES, SHIPPED
-from xlcrm.diagnostics import counted
 from xlcrm.forms import forms
 from xlcrm.registry import Lang, phrases
 from xlcrm.render.text import Line, _emit, _line
@@ -32,6 +31,7 @@ _WORDS = {
         "rows": "  {form}：读入 {read} 行 = 公司表 {company} 行",
         "status": {CHECKED: "已检查", UNUSABLE: "无法使用", SKIPPED: "已跳过"},
         "department": "{department}（按{source}）  错误 {errors}  警告 {warnings}",
+        "department_cross": "  另有跨部门问题（D1xx）{n} 条",
         "cross": "跨部门问题与公司黑名单命中（{n} 条）：",
         "losses": "造成重大损失但未列入公司黑名单的客户（报营销事业部）：{n} 位",
         "loss": "  {department} {file} [{code}] {name}",
@@ -52,6 +52,7 @@ _WORDS = {
         "rows": "  {form}: {read} rows read = {company} rows in the company table",
         "status": {CHECKED: "checked", UNUSABLE: "unusable", SKIPPED: "skipped"},
         "department": "{department} (by {source})  errors {errors}  warnings {warnings}",
+        "department_cross": "  plus {n} cross-department finding(s) (D1xx)",
         "cross": "Cross-department findings and company-blacklist hits ({n}):",
         "losses": "Customers with a major loss not on the company blacklist (for 营销事业部): {n}",
         "loss": "  {department} {file} [{code}] {name}",
@@ -179,13 +180,12 @@ def report_lines(done: Consolidation, lang: Lang) -> list[Line]:
         line: Line = [(f"  {status}  ", style), (outcome.file, "")]
         if outcome.status == CHECKED:
             source = DEPARTMENT_SOURCES[outcome.department_source or "file_name"].text(lang)
-            tally = counted(f.diagnostic for f in company.findings_of(outcome.position))
+            errors, warnings = company.counts_of(outcome)  # the manifest's (POLICY §6)
             text = words["department"].format(
-                department=outcome.department,
-                source=source,
-                errors=tally["error"],
-                warnings=tally["warning"],
+                department=outcome.department, source=source, errors=errors, warnings=warnings
             )
+            if own := company.consolidation_count_of(outcome):
+                text += words["department_cross"].format(n=own)
             line.append((f"  {text}", "dim"))
         elif outcome.reason is not None:
             line = [(f"  {status}  ", style), (outcome.reason.message(lang), "")]
