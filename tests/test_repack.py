@@ -311,6 +311,65 @@ def test_real_workbooks_read_the_same_with_a_sheet_split(
     assert halved == direct
 
 
+def _mixed(numbers: range) -> str:
+    """Rows from C5 on: a repeated 是, a text of its own, 1, TRUE and 1.0 (equal values of three types)."""
+    return "".join(
+        f'<row r="{r}">{_text(f"C{r}", "是")}{_text(f"D{r}", f"客户{r}")}<c r="E{r}"><v>1</v></c>'
+        f'<c r="F{r}" t="b"><v>1</v></c><c r="G{r}"><v>1.0</v></c></row>'
+        for r in numbers
+    ) + _rows(range(numbers.stop, numbers.stop + 30), "CDEFGH")
+
+
+def _typed(sheets: list[tuple[int, Sheet]]) -> list[Any]:
+    """Every sheet with each value's type beside it (1, 1.0 and True are equal, not the same)."""
+    return [(i, sheet, [[(type(v), v) for v in row] for row in sheet.rows]) for i, sheet in sheets]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        write_kitchen_sink,
+        write_rich,
+        lambda p: DATA / "libreoffice_sample.xlsx",
+        lambda p: DATA / "kitchen_libreoffice.xlsx",
+        lambda p: DATA / "staff_libreoffice.xlsx",
+        lambda p: DATA / "libreoffice_sample.xlsm",
+        lambda p: package(p, {"客户档案": sheet_xml(_mixed(range(5, 40))), "x": sheet_xml("")}),
+    ],
+    ids=["kitchen-sink", "rich", "lo-sample", "lo-kitchen", "lo-staff", "lo-xlsm", "offset-mixed"],
+)
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "halves"])
+def test_a_large_sheet_shares_its_repeated_texts_and_reads_the_same_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Any, split: bool
+) -> None:
+    """Texts shared row by row (reader._values, for large sheets): every value and its type as
+    python-calamine's to_python gives them, whole or in halves; a text repeated below the first
+    rows is one object."""
+    path = make(tmp_path / "book.xlsx")
+    monkeypatch.setattr(xlcrm.reader, "SHARED_TEXT_CELLS", 1 << 60)
+    read = (
+        (lambda: _halved(path, monkeypatch)[0])
+        if split
+        else (lambda: _read(path, monkeypatch, copy=False)[0])
+    )
+    direct = read()
+    monkeypatch.setattr(xlcrm.reader, "SHARED_TEXT_CELLS", 0)
+    monkeypatch.setattr(xlcrm.reader, "SHARED_TEXT_SAMPLE", 3)  # texts past the third row: not in the sample
+    shared = read()
+    assert _typed(shared) == _typed(direct)
+    if split:
+        return  # each half shares the texts of its own first rows
+    repeated = 0
+    for _, sheet in shared:
+        first = {v: v for row in sheet.rows[:3] for v in row if isinstance(v, str)}
+        for row in sheet.rows[3:]:
+            for value in row:
+                if isinstance(value, str) and value in first:
+                    assert value is first[value]
+                    repeated += 1
+    assert repeated  # a 是, a 否, an empty cell's "" …
+
+
 def test_a_dominant_sheet_is_split_and_check_finds_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

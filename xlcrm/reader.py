@@ -13,6 +13,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -264,13 +265,48 @@ def _read_sheet(book: python_calamine.CalamineWorkbook, meta: Any, date1904: boo
     first_row, first_col = sheet.start or (0, 0)
     return Sheet(
         name=meta.name,
-        rows=sheet.to_python(),
+        rows=_values(sheet),
         first_row=first_row,
         first_col=first_col,
         visible=str(meta.visible) == "SheetVisibleEnum.Visible",
         merges=list(sheet.merged_cell_ranges or ()),
         date1904=date1904,
     )
+
+
+# A sheet of at least this many cells keeps each repeated text once (see ``_values``).
+SHARED_TEXT_CELLS = 500_000
+SHARED_TEXT_SAMPLE = 1_024  # rows whose texts are the ones shared
+
+
+def _values(sheet: python_calamine.CalamineSheet) -> list[list[Any]]:
+    """The sheet's grid as Python values; in a large sheet each repeated text is one object.
+
+    python-calamine makes a new ``str`` for every cell: a department's name, a 是/否 or a
+    客户类别 repeated on a million rows is a million objects of ~75 bytes, most of a full
+    sheet's memory. Converted row by row, each text that also stands in the first rows is
+    replaced by that row's object (the copy is freed at once; the lookup is a C loop). Reading
+    1,000,000 rows × 20 columns in two halves took 1.6–1.8 GB instead of 2.7 GB and ~8% longer;
+    at 100,000 rows `check` took ~100 MB less in the same time. Only texts are looked up: a
+    number, a date or a boolean never equals a text, so every value keeps its type (1, 1.0 and
+    True would be one key).
+    """
+    if sheet.start is None or sheet.height * sheet.width < SHARED_TEXT_CELLS:
+        return sheet.to_python()  # type: ignore[no-any-return]
+    with _CONVERTING:  # one sheet (or half) at a time: the other's grid waits, ~0.1–0.3 GB less
+        # iter_rows starts at the sheet's first row, to_python at its first used one
+        rows = islice(sheet.iter_rows(), sheet.start[0], None)
+        first = list(islice(rows, SHARED_TEXT_SAMPLE))
+        texts: dict[Any, Any] = {v: v for row in first for v in row if v.__class__ is str}
+        shared = texts.get
+        grid = [list(map(shared, row, row)) for row in first]
+        grid.extend(list(map(shared, row, row)) for row in rows)
+    if len(grid) != sheet.height or len(grid[0]) != sheet.width:  # not the grid to_python gives
+        return sheet.to_python()  # type: ignore[no-any-return]
+    return grid
+
+
+_CONVERTING = threading.Lock()
 
 
 def scan_workbook(
