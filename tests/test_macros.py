@@ -18,7 +18,9 @@ from openpyxl.comments import Comment  # noqa: E402
 from openpyxl.styles import PatternFill  # noqa: E402
 
 from tests.staff import ARCHIVE_SHEET, write_staff  # noqa: E402
-from tests.workbooks import write_rich  # noqa: E402
+from tests.two_row import EXPECTED as TWO_ROW_EXPECTED  # noqa: E402
+from tests.two_row import write_two_row  # noqa: E402
+from tests.workbooks import AS_OF, write_rich  # noqa: E402
 from tests.xlwings_double import Engine  # noqa: E402
 from xlcrm import macros  # noqa: E402
 from xlcrm.engine import Options, check  # noqa: E402
@@ -234,3 +236,14 @@ def test_the_buttons_mark_the_other_forms_like_any_other(tmp_path: Path) -> None
     assert book.sheets["大客户优惠"]["A5"].color == macros.FILLS["warning"]  # K803
     macros.clear(book)
     assert snapshot(book) == before
+
+
+def test_the_macros_read_a_two_row_header_as_the_cli_does(tmp_path: Path) -> None:
+    """tests/two_row.py (a title row, group headings over a two-row header): the same findings."""
+    path = write_two_row(tmp_path / "two.xlsx")
+    workbook = load_workbook(path)
+    workbook.create_sheet("参数").append(["基准日期", AS_OF])  # the case's as-of date, for both
+    workbook.save(path)
+    by_macro = places(macros.check(open_book(path)).diagnostics)
+    assert by_macro == places(check([path], Options()).diagnostics)
+    assert by_macro == [(code, "客户档案", cell) for code, cell, _, _ in TWO_ROW_EXPECTED]

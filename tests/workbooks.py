@@ -197,8 +197,9 @@ def write_case(
     ``layout`` makes a sheet look as staff make it, per sheet: ``name`` (the sheet's own
     name), ``headers`` (canonical header -> the header written instead), ``extra_columns``
     (header -> the value of every row, appended at the right), ``merges`` (ranges such as
-    ``C2:C4``, merged after the rows are written, as staff merge them), ``hidden_rows`` and
-    ``hidden_columns``.
+    ``C2:C4``, merged after the rows are written, as staff merge them), ``hidden_rows``,
+    ``hidden_columns`` and ``groups`` (a two-row header: group heading -> the headers it
+    groups, see ``_header``).
     """
     rows = dict(rows)
     auto = "客户档案" not in omit_sheets  # only for customers filed in this workbook
@@ -226,7 +227,7 @@ def write_case(
         ]
         renamed = look.get("headers", {})
         extra = look.get("extra_columns", {})
-        ws.append([renamed.get(h, h) for h in headers] + list(extra))
+        _header(ws, [renamed.get(h, h) for h in headers] + list(extra), look.get("groups", {}))
         for index, given in enumerate(rows.get(sheet, ())):
             if given is None:
                 ws.append([])
@@ -282,6 +283,30 @@ def write_departments(folder: Path, departments: Sequence[Mapping[str, Any]]) ->
             )
         )
     return written
+
+
+def _header(ws: Any, headers: list[str], groups: Mapping[str, Sequence[str]]) -> None:
+    """The header row; with ``groups``, a two-row header as staff draw one.
+
+    Each group heading is merged across its columns on the upper row, their headers on the
+    lower row; every other header is merged down over both rows (the lower cell blank).
+    """
+    if not groups:
+        ws.append(headers)
+        return
+    top = ws._current_row + 1
+    under = {h for grouped in groups.values() for h in grouped}
+    upper: list[Any] = [None if h in under else h for h in headers]
+    for heading, grouped in groups.items():
+        upper[headers.index(grouped[0])] = heading
+    ws.append(upper)
+    ws.append([h if h in under else None for h in headers])
+    for col, h in enumerate(headers, start=1):
+        if h not in under:
+            ws.merge_cells(start_row=top, start_column=col, end_row=top + 1, end_column=col)
+    for grouped in groups.values():
+        cols = [headers.index(h) + 1 for h in grouped]
+        ws.merge_cells(start_row=top, start_column=min(cols), end_row=top, end_column=max(cols))
 
 
 def _shape(ws: Any, look: Mapping[str, Any]) -> None:

@@ -1,9 +1,9 @@
 """Read workbooks and find the forms in them.
 
 A form is found by its sheet name (Chinese, English or key) or, failing that, by its header
-signature; the header row may sit below title rows, and headers match despite spaces,
-full-width characters or the English alias. Extra columns are ignored. Every value keeps its
-sheet and Excel row and column, so every finding points at a cell.
+signature; the header row may sit below title rows, may take two rows (xlcrm.headers), and
+headers match despite spaces, full-width characters or the English alias. Extra columns are
+ignored. Every value keeps its sheet and Excel row and column, so every finding points at a cell.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import python_calamine
 
 from xlcrm.errors import InputError
 from xlcrm.forms import Form, forms
+from xlcrm.headers import HeaderMerges, HeaderRow
 from xlcrm.normalize import header_key
 from xlcrm.policy import default_policy
 from xlcrm.preflight import Limits, Source, open_source
@@ -59,12 +60,13 @@ class Table:
     form: Form
     file: str
     sheet: str
-    header_row: int  # 1-based Excel row of the header (0 for key/value sheets)
+    header_row: int  # 1-based Excel row of the header, the lower of two (0 for key/value sheets)
     columns: dict[str, int]  # key -> 0-based sheet column index
     rows: list[int]  # 1-based Excel row of each data row
     values: dict[str, list[Any]]  # key -> raw value per data row
     cells: dict[str, int] = field(default_factory=dict)  # key/value layout: key -> Excel row
-    headers: dict[int, str] = field(default_factory=dict)  # 0-based column -> header text, every header cell
+    # 0-based column -> header text, every header cell (a blank one of two rows: the merge's from above)
+    headers: dict[int, str] = field(default_factory=dict)
     width: int = 0  # columns the sheet uses (1-based index of the last used column)
     errors: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # key -> (position, S010 text)
     typed: dict[str, Any] | None = None  # key -> the typed column (set once values are normalised)
@@ -370,8 +372,8 @@ def _scan_sheet(
             if form is not None:
                 return sheet.name, InputError("no_header", label, sheet=sheet.name, scanned=HEADER_SCAN_ROWS)
             return sheet.name, bool(sheet.rows) and header_key(sheet.name) not in AUXILIARY_SHEETS
-        form, header_index, columns = found
-        table = _table(form, label, sheet, header_index, columns)
+        form, header_index, columns, header = found
+        table = _table(form, label, sheet, header_index, columns, header.values)
     if prepare is not None:
         prepare(table)
     return sheet.name, table
@@ -417,32 +419,66 @@ def match_headers(form: Form, folded: list[str], first_col: int) -> dict[str, in
     return columns
 
 
-def find_header(sheet: Sheet, form: Form | None) -> tuple[Form, int, dict[str, int]] | None:
-    """The form, header row index (into sheet.rows) and key -> column index, if any."""
+def find_header(sheet: Sheet, form: Form | None) -> tuple[Form, int, dict[str, int], HeaderRow] | None:
+    """The form, header row index (into sheet.rows), key -> column index and the header as read.
+
+    Each row is read as a header with the merges above it (xlcrm.headers); the row naming the
+    most columns wins, the first of equals — unless the row below is the lower row of its
+    two-row header (HeaderMerges.continues), where the header is then read.
+    """
     candidates = [form] if form is not None else [f for f in forms().values() if f.layout == "table"]
-    best: tuple[int, int, int, Form, dict[str, int]] | None = None
-    for index, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
-        folded = [header_key(v) if isinstance(v, str) else "" for v in row]
-        if not any(folded):
+    merges = HeaderMerges(sheet.merges, sheet.first_row, sheet.first_col, HEADER_SCAN_ROWS)
+    best: tuple[tuple[int, int], int, Form, dict[str, int], HeaderRow] | None = None
+    for index in range(min(len(sheet.rows), HEADER_SCAN_ROWS)):
+        header = merges.read(sheet.rows, index)
+        if not any(header.folded) and not header.groups:
             continue
         for candidate in candidates:
-            columns = match_headers(candidate, folded, sheet.first_col)
-            signature = sum(1 for k in candidate.signature if k in columns)
-            good = len(columns) >= 1 if form is not None else signature >= MIN_SIGNATURE
-            if good and (best is None or (len(columns), signature) > (best[0], best[1])):
-                best = (len(columns), signature, index, candidate, columns)
+            columns = header_columns(candidate, header, sheet.first_col)
+            score = _score(candidate, columns)
+            good = score[0] >= 1 if form is not None else score[1] >= MIN_SIGNATURE
+            if good and (best is None or score > best[0]):
+                best = (score, index, candidate, columns, header)
     if best is None:
         return None
-    return best[3], best[2], best[4]
+    score, index, found, columns, header = best
+    if merges.continues(sheet.rows, index, columns):
+        lower = merges.read(sheet.rows, index + 1)
+        lower_columns = header_columns(found, lower, sheet.first_col)
+        if _score(found, lower_columns) >= score:
+            return found, index + 1, lower_columns, lower
+    return found, index, columns, header
 
 
-def _table(form: Form, file: str, sheet: Sheet, header_index: int, columns: dict[str, int]) -> Table:
+def header_columns(form: Form, header: HeaderRow, first_col: int) -> dict[str, int]:
+    """Column key -> 0-based sheet column for a row read as a header (xlcrm.headers).
+
+    The row's own and vertically merged headers first; then a group heading above names a
+    column the row lacks, at the heading's first column, if no other column took it.
+    """
+    columns = match_headers(form, header.folded, first_col)
+    if header.groups:
+        above = [header.groups.get(p, "") for p in range(len(header.folded))]
+        for key, col in match_headers(form, above, first_col).items():
+            if key not in columns and col not in columns.values():
+                columns[key] = col
+    return columns
+
+
+def _score(form: Form, columns: dict[str, int]) -> tuple[int, int]:
+    """How well a header row fits ``form``: columns named, then signature columns among them."""
+    return len(columns), sum(1 for k in form.signature if k in columns)
+
+
+def _table(
+    form: Form, file: str, sheet: Sheet, header_index: int, columns: dict[str, int], header: list[Any]
+) -> Table:
+    """The form's rows below the header row ``sheet.rows[header_index]``, whose cells read ``header``."""
     data = sheet.rows[header_index + 1 :]
     first_excel_row = sheet.first_row + header_index + 2
     by_column = list(zip(*data, strict=True)) if data else []  # calamine rows are rectangular
     values = {key: list(by_column[col - sheet.first_col]) if data else [] for key, col in columns.items()}
     anchors = _fill_merges(sheet, data, first_excel_row, columns, values) if sheet.merges else {}
-    header = sheet.rows[header_index]
     errors: dict[str, list[tuple[int, str]]] = {}
     for (row, col), text in sheet.errors.items():  # S010 cells in the form's columns and rows
         position = row - first_excel_row

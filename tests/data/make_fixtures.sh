@@ -12,6 +12,8 @@
 #   legacy.xls               the demo sample saved by LibreOffice as Excel 97-2003 (BIFF8)
 #   staff_libreoffice.xlsx   tests/staff.py write_staff (title rows, merged 部门/客户类别, staff's
 #                            own header words, a hidden column, dates typed as text) saved by LibreOffice
+#   two_row_libreoffice.xlsx tests/two_row.py write_two_row (a merged title row, a two-row header
+#                            with group headings) saved by LibreOffice
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -32,9 +34,13 @@ test -s "$work/out/kitchen_libreoffice.xlsx" || { cat "$work/err"; exit 1; }
 (cd "$root" && .venv/bin/python -c "from pathlib import Path; from tests.staff import write_staff; write_staff(Path('$work/src/staff_libreoffice.xlsx'))")
 soffice --headless --norestore --convert-to 'xlsx:Calc MS Excel 2007 XML' --outdir "$work/out" "$work/src/staff_libreoffice.xlsx" >/dev/null 2>"$work/err"
 test -s "$work/out/staff_libreoffice.xlsx" || { cat "$work/err"; exit 1; }
+(cd "$root" && .venv/bin/python -c "from pathlib import Path; from tests.two_row import write_two_row; write_two_row(Path('$work/src/two_row_libreoffice.xlsx'))")
+soffice --headless --norestore --convert-to 'xlsx:Calc MS Excel 2007 XML' --outdir "$work/out" "$work/src/two_row_libreoffice.xlsx" >/dev/null 2>"$work/err"
+test -s "$work/out/two_row_libreoffice.xlsx" || { cat "$work/err"; exit 1; }
 cp "$work/src/libreoffice_sample.xlsx" "$work/src/legacy.xlsx"
 soffice --headless --norestore --convert-to 'xls:MS Excel 97' --outdir "$work/out" "$work/src/legacy.xlsx" >/dev/null 2>"$work/err"
 test -s "$work/out/legacy.xls" || { cat "$work/err"; exit 1; }
 cp "$work/out/libreoffice_sample.xlsx" "$work/out/libreoffice_sample.xlsm" "$work/out/rich_libreoffice.xlsx" \
-   "$work/out/kitchen_libreoffice.xlsx" "$work/out/legacy.xls" "$work/out/staff_libreoffice.xlsx" "$here/"
+   "$work/out/kitchen_libreoffice.xlsx" "$work/out/legacy.xls" "$work/out/staff_libreoffice.xlsx" \
+   "$work/out/two_row_libreoffice.xlsx" "$here/"
 echo "wrote $here/libreoffice_sample.xlsx and .xlsm"
