@@ -313,6 +313,17 @@ def test_csv_says_severity_and_waived_in_the_language_asked(sample: Path) -> Non
     assert {r[1] for r in rows[1:]} == {"error", "warning"} and {r[9] for r in rows[1:]} == {"yes", "no"}
 
 
+def test_text_marks_waived_findings_in_the_language_asked(sample: Path) -> None:
+    """A waived finding's line ends with the word in the language asked, in that language's brackets."""
+    from xlcrm.registry import phrases
+
+    word = phrases()["waived"]
+    _, out, _ = run("check", str(sample))
+    assert out.count(f"（{word['zh']}）") == len(WAIVED)
+    _, out, _ = run("check", str(sample), "--lang", "en")
+    assert out.count(f" ({word['en']})") == len(WAIVED) and "（" + word["en"] not in out
+
+
 def test_rules_explains_placeholders_and_columns() -> None:
     result = CliRunner().invoke(cli, ["rules", "C304"])
     assert "{missing} = 缺少的审批" in result.stdout

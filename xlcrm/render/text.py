@@ -114,5 +114,6 @@ def _line(diagnostic: Diagnostic, width: int, lang: Lang) -> Line:
         line.append((f"[{diagnostic.customer_code}] ", "cyan"))
     line.append((diagnostic.message(lang), "dim" if diagnostic.waived else ""))
     if diagnostic.waived:
-        line.append((f"（{phrases()['waived'][lang]}）", "green"))
+        word = phrases()["waived"][lang]
+        line.append((f"（{word}）" if lang == "zh" else f" ({word})", "green"))
     return line
