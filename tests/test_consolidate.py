@@ -319,6 +319,41 @@ def _faulty_batch(folder: Path) -> Path:
     return folder
 
 
+# The xlcrm classes a checked file's Outcome carries to the client, for the current WIRE: a
+# class added or removed is a new format, which a client of another cannot unpickle.
+WIRE_CLASSES = {
+    3: {
+        "xlcrm.batch.worker.Outcome", "xlcrm.batch.worker.ShippedForm", "xlcrm.batch.worker.TableSketch",
+        "xlcrm.diagnostics._restored", "xlcrm.phrase.Candidate", "xlcrm.phrase.Phrase",
+        "xlcrm.stats.ComplaintStats", "xlcrm.stats.DiscountStats", "xlcrm.stats.ExpenseStats",
+        "xlcrm.stats.RevenueStats", "xlcrm.stats.Statistics", "xlcrm.stats.VisitStats",
+    },
+}  # fmt: skip
+
+
+def test_an_outcome_carries_the_classes_of_its_wire_format(tmp_path: Path) -> None:
+    """T202's candidates became Candidate objects while WIRE stayed 2: a client of the earlier
+    format (both sides 0.1.0/2) let such workers in and failed to unpickle their outcomes."""
+    import io
+    import pickle
+
+    from xlcrm.batch import worker
+
+    path = write_sample(tmp_path / "s.xlsx")
+    outcome = check_file(Task(0, str(path), str(path), None, Options(as_of=AS_OF)))
+    assert any(d.code == "T202" for d in outcome.diagnostics)
+    seen: set[str] = set()
+
+    class Seen(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if module.startswith("xlcrm"):
+                seen.add(f"{module}.{name}")
+            return super().find_class(module, name)
+
+    Seen(io.BytesIO(pickle.dumps(outcome))).load()
+    assert seen == WIRE_CLASSES.get(worker.WIRE)
+
+
 def test_dask_workers_returning_another_format_are_refused(
     dask_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

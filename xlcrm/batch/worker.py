@@ -63,8 +63,9 @@ class Task:
 
 
 # The format of an Outcome as it crosses to the client; a Dask client refuses workers of another
-# (2: diagnostics pickled as their values with their messages rendered).
-WIRE = 2
+# (2: diagnostics pickled as their values with their messages rendered; 3: T202–T205's
+# candidates are xlcrm.phrase.Candidate objects, which a client of format 2 cannot unpickle).
+WIRE = 3
 
 
 @dataclass(frozen=True, slots=True)
