@@ -171,6 +171,20 @@ def test_quota_candidates_read_in_the_language_asked(tmp_path: Path) -> None:
     )
 
 
+def test_quota_candidates_of_equal_totals_go_in_the_order_of_their_codes(tmp_path: Path) -> None:
+    """C1 and C10, VIP without evaluations, among 7 admitted (1 allowed): C1 is over, as before
+    the candidates were objects (sorted by "C1（—分）" and "C10（—分）", C10 came first)."""
+    others = [{"客户编码": f"C{n}"} for n in range(2, 7)]
+    path = write_case(
+        tmp_path / "t.xlsx",
+        {"客户档案": [{**_VIP, "客户编码": "C1"}, {**_VIP, "客户编码": "C10"}, *others]},
+        auto_evaluations=False,
+    )
+    _, out, _ = run("check", str(path), "--format", "json", "--as-of", "2025-12-31", "--select", "T202")
+    (quota,) = json.loads(out)["diagnostics"]
+    assert [c["customer"] for c in quota["values"]["candidates"]] == ["C1"]
+
+
 def test_a_quota_candidate_without_code_or_total_reads_in_either_language() -> None:
     from xlcrm.phrase import Candidate
 

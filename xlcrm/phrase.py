@@ -35,12 +35,16 @@ class Candidate:
     row: int
     score: float | None
 
+    def name(self, lang: str) -> str:
+        """``C001``; without a code or a name, ``客户档案第7行`` (``客户档案 row 7``)."""
+        if self.customer is not None:
+            return self.customer
+        return f"{self.sheet}第{self.row}行" if lang == "zh" else f"{self.sheet} row {self.row}"
+
     def text(self, lang: str) -> str:
         """``C001（73分）`` in Chinese, ``C001 (73 points)`` in English."""
         zh = lang == "zh"
-        who = self.customer
-        if who is None:
-            who = f"{self.sheet}第{self.row}行" if zh else f"{self.sheet} row {self.row}"
+        who = self.name(lang)
         if self.score is None:
             return f"{who}（—分）" if zh else f"{who} (no total)"
         score = plain_number(self.score)

@@ -88,7 +88,8 @@ def _over_quota(
         Candidate(customer, sheet, row, scores.get(code) if code is not None else None)
         for code, (customer, sheet, row) in zip(codes, archive.named(holders), strict=True)
     ]
-    everyone.sort(key=lambda c: (-1.0 if c.score is None else c.score, c.text("zh")))
+    # equal totals in the order of their names (C1 before C10), not of their rendered texts
+    everyone.sort(key=lambda c: (-1.0 if c.score is None else c.score, c.name("zh")))
     return allowed, everyone[: len(holders) - allowed]
 
 
