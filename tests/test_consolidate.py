@@ -602,6 +602,24 @@ def test_ctrl_c_while_the_outputs_are_written_rolls_the_history_back(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["12.xlsx", "h.duckdb"]  # no temporary left
 
 
+def test_ctrl_c_while_the_workbook_cleans_up_leaves_no_scratch_folder(
+    month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C as the workbook's scratch folder (XlsxWriter's temporary files) is removed left
+    an empty .xlcrm-… folder beside the outputs (seen with one SIGINT to a real run)."""
+    removed = shutil.rmtree
+
+    def interrupted(path: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(path).name.startswith(".xlcrm-"):
+            signal.raise_signal(signal.SIGINT)
+        removed(path, *args, **kwargs)
+
+    monkeypatch.setattr(workbook.shutil, "rmtree", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        consolidate(Settings((month,), MONTH, tmp_path / "12.xlsx", OPTIONS, history=tmp_path / "h.duckdb"))
+    assert list(tmp_path.iterdir()) == []  # no output, no history, no temporary, no scratch folder
+
+
 def test_a_report_that_fails_while_the_history_fills_leaves_it_as_it_was(
     month: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

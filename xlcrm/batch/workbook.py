@@ -216,9 +216,10 @@ def write(
                 replaced[types], replaced[rels] = [registered[0]], [registered[1]]
             sheetxml.copy_with(source, out, replaced, added)
     finally:
-        stage.unlink(missing_ok=True)
-        if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+        with held():  # a Ctrl-C while they are removed comes after: never a scratch folder left
+            stage.unlink(missing_ok=True)
+            if scratch:
+                shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _report(company: Company, *, masked: bool) -> Report:
