@@ -9,6 +9,7 @@ drawing at the places the schema orders them, and dropping xlcrm's marks of an e
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -113,24 +114,35 @@ def _cell_tags(prefix: str, letters: str, style: int | None, number: bool) -> tu
     )
 
 
-def patch_sheet(xml: bytes, patch: SheetPatch, label: str) -> list[bytes]:
-    """The worksheet part with ``patch`` applied, as chunks to write one after another.
+def patch_sheet(read: Callable[[], bytes], patch: SheetPatch, label: str) -> list[bytes]:
+    """The worksheet part ``read()`` returns with ``patch`` applied, as chunks to write one after another.
 
     Chunks rather than one ``bytes``: a 100,000-row sheet is ~140 MB, and joining it once more
-    would cost that again in memory.
+    would cost that again in memory. The part's bytes are read here, so that this function holds
+    their only reference: they go as soon as the rows are split, and each row's piece once the
+    rows are joined (a caller's argument would stay alive until the call returns).
     """
+    xml = read()
     found = re.search(rb"<(\w+:)?sheetData\b[^>]*?(/?)>", xml)
     if found is None:
         raise InputError("unreadable", label, detail="worksheet without sheetData")
     prefix = found.group(1) or b""
     if found.group(2):  # <sheetData/>: nothing to append to
-        head, body, tail = xml[: found.start()], b"", xml[found.end() :]
+        start = end = found.end()
+        head, tail = xml[: found.start()], xml[found.end() :]
         open_tag, close_tag = found.group(0)[:-2] + b">", b"</" + prefix + b"sheetData>"
     else:
-        end = xml.index(b"</" + prefix + b"sheetData>", found.end())
-        head, body, tail = xml[: found.start()], xml[found.end() : end], xml[end + len(prefix) + 12 :]
+        start, end = found.end(), xml.index(b"</" + prefix + b"sheetData>", found.end())
+        head, tail = xml[: found.start()], xml[end + len(prefix) + 12 :]
         open_tag, close_tag = found.group(0), b"</" + prefix + b"sheetData>"
-    body = _patch_rows(body, prefix, patch, label)
+    if not patch.cells and not patch.drop_columns:
+        body = xml[start:end]
+    else:
+        closing = b"</" + prefix + b"row>"
+        numbers = re.compile(rb"<" + prefix + rb'row\b[^>]*?\br="(\d+)"').findall(xml, start, end)
+        pieces = xml[start:end].split(closing)
+        del xml  # the part's bytes go: only the rows' pieces are kept
+        body = _patch_rows(pieces, numbers, prefix, patch, label)
     before = sheet_features(head + tail, MARK)
     head = _patch_dimension(head, patch.last_column)
     head = _patch_cols(head, prefix, patch.widths)
@@ -139,39 +151,41 @@ def patch_sheet(xml: bytes, patch: SheetPatch, label: str) -> list[bytes]:
     return [head, open_tag, body, close_tag, tail]
 
 
-def _patch_rows(body: bytes, prefix: bytes, patch: SheetPatch, label: str) -> bytes:
+def _patch_rows(
+    pieces: list[bytes], numbers: list[bytes], prefix: bytes, patch: SheetPatch, label: str
+) -> bytes:
     """Append computed cells and drop an earlier run's, row by row, without parsing the rest.
 
-    The body is split at each ``</row>`` (fast, in C); the row's start tag is the last
-    ``<row`` of each piece, as cell text is always escaped. When every row has its start tag
-    with a reference and no earlier computed cells are to be dropped (a first run), the row
-    numbers are found in one pass and each row needs only a look at its last cell.
+    ``pieces`` are the sheet's rows split at each ``</row>`` (fast, in C); the row's start tag is
+    the last ``<row`` of each piece, as cell text is always escaped; ``numbers`` the rows'
+    ``r`` in order. When every row has its start tag with a reference and no earlier computed
+    cells are to be dropped (a first run), each row needs only a look at its last cell. The
+    list is emptied once joined (its pieces are freed).
     """
-    if not patch.cells and not patch.drop_columns:
-        return body
     closing = b"</" + prefix + b"row>"
-    numbers = re.compile(rb"<" + prefix + rb'row\b[^>]*?\br="(\d+)"').findall(body)
-    pieces = body.split(closing)
-    del body
     cells_xml = _CellsXml(prefix)
-    if not patch.drop_columns and len(numbers) == len(pieces) - 1:  # no self-closing rows
-        cell_open, search, get = b"<" + prefix + b"c ", _REF.search, patch.cells.get
-        rows = list(map(int, numbers))
-        for n, row in enumerate(rows):
-            cells = get(row)
-            if not cells:
-                continue
-            piece = pieces[n]
-            last = search(piece, max(piece.rfind(cell_open), 0))
-            if last is None or _before(last.group(1), cells[0][0], cells_xml):
-                pieces[n] = piece + cells_xml.joined(row, cells)
-            else:
-                added = cells_xml(row, cells)
-                pieces[n] = _insert_cells(piece + closing, prefix, closing, added)[: -len(closing)]
-        if not set(patch.cells) <= set(rows):
-            raise InputError("unreadable", label, detail="rows without references (r) are not supported")
-        return closing.join(pieces)
-    return _patch_rows_slow(pieces, prefix, patch, label, cells_xml)
+    if patch.drop_columns or len(numbers) != len(pieces) - 1:  # self-closing rows, or a rerun
+        body = _patch_rows_slow(pieces, prefix, patch, label, cells_xml)
+        pieces.clear()
+        return body
+    cell_open, search, get = b"<" + prefix + b"c ", _REF.search, patch.cells.get
+    rows = list(map(int, numbers))
+    for n, row in enumerate(rows):
+        cells = get(row)
+        if not cells:
+            continue
+        piece = pieces[n]
+        last = search(piece, max(piece.rfind(cell_open), 0))
+        if last is None or _before(last.group(1), cells[0][0], cells_xml):
+            pieces[n] = piece + cells_xml.joined(row, cells)
+        else:
+            added = cells_xml(row, cells)
+            pieces[n] = _insert_cells(piece + closing, prefix, closing, added)[: -len(closing)]
+    if not set(patch.cells) <= set(rows):
+        raise InputError("unreadable", label, detail="rows without references (r) are not supported")
+    body = closing.join(pieces)
+    pieces.clear()
+    return body
 
 
 def _before(letters: bytes, col: int, cells_xml: _CellsXml) -> bool:

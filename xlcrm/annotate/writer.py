@@ -372,7 +372,7 @@ def issue_row(d: Diagnostic) -> list[Any]:
 
 
 def _patched(package: Package, part: str, patch: SheetPatch, label: str) -> list[bytes]:
-    return patch_sheet(package.original(part), patch, label)
+    return patch_sheet(partial(package.original, part), patch, label)
 
 
 WRAPPED = frozenset({"等级依据"})  # computed columns of long text: they wrap within their width
