@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+import python_calamine
 
 import xlcrm.reader
 from tests.ooxml import IMAGE, MAIN, package, sheet_xml, with_corrupt_image, with_image
@@ -368,6 +370,37 @@ def test_a_large_sheet_shares_its_repeated_texts_and_reads_the_same_values(
                     assert value is first[value]
                     repeated += 1
     assert repeated  # a 是, a 否, an empty cell's "" …
+
+
+def test_texts_are_shared_only_where_reading_row_by_row_pays() -> None:
+    """Large grids only; not one far below the sheet's top (iter_rows makes every row above it)."""
+    from xlcrm.reader import SHARED_TEXT_CELLS, _worth_sharing
+
+    wide = 16_384
+    rows = SHARED_TEXT_CELLS // wide + 1
+    assert _worth_sharing((0, 0), rows, wide)
+    assert _worth_sharing((2 * rows, 0), rows, wide)  # a split sheet's second half starts ~one height down
+    assert not _worth_sharing((2 * rows + 1, 0), rows, wide)
+    assert not _worth_sharing((1_000_000, 0), rows, wide)  # 16 billion blanks before the first row
+    assert not _worth_sharing((0, 0), rows - 1, wide)  # small
+    assert not _worth_sharing(None, 0, 0)  # empty
+
+
+def test_a_large_grid_far_down_a_wide_sheet_reads_as_to_python(tmp_path: Path) -> None:
+    """31 rows × 16,384 columns from row 20,000: python-calamine's own values, read at once."""
+    from xlcrm.diagnostics import column_letter
+
+    cells = "".join(
+        f'<row r="{r}">{_text(f"A{r}", "是")}{_text(f"{column_letter(8000)}{r}", f"客户{r}")}'
+        f'<c r="{column_letter(16_383)}{r}"><v>1</v></c></row>'
+        for r in range(20_000, 20_031)
+    )
+    path = package(tmp_path / "far.xlsx", {"客户档案": sheet_xml(cells)})
+    sheets = list(read_sheets(open_source(path, path.name, LIMITS), LIMITS))
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    expected = book.get_sheet_by_name("客户档案").to_python()
+    assert _typed(sheets) == _typed([(0, replace(sheets[0][1], rows=expected))])
+    assert (sheets[0][1].first_row, len(sheets[0][1].rows), len(sheets[0][1].rows[0])) == (19_999, 31, 16_384)
 
 
 def test_a_dominant_sheet_is_split_and_check_finds_the_same(

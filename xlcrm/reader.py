@@ -293,11 +293,12 @@ def _values(sheet: python_calamine.CalamineSheet) -> list[list[Any]]:
     number, a date or a boolean never equals a text, so every value keeps its type (1, 1.0 and
     True would be one key).
     """
-    if sheet.start is None or sheet.height * sheet.width < SHARED_TEXT_CELLS:
+    start = sheet.start
+    if start is None or not _worth_sharing(start, sheet.height, sheet.width):
         return sheet.to_python()  # type: ignore[no-any-return]
     with _CONVERTING:  # one sheet (or half) at a time: the other's grid waits, ~0.1–0.3 GB less
         # iter_rows starts at the sheet's first row, to_python at its first used one
-        rows = islice(sheet.iter_rows(), sheet.start[0], None)
+        rows = islice(sheet.iter_rows(), start[0], None)
         first = list(islice(rows, SHARED_TEXT_SAMPLE))
         texts: dict[Any, Any] = {v: v for row in first for v in row if v.__class__ is str}
         shared = texts.get
@@ -309,6 +310,17 @@ def _values(sheet: python_calamine.CalamineSheet) -> list[list[Any]]:
 
 
 _CONVERTING = threading.Lock()
+
+
+def _worth_sharing(start: tuple[int, int] | None, height: int, width: int) -> bool:
+    """Whether a sheet's grid is converted row by row with its texts shared (``_values``).
+
+    Only a large grid gains. ``iter_rows`` also makes a row of ``width`` blanks for every
+    empty row above the used area: a few rows at row 1,000,000 of a 16,384-column sheet would
+    be 16 billion blanks (minutes) — a grid starting further down than twice its height is
+    converted whole (the second half of a split sheet starts about one height down).
+    """
+    return start is not None and height * width >= SHARED_TEXT_CELLS and start[0] <= 2 * height
 
 
 def scan_workbook(
