@@ -324,6 +324,18 @@ def test_text_marks_waived_findings_in_the_language_asked(sample: Path) -> None:
     assert out.count(f" ({word['en']})") == len(WAIVED) and "（" + word["en"] not in out
 
 
+def test_html_marks_waived_findings_in_the_language_asked(sample: Path) -> None:
+    """As the text output: Chinese brackets in Chinese, plain ones in English (the department's source too)."""
+    from xlcrm.registry import phrases
+
+    word = phrases()["waived"]
+    _, out, _ = run("check", str(sample), "--format", "html")
+    assert out.count(f"（{word['zh']}）") == len(WAIVED) and "（依据 " in out
+    _, out, _ = run("check", str(sample), "--format", "html", "--lang", "en")
+    assert out.count(f"({word['en']})") == len(WAIVED) and "(from " in out
+    assert "（" + word["en"] not in out and "（from " not in out
+
+
 def test_rules_explains_placeholders_and_columns() -> None:
     result = CliRunner().invoke(cli, ["rules", "C304"])
     assert "{missing} = 缺少的审批" in result.stdout
