@@ -410,3 +410,25 @@ def test_a_submission_without_the_other_forms_has_no_such_statistics(tmp_path: P
     assert "VIP客户" in items and "基准日期" in items
     assert not [i for i in items if str(i).startswith("其他表单统计")]
     assert not [i for i in items if str(i).startswith(("投诉", "费用报销", "回访", "大客户优惠", "收益计划"))]
+
+
+def test_a_workbook_with_prefixed_sheets_is_processed_as_the_plain_one(tmp_path: Path) -> None:
+    """Worksheets spelled with an ``x:`` prefix (the OpenXML SDK's way): ``</x:c>`` is the
+    sheet's own prefix, not another, so the sheets are patched, and to the same values."""
+    import re
+
+    from tests.ooxml import MAIN, rewrite
+
+    def prefixed(name: str, data: bytes) -> tuple[str, bytes]:
+        if not re.fullmatch(r"xl/worksheets/sheet\d+\.xml", name):
+            return name, data
+        data = data.replace(f'xmlns="{MAIN}"'.encode(), f'xmlns:x="{MAIN}"'.encode())
+        return name, re.sub(rb"<(/?)([A-Za-z]+)(?=[\s>/])", rb"<\1x:\2", data)
+
+    plain = write_sample(tmp_path / "plain.xlsx")
+    source = rewrite(plain, tmp_path / "prefixed.xlsx", prefixed)
+    assert b"</x:c>" in zipfile.ZipFile(source).read("xl/worksheets/sheet1.xml")
+    ours, theirs = process(source, tmp_path / "a.xlsx"), process(plain, tmp_path / "b.xlsx")
+    got, expected = values(ours), values(theirs)
+    assert got.pop("汇总") != expected.pop("汇总")  # its file name
+    assert got == expected

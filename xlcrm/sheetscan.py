@@ -178,7 +178,7 @@ def _foreign(prefix: bytes) -> re.Pattern[bytes]:
     if not prefix:
         return re.compile(rb":c" + _DELIMITERS)
     name = re.escape(prefix[:-1])
-    return re.compile(rb"<c" + _DELIMITERS + rb"|(?<!<" + name + rb"):c" + _DELIMITERS)
+    return re.compile(rb"<c" + _DELIMITERS + rb"|(?<!<" + name + rb")(?<!</" + name + rb"):c" + _DELIMITERS)
 
 
 @cache
