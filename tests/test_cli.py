@@ -336,6 +336,19 @@ def test_html_marks_waived_findings_in_the_language_asked(sample: Path) -> None:
     assert "（" + word["en"] not in out and "（from " not in out
 
 
+def test_html_names_the_rule_families_in_the_language_asked(sample: Path) -> None:
+    """The overview table and chart of check's HTML: 格式/准入 … in Chinese, Format/Admission … in English."""
+    from xlcrm.batch.report import FAMILIES
+
+    _, chinese, _ = run("check", str(sample), "--format", "html")
+    _, english, _ = run("check", str(sample), "--format", "html", "--lang", "en")
+    for family in ("S", "A", "C"):
+        zh, en = FAMILIES[family]
+        assert f"<td>{zh}</td>" in chinese and f"{family} {zh}" in chinese
+        assert f"<td>{en}</td>" in english and f"{family} {en}" in english
+        assert f"<td>{zh}</td>" not in english
+
+
 def test_rules_explains_placeholders_and_columns() -> None:
     result = CliRunner().invoke(cli, ["rules", "C304"])
     assert "{missing} = 缺少的审批" in result.stdout

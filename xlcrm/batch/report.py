@@ -23,10 +23,13 @@ from xlcrm.batch.past import Past
 from xlcrm.registry import rules
 
 TOP = 5  # departments with the most errors in 总览
-FAMILY_NAMES = {
-    "S": "格式", "A": "准入", "T": "等级", "C": "信用", "B": "黑名单", "X": "豁免",
-    "P": "投诉", "E": "费用", "V": "回访", "R": "收益", "K": "优惠", "D": "跨部门",
+FAMILIES = {  # a code's first letter: its family's name in Chinese and in English
+    "S": ("格式", "Format"), "A": ("准入", "Admission"), "T": ("等级", "Tiers"),
+    "C": ("信用", "Credit"), "B": ("黑名单", "Blacklist"), "X": ("豁免", "Waivers"),
+    "P": ("投诉", "Complaints"), "E": ("费用", "Expenses"), "V": ("回访", "Visits"),
+    "R": ("收益", "Revenue"), "K": ("优惠", "Discounts"), "D": ("跨部门", "Cross-department"),
 }  # fmt: skip
+FAMILY_NAMES = {family: zh for family, (zh, _) in FAMILIES.items()}  # the company reports are Chinese
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ _ENV = Environment(
 
 def render(result: Result, lang: Lang = "zh", *, masked: bool = True) -> str:
     """The report as one HTML document."""
-    from xlcrm.batch.report import FAMILY_NAMES
+    from xlcrm.batch.report import FAMILIES
 
     shown = mask_text if masked else str
     groups = [
@@ -71,8 +71,8 @@ def render(result: Result, lang: Lang = "zh", *, masked: bool = True) -> str:
         (family_of(d.code), "waived" if d.waived else d.severity) for d in result.diagnostics
     )
     families = [
-        (f, FAMILY_NAMES[f], tally[(f, "error")], tally[(f, "warning")], tally[(f, "waived")])
-        for f in FAMILY_NAMES
+        (f, names[0 if lang == "zh" else 1], tally[(f, "error")], tally[(f, "warning")], tally[(f, "waived")])
+        for f, names in FAMILIES.items()
         if any(k[0] == f for k in tally)
     ]
     chart = (
