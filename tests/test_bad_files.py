@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -427,3 +428,52 @@ def test_a_chunk_boundary_never_splits_a_cell_from_its_value(monkeypatch: pytest
     for size in range(16, 129, 8):  # a cut between </f> and <v> happens at some of these
         monkeypatch.setattr(preflight, "CHUNK", size)
         assert all(scan_sheet(source, sheet, limits).errors == {} for sheet in source.sheet_parts), size
+
+
+def _gbk_named(folder: Path, name: str) -> Path:
+    """A path whose name holds ``name``'s GBK bytes, as a zip made on a Chinese Windows leaves it."""
+    raw = os.fsencode(folder) + b"/" + name.encode("gbk")
+    try:
+        with open(raw, "wb"):
+            pass
+    except OSError:  # a file system that takes only UTF-8 names (macOS)
+        pytest.skip("this file system refuses names that are not UTF-8")
+    return Path(os.fsdecode(raw))
+
+
+def _strict_terminal(*args: str | Path) -> subprocess.CompletedProcess[bytes]:
+    """xlcrm in a child whose stdout and stderr are strict UTF-8, as in a UTF-8 locale."""
+    return subprocess.run(
+        [sys.executable, "-m", "xlcrm", *map(str, args), "--as-of", AS_OF.isoformat()],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8:strict", "XLCRM_LANG": "zh"},
+        check=False,
+    )
+
+
+def test_a_file_whose_name_is_not_utf8_is_checked_and_processed(tmp_path: Path) -> None:
+    """check reads it (python-calamine's from_path calls it "No such file") and names it as GBK
+    text on a strict UTF-8 terminal; process writes its copy under the same bytes."""
+    path = _gbk_named(tmp_path, "销售一部.xlsx")
+    write_case(path, {"客户档案": [{"客户编码": "C001", "联系电话": "123"}]})
+    done = _strict_terminal("check", path, "--format", "json", "--select", "S005")
+    assert (done.returncode, done.stderr) == (1, b"")
+    found = json.loads(done.stdout.decode("utf-8"))
+    assert found["summary"]["files"] == [str(tmp_path / "销售一部.xlsx")]
+    assert [(d["code"], d["cell"]) for d in found["diagnostics"]] == [("S005", "K2")]
+    done = _strict_terminal("process", path, "-o", f"{tmp_path / 'out'}/")
+    assert (done.returncode, done.stderr) == (1, b""), done.stderr.decode()
+    assert str(tmp_path / "out" / "销售一部.checked.xlsx") in done.stdout.decode("utf-8")
+    (copy,) = (tmp_path / "out").iterdir()
+    assert os.fsencode(copy.name) == "销售一部.checked.xlsx".encode("gbk")
+    assert "客户档案" in openpyxl.load_workbook(copy, read_only=True).sheetnames
+
+
+def test_names_show_their_gbk_bytes_as_text() -> None:
+    """Each part of a path with undecodable bytes reads as GB 18030; other parts stay as they are."""
+    from xlcrm.names import shown
+
+    gbk = os.fsdecode("销售一部".encode("gbk"))  # 一's two GBK bytes are valid UTF-8 (һ)
+    assert shown(f"月报/{gbk}/台账.xlsx") == "月报/销售一部/台账.xlsx"
+    assert shown(os.fsdecode(b"a\xffb.xlsx")) == "a\ufffdb.xlsx"  # not GB 18030 either
+    assert shown("销售二部/台账.xlsx") == "销售二部/台账.xlsx"

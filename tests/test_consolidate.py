@@ -8,6 +8,7 @@ process pool, a real Dask LocalCluster, a subprocess interrupted with SIGINT —
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -1127,3 +1128,34 @@ def test_merge_tags_each_row_with_its_submission_even_when_schemas_differ() -> N
     assert _merge(outcomes(pl.DataFrame({"customer_code": ["C1"], "extra": [1]})))["archive"][
         "extra"
     ].to_list() == [None, None, 1]
+
+
+def test_a_department_whose_names_are_not_utf8_is_consolidated_and_stored(tmp_path: Path) -> None:
+    """A folder and a file named in GBK bytes (a zip from a Chinese Windows): read through their
+    own bytes, shown and stored as their Chinese names, the department taken from the file."""
+    folder = tmp_path / "in"
+    raw = os.fsencode(folder) + b"/" + "四部".encode("gbk")
+    try:
+        os.makedirs(raw)
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    write_department(
+        Path(os.fsdecode(raw + b"/" + "销售四部.xlsx".encode("gbk"))), "销售四部", parameters=False
+    )
+    write_department(folder / "销售一部.xlsx", "销售一部")
+    store = tmp_path / "h.duckdb"
+    code, out, err = run(
+        str(folder), "--month", MONTH, "-o", str(tmp_path / "汇总.xlsx"), "--history", str(store), "--jobs", "0",
+        "--format", "json",
+    )  # fmt: skip
+    assert code in (0, 1), err
+    manifest = {m["file"]: m for m in json.loads(out)["manifest"]}
+    fourth = manifest[str(folder / "四部" / "销售四部.xlsx")]
+    assert (fourth["status"], fourth["department"], fourth["rows"]["archive"]) == ("checked", "销售四部", 13)
+    con = duckdb.connect(str(store), read_only=True)
+    stored = con.execute("SELECT DISTINCT department, file FROM customers ORDER BY 1").fetchall()
+    con.close()
+    assert ("销售四部", str(folder / "四部" / "销售四部.xlsx")) in stored
+    sheets = load_workbook(tmp_path / "汇总.xlsx", read_only=True)
+    files = {row[1] for row in sheets["清单"].iter_rows(values_only=True)}
+    assert str(folder / "四部" / "销售四部.xlsx") in files

@@ -16,6 +16,7 @@ import click
 
 from xlcrm import __version__, clizh
 from xlcrm.interrupts import SIGNALS, Late
+from xlcrm.names import guard_streams
 from xlcrm.normalize import INVALID, to_date
 from xlcrm.policy import AS_OF_RANGE, Policy
 from xlcrm.registry import Lang
@@ -724,6 +725,7 @@ def main() -> None:
     # A short-lived process holding millions of cell values: automatic cyclic collections
     # would walk them all, repeatedly, for garbage xlcrm hardly creates (~1 s per 100k rows).
     gc.disable()
+    guard_streams()
     for number in SIGNALS:
         signal.signal(number, _interrupt)
     try:

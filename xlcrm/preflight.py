@@ -90,7 +90,22 @@ class Source:
             return python_calamine.CalamineWorkbook.from_path(str(self.repacked))
         if self.data is not None:
             return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
-        return python_calamine.CalamineWorkbook.from_path(str(self.path))
+        return calamine_at(self.path)
+
+
+def calamine_at(path: Path) -> python_calamine.CalamineWorkbook:
+    """python-calamine on the file at ``path``, whatever bytes its name holds.
+
+    A name that is not UTF-8 (a GBK name from a zip made on Windows: Python holds its bytes as
+    surrogates) is "No such file" to python-calamine's ``from_path``: such a file is read
+    through an open handle (python-calamine reads it whole before returning).
+    """
+    try:
+        str(path).encode()
+    except UnicodeEncodeError:
+        with path.open("rb") as handle:
+            return python_calamine.CalamineWorkbook.from_filelike(handle)
+    return python_calamine.CalamineWorkbook.from_path(str(path))
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ from xlcrm.diagnostics import Diagnostic
 from xlcrm.engine import Result
 from xlcrm.errors import InputError
 from xlcrm.interrupts import held
+from xlcrm.preflight import calamine_at
 from xlcrm.sheetscan import EXCEL_COLS
 
 ISSUES, SUMMARY = "问题清单", "汇总"
@@ -94,7 +95,7 @@ def output_path(source: Path, out: Path | None, many: bool, folder: bool = False
 
 def fitted(stem: str, rest: str) -> str:
     """``stem + rest`` shortened (the stem, by characters) to fit a file name's 255 bytes."""
-    while len((stem + rest).encode()) > NAME_MAX and stem:
+    while len(os.fsencode(stem + rest)) > NAME_MAX and stem:  # a name's own bytes, UTF-8 or not
         stem = stem[:-1]
     return stem + rest
 
@@ -481,7 +482,7 @@ def _own_sheets(package: Package, headers: dict[str, tuple[tuple[str, ...], ...]
     book = (
         python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(package.data))
         if package.data is not None
-        else python_calamine.CalamineWorkbook.from_path(str(package.path))
+        else calamine_at(package.path)
     )
     own = []
     for name in book.sheet_names:

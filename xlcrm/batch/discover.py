@@ -20,6 +20,7 @@ from typing import Any
 
 from xlcrm.batch.order import natural_key
 from xlcrm.errors import InputError
+from xlcrm.names import shown
 from xlcrm.preflight import LEGACY_SUFFIXES, SUFFIXES, Limits, open_source
 from xlcrm.registry import Lang
 
@@ -53,7 +54,7 @@ class Found:
     """One file found: where, its bytes' digest, and whether it is already decided."""
 
     position: int
-    file: str  # the path as found (what every finding names)
+    file: str  # the path as found, as text every output holds (xlcrm.names): what findings name
     path: Path  # absolute
     size: int | None = None
     sha256: str | None = None
@@ -90,13 +91,13 @@ def discover(inputs: Iterable[Path], output: Path | None = None, password: str |
                 discovery.found.append(
                     Found(
                         len(discovery.found),
-                        str(given),
+                        shown(str(given)),
                         absolute,
-                        skipped=Reason("duplicate", str(given), (("other", seen[key].file),)),
+                        skipped=Reason("duplicate", shown(str(given)), (("other", seen[key].file),)),
                     )
                 )
             continue
-        found = Found(len(discovery.found), str(given), absolute)
+        found = Found(len(discovery.found), shown(str(given)), absolute)
         seen[key] = found
         discovery.found.append(found)
         found.skipped = _by_name(given, in_folder, key == own, password)
@@ -132,14 +133,14 @@ def _walk(inputs: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
 
 def _by_name(path: Path, in_folder: bool, is_output: bool, password: str | None = None) -> Reason | None:
     """What a file's name alone says (None: a worker must read it)."""
-    label = str(path)
+    label = shown(str(path))
     if path.name.startswith("~$"):
         return Reason("lock_file", label)
     if is_output and _company_workbook(path, password):
         return Reason("company_workbook", label)
     suffix = path.suffix.lower()
     if in_folder and suffix not in WORKBOOK_SUFFIXES:
-        return Reason("other_file", label, (("suffix", path.suffix or "—"),))
+        return Reason("other_file", label, (("suffix", shown(path.suffix) or "—"),))
     if path.stem.endswith(".checked") and suffix in SUFFIXES:
         return Reason("annotated_copy", label, (("why", "*.checked" + suffix),))
     return None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -118,8 +119,8 @@ def department_path(output: Path, department: str, taken: Collection[str] = ()) 
     compared without case) gets _2, _3, ….
     """
     safe = _UNSAFE.sub("_", department).strip(" .") or "_"
-    room = max(MAX_NAME - len(f"{output.stem}__99{output.suffix}".encode()), 24)
-    while len(safe.encode()) > room:
+    room = max(MAX_NAME - len(os.fsencode(f"{output.stem}__99{output.suffix}")), 24)
+    while len(os.fsencode(safe)) > room:  # a name's own bytes, UTF-8 or not
         safe = safe[:-1]
     safe = safe.rstrip(" .") or "_"
     name, number = f"{output.stem}_{safe}{output.suffix}", 1
