@@ -35,7 +35,17 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
 # What validating and the rules need (polars, pandera, every rule module): about 0.4 s of
 # imports, made while the first workbook is read (python-calamine parses without the GIL).
-_VALIDATION_MODULES = ("xlcrm.submission", "xlcrm.schema", "xlcrm.context", "xlcrm.waivers", "xlcrm.rules")
+# pandera imports its polars checks on the first validation, and with them hypothesis when it is
+# installed (~60 ms, a development install's): imported here, the first validation only
+# registers them.
+_VALIDATION_MODULES = (
+    "xlcrm.submission",
+    "xlcrm.schema",
+    "xlcrm.context",
+    "xlcrm.waivers",
+    "xlcrm.rules",
+    "pandera.backends.polars.builtin_checks",
+)
 
 
 @dataclass(frozen=True, slots=True)
