@@ -371,3 +371,14 @@ def test_a_blank_template_says_the_forms_hold_no_rows() -> None:
     assert code == 0 and "表单中没有任何数据行（0 个客户）" in out and "没有发现问题" not in out
     _, out, _ = run("check", str(template), "--format", "json")
     assert set(json.loads(out)["summary"]["rows"].values()) == {0}
+
+
+def test_json_text_is_compact_readable_and_takes_what_orjson_refuses() -> None:
+    """--format json's encoder: Chinese as itself, no NaN (invalid JSON); an integer past 64 bits
+    and a name's undecodable bytes still give the standard library's text, not an error."""
+    from xlcrm.render.json import dumps
+
+    assert dumps({"说明": "客户编码", "n": [1, 2.5, None]}) == '{"说明":"客户编码","n":[1,2.5,null]}'
+    assert json.loads(dumps({"x": float("nan")})) == {"x": None}
+    assert json.loads(dumps({"big": 2**70})) == {"big": 2**70}
+    assert dumps({"file": "a\udcffb"}) == json.dumps({"file": "a\udcffb"}, ensure_ascii=False)

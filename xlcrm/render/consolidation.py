@@ -8,7 +8,6 @@ every department is in the workbook and the JSON.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
@@ -22,6 +21,7 @@ from xlcrm.batch.outputs import KIND_ZH
 from xlcrm.batch.worker import DEPARTMENT_SOURCES, SHIPPED
 from xlcrm.forms import forms
 from xlcrm.registry import Lang, phrases
+from xlcrm.render.json import dumps
 from xlcrm.render.text import Line, _emit, _line
 
 _WORDS = {
@@ -160,7 +160,7 @@ def _jsonable(value: Any) -> Any:
 
 def render_json(done: Consolidation, lang: Lang = "zh") -> str:
     """The JSON text (compact, Chinese kept readable)."""
-    return json.dumps(to_json(done, lang), ensure_ascii=False)
+    return dumps(to_json(done, lang))
 
 
 def render_text(done: Consolidation, console: Console, lang: Lang = "zh") -> None:

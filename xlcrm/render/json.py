@@ -6,6 +6,8 @@ import json
 from collections import Counter
 from typing import Any
 
+import orjson
+
 from xlcrm.engine import Result
 from xlcrm.registry import Lang, phrases
 
@@ -30,5 +32,17 @@ def to_json(result: Result, lang: Lang = "zh") -> dict[str, Any]:
 
 
 def render(result: Result, lang: Lang = "zh") -> str:
-    """The JSON text: compact (the C encoder; indentation is 10× slower), Chinese kept readable."""
-    return json.dumps(to_json(result, lang), ensure_ascii=False)
+    """The JSON text (``dumps``)."""
+    return dumps(to_json(result, lang))
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, Chinese kept readable: orjson (~6× the standard library's encoder).
+
+    What orjson refuses — an integer past 64 bits, a file name's undecodable bytes (which
+    ``xlcrm.names`` shows on the way out) — goes through the standard library as before.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False)
