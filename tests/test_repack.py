@@ -441,6 +441,40 @@ def test_a_dominant_sheet_is_split_and_check_finds_the_same(
     assert {"S003", "S007"} <= {f["code"] for f in whole_findings}
 
 
+def test_a_second_half_that_cannot_be_written_leaves_the_copy_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two packages are written at once; when the second half's fails, the copy is written
+    again whole (not its first half alone), and the sheet reads as it does without a split."""
+    import xlcrm.repack
+
+    path = write_case(
+        tmp_path / "big.xlsx",
+        {"客户档案": [{"客户编码": f"K{i:07d}", "客户名称": f"客户{i}"} for i in range(600)]},
+        omit_sheets=("客户评价", "信用评定", "黑名单"),
+    )
+    direct, _ = _read(path, monkeypatch, copy=False)
+    real = xlcrm.repack._write
+
+    def failing(source: Source, limits: Limits, target: Path, split: Any) -> None:
+        if target.name == "half.xlsx":
+            raise OSError("no space left on device")
+        real(source, limits, target, split)
+
+    monkeypatch.setattr(xlcrm.repack, "_write", failing)
+    copied: list[bool] = []
+    real_repack = xlcrm.repack.repack
+
+    def watched(source: Source, limits: Limits) -> None:
+        real_repack(source, limits)
+        copied.append(source.repacked is not None and not source.halves)
+
+    monkeypatch.setattr(xlcrm.repack, "SPLIT_MIN", 0)
+    monkeypatch.setattr(xlcrm.reader, "repack", watched)
+    sheets = sorted(read_sheets(open_source(path, path.name, LIMITS), LIMITS), key=lambda s: s[0])
+    assert copied == [True] and sheets == direct and len(sheets[0][1].rows) == 601
+
+
 @pytest.mark.parametrize(
     ("body", "odd"),
     [

@@ -38,6 +38,7 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -304,19 +305,10 @@ def repack(source: Source, limits: Limits) -> None:
     if not any(spool.usable for spool in spools.values()):
         return
     target = next(iter(spools.values())).path.with_name("book.xlsx")
-    cuts: dict[str, tuple[int, int, bytes]] = {}
     split = _worth_splitting(source)
-    if split is not None:
-        name, cut = split
-        second = target.with_name("half.xlsx")
-        try:
-            _write(source, limits, second, {name: (cut, 2)})
-            cuts[name] = cut
-            source.halves[name] = second
-        except Exception:  # the split is only a speed-up
-            second.unlink(missing_ok=True)
     try:
-        _write(source, limits, target, {name: (cut, 1) for name, cut in cuts.items()})
+        if split is None or not _write_halves(source, limits, target, *split):
+            _write(source, limits, target, {})
     except Exception:  # a damaged or encrypted part only a writer reads, a full disk: read the input
         target.unlink(missing_ok=True)
         source.halves.clear()
@@ -325,6 +317,28 @@ def repack(source: Source, limits: Limits) -> None:
         for spool in spools.values():
             spool.path.unlink(missing_ok=True)
     source.repacked = target
+
+
+def _write_halves(
+    source: Source, limits: Limits, target: Path, name: str, cut: tuple[int, int, bytes]
+) -> bool:
+    """The copy with ``name``'s first half, and its second half's package, written at once.
+
+    Copying a spool is reading, CRC and writing, each without the GIL: the two packages take
+    about the time of one. False (the copy not written) when the second half could not be: the
+    split is only a speed-up, and the copy is then written whole.
+    """
+    second = target.with_name("half.xlsx")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        written = pool.submit(_write, source, limits, second, {name: (cut, 2)})
+        _write(source, limits, target, {name: (cut, 1)})
+        try:
+            written.result()
+        except Exception:
+            second.unlink(missing_ok=True)
+            return False
+    source.halves[name] = second
+    return True
 
 
 # The error values python-calamine reads; any other (#SPILL!, #CALC!, #FIELD!, #BLOCKED!,
