@@ -23,6 +23,15 @@ def older_than(
         yield form.at(code, index, column, **{value_name: day}, as_of=ctx.as_of, months=months)
 
 
+def names_customers(form: FormData) -> bool:
+    """Whether every sheet of ``form`` has its 客户编码 column, so each row names its customer.
+
+    A sheet without it is S001, reported once; "this customer has no row in ``form``" (T209,
+    C315, V103) would only follow from that and is not reported again (POLICY §5).
+    """
+    return all("customer_code" in table.columns for table in form.tables)
+
+
 def cell_key(form: FormData, index: int, *keys: str) -> str:
     """Where a finding about frame row ``index`` goes: the first of ``keys`` its sheet has.
 

@@ -16,7 +16,7 @@ from xlcrm.context import INDEX, Context, Row
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.forms import IS_ADMITTED
 from xlcrm.registry import rule
-from xlcrm.rules.common import older_than
+from xlcrm.rules.common import names_customers, older_than
 from xlcrm.submission import TABLE, FormData
 
 GRANTS = ("临时", "长期")
@@ -194,8 +194,8 @@ def survey_stale(ctx: Context) -> Iterator[Diagnostic]:
 def never_rated(ctx: Context) -> Iterator[Diagnostic]:
     """C315: an admitted customer without a 信用评定 row, when the submission has that sheet."""
     found, credit = ctx.indexed("archive"), ctx.form("credit")
-    if found is None or credit is None:
-        return  # without the sheet, S009 reports it once
+    if found is None or credit is None or not names_customers(credit):
+        return  # without the sheet (S009) or its 客户编码 column (S001), reported once
     archive, frame = found
     rated = credit.frame["customer_code"].drop_nulls().unique().implode()
     missing = frame.filter(

@@ -19,6 +19,7 @@ from xlcrm.forms import IS_ADMITTED, is_admitted
 from xlcrm.phrase import Candidate
 from xlcrm.registry import rule
 from xlcrm.rules.blacklist import blacklist_match
+from xlcrm.rules.common import names_customers
 from xlcrm.submission import FormData
 
 
@@ -233,8 +234,8 @@ def total_mismatch(ctx: Context) -> Iterator[Diagnostic]:
 def never_evaluated(ctx: Context) -> Iterator[Diagnostic]:
     """T209: an admitted customer with no 客户评价 row."""
     found, evaluation = ctx.indexed("archive"), ctx.form("evaluation")
-    if found is None or evaluation is None:
-        return  # without the sheet, S009 reports it once
+    if found is None or evaluation is None or not names_customers(evaluation):
+        return  # without the sheet (S009) or its 客户编码 column (S001), reported once
     archive, frame = found
     evaluated = evaluation.frame["customer_code"].drop_nulls().unique().implode()
     months = int(ctx.policy["deadlines.review_months"])

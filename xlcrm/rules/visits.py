@@ -17,7 +17,7 @@ from xlcrm.compute import Phrase
 from xlcrm.context import INDEX, Context
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.registry import rule
-from xlcrm.rules.common import cell_key
+from xlcrm.rules.common import cell_key, names_customers
 from xlcrm.submission import FormData
 
 KEY_ACCOUNT = "重点客户"
@@ -84,8 +84,9 @@ def report_not_reviewed(ctx: Context) -> Iterator[Diagnostic]:
 @rule("V103")
 def key_account_not_visited(ctx: Context) -> Iterator[Diagnostic]:
     """V103: a 重点客户 without a visit in the last N days (where there is a 回访记录 sheet)."""
-    if (found := key_accounts(ctx)) is None:
-        return
+    visits = ctx.form("visits")
+    if visits is None or not names_customers(visits) or (found := key_accounts(ctx)) is None:
+        return  # without its 客户编码 column (S001) no visit names its customer
     archive, accounts, since = found
     days = int(ctx.policy["visits.key_account_days"])
     for index, last in accounts.filter(~pl.col(VISITED)).select(INDEX, LAST).iter_rows():
