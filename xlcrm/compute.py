@@ -56,14 +56,14 @@ class TierResult:
 
     tier: str
     total: float
-    holds: dict[str, tuple[bool, ...]]
+    holds: dict[str, tuple[bool | None, ...]]  # None: unknown (a scale fact could not be read)
     archive: dict[str, Any] = field(repr=False)
     evaluation: dict[str, Any] = field(repr=False)
     policy: Policy = field(repr=False)
 
     def failed(self, tier: str) -> tuple[Phrase, ...]:
-        """The conditions of ``tier`` that do not hold."""
-        return tuple(self._phrase(tier, i) for i, ok in enumerate(self.holds[tier]) if not ok)
+        """The conditions of ``tier`` that do not hold (not those unknown: an unreadable fact)."""
+        return tuple(self._phrase(tier, i) for i, ok in enumerate(self.holds[tier]) if ok is False)
 
     def met(self, tier: str) -> tuple[Phrase, ...]:
         """The conditions of ``tier`` that hold."""
@@ -75,7 +75,7 @@ class TierResult:
         if index == 0:
             return _total_phrase(self.total, self.policy[f"tiers.{prefix}_min_total"])
         if index == 1:
-            return _scale_phrase(self.archive, self.policy, prefix, self.holds[tier][1])
+            return _scale_phrase(self.archive, self.policy, prefix, self.holds[tier][1] is True)
         if index == 2:
             return _late_phrase(evaluation["late_payments"], evaluation["overdue_pickups"])
         if index == 3:
@@ -130,25 +130,40 @@ def _scale_phrase(archive: dict[str, Any], policy: Policy, prefix: str, ok: bool
 
 
 TIER_COLUMNS = ("tier", "total", *(f"vip_{i}" for i in range(5)), *(f"preferred_{i}" for i in range(5)))
+# The 客户档案 facts of the scale condition. A blank one meets no condition; one whose cell
+# could not be read (S003–S006, S010) is unknown, and so may be the condition (POLICY §5).
+SCALE_FACTS = ("annual_business", "customer_type", "beds", "hospital_level")
+
+
+def invalid_flag(key: str) -> str:
+    """The column ``tier_exprs`` reads to know that a row's ``key`` cell could not be read."""
+    return f"__invalid_{key}"
 
 
 def tier_exprs(policy: Policy) -> list[pl.Expr]:
     """The computed tier and each condition's outcome (POLICY §2).
 
-    Over 客户档案 rows joined with each customer's latest 客户评价: the highest tier whose
-    conditions all hold, else 合格类客户; null where a score, the late counts, the intent or
-    the problems are blank.
+    Over 客户档案 rows joined with each customer's latest 客户评价 (and, per ``SCALE_FACTS``,
+    ``invalid_flag`` columns): the highest tier whose conditions all hold, else 合格类客户; null
+    where a score, the late counts, the intent or the problems are blank, or where the tier
+    depends on a scale fact that could not be read.
     """
     levels = forms()["archive"].column("hospital_level").allowed
     rank = pl.col("hospital_level").replace_strict(list(levels), list(range(len(levels))), default=None)
 
+    def fact(condition: pl.Expr, key: str) -> pl.Expr:
+        """Blank fails the condition; a cell that could not be read leaves it unknown (null)."""
+        return pl.when(pl.col(invalid_flag(key))).then(None).otherwise(condition.fill_null(False))
+
     def scale(prefix: str) -> pl.Expr:
         required = hospital_rank(policy[f"tiers.{prefix}_min_hospital_level"])
-        by_rank = (rank <= required).fill_null(False) if required is not None else pl.lit(False)
-        beds = (pl.col("beds") >= policy[f"tiers.{prefix}_min_beds"]).fill_null(False)
-        medical = (pl.col("customer_type") == MEDICAL).fill_null(False)
-        business = (pl.col("annual_business") >= policy[f"tiers.{prefix}_min_business"]).fill_null(False)
-        ok: pl.Expr = business | (medical & (beds | by_rank))
+        by_rank = fact(rank <= required, "hospital_level") if required is not None else pl.lit(False)
+        beds = fact(pl.col("beds") >= policy[f"tiers.{prefix}_min_beds"], "beds")
+        medical = fact(pl.col("customer_type") == MEDICAL, "customer_type")
+        business = fact(
+            pl.col("annual_business") >= policy[f"tiers.{prefix}_min_business"], "annual_business"
+        )
+        ok: pl.Expr = business | (medical & (beds | by_rank))  # Kleene logic: null where unknown
         return ok
 
     total = pl.sum_horizontal(SCORE_KEYS).cast(pl.Float64)
@@ -172,12 +187,15 @@ def tier_exprs(policy: Policy) -> list[pl.Expr]:
     ]
     needed = (*SCORE_KEYS, "late_payments", "overdue_pickups", "long_term_intent", "problems")
     unknown = pl.any_horizontal([pl.col(k).is_null() for k in needed])
+    is_vip, is_preferred = pl.all_horizontal(vip), pl.all_horizontal(preferred)  # null: unknown
     tier = (
-        pl.when(unknown)
+        pl.when(unknown | is_vip.is_null())
         .then(pl.lit(None, dtype=pl.Utf8))
-        .when(pl.all_horizontal(vip))
+        .when(is_vip)
         .then(pl.lit(VIP))
-        .when(pl.all_horizontal(preferred))
+        .when(is_preferred.is_null())
+        .then(pl.lit(None, dtype=pl.Utf8))
+        .when(is_preferred)
         .then(pl.lit(PREFERRED))
         .otherwise(pl.lit(QUALIFIED))
     )

@@ -16,10 +16,12 @@ import polars as pl
 
 from xlcrm.compute import (
     GRADE_COLUMNS,
+    SCALE_FACTS,
     TIER_COLUMNS,
     GradeResult,
     TierResult,
     grade_exprs,
+    invalid_flag,
     tier_exprs,
     tier_result,
 )
@@ -96,7 +98,9 @@ class Context:
                 .drop(INDEX)
             )
             facts = archive.frame.select(
-                "customer_code", "annual_business", "customer_type", "beds", "hospital_level"
+                "customer_code",
+                *SCALE_FACTS,
+                *(archive.invalid(key).alias(invalid_flag(key)) for key in SCALE_FACTS),
             )
             joined = facts.join(
                 latest.drop(set(facts.columns) - {"customer_code"}, strict=False),

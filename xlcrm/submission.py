@@ -182,14 +182,17 @@ class FormData:
         for table, position, key in self.unusable:
             by_key.setdefault(key, []).append((table, position))
         for key, cells in by_key.items():
-            bad = pl.DataFrame(
-                {TABLE: [t for t, _ in cells], POSITION: [p for _, p in cells]},
-                schema={TABLE: pl.Int32, POSITION: pl.Int32},
-            )
-            mask = pl.struct(TABLE, POSITION).is_in(
-                bad.select(pl.struct(TABLE, POSITION)).to_series().implode()
-            )
+            mask = _at_cells(cells)
             self.frame = self.frame.with_columns(pl.when(mask).then(None).otherwise(pl.col(key)).alias(key))
+
+    def invalid(self, key: str) -> pl.Expr:
+        """Whether a row's ``key`` cell held a value the rules cannot use (S003–S006, S010).
+
+        Such a cell reads blank in the frame, like a cell left blank; a rule for which blank has
+        a meaning of its own (a blank 床位数 meets no scale condition) tells them apart with this.
+        """
+        cells = sorted({(t, p) for t, p, k in (*self.unusable, *self.unreadable) if k == key})
+        return _at_cells(cells) if cells else pl.lit(False)
 
     def present(self, table: int) -> set[str]:
         """The declared columns the given table has."""
@@ -255,6 +258,15 @@ class FormData:
         if places is None or places[0] is not self.frame:  # the frame may have been replaced since
             places = self._places = (self.frame, self.frame[TABLE].to_list(), self.frame[POSITION].to_list())
         return self.diagnostic(code, places[1][index], places[2][index], key, **args)
+
+
+def _at_cells(cells: Sequence[tuple[int, int]]) -> pl.Expr:
+    """Whether a frame row is one of ``cells`` (table, position)."""
+    bad = pl.DataFrame(
+        {TABLE: [t for t, _ in cells], POSITION: [p for _, p in cells]},
+        schema={TABLE: pl.Int32, POSITION: pl.Int32},
+    )
+    return pl.struct(TABLE, POSITION).is_in(bad.select(pl.struct(TABLE, POSITION)).to_series().implode())
 
 
 @dataclass(slots=True)
