@@ -210,3 +210,19 @@ def test_the_other_forms_never_raise_on_any_cell_content(
         for value in frame[column.key].to_list():
             if value is not None and column.type in ("number", "date", "datetime", "rate", "bool"):
                 assert convert(value) == value, (column.key, value)
+
+
+def test_a_notes_sheet_named_after_a_form_beside_that_form_is_not_recognised(tmp_path: Path) -> None:
+    """客户档案填写说明 (free text) beside a 客户档案 with its header: S009 for the notes, and the
+    workbook is checked; alone, a header-less sheet so named still makes it unusable (above)."""
+    path = write_case(
+        tmp_path / "notes.xlsx",
+        {"客户档案": [{"客户编码": "C001"}]},
+        extra_sheets={"客户档案填写说明": [["请按模板填写，每个客户一行。"], ["联系电话填手机号。"]]},
+    )
+    scan = scan_workbook(path)
+    assert [t.form.key for t in scan.tables] == ["archive", "evaluation", "credit", "blacklist"]
+    assert scan.unrecognised == ["客户档案填写说明"]
+    result = check([path], Options(as_of=AS_OF))
+    assert result.problems == []
+    assert [d.sheet for d in result.diagnostics if d.code == "S009"] == ["客户档案填写说明"]

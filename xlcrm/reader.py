@@ -349,22 +349,32 @@ def scan_sheets(
 ) -> WorkbookScan:
     """Find the forms in sheets already read (from a file, or from a live workbook in Excel).
 
-    ``sheets`` are (position, sheet) in any order; the scan lists them in position order.
+    ``sheets`` are (position, sheet) in any order; the scan lists them in position order. A
+    sheet named as a form but without a header row makes the workbook unusable, unless another
+    of its sheets holds that form: then it is a sheet of notes (客户档案填写说明), not recognised.
     """
     found, filled = {}, False
     for index, sheet in sheets:
         found[index] = _scan_sheet(sheet, label, prepare)
         filled = filled or any(v not in ("", None) for row in sheet.rows for v in row)
     scan = WorkbookScan(label, [], [])
+    headless: list[tuple[str, InputError]] = []
     for index in sorted(found):  # workbook order, whatever order the sheets were parsed in
         name, result = found[index]
         scan.sheets.append(name)
         if isinstance(result, InputError):
-            raise result
-        if isinstance(result, Table):
+            headless.append((name, result))
+        elif isinstance(result, Table):
             scan.tables.append(result)
         elif result:
             scan.unrecognised.append(name)
+    held = {table.form.key for table in scan.tables}
+    for name, problem in headless:
+        form = form_by_name(name)
+        if form is None or form.key not in held:
+            raise problem
+        scan.unrecognised.append(name)
+    scan.unrecognised.sort(key=scan.sheets.index)
     if not scan.tables:
         raise InputError("no_form" if filled else "empty_workbook", label)
     return scan
