@@ -293,3 +293,27 @@ def test_a_cached_hash_never_travels_to_another_process() -> None:
 
     pickled = python(_PICKLE_IN_ONE_PROCESS, "1")
     assert python(_UNPICKLE_IN_ANOTHER, "2", pickled).strip() == b"found"
+
+
+def test_a_decided_grade_and_tier_give_only_the_conditions_that_failed(tmp_path: Path) -> None:
+    """A blank condition is unknown: where another fails, the B grade (合格 tier) is stated by the
+    failing one alone, never by the blank one taken as failed."""
+    path = write_case(
+        tmp_path / "blank.xlsx",
+        {
+            "客户档案": [{"客户类型": "医疗机构", "医院等级": "三级甲等", "客户等级": "VIP客户"}, *[{}] * 7],
+            "客户评价": [{"客户编码": "C001", "业务合作量得分": None, "滞期付款次数": 2}],
+            "信用评定": [
+                {"近两年经营状况": "一般", "资金实力": "雄厚", "守法经营信守承诺": None, "信用等级": "A"}
+            ],
+        },
+    )
+    code, out, _ = run("check", str(path), "--format", "json", "--select", "C301,T201")
+    found = {d["code"]: d["values"] for d in json.loads(out)["diagnostics"]}
+    assert code == 1 and set(found) == {"C301", "T201"}
+    assert (found["C301"]["computed"], found["C301"]["why"]) == (
+        "B",
+        [{"zh": "近两年经营状况一般", "en": "operations 一般"}],
+    )
+    assert found["T201"]["computed"] == "合格类客户"
+    assert [p["zh"] for p in found["T201"]["why"]] == ["滞期付款 2 次、逾期未提货 0 次"]

@@ -129,6 +129,7 @@ def _scale_phrase(archive: dict[str, Any], policy: Policy, prefix: str, ok: bool
     )
 
 
+EVALUATED = "__evaluated"  # set on a 客户档案 row joined with an evaluation (tier_exprs)
 TIER_COLUMNS = ("tier", "total", *(f"vip_{i}" for i in range(5)), *(f"preferred_{i}" for i in range(5)))
 # The 客户档案 facts of the scale condition. A blank one meets no condition; one whose cell
 # could not be read (S003–S006, S010) is unknown, and so may be the condition (POLICY §5).
@@ -143,10 +144,12 @@ def invalid_flag(key: str) -> str:
 def tier_exprs(policy: Policy) -> list[pl.Expr]:
     """The computed tier and each condition's outcome (POLICY §2).
 
-    Over 客户档案 rows joined with each customer's latest 客户评价 (and, per ``SCALE_FACTS``,
-    ``invalid_flag`` columns): the highest tier whose conditions all hold, else 合格类客户; null
-    where a score, the late counts, the intent or the problems are blank, or where the tier
-    depends on a scale fact that could not be read.
+    Over 客户档案 rows joined with each customer's latest 客户评价 (``EVALUATED`` marks a row
+    that has one; per ``SCALE_FACTS``, ``invalid_flag`` columns): the highest tier whose
+    conditions all hold, else 合格类客户. A condition on a blank evaluation cell (a score: the
+    total, the late counts, the intent, the problems) or on a scale fact that could not be read
+    is unknown, and the tier is null only where it depends on one (Kleene logic: a condition
+    that fails decides); null, too, without an evaluation.
     """
     levels = forms()["archive"].column("hospital_level").allowed
     rank = pl.col("hospital_level").replace_strict(list(levels), list(range(len(levels))), default=None)
@@ -166,7 +169,8 @@ def tier_exprs(policy: Policy) -> list[pl.Expr]:
         ok: pl.Expr = business | (medical & (beds | by_rank))  # Kleene logic: null where unknown
         return ok
 
-    total = pl.sum_horizontal(SCORE_KEYS).cast(pl.Float64)
+    scored = pl.all_horizontal([pl.col(k).is_not_null() for k in SCORE_KEYS])
+    total = pl.when(scored).then(pl.sum_horizontal(SCORE_KEYS).cast(pl.Float64))  # null: a score blank
     clean = (pl.col("late_payments") == 0) & (pl.col("overdue_pickups") == 0)
     problems = pl.col("problems")
     no_problems = (problems.list.len() == 1) & (problems.list.first() == NO_PROBLEM)
@@ -185,11 +189,10 @@ def tier_exprs(policy: Policy) -> list[pl.Expr]:
         pl.col("long_term_intent"),
         no_problems,
     ]
-    needed = (*SCORE_KEYS, "late_payments", "overdue_pickups", "long_term_intent", "problems")
-    unknown = pl.any_horizontal([pl.col(k).is_null() for k in needed])
+    evaluated = pl.col(EVALUATED).fill_null(False)
     is_vip, is_preferred = pl.all_horizontal(vip), pl.all_horizontal(preferred)  # null: unknown
     tier = (
-        pl.when(unknown | is_vip.is_null())
+        pl.when(~evaluated | is_vip.is_null())
         .then(pl.lit(None, dtype=pl.Utf8))
         .when(is_vip)
         .then(pl.lit(VIP))
@@ -201,7 +204,7 @@ def tier_exprs(policy: Policy) -> list[pl.Expr]:
     )
     return [
         tier.alias("tier"),
-        pl.when(unknown).then(None).otherwise(total).alias("total"),
+        pl.when(evaluated).then(total).alias("total"),
         *(e.alias(f"vip_{i}") for i, e in enumerate(vip)),
         *(e.alias(f"preferred_{i}") for i, e in enumerate(preferred)),
     ]
@@ -242,8 +245,8 @@ GRADE_COLUMNS = (
 def grade_exprs(policy: Policy, as_of: dt.date) -> list[pl.Expr]:
     """The computed grade and each condition's outcome, per 信用评定 row (POLICY §2).
 
-    C if any C condition holds; else unknown (null) if a C condition or an A condition is
-    blank; else A if every A condition holds, else B.
+    C if any C condition holds; else unknown (null) if a C condition is blank; else A if every
+    A condition holds, B if one fails, unknown if none fails but one is blank.
     """
     months = int(12 * policy["credit.min_cooperation_years"])
     flags = pl.col("red_flags").list.eval(pl.element().filter(pl.element() != NO_PROBLEM)).list.len() > 0
@@ -257,15 +260,14 @@ def grade_exprs(policy: Policy, as_of: dt.date) -> list[pl.Expr]:
         pl.col("data_complete").alias("a_5"),
     ]
     is_c = pl.any_horizontal([e.fill_null(False) for e in c])
-    unknown = pl.any_horizontal(
-        [pl.col(k).is_null() for k in (*C_CONDITIONS, "red_flags")]
-    ) | pl.any_horizontal([e.is_null() for e in a])
+    maybe_c = pl.any_horizontal([pl.col(k).is_null() for k in (*C_CONDITIONS, "red_flags")])
+    is_a = pl.all_horizontal(a)  # Kleene: false once one fails, null if none fails but one is blank
     grade = (
         pl.when(is_c)
         .then(pl.lit("C"))
-        .when(unknown)
+        .when(maybe_c | is_a.is_null())
         .then(pl.lit(None, dtype=pl.Utf8))
-        .when(pl.all_horizontal(a))
+        .when(is_a)
         .then(pl.lit("A"))
         .otherwise(pl.lit("B"))
         .alias("grade")
@@ -295,7 +297,9 @@ class GradeResult:
         operations, capital = self.credit.get("operations_2y"), self.credit.get("capital")
         held = self.grade == "A"
         return tuple(
-            _a_phrase(i, held, self.years, operations, capital) for i, ok in enumerate(a) if held or not ok
+            _a_phrase(i, held, self.years, operations, capital)
+            for i, ok in enumerate(a)
+            if held or ok is False  # not one left blank (None): a B is decided by those that fail
         )
 
 

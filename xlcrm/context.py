@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from xlcrm.compute import (
+    EVALUATED,
     GRADE_COLUMNS,
     SCALE_FACTS,
     TIER_COLUMNS,
@@ -96,6 +97,7 @@ class Context:
                 .group_by("customer_code", maintain_order=True)
                 .last()
                 .drop(INDEX)
+                .with_columns(pl.lit(True).alias(EVALUATED))
             )
             facts = archive.frame.select(
                 "customer_code",
