@@ -261,3 +261,20 @@ def test_the_check_report_opens_with_the_submission_and_keeps_short_columns_on_o
     cell, severity, customer, message = map(int, found.group(1).split(","))
     assert (cell, severity, customer) == (1, 1, 1)  # one line each: never a character per line
     assert message > 1  # while the messages beside them do wrap at this width
+
+
+def test_html_masks_contacts_in_file_sheet_and_department_names(tmp_path: Path) -> None:
+    """The HTML report masks what its CSV masks: a mobile in a file's, a sheet's or the
+    department's name (staff name files and sheets after a contact) is no less a contact."""
+    path = write_case(
+        tmp_path / f"台账{MOBILE}.xlsx",
+        {"客户档案": [{"联系电话": "1380013800"}]},
+        extra_sheets={f"王磊{MOBILE}": [["联系人"]]},
+        parameters={"部门": f"销售一部{MOBILE}"},
+    )
+    code, page, _ = run("check", str(path), "--format", "html")
+    assert code == 1
+    assert MOBILE not in page and "139****5678" in page
+    assert "<h4>王磊139****5678 " in page and "台账139****5678.xlsx" in page
+    _, plain, _ = run("check", str(path), "--format", "html", "--unmask")
+    assert f"<h4>王磊{MOBILE} " in plain and f"台账{MOBILE}.xlsx" in plain

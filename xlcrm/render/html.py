@@ -3,8 +3,9 @@
 Every value from a workbook is escaped by jinja2's autoescaping, so cell text can never
 become markup or script in the report. The report opens with the submission (department,
 as-of date, files) and an overview (findings by family and severity, with an inline SVG chart
-from ``xlcrm.render.svg``), then the details. Mobile numbers and e-mail local parts in the
-messages are masked (POLICY §7) unless ``masked=False`` (``--unmask``).
+from ``xlcrm.render.svg``), then the details. Mobile numbers and e-mail local parts are
+masked (POLICY §7) unless ``masked=False`` (``--unmask``): in the messages and also in the
+file, sheet and department names the report shows, as the CSV masks them.
 """
 
 from __future__ import annotations
