@@ -432,3 +432,39 @@ def test_a_workbook_with_prefixed_sheets_is_processed_as_the_plain_one(tmp_path:
     got, expected = values(ours), values(theirs)
     assert got.pop("汇总") != expected.pop("汇总")  # its file name
     assert got == expected
+
+
+def test_computed_columns_take_the_place_of_styled_blank_cells(tmp_path: Path) -> None:
+    """Staff border a table wider than its data: Excel saves the blank cells at the right as
+    ``<c r="AA2" s="3"/>``. The computed columns go there; the copy must not hold two cells of
+    one reference (Excel repairs such a file, dropping cells), and the user's border stays."""
+    import re
+    from collections import Counter
+
+    from openpyxl.styles import Border, Side
+
+    source = write_case(tmp_path / "styled.xlsx", {"客户档案": [{}, {}], "信用评定": [{}, {}]})
+    book = load_workbook(source)
+    thin = Side(style="thin")
+    for name in ("客户档案", "信用评定"):
+        sheet = book[name]
+        for line in sheet.iter_rows(min_row=1, max_row=4, min_col=1, max_col=sheet.max_column + 4):
+            for cell in line:
+                cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    book.save(source)
+    target = process(source, tmp_path / "out.xlsx")
+    with zipfile.ZipFile(target) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                refs = Counter(re.findall(r'<c r="([A-Z]+\d+)"', archive.read(name).decode()))
+                assert [r for r, n in refs.items() if n > 1] == [], name
+    copy = load_workbook(target)
+    archive_sheet = copy["客户档案"]
+    header = [c.value for c in archive_sheet[1]]
+    width = header.index("系统等级")
+    assert archive_sheet.cell(2, width + 1).value == "合格类客户"
+    assert archive_sheet.cell(2, width + 1).border.left.style == "thin"  # the user's border kept
+    credit = [c.value for c in copy["信用评定"][1]]
+    start = credit.index("系统信用等级")
+    assert credit[start : start + 3] == ["系统信用等级", "最高可授信额度(元)", "最长回款期限(天)"]
+    assert credit[start + 3 :] == [None]  # the user's bordered blank beyond them stays

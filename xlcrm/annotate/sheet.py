@@ -69,6 +69,8 @@ _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 CELL_LIMIT = 32_767  # characters an Excel cell (or note) holds
 _REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_BLANK_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?(?:/>|>\s*</(?:\w+:)?c>)")  # no value, formula or text
+_STYLE = re.compile(rb'\ss="\d+"')
 
 
 def xml_text(text: str) -> str:
@@ -269,7 +271,12 @@ def _patch_rows_slow(
 
 
 def _insert_cells(row_xml: bytes, prefix: bytes, closing: bytes, added: list[tuple[int, bytes]]) -> bytes:
-    """Insert cells into a row, keeping the cells in column order."""
+    """Insert cells into a row, keeping the cells in column order, never two of one column.
+
+    A blank cell of the user's where a computed cell goes (a bordered table wider than its
+    data: ``<c r="AA2" s="3"/>``) gives way to it, which keeps its style unless xlcrm sets
+    one; a user's cell with content there (a formula showing "") is kept, without the computed one.
+    """
     if row_xml.endswith(b"/>") and not row_xml.endswith(closing):
         row_xml = row_xml[:-2] + b">" + closing
     inner_start = row_xml.index(b">") + 1
@@ -282,7 +289,21 @@ def _insert_cells(row_xml: bytes, prefix: bytes, closing: bytes, added: list[tup
     for match in cell_re.finditer(inner):
         ref = _REF.search(match.group(0))
         pieces.append((column_number(ref.group(1).decode()) if ref else 0, match.group(0)))
-    merged = sorted(pieces + added, key=lambda item: item[0])
+    theirs = {col: xml for col, xml in pieces}
+    kept: list[tuple[int, bytes]] = []
+    for col, xml in added:
+        existing = theirs.get(col)
+        if existing is not None and not _BLANK_CELL.fullmatch(existing):
+            continue
+        if existing is not None:
+            pieces.remove((col, existing))
+            style = _STYLE.search(existing[: existing.index(b">")])
+            if style and _STYLE.search(xml[: xml.index(b">")]) is None:
+                ref = _REF.search(xml)
+                if ref is not None:
+                    xml = xml[: ref.end()] + style.group(0) + xml[ref.end() :]
+        kept.append((col, xml))
+    merged = sorted(pieces + kept, key=lambda item: item[0])
     return row_xml[:inner_start] + b"".join(x for _, x in merged) + closing
 
 
