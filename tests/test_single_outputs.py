@@ -278,3 +278,37 @@ def test_html_masks_contacts_in_file_sheet_and_department_names(tmp_path: Path) 
     assert "<h4>王磊139****5678 " in page and "台账139****5678.xlsx" in page
     _, plain, _ = run("check", str(path), "--format", "html", "--unmask")
     assert f"<h4>王磊{MOBILE} " in plain and f"台账{MOBILE}.xlsx" in plain
+
+
+def test_an_unprotected_copy_holds_nothing_of_a_protected_file_of_its_submission(tmp_path: Path) -> None:
+    """A submission split in two files, the customers' one password-protected: the copy of the
+    other (written unprotected, as its input is) must not carry the protected file's figures —
+    the customers over the VIP quota with their scores, the counts by tier and grade (POLICY §7:
+    a protected submission never yields an unprotected file with its rows)."""
+    scores = {"业务合作量得分": 25, "应收款情况得分": 25, "经营信誉得分": 20, "忠诚度得分": 20, "总分": 90}
+    plain = write_case(
+        tmp_path / "customers.xlsx",
+        {
+            "客户档案": [{"客户等级": "VIP客户", "年业务量(万元)": 500}] * 3,
+            "客户评价": [{**scores, "客户编码": f"C00{i}", "当前等级": "VIP客户"} for i in (1, 2, 3)],
+        },
+        omit_sheets=("黑名单",),
+    )
+    locked = encrypt(plain, tmp_path / "locked.xlsx", "s3cret")
+    plain.unlink()
+    other = write_case(
+        tmp_path / "blacklist.xlsx",
+        {"黑名单": [{"客户名称": "某公司", "范围": "公司", "原因": "套取货款", "批准人": "总经理"}]},
+        omit_sheets=("客户档案", "客户评价", "信用评定"),
+    )
+    code, out, err = run(
+        "process", str(locked), str(other), "--password", "s3cret", "-o", str(tmp_path / "out") + "/"
+    )
+    assert code == 1 and "C001（90分）" in out, err  # the findings are on the protected file
+    with (tmp_path / "out" / "locked.checked.xlsx").open("rb") as handle:
+        assert msoffcrypto.OfficeFile(handle).is_encrypted()
+    copy = load_workbook(tmp_path / "out" / "blacklist.checked.xlsx")
+    texts = [
+        str(v) for sheet in copy.worksheets for row in sheet.iter_rows(values_only=True) for v in row if v
+    ]
+    assert not any("C001" in t or "VIP客户" in t or "销售一部" in t for t in texts), texts

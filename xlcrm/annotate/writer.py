@@ -611,6 +611,11 @@ def annotate_all(
     files = [f for f in result.files if f not in unusable]
     done = Written()
     shared = Shared.of(result)
+    # The policy part of 汇总 (tiers, quota candidates with their scores, credit by grade) is
+    # computed from every file of the submission: an unprotected copy in a submission with a
+    # password-protected file goes without it (POLICY §7: no unprotected file with its rows).
+    protected = any(s.password is not None for s in result.sources.values())
+    unprotected = Shared(shared.computed, None)
     targets = _targets(files, out, many=len(files) > 1, folder=folder, in_place=in_place)
     inputs = {os.path.realpath(label) for label in (*result.files, *keep)}  # keep: --blacklist, --policy
     for label in files:
@@ -635,7 +640,7 @@ def annotate_all(
                 target,
                 backup=in_place,
                 replace=force,
-                shared=shared,
+                shared=unprotected if protected and _unprotected(result, label) else shared,
                 warnings=done.warnings,
             )
             done.copies.append(written)
@@ -644,6 +649,12 @@ def annotate_all(
         except InputError as problem:
             done.refused.append(problem)
     return done
+
+
+def _unprotected(result: Result, label: str) -> bool:
+    """Whether the copy of ``label`` is written without a password (its input has none)."""
+    checked = result.sources.get(label)
+    return checked is None or checked.password is None
 
 
 def _own_copy(source: Path, target: Path) -> bool:
