@@ -9,6 +9,8 @@ department a workbook that opens only with its own password and holds only its r
 from __future__ import annotations
 
 import io
+import os
+import threading
 import zipfile
 from pathlib import Path
 
@@ -20,7 +22,9 @@ from click.testing import CliRunner
 
 from tests.months import write_month
 from tests.workbooks import AS_OF
+from xlcrm.batch.outputs import read_passwords
 from xlcrm.cli import cli
+from xlcrm.errors import InputError
 
 PASSWORD = "二部-2025"
 NAMES = {  # each department's customers, by the names only they have
@@ -172,6 +176,27 @@ def test_a_bad_passwords_file_is_one_clear_line(
     assert code == 2 and stderr.count("\n") == 1, stderr
     assert str(passwords) in stderr and expected in stderr
     assert "Traceback" not in stderr and not (tmp_path / "x.xlsx").exists()
+
+
+def test_a_passwords_file_that_is_a_pipe_is_refused_without_reading_it(tmp_path: Path) -> None:
+    """A FIFO blocked the run until something wrote to it, /dev/zero filled the memory."""
+    fifo = tmp_path / "pw.csv"
+    os.mkfifo(fifo)
+
+    def writer() -> None:  # without the refusal, the read gets a valid file and no error
+        with fifo.open("w", encoding="utf-8") as handle:
+            handle.write("销售一部,pw\n")
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(InputError) as caught:
+            read_passwords(fifo)
+        assert caught.value.message("zh") == f"不是文件：{fifo}"
+    finally:  # let the writer go: it writes into the pipe's buffer and closes
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        thread.join(5)
+        os.close(reader)
 
 
 def test_an_interrupted_encrypted_workbook_leaves_no_plain_rows_anywhere(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,25 @@ def test_a_bad_policy_file_is_exit_2(tmp_path: Path, text: str, words: str) -> N
     bad.write_text(text, encoding="utf-8")
     code, _, err = run("policy", "--policy", str(bad))
     assert code == 2 and words in err and "bad.toml" in err and "Traceback" not in err
+
+
+def test_a_policy_file_that_is_not_a_file_or_too_big_is_exit_2(tmp_path: Path) -> None:
+    """A FIFO blocked ``--policy`` until something wrote to it; /dev/zero filled the memory."""
+    fifo = tmp_path / "policy.toml"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=("",), daemon=True)  # read, it was a policy
+    writer.start()
+    try:
+        code, _, err = run("policy", "--policy", str(fifo))
+    finally:  # let the writer go: it writes nothing and closes
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        writer.join(5)
+        os.close(reader)
+    assert (code, err) == (2, f"不是文件：{fifo}\n")
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * (1 << 20) + "\n", encoding="utf-8")
+    code, _, err = run("policy", "--policy", str(big))
+    assert code == 2 and "big.toml" in err and "1 MB" in err and err.count("\n") == 1
 
 
 def test_an_override_changes_the_findings(tmp_path: Path) -> None:

@@ -102,6 +102,9 @@ def _same_kind(default: Any, value: Any, key: str = "") -> bool:
     return type(default) is type(value)
 
 
+MAX_POLICY_FILE = 1 << 20  # a policy file is a page of TOML
+
+
 def load_policy(path: Path | None) -> Policy:
     """The defaults, overridden by the TOML file at ``path`` when given."""
     base = default_policy()
@@ -109,7 +112,13 @@ def load_policy(path: Path | None) -> Policy:
         return base
     label = str(path)
     try:
-        overrides = _flatten(tomllib.loads(path.read_text(encoding="utf-8")))
+        if path.exists() and not path.is_file():  # a FIFO would block, /dev/zero fill the memory
+            raise InputError("not_a_file", label)
+        with path.open("rb") as handle:
+            data = handle.read(MAX_POLICY_FILE + 1)
+        if len(data) > MAX_POLICY_FILE:
+            raise InputError("policy", label, detail="文件超过 1 MB / larger than 1 MB")
+        overrides = _flatten(tomllib.loads(data.decode("utf-8")))
     except FileNotFoundError:
         raise InputError("not_found", label) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:

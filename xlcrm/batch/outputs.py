@@ -66,9 +66,12 @@ def read_passwords(path: Path) -> dict[str, str]:
     """部门 → 密码 from a passwords file; InputError naming the file and line when it cannot be used."""
     label = str(path)
     try:
-        if path.stat().st_size > MAX_PASSWORDS_FILE:
+        if path.exists() and not path.is_file():  # a FIFO would block, /dev/zero fill the memory
+            raise InputError("not_a_file", label)
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PASSWORDS_FILE + 1)  # bounded: the size stat gives may grow
+        if len(data) > MAX_PASSWORDS_FILE:
             raise InputError("passwords", label, detail="文件超过 1 MB / larger than 1 MB")
-        data = path.read_bytes()
     except FileNotFoundError:
         raise InputError("not_found", label) from None
     except OSError as exc:
