@@ -925,6 +925,17 @@ def test_linked_files_and_folders_are_all_listed(tmp_path: Path) -> None:
     )
 
 
+def test_a_link_in_a_folder_given_twice_is_listed_once(tmp_path: Path) -> None:
+    """The same name reached twice is found once, a link's too (it was listed once per walk)."""
+    folder = tmp_path / MONTH
+    write_department(folder / "销售一部.xlsx", "销售一部")
+    (folder / "别名.xlsx").symlink_to(folder / "销售一部.xlsx")
+    code, done, _ = run_json(folder, tmp_path / "o.xlsx", str(folder), f"{folder}/")
+    assert code in (0, 1)
+    files = sorted(Path(m["file"]).name for m in done["manifest"])
+    assert files == ["别名.xlsx", "销售一部.xlsx"] and done["summary"]["files_found"] == 2
+
+
 def test_an_empty_input_path_is_refused_not_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

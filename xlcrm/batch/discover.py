@@ -80,22 +80,25 @@ def discover(inputs: Iterable[Path], output: Path | None = None, password: str |
     is an earlier company workbook.
     """
     seen: dict[Path, Found] = {}
+    names: set[Path] = set()  # every name listed (a link's too: a folder given twice walks it twice)
     digests: dict[str, str] = {}
     discovery = Discovery()
     own = output.resolve() if output is not None else None
     for given, in_folder in _walk(inputs):
         absolute = Path(os.path.abspath(given))
         key = absolute.resolve() if absolute.exists() else absolute
-        if key in seen:  # the same file again: once under the same name, listed under another
-            if seen[key].path != absolute:
-                discovery.found.append(
-                    Found(
-                        len(discovery.found),
-                        shown(str(given)),
-                        absolute,
-                        skipped=Reason("duplicate", shown(str(given)), (("other", seen[key].file),)),
-                    )
+        if absolute in names:  # the same name again: found once
+            continue
+        names.add(absolute)
+        if key in seen:  # the same file under another name (a link): listed, skipped
+            discovery.found.append(
+                Found(
+                    len(discovery.found),
+                    shown(str(given)),
+                    absolute,
+                    skipped=Reason("duplicate", shown(str(given)), (("other", seen[key].file),)),
                 )
+            )
             continue
         found = Found(len(discovery.found), shown(str(given)), absolute)
         seen[key] = found
