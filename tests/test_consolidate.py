@@ -859,6 +859,38 @@ def test_an_earlier_company_workbook_at_the_output_path_is_replaced_with_force(t
     assert rows["公司汇总.xlsx"]["status"] == "skipped" and rows["销售一部.xlsx"]["status"] == "checked"
 
 
+@pytest.mark.parametrize("own_passwords", [False, True])
+def test_earlier_department_workbooks_in_the_month_folder_are_replaced_with_force(
+    tmp_path: Path, own_passwords: bool
+) -> None:
+    """A split month written into its own folder can be run again: last run's department
+    workbooks (opened with --password or their own) are skipped as xlcrm's, not refused as inputs."""
+    folder = tmp_path / MONTH
+    write_department(folder / "销售一部.xlsx", "销售一部")
+    write_department(folder / "销售二部.xlsx", "销售二部")
+    target = folder / "公司汇总.xlsx"
+    split = ["--split-by-department", "--password", "pw", "--no-history", "--jobs", "0"]
+    if own_passwords:
+        (tmp_path / "pw.csv").write_text("销售一部,一部\n销售二部,二部\n", encoding="utf-8")
+        split += ["--passwords", str(tmp_path / "pw.csv")]
+    code, _, err = run(str(folder), "--month", MONTH, "-o", str(target), *split)
+    assert code in (0, 1) and (folder / "公司汇总_销售二部.xlsx").exists(), err
+    code, _, err = run(str(folder), "--month", MONTH, "-o", str(target), *split)
+    assert code == 2 and "已存在" in err and len(err.strip().splitlines()) == 1, err  # without --force
+    code, out, err = run(
+        str(folder), "--month", MONTH, "-o", str(target), *split, "--force", "--format", "json"
+    )
+    assert code in (0, 1), err
+    rows = {Path(m["file"]).name: m["status"] for m in json.loads(out)["manifest"]}
+    assert rows == {
+        "公司汇总.xlsx": "skipped",
+        "公司汇总_销售一部.xlsx": "skipped",
+        "公司汇总_销售二部.xlsx": "skipped",
+        "销售一部.xlsx": "checked",
+        "销售二部.xlsx": "checked",
+    }
+
+
 def test_other_spreadsheet_formats_in_a_folder_are_unusable_not_skipped(tmp_path: Path) -> None:
     """An ``.xlsb`` or ``.ods`` among the month's files is a workbook check refuses: unusable, exit 2."""
     folder = tmp_path / MONTH

@@ -132,7 +132,8 @@ def consolidate(
             raise InputError("exists", str(path))
     passwords = outputs.read_passwords(settings.passwords) if settings.passwords else {}
     company_blacklist = _company_blacklist(settings.options)
-    discovery = discover(settings.inputs, output, settings.options.password)
+    named = {outputs.department_path(output, d).name.casefold(): pw for d, pw in passwords.items()}
+    discovery = discover(settings.inputs, output, settings.options.password, named)
     if not discovery.found:
         raise InputError("no_files", "、".join(str(p) for p in settings.inputs))
     _refuse_inputs(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,11 +73,18 @@ class Discovery:
         return [f for f in self.found if f.skipped is None]
 
 
-def discover(inputs: Iterable[Path], output: Path | None = None, password: str | None = None) -> Discovery:
+def discover(
+    inputs: Iterable[Path],
+    output: Path | None = None,
+    password: str | None = None,
+    passwords: Mapping[str, str] | None = None,
+) -> Discovery:
     """Walk ``inputs`` and decide what can be decided without reading a workbook.
 
-    ``password`` (``--password``) opens an encrypted file at the output path, to tell whether it
-    is an earlier company workbook.
+    ``password`` (``--password``) opens an encrypted file at the output path, or at a
+    department workbook's name beside it, to tell whether it is an earlier company (or
+    department) workbook; ``passwords`` (a department workbook's file name, case-folded → its
+    department's own password) is tried first for the file of that name.
     """
     seen: dict[Path, Found] = {}
     names: set[Path] = set()  # every name listed (a link's too: a folder given twice walks it twice)
@@ -103,7 +110,9 @@ def discover(inputs: Iterable[Path], output: Path | None = None, password: str |
         found = Found(len(discovery.found), shown(str(given)), absolute)
         seen[key] = found
         discovery.found.append(found)
-        found.skipped = _by_name(given, in_folder, key == own, password)
+        own_password = (passwords or {}).get(absolute.name.casefold())
+        tried = (own_password, password) if own_password is not None else (password,)
+        found.skipped = _by_name(given, in_folder, _output_name(key, own), tried)
         if found.skipped is not None or not absolute.is_file():
             continue
         try:
@@ -134,12 +143,25 @@ def _walk(inputs: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
                 yield Path(folder) / name, True
 
 
-def _by_name(path: Path, in_folder: bool, is_output: bool, password: str | None = None) -> Reason | None:
+def _output_name(path: Path, output: Path | None) -> bool:
+    """Whether ``path`` is the output, or named as one of its department workbooks (``<output>_…``)."""
+    if output is None:
+        return False
+    return path == output or (
+        path.parent == output.parent
+        and path.suffix.lower() == output.suffix.lower()
+        and path.name.startswith(f"{output.stem}_")
+    )
+
+
+def _by_name(
+    path: Path, in_folder: bool, is_output: bool, passwords: Collection[str | None] = ()
+) -> Reason | None:
     """What a file's name alone says (None: a worker must read it)."""
     label = shown(str(path))
     if path.name.startswith("~$"):
         return Reason("lock_file", label)
-    if is_output and _company_workbook(path, password):
+    if is_output and _company_workbook(path, passwords):
         return Reason("company_workbook", label)
     suffix = path.suffix.lower()
     if in_folder and suffix not in WORKBOOK_SUFFIXES:
@@ -149,21 +171,23 @@ def _by_name(path: Path, in_folder: bool, is_output: bool, password: str | None 
     return None
 
 
-def _company_workbook(path: Path, password: str | None = None) -> bool:
-    """Whether the file at the output path is a company workbook xlcrm wrote earlier.
+def _company_workbook(path: Path, passwords: Collection[str | None] = ()) -> bool:
+    """Whether the file at an output path is a company (or department) workbook xlcrm wrote earlier.
 
-    The hardened reader opens it (``password`` opens the encrypted one ``--password`` wrote) and
-    its sheets include 清单, 部门汇总 and 问题明细. Anything else there — an encrypted file the
-    password does not open, a legacy .xls — is read as a submission, and the run refuses to
-    write over it.
+    The hardened reader opens it (one of ``passwords`` opens the encrypted one a run wrote) and
+    its sheets include 清单, 部门汇总 and 问题明细. Anything else there — an encrypted file no
+    password opens, a legacy .xls — is read as a submission, and the run refuses to write over it.
     """
     from xlcrm.policy import default_policy
 
-    try:
-        source = open_source(path, str(path), Limits.of(default_policy()), password)
-    except InputError:
-        return False
-    return all(name in source.sheet_parts for name in COMPANY_SHEETS)
+    limits = Limits.of(default_policy())
+    for password in dict.fromkeys(passwords or (None,)):
+        try:
+            source = open_source(path, str(path), limits, password)
+        except InputError:
+            continue
+        return all(name in source.sheet_parts for name in COMPANY_SHEETS)
+    return False
 
 
 def sha256_of(path: Path) -> str:
