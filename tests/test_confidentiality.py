@@ -326,6 +326,31 @@ def test_the_history_keeps_no_text_that_quotes_a_withheld_department(tmp_path: P
     assert {c for _, c in hidden} == {"D101", "D102"} and {d for d, _ in hidden} >= {"销售一部"}
 
 
+def test_the_terminal_report_masks_contacts_as_the_json_does(tmp_path: Path) -> None:
+    """consolidate's text report prints other departments' findings and the major losses: its
+    mobiles and e-mail local parts are masked as in the JSON, unless --unmask."""
+    from tests.months import customer
+    from tests.workbooks import write_departments
+
+    listed = customer("M1", "赵六贸易有限公司", 603, **{"客户类别": "重点客户"})
+    write_departments(tmp_path / "in", [
+        {"department": "甲部", "rows": {
+            "客户档案": [customer("L1", "张三 13912345678 有限公司", 601)],
+            "客户评价": [{"客户编码": "L1", "造成重大损失": "是"}],
+            "黑名单": [{"客户名称": "赵六贸易有限公司", "范围": "部门", "部门": "甲部",
+                        "原因": "欠款，联系 17712345678 或 zhaoliu@example.cn", "批准人": "钱七"}]}},
+        {"department": "乙部", "rows": {"客户档案": [listed]}},
+    ])  # fmt: skip
+    for unmask in (False, True):
+        code, out, err = run(str(tmp_path / "in"), "-o", str(tmp_path / f"{unmask}.xlsx"), "--no-history",
+                             *(["--unmask"] if unmask else []))  # fmt: skip
+        assert code in (0, 1) and "D103" in out and "张三" in out, err
+        for secret in ("13912345678", "17712345678", "zhaoliu@"):
+            assert (secret in out) is unmask, (unmask, secret)
+        if not unmask:
+            assert "139****5678" in out and "177****5678" in out and "z***@example.cn" in out
+
+
 def test_a_department_name_with_a_list_mark_or_a_space_is_hidden_whole() -> None:
     """D101's listing "华北、华东部 A、销售 二部 C": 销售 二部's own view names no part of 华北、华东部."""
     from xlcrm.batch.cross import Finding, for_department, involves

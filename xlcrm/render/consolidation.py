@@ -199,7 +199,7 @@ def report_lines(done: Consolidation, lang: Lang) -> list[Line]:
     cross = [f for f in company.findings if f.origin != "check"]
     lines.append([])
     lines.append([(words["cross"].format(n=len(cross)), "bold")])
-    lines.extend(_finding_line(f.diagnostic, f.department, lang) for f in cross)
+    lines.extend(_finding_line(f.diagnostic, f.department, lang, masked=done.masked) for f in cross)
     losses = company.major_losses
     lines.append([(words["losses"].format(n=losses.height), "bold" if losses.height else "dim")])
     for row in losses.iter_rows(named=True):
@@ -210,7 +210,7 @@ def report_lines(done: Consolidation, lang: Lang) -> list[Line]:
                         department=row["__department"],
                         file=row["__file"],
                         code=row["customer_code"],
-                        name=row["name"] or "",
+                        name=mask_text(row["name"] or "") if done.masked else row["name"] or "",
                     ),
                     "",
                 )
@@ -255,10 +255,15 @@ def report_lines(done: Consolidation, lang: Lang) -> list[Line]:
     return lines
 
 
-def _finding_line(diagnostic: Any, department: str | None, lang: Lang) -> Line:
+def _finding_line(diagnostic: Any, department: str | None, lang: Lang, *, masked: bool = True) -> Line:
+    """A finding as the text report shows it, its message masked as the JSON's (POLICY §7)."""
     place = " ".join(x for x in (diagnostic.file, diagnostic.location) if x)
+    pieces = _line(diagnostic, 0, lang)[1:]
+    if masked:
+        message = diagnostic.message(lang)
+        pieces = [(mask_text(text), style) if text == message else (text, style) for text, style in pieces]
     return [
         (f"  {department or ''} ", "bold"),
         *([(place + " ", "")] if place else []),
-        *_line(diagnostic, 0, lang)[1:],
+        *pieces,
     ]
