@@ -9,6 +9,7 @@ department a workbook that opens only with its own password and holds only its r
 from __future__ import annotations
 
 import io
+import json
 import os
 import threading
 import zipfile
@@ -349,6 +350,26 @@ def test_the_terminal_report_masks_contacts_as_the_json_does(tmp_path: Path) -> 
             assert (secret in out) is unmask, (unmask, secret)
         if not unmask:
             assert "139****5678" in out and "177****5678" in out and "z***@example.cn" in out
+
+
+def test_the_json_major_losses_mask_the_name_and_keep_code_and_file_whole(tmp_path: Path) -> None:
+    """major_losses masked its 客户编码 and file name as contacts, where diagnostics and 跨部门 keep them."""
+    from tests.months import customer
+    from tests.workbooks import write_departments
+
+    loss = customer("13912345678", "张三 13712345678 有限公司", 601)
+    write_departments(tmp_path / "in", [{"department": "甲部", "file": "甲部13812345678.xlsx", "rows": {
+        "客户档案": [loss], "客户评价": [{"客户编码": "13912345678", "造成重大损失": "是"}]}}])  # fmt: skip
+    code, out, err = run(
+        str(tmp_path / "in"), "-o", str(tmp_path / "o.xlsx"), "--no-history", "--format", "json"
+    )
+    assert code in (0, 1), err
+    done = json.loads(out)
+    (row,) = done["summary"]["major_losses"]
+    (t207,) = [d for d in done["diagnostics"] if d["code"] == "T207"]
+    assert row["customer_code"] == t207["customer_code"] == "13912345678"
+    assert row["__file"] == t207["file"] and row["__file"].endswith("甲部13812345678.xlsx")
+    assert row["name"] == "张三 137****5678 有限公司"
 
 
 def test_a_department_name_with_a_list_mark_or_a_space_is_hidden_whole() -> None:

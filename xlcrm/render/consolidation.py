@@ -105,7 +105,8 @@ def to_json(done: Consolidation, lang: Lang = "zh") -> dict[str, Any]:
         diagnostics = [
             {**d, "message": mask_text(d["message"]), "values": mask_value(d["values"])} for d in diagnostics
         ]
-        losses = mask_value(losses)
+        # as 跨部门 masks them: the name is free text; 客户编码, credit code and file stay whole
+        losses = [{**row, "name": mask_value(row.get("name"))} for row in losses]
     run = done.run
     summary = {
         "month": company.month,
