@@ -236,7 +236,16 @@ def billion_laughs() -> bytes:
     return "\n".join(lines).encode()
 
 
-@pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/worksheets/sheet1.xml", "xl/workbook.xml"])
+@pytest.mark.parametrize(
+    "part",
+    [
+        "xl/sharedStrings.xml",
+        "xl/worksheets/sheet1.xml",
+        "xl/workbook.xml",
+        "_rels/.rels",
+        "xl/_rels/workbook.xml.rels",
+    ],
+)
 def test_an_xml_entity_bomb_is_refused(tmp_path: Path, part: str) -> None:
     source = good(tmp_path)
     bomb = replace_part(source, tmp_path / "laughs.xlsx", part, billion_laughs())
@@ -246,6 +255,7 @@ def test_an_xml_entity_bomb_is_refused(tmp_path: Path, part: str) -> None:
     code, _, err, seconds = run_limited("check", str(bomb))
     assert code == 2 and seconds < TIME_LIMIT
     refused(err, bomb, "XML 实体声明")
+    assert f"部件 {part} " in err  # the part that holds it (the relationships were "workbook.xml")
 
 
 def test_defusedxml_is_what_parses_the_workbook_xml() -> None:

@@ -377,9 +377,7 @@ def _sheet_parts(archive: zipfile.ZipFile, label: str) -> tuple[dict[str, str | 
         book = _parse(archive, lookup, f"{folder}workbook.xml", label)
     except InputError:
         raise
-    except Exception as exc:  # defusedxml refuses DTDs and entities; anything else is damage
-        if "Forbidden" in type(exc).__name__:
-            raise InputError("xml_entities", label, part="workbook.xml") from None
+    except Exception:  # anything but a DTD (``_parse`` names its part) is damage
         raise InputError("not_workbook", label) from None
     relationships = {
         r.get("Id"): (r.get("Target", ""), r.get("Type", ""))
@@ -446,4 +444,9 @@ def _parse(
     data = archive.read(name)
     if raw_check and _RAW_ESCAPE.search(data):  # calamine takes relationship targets unescaped
         raise InputError("damaged", label, detail=f"{name}: escaped relationship target")
-    return SafeTree.fromstring(data, forbid_dtd=True)
+    try:
+        return SafeTree.fromstring(data, forbid_dtd=True)
+    except Exception as exc:  # defusedxml refuses DTDs and entities: say in which part
+        if "Forbidden" in type(exc).__name__:
+            raise InputError("xml_entities", label, part=name) from None
+        raise
