@@ -777,6 +777,22 @@ def test_an_output_at_an_input_or_at_the_history_is_refused_even_with_force(tmp_
         assert not (tmp_path / "b.xlsx").exists()
 
 
+def test_a_submission_skipped_as_a_duplicate_is_still_an_input(tmp_path: Path) -> None:
+    """Two copies of one submission: the second, skipped as the same bytes, was replaced by -o --force."""
+    folder = tmp_path / MONTH
+    write_department(folder / "a.xlsx", "销售一部")
+    copy = folder / "b.xlsx"
+    shutil.copyfile(folder / "a.xlsx", copy)
+    before = copy.read_bytes()
+    for flag in ("-o", "--csv"):
+        args = [str(folder), "--month", MONTH, "--no-history", "--jobs", "0", "--force"]
+        if flag != "-o":
+            args += ["-o", str(tmp_path / "o.xlsx")]
+        code, _, err = run(*args, flag, str(copy))
+        assert code == 2 and "输入文件" in err and len(err.strip().splitlines()) == 1, (flag, err)
+        assert copy.read_bytes() == before and not (tmp_path / "o.xlsx").exists()
+
+
 def test_an_encrypted_or_legacy_file_or_the_blacklist_at_the_output_is_refused(tmp_path: Path) -> None:
     """An encrypted submission or a legacy .xls at -o (they look alike unopened), or the --blacklist file."""
     import io

@@ -224,7 +224,8 @@ def consolidate(
 def _refuse_inputs(paths: list[Path], discovery: Discovery, settings: Settings) -> None:
     """InputError (even with --force) for an output or history path at one of the run's inputs.
 
-    The inputs: every file to check, and the --blacklist, --policy and --passwords files.
+    The inputs: every file to check (and every copy of one, skipped as the same bytes), and the
+    --blacklist, --policy and --passwords files.
     """
     given = [
         Path(p)
@@ -232,7 +233,8 @@ def _refuse_inputs(paths: list[Path], discovery: Discovery, settings: Settings) 
         if p
     ]
     for path in paths:
-        if any(f.skipped is None and _same_path(f.path, path) for f in discovery.found) or any(
+        submissions = (f for f in discovery.found if f.skipped is None or f.skipped.key == "duplicate")
+        if any(_same_path(f.path, path) for f in submissions) or any(
             _same_path(other, path) for other in given
         ):
             raise InputError(
