@@ -372,6 +372,15 @@ def test_the_json_major_losses_mask_the_name_and_keep_code_and_file_whole(tmp_pa
     assert row["name"] == "张三 137****5678 有限公司"
 
 
+def test_an_empty_password_is_refused_not_called_encryption(tmp_path: Path) -> None:
+    """``--password ''`` (an unset variable) wrote the workbooks "已加密" with an empty password."""
+    folder = write_month(tmp_path, "2025-12")
+    code, _, err = run(str(folder), "-o", str(tmp_path / "o.xlsx"), "--no-history", "--password", "",
+                       "--split-by-department")  # fmt: skip
+    assert code == 2 and "--password" in err and "不能为空" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2025-12"]
+
+
 def test_a_department_name_with_a_list_mark_or_a_space_is_hidden_whole() -> None:
     """D101's listing "华北、华东部 A、销售 二部 C": 销售 二部's own view names no part of 华北、华东部."""
     from xlcrm.batch.cross import Finding, for_department, involves

@@ -441,6 +441,8 @@ def consolidate(
         raise click.BadParameter(
             "--passwords 只用于 --split-by-department / --passwords goes with --split-by-department"
         )
+    if password == "":  # an unset variable: the workbooks would be "encrypted" with no password
+        raise click.BadParameter("--password 不能为空 / --password cannot be empty")
     unmask = unmask or unmasked_alias
     month = month or (as_of or dt.date.today()).strftime("%Y-%m")
     output = out or default_output(month)
