@@ -984,6 +984,32 @@ def test_a_link_in_a_folder_given_twice_is_listed_once(tmp_path: Path) -> None:
     assert files == ["别名.xlsx", "销售一部.xlsx"] and done["summary"]["files_found"] == 2
 
 
+def test_a_folder_that_cannot_be_read_is_unusable_not_silently_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subfolder without permission to list it: its files were left out without a word (os.walk
+    ignores the error), and the month looked complete. Now the folder is an unusable row, exit 2."""
+    import os
+
+    folder = tmp_path / MONTH
+    write_department(folder / "销售一部.xlsx", "销售一部")
+    write_department(folder / "二部" / "销售二部.xlsx", "销售二部")
+    listing = os.scandir
+
+    def denied(path: Any = ".") -> Any:  # as for a folder without read permission (tests run as root)
+        if isinstance(path, (str, os.PathLike)) and Path(path).name == "二部":
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", denied)
+    code, done, _ = run_json(folder, tmp_path / "o.xlsx")
+    rows = {Path(m["file"]).name: m for m in done["manifest"]}
+    assert code == 2 and sorted(rows) == ["二部", "销售一部.xlsx"]
+    assert rows["二部"]["status"] == "unusable" and "无法读取这个文件夹" in rows["二部"]["reason"]
+    summary = done["summary"]
+    assert (summary["files_found"], summary["checked"], summary["unusable"]) == (2, 1, 1)
+
+
 def test_an_empty_input_path_is_refused_not_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -144,6 +144,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{file}: the file cannot be read ({detail}); check its permissions or copy it again.",
     ),
     # Consolidation (POLICY §6): why a file found in a month's batch was skipped or unusable.
+    "unreadable_folder": (
+        "{file}：无法读取这个文件夹（{detail}），其中的文件都没有检查；请检查权限后重试。",
+        "{file}: this folder cannot be read ({detail}); none of its files was checked. Check its permissions.",
+    ),
     "other_file": (
         "{file}：不是 Excel 工作簿（扩展名“{suffix}”），已跳过。",
         "{file}: not an Excel workbook (suffix “{suffix}”); skipped.",

@@ -28,7 +28,7 @@ import polars as pl
 from xlcrm import __version__
 from xlcrm.batch import history, outputs, past, report, runner, workbook
 from xlcrm.batch.company import Company, reduce
-from xlcrm.batch.discover import SKIPPED, Discovery, discover, sha256_of
+from xlcrm.batch.discover import SKIPPED, UNUSABLE, Discovery, discover, sha256_of
 from xlcrm.batch.worker import Outcome, Task, check_file
 from xlcrm.engine import Options, check
 from xlcrm.errors import InputError
@@ -153,7 +153,13 @@ def consolidate(
         for o in runner.run(tasks, backend, timeout=settings.timeout, work=work, on_done=on_done)
     }
     outcomes = [
-        checked.get(f.position) or Outcome(f.position, f.file, SKIPPED, f.skipped) for f in discovery.found
+        checked.get(f.position)
+        or (
+            Outcome(f.position, f.file, UNUSABLE, f.unusable)
+            if f.unusable is not None
+            else Outcome(f.position, f.file, SKIPPED, f.skipped)
+        )
+        for f in discovery.found
     ]
     previous = (stored.previous, list(stored.departments)) if stored.previous else None
     policy = settings.options.policy or default_policy()

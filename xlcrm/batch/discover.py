@@ -59,6 +59,7 @@ class Found:
     size: int | None = None
     sha256: str | None = None
     skipped: Reason | None = None
+    unusable: Reason | None = None  # a folder that could not be listed (its files are unknown)
 
 
 @dataclass(slots=True)
@@ -70,7 +71,7 @@ class Discovery:
     @property
     def to_check(self) -> list[Found]:
         """The files a worker must read."""
-        return [f for f in self.found if f.skipped is None]
+        return [f for f in self.found if f.skipped is None and f.unusable is None]
 
 
 def discover(
@@ -91,8 +92,13 @@ def discover(
     digests: dict[str, str] = {}
     discovery = Discovery()
     own = output.resolve() if output is not None else None
-    for given, in_folder in _walk(inputs):
+    for given, in_folder, problem in _walk(inputs):
         absolute = Path(os.path.abspath(given))
+        if problem is not None:  # a folder os.walk could not list: one row, never left out silently
+            detail = problem.strerror or type(problem).__name__
+            reason = Reason("unreadable_folder", str(given), (("detail", detail),))
+            discovery.found.append(Found(len(discovery.found), str(given), absolute, unusable=reason))
+            continue
         key = absolute.resolve() if absolute.exists() else absolute
         if absolute in names:  # the same name again: found once
             continue
@@ -126,21 +132,33 @@ def discover(
     return discovery
 
 
-def _walk(inputs: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
-    """(path, whether it was found inside a folder) for every file, folders recursively."""
+def _walk(inputs: Iterable[Path]) -> Iterator[tuple[Path, bool, OSError | None]]:
+    """(path, whether it was found inside a folder, None) for every file, folders recursively.
+
+    A folder that could not be listed comes as (folder, True, the error).
+    """
     for given in inputs:
         if not given.is_dir():
-            yield given, False
+            yield given, False, None
             continue
         visited: set[str] = set()  # linked folders are followed, each real folder's subfolders once
-        for folder, folders, files in os.walk(given, followlinks=True):
+        errors: list[OSError] = []  # os.walk skips a folder it cannot list: onerror tells
+        for folder, folders, files in os.walk(given, followlinks=True, onerror=errors.append):
+            yield from _unlisted(errors, given)
             real = os.path.realpath(folder)
             if real in visited:  # reached again through a link: its files are listed, no deeper (loops)
                 folders.clear()
             visited.add(real)
             folders.sort(key=natural_key)
             for name in sorted(files, key=natural_key):
-                yield Path(folder) / name, True
+                yield Path(folder) / name, True, None
+        yield from _unlisted(errors, given)
+
+
+def _unlisted(errors: list[OSError], given: Path) -> Iterator[tuple[Path, bool, OSError | None]]:
+    while errors:
+        error = errors.pop(0)
+        yield Path(error.filename) if error.filename else given, True, error
 
 
 def _output_name(path: Path, output: Path | None) -> bool:
