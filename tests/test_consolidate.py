@@ -1010,6 +1010,15 @@ def test_a_folder_that_cannot_be_read_is_unusable_not_silently_left_out(
     assert (summary["files_found"], summary["checked"], summary["unusable"]) == (2, 1, 1)
 
 
+@pytest.mark.parametrize("seconds", ["nan", "inf", "1e300"])
+def test_a_timeout_that_is_no_number_of_seconds_is_refused(month: Path, tmp_path: Path, seconds: str) -> None:
+    """--timeout nan made every worker "die" (请把这个文件交给 IT); inf and 1e300 an internal error."""
+    code, out, err = run(str(month), "--month", MONTH, "-o", str(tmp_path / "o.xlsx"), "--no-history",
+                         "--jobs", "1", "--timeout", seconds)  # fmt: skip
+    assert code == 2 and "--timeout" in err and "内部错误" not in err and not out, err
+    assert not (tmp_path / "o.xlsx").exists()
+
+
 def test_an_empty_input_path_is_refused_not_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,10 @@ from xlcrm.normalize import INVALID, to_date
 from xlcrm.policy import AS_OF_RANGE, Policy
 from xlcrm.registry import Lang
 
+# A file's time limit, in seconds: a week is past any workbook; the watchdog's timer overflows
+# beyond threading.TIMEOUT_MAX (inf was an internal error).
+MAX_TIMEOUT = 7 * 86_400
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -332,7 +336,8 @@ def _month(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1),
+    type=click.FloatRange(min=1, max=MAX_TIMEOUT),
+    callback=lambda _ctx, _param, value: _finite(value, "--timeout"),
     default=600,
     show_default=True,
     metavar="秒/SECONDS",
@@ -602,6 +607,13 @@ def show_policy(policy_file: Path | None, lang: Lang) -> None:
 
     for line in policy_lines(_load_policy(policy_file, lang), lang):
         click.echo(line)
+
+
+def _finite(value: float, name: str) -> float:
+    """``value`` unless it is NaN (FloatRange lets it through: every comparison with it is false)."""
+    if value != value:
+        raise click.BadParameter(f"{name} 须为秒数 / {name} must be a number of seconds")
+    return value
 
 
 def _load_policy(path: Path | None, lang: Lang) -> Policy:
