@@ -143,6 +143,23 @@ def test_one_protected_workbook_per_department_with_its_rows_only(month: Path, t
                 assert not [n for n in names if n in text], (department, other)
 
 
+def test_a_passwords_file_names_departments_as_staff_type_them(tmp_path: Path) -> None:
+    """ "销售１部 " (full width, a space) in the passwords file is the department 销售1部, as its
+    参数!部门 typed so is: its workbook got --password instead, without a word."""
+    from tests.months import customer
+    from tests.workbooks import write_departments
+
+    write_departments(tmp_path / "in", [{"department": "销售1部", "parameters": {"部门": "销售１部"},
+                                         "rows": {"客户档案": [customer("A1", "甲有限公司", 801)]}}])  # fmt: skip
+    passwords = tmp_path / "密码.csv"
+    passwords.write_text("销售１部 ,一部-pw\n", encoding="utf-8")
+    target = tmp_path / "out" / "c.xlsx"
+    code, _, err = run(str(tmp_path / "in"), "-o", str(target), "--no-history", "--password", "company",
+                         "--split-by-department", "--passwords", str(passwords))  # fmt: skip
+    assert code in (0, 1), err
+    assert "甲有限公司" in text_of(decrypted(target.with_name("c_销售1部.xlsx"), "一部-pw"))
+
+
 def test_split_refuses_a_department_without_a_password(tmp_path: Path) -> None:
     month = write_month(tmp_path / "in", "2025-12")  # no protected submission
     passwords = tmp_path / "密码.csv"

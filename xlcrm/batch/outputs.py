@@ -37,6 +37,7 @@ import polars as pl
 
 from xlcrm.batch.company import Company
 from xlcrm.errors import InputError
+from xlcrm.normalize import to_text
 
 WORKBOOK, DEPARTMENT, HTML, CSV = "workbook", "department_workbook", "html", "csv"
 KIND_ZH = {WORKBOOK: "公司汇总工作簿", DEPARTMENT: "部门工作簿", HTML: "HTML 报告", CSV: "CSV"}
@@ -82,6 +83,8 @@ def read_passwords(path: Path) -> dict[str, str]:
         if not fields or not "".join(fields).strip() or fields[0].lstrip().startswith("#"):
             continue
         values = [f.strip() for f in fields]
+        if values:  # a department as its 参数!部门 or 所属部门 reads it (width-folded, spaces collapsed)
+            values[0] = to_text(values[0]) or ""
         if len(values) != 2:
             raise InputError(
                 "passwords", label, detail=f"第 {number} 行应为两列“部门,密码” / line {number}: two columns"
