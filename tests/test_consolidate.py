@@ -1019,6 +1019,28 @@ def test_a_timeout_that_is_no_number_of_seconds_is_refused(month: Path, tmp_path
     assert not (tmp_path / "o.xlsx").exists()
 
 
+def test_a_department_named_by_its_file_is_normalised_as_any_other(tmp_path: Path) -> None:
+    """A department from the file name "销售１部 .xlsx" was "销售１部 " beside 参数!部门 销售1部 elsewhere:
+    two departments, no D104 (and a D106 next month when the file is renamed)."""
+    from tests.months import customer
+    from tests.workbooks import write_departments
+
+    def archive(code: str) -> dict[str, Any]:
+        return {"客户档案": [customer(code, f"{code}有限公司", 801 + len(code), 所属部门=None)]}
+
+    write_departments(tmp_path / MONTH, [
+        {"department": "销售1部", "rows": archive("A1")},
+        {"file": "销售１部 .xlsx", "parameters": None, "rows": archive("B22")},
+    ])  # fmt: skip
+    code, done, _ = run_json(tmp_path / MONTH, tmp_path / "o.xlsx")
+    assert code == 1
+    assert {(m["department"], m["department_source"]) for m in done["manifest"]} == {
+        ("销售1部", "parameters"),
+        ("销售1部", "file_name"),
+    }
+    assert sorted(d["code"] for d in done["diagnostics"] if d["code"].startswith("D")) == ["D104", "D104"]
+
+
 def test_an_empty_input_path_is_refused_not_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -32,6 +32,7 @@ from xlcrm.diagnostics import Diagnostic, column_letter, counted
 from xlcrm.engine import Options, Result, check
 from xlcrm.errors import InputError
 from xlcrm.forms import forms
+from xlcrm.normalize import to_text
 from xlcrm.policy import default_policy
 from xlcrm.preflight import Limits, open_source
 from xlcrm.reader import Table
@@ -277,7 +278,8 @@ def department_of(submission: Submission, file: str) -> tuple[str, str, tuple[st
             row = table.rows[first[POSITION]]
             cell = f"{column_letter(table.columns['department'])}{row}"
             return str(first["department"]), "archive", (table.sheet, cell, row)
-    return Path(file).stem, "file_name", None
+    stem = Path(file).stem  # read as a cell's department is (width folded, spaces trimmed)
+    return to_text(stem) or stem, "file_name", None
 
 
 def _ship(result: Result) -> dict[str, ShippedForm]:
