@@ -1041,6 +1041,16 @@ def test_a_department_named_by_its_file_is_normalised_as_any_other(tmp_path: Pat
     assert sorted(d["code"] for d in done["diagnostics"] if d["code"].startswith("D")) == ["D104", "D104"]
 
 
+@pytest.mark.parametrize("name", ["汇总.xlsm", "汇总.xls", "汇总.txt", "汇总"])
+def test_a_company_workbook_named_as_no_xlsx_is_refused(month: Path, tmp_path: Path, name: str) -> None:
+    """-o 汇总.xlsm (or .xls) wrote an .xlsx package under that name: Excel refuses to open it."""
+    code, out, err = run(
+        str(month), "--month", MONTH, "-o", str(tmp_path / name), "--no-history", "--jobs", "0"
+    )
+    assert code == 2 and name in err and ".xlsx" in err and len(err.strip().splitlines()) == 1, err
+    assert not out and list(tmp_path.iterdir()) == []
+
+
 def test_an_empty_input_path_is_refused_not_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

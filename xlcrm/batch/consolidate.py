@@ -139,6 +139,10 @@ def consolidate(
     _refuse_inputs(
         [*asked, *([settings.history] if settings.history is not None else [])], discovery, settings
     )
+    if output.suffix.lower() != ".xlsx":  # an .xlsx package named .xlsm or .xls: Excel will not open it
+        raise InputError(
+            "output", str(output), detail="公司汇总须以 .xlsx 结尾 / the company workbook must end in .xlsx"
+        )
     tasks = [
         Task(f.position, f.file, str(f.path), f.sha256, _worker_options(settings.options))
         for f in discovery.to_check
