@@ -398,6 +398,36 @@ def test_an_empty_password_is_refused_not_called_encryption(tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2025-12"]
 
 
+def test_an_unusable_files_reason_quoting_a_cell_is_masked(tmp_path: Path) -> None:
+    """A reader's error quotes the cell ("Unrecognized boolean cell value: 13912345678"): the
+    manifest's reason in the JSON, the terminal report and 清单 showed the mobile in full."""
+    from tests.workbooks import write_case
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = write_case(folder / "甲部.xlsx", {"客户档案": [{}]}, parameters={"部门": "甲部"})
+    bad = folder / "乙部.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":  # a boolean cell no program writes, holding a mobile
+                data = data.replace(b"</row>", b'<c r="AZ2" t="b"><v>13912345678</v></c></row>', 2)
+            target.writestr(name, data)
+    for unmask in (False, True):
+        target = tmp_path / f"{unmask}.xlsx"
+        flags = ["-o", str(target), "--no-history", *(["--unmask"] if unmask else [])]
+        code, out, _ = run(str(folder), *flags, "--format", "json")
+        (reason,) = [m["reason"] for m in json.loads(out)["manifest"] if m["status"] == "unusable"]
+        code, text, _ = run(str(folder), *flags, "--force")
+        shown = reason + text + text_of(zipfile.ZipFile(target))
+        assert code == 2 and "Unrecognized boolean" in reason and ("13912345678" in shown) is unmask
+        if not unmask:
+            assert "139****5678" in reason and "139****5678" in text, (reason, text)
+    progress = CliRunner().invoke(cli, ["consolidate", str(folder), "--month", "2025-12", "--jobs", "0",
+                                        "-o", str(tmp_path / "p.xlsx"), "--no-history"])  # fmt: skip
+    assert "139****5678" in progress.stderr and "13912345678" not in progress.stderr, progress.stderr
+
+
 def test_a_department_name_with_a_list_mark_or_a_space_is_hidden_whole() -> None:
     """D101's listing "华北、华东部 A、销售 二部 C": 销售 二部's own view names no part of 华北、华东部."""
     from xlcrm.batch.cross import Finding, for_department, involves

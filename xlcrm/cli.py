@@ -481,7 +481,7 @@ def consolidate(
     )
     err = _console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        with FileProgress(lang, quiet=quiet, console=err) as progress:
+        with FileProgress(lang, quiet=quiet, console=err, masked=not unmask) as progress:
             done = run_consolidation(settings, on_start=progress.start, on_done=progress)
     except InputError as problem:
         click.echo(problem.message(lang), err=True)

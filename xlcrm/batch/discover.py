@@ -44,9 +44,18 @@ class Reason:
         """The reason of an ``InputError`` (which itself does not pickle)."""
         return cls(problem.reason, problem.file, tuple(problem.values.items()))
 
-    def message(self, lang: Lang = "zh") -> str:
-        """The one-line explanation, naming the file."""
-        return InputError(self.key, self.file, **dict(self.values)).message(lang)
+    def message(self, lang: Lang = "zh", *, masked: bool = False) -> str:
+        """The one-line explanation, naming the file.
+
+        ``masked``: contacts in its ``detail`` masked (POLICY §7) — a reader's error may quote a
+        cell; the file names in it stay whole, as everywhere.
+        """
+        values = dict(self.values)
+        if masked and isinstance(values.get("detail"), str):
+            from xlcrm.batch.mask import mask_text
+
+            values["detail"] = mask_text(values["detail"])
+        return InputError(self.key, self.file, **values).message(lang)
 
 
 @dataclass(slots=True)

@@ -158,7 +158,7 @@ def write(
         names = [CUSTOMERS if i == 0 else f"{CUSTOMERS}({i + 1})" for i in range(len(pieces))]
         data = dashboard.ChartData()
         sheets.overview(book, styles, report)
-        _manifest(book, styles, company, run, names, outputs)
+        _manifest(book, styles, company, run, names, outputs, masked=not unmasked)
         dashboard.write(book, styles, report, data)
         index, execution_rows = sheets.credit_execution(book, styles, report)
         sheets.key_accounts(book, styles, report)
@@ -245,6 +245,8 @@ def _manifest(
     run: RunInfo,
     customer_sheets: list[str],
     outputs: Sequence[tuple[str, str, bool]],
+    *,
+    masked: bool = True,
 ) -> None:
     """清单: who ran it, when, with which options, what it wrote; the reconciliation; every file found."""
     sheet = book.add_worksheet(MANIFEST)
@@ -311,7 +313,7 @@ def _manifest(
             index + 1,
             outcome.file,
             STATUS_ZH[outcome.status],
-            outcome.reason.message("zh") if outcome.reason else None,
+            outcome.reason.message("zh", masked=masked) if outcome.reason else None,
             outcome.department,
             DEPARTMENT_SOURCES[outcome.department_source].zh if outcome.department_source else None,
             where.sha256,

@@ -78,7 +78,7 @@ def to_json(done: Consolidation, lang: Lang = "zh") -> dict[str, Any]:
         {
             "file": o.file,
             "status": o.status,
-            "reason": o.reason.message(lang) if o.reason else None,
+            "reason": o.reason.message(lang, masked=done.masked) if o.reason else None,
             "reason_code": o.reason.key if o.reason else None,
             "department": o.department,
             "department_source": o.department_source,
@@ -189,7 +189,7 @@ def report_lines(done: Consolidation, lang: Lang) -> list[Line]:
                 text += words["department_cross"].format(n=own)
             line.append((f"  {text}", "dim"))
         elif outcome.reason is not None:
-            line = [(f"  {status}  ", style), (outcome.reason.message(lang), "")]
+            line = [(f"  {status}  ", style), (outcome.reason.message(lang, masked=done.masked), "")]
         lines.append(line)
     read = company.rows_read()
     for key in SHIPPED:

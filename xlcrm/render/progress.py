@@ -39,8 +39,11 @@ class _Rate(ProgressColumn):
 class FileProgress:
     """Report each finished file; silent with ``quiet``. ``start`` gives the number of files."""
 
-    def __init__(self, lang: Lang, *, quiet: bool = False, console: Console | None = None) -> None:
+    def __init__(
+        self, lang: Lang, *, quiet: bool = False, console: Console | None = None, masked: bool = True
+    ) -> None:
         self.lang, self.quiet, self.total, self.done = lang, quiet, 0, 0
+        self.masked = masked  # contacts in a reason (a reader's error quoting a cell) masked
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self.bar: Progress | None = None
 
@@ -84,7 +87,7 @@ class FileProgress:
             detail += words["counts"].format(e=outcome.errors, w=outcome.warnings)
             line = f"[{self.done}/{self.total}] {words[CHECKED]} {outcome.file} — {detail}"
         else:
-            reason = outcome.reason.message(self.lang) if outcome.reason else ""
+            reason = outcome.reason.message(self.lang, masked=self.masked) if outcome.reason else ""
             line = f"[{self.done}/{self.total}] {words[outcome.status]} {reason}"
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
