@@ -7,6 +7,7 @@ process pool, a real Dask LocalCluster, a subprocess interrupted with SIGINT —
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -945,6 +946,42 @@ def test_a_database_that_is_not_an_xlcrm_history_is_one_line(month: Path, tmp_pa
         f"{other}: the history database cannot be used"
     )
     assert "--no-history" not in english.stderr and "nothing was written" not in english.stderr
+
+
+def test_a_history_that_is_a_pipe_is_one_line_not_a_hang(month: Path, tmp_path: Path) -> None:
+    """DuckDB opened a FIFO at --history and waited for a writer: ``history`` and ``consolidate`` hung."""
+    import os
+    import threading
+
+    fifo = tmp_path / "h.duckdb"
+    os.mkfifo(fifo)
+    stop = threading.Event()
+
+    def writer() -> None:  # whatever opens the pipe gets a few bytes that are no database, then EOF
+        while not stop.is_set():
+            try:
+                handle = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # no reader yet
+                time.sleep(0.01)
+                continue
+            with contextlib.suppress(OSError):
+                os.write(handle, b"not a database")
+            os.close(handle)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        listing = CliRunner().invoke(cli, ["history", "--history", str(fifo)])
+        code, _, err = run(str(month), "--month", MONTH, "-o", str(tmp_path / "o.xlsx"), "--history", str(fifo),
+                           "--jobs", "0")  # fmt: skip
+    finally:
+        stop.set()
+        thread.join(5)
+    for status, text in ((listing.exit_code, listing.stderr), (code, err)):
+        assert (
+            status == 2 and "不是文件" in text and str(fifo) in text and len(text.strip().splitlines()) == 1
+        )
+    assert not (tmp_path / "o.xlsx").exists()
 
 
 def test_linked_files_and_folders_are_all_listed(tmp_path: Path) -> None:

@@ -147,6 +147,8 @@ def default_path(output: Path) -> Path:
 def _connect(path: Path, *, read_only: bool) -> Any:
     import duckdb
 
+    if path.exists() and not path.is_file():  # DuckDB would wait on a pipe for a writer
+        raise InputError("history", str(path), detail="不是文件 / not a file")
     try:
         con = duckdb.connect(str(path), read_only=read_only)
         con.execute("SET enable_progress_bar = false")  # DuckDB would draw one on stdout
