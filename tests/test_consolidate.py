@@ -794,6 +794,22 @@ def test_a_submission_skipped_as_a_duplicate_is_still_an_input(tmp_path: Path) -
         assert copy.read_bytes() == before and not (tmp_path / "o.xlsx").exists()
 
 
+def test_a_department_workbook_at_the_history_is_refused_even_with_force(tmp_path: Path) -> None:
+    """--history named as a department workbook: the department workbook replaced the history."""
+    folder = tmp_path / MONTH
+    write_department(folder / "销售一部.xlsx", "销售一部")
+    stored = tmp_path / "out" / "c_销售一部.xlsx"
+    args = [str(folder), "--month", MONTH, "-o", str(tmp_path / "out" / "c.xlsx"), "--jobs", "0"]
+    code, _, err = run(
+        *args, "--history", str(stored), "--split-by-department", "--password", "pw", "--force"
+    )
+    last = err.strip().splitlines()[-1]  # after the progress line
+    assert (
+        code == 2 and last == f"{stored}：无法写入（与历史库是同一个文件 / the same file as the history）。"
+    ), err
+    assert not (tmp_path / "out" / "c.xlsx").exists()
+
+
 def test_an_encrypted_or_legacy_file_or_the_blacklist_at_the_output_is_refused(tmp_path: Path) -> None:
     """An encrypted submission or a legacy .xls at -o (they look alike unopened), or the --blacklist file."""
     import io

@@ -187,6 +187,11 @@ def consolidate(
         masked=masked,
     )
     _refuse_inputs([t.path for t in targets], discovery, settings)  # the departments' workbooks too
+    for target in targets:  # a department workbook at the history (-o, --html, --csv were checked above)
+        if settings.history is not None and _same_path(target.path, settings.history):
+            raise InputError(
+                "output", str(target.path), detail="与历史库是同一个文件 / the same file as the history"
+            )
     if not settings.force and (there := outputs.existing(targets)):
         raise InputError("exists", str(there[0].path))
     withheld = outputs.refuse_unprotected(
