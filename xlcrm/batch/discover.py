@@ -105,8 +105,8 @@ def discover(
         absolute = Path(os.path.abspath(given))
         if problem is not None:  # a folder os.walk could not list: one row, never left out silently
             detail = problem.strerror or type(problem).__name__
-            reason = Reason("unreadable_folder", str(given), (("detail", detail),))
-            discovery.found.append(Found(len(discovery.found), str(given), absolute, unusable=reason))
+            reason = Reason("unreadable_folder", shown(str(given)), (("detail", detail),))
+            discovery.found.append(Found(len(discovery.found), shown(str(given)), absolute, unusable=reason))
             continue
         key = absolute.resolve() if absolute.exists() else absolute
         if absolute in names:  # the same name again: found once
