@@ -1338,3 +1338,28 @@ def test_a_department_whose_names_are_not_utf8_is_consolidated_and_stored(tmp_pa
     sheets = load_workbook(tmp_path / "汇总.xlsx", read_only=True)
     files = {row[1] for row in sheets["清单"].iter_rows(values_only=True)}
     assert str(folder / "四部" / "销售四部.xlsx") in files
+
+
+def test_rows_of_the_forms_only_checked_are_accounted_for(month: Path, tmp_path: Path) -> None:
+    """投诉记录 … and 豁免 are checked but make no company table: their rows read are still in
+    each manifest entry, the summary, the terminal report and 清单, never left out silently."""
+    from xlcrm.batch.worker import SHIPPED
+
+    code, data, err = run_json(month, tmp_path / "汇总.xlsx")
+    assert code == 2, err
+    checked = [m for m in data["manifest"] if m["status"] == "checked"]
+    others: dict[str, int] = {}
+    for entry in checked:
+        for key, rows in entry["rows"].items():
+            if key not in SHIPPED:
+                others[key] = others.get(key, 0) + rows
+    assert others["complaints"] > 0 and others["waivers"] > 0
+    assert data["summary"]["rows_checked_only"] == others
+    assert set(data["summary"]["rows_read"]) == set(SHIPPED)
+    code, out, err = run(
+        str(month), "--month", MONTH, "-o", str(tmp_path / "文本.xlsx"), "--no-history", "--jobs", "0"
+    )
+    assert f"投诉记录：读入 {others['complaints']} 行（只检查，不进公司表）" in out
+    sheet = load_workbook(tmp_path / "文本.xlsx", read_only=True)["清单"]
+    facts = {row[0]: row[1] for row in sheet.iter_rows(max_col=2, values_only=True) if row[0]}
+    assert f"投诉记录 {others['complaints']} 行" in facts["只检查的表单"]

@@ -82,6 +82,16 @@ class Company:
             total.update({k: v for k, v in outcome.rows.items() if k in SHIPPED})
         return {key: total.get(key, 0) for key in SHIPPED}
 
+    def rows_checked_only(self) -> dict[str, int]:
+        """Rows read of the forms checked but in no company table (投诉记录 …, 豁免), never left out.
+
+        Per form, in declaration order, where any checked submission had that form.
+        """
+        total: Counter[str] = Counter()
+        for outcome in self.checked:
+            total.update({k: v for k, v in outcome.rows.items() if k not in SHIPPED})
+        return {key: total[key] for key in forms() if key in total}
+
     def only(self, department: str) -> Company:
         """The month as one department's own workbook shows it: its submissions and rows only, no other department named."""
         positions = {o.position for o in self.checked if o.department == department}

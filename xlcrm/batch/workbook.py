@@ -288,6 +288,14 @@ def _manifest(
     for key in ("archive", "evaluation", "credit", "blacklist"):
         target = CUSTOMERS if key == "archive" else "汇总"
         facts.append((f"{FORM_ZH[key]}行数核对", f"读入 {rows[key]} 行 = {target} {tables[key]} 行"))
+    if checked_only := company.rows_checked_only():
+        facts.append(
+            (
+                "只检查的表单",
+                "、".join(f"{forms()[k].zh} {n} 行" for k, n in checked_only.items())
+                + "（问题见问题明细，不进公司表）",
+            )
+        )
     if len(customer_sheets) > 1:
         facts.append(
             (

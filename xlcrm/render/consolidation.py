@@ -29,6 +29,7 @@ _WORDS = {
         "title": "公司汇总 {month}",
         "files": "文件：找到 {files_found} 个 = 已检查 {checked} + 无法使用 {unusable} + 已跳过 {skipped}",
         "rows": "  {form}：读入 {read} 行 = 公司表 {company} 行",
+        "rows_checked": "  {form}：读入 {read} 行（只检查，不进公司表）",
         "status": {CHECKED: "已检查", UNUSABLE: "无法使用", SKIPPED: "已跳过"},
         "department": "{department}（按{source}）  错误 {errors}  警告 {warnings}",
         "department_cross": "  另有跨部门问题（D1xx）{n} 条",
@@ -50,6 +51,7 @@ _WORDS = {
         "title": "Company consolidation {month}",
         "files": "Files: {files_found} found = {checked} checked + {unusable} unusable + {skipped} skipped",
         "rows": "  {form}: {read} rows read = {company} rows in the company table",
+        "rows_checked": "  {form}: {read} rows read (checked only, no company table)",
         "status": {CHECKED: "checked", UNUSABLE: "unusable", SKIPPED: "skipped"},
         "department": "{department} (by {source})  errors {errors}  warnings {warnings}",
         "department_cross": "  plus {n} cross-department finding(s) (D1xx)",
@@ -85,7 +87,7 @@ def to_json(done: Consolidation, lang: Lang = "zh") -> dict[str, Any]:
             "sha256": found[o.position].sha256,
             "size": found[o.position].size,
             "sheets": list(o.sheets),
-            "rows": {k: v for k, v in o.rows.items() if k in SHIPPED} if o.status == CHECKED else {},
+            "rows": dict(o.rows) if o.status == CHECKED else {},  # every form read, shipped or not
             **dict(
                 zip(
                     ("errors", "warnings"),
@@ -117,6 +119,7 @@ def to_json(done: Consolidation, lang: Lang = "zh") -> dict[str, Any]:
         "departments": [o.department for o in company.checked],
         "rows_read": company.rows_read(),
         "rows_company": {key: company.tables[key].height for key in SHIPPED},
+        "rows_checked_only": company.rows_checked_only(),
         "by_code": dict(sorted(Counter(f.diagnostic.code for f in company.findings).items())),
         "previous_month": company.previous[0] if company.previous else None,
         "major_losses": losses,
@@ -197,6 +200,9 @@ def report_lines(done: Consolidation, lang: Lang) -> list[Line]:
         lines.append(
             [(words["rows"].format(form=form, read=read[key], company=company.tables[key].height), "dim")]
         )
+    for key, rows in company.rows_checked_only().items():
+        form = forms()[key].zh if lang == "zh" else forms()[key].en
+        lines.append([(words["rows_checked"].format(form=form, read=rows), "dim")])
     cross = [f for f in company.findings if f.origin != "check"]
     lines.append([])
     lines.append([(words["cross"].format(n=len(cross)), "bold")])
