@@ -116,6 +116,9 @@ def test_a_duplicate_across_files_names_each_file(tmp_path: Path) -> None:
     assert [(d.code, Path(d.file or "").name, d.cell) for d in result.diagnostics] == [
         ("S007", "b.xlsx", "A2")
     ]
+    (duplicate,) = result.diagnostics  # the first one is in the other file: its message says where
+    assert f"与{first}“客户档案”的第 2 行相同" in duplicate.message("zh")
+    assert f"same as {first} “客户档案” row 2;" in duplicate.message("en")
 
 
 @pytest.mark.parametrize("name", ["libreoffice_sample.xlsx", "libreoffice_sample.xlsm"])

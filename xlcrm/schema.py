@@ -281,6 +281,15 @@ def closest_header(column: Column, table: Table) -> str | None:
     return best
 
 
+def _place(earlier: Table, table: Table) -> Phrase:
+    """Where the first of a duplicate key is, when not in the same sheet: its sheet (and file)."""
+    if earlier.file != table.file:
+        return Phrase(f"{earlier.file}“{earlier.sheet}”的", f"{earlier.file} “{earlier.sheet}” ")
+    if earlier.sheet != table.sheet:
+        return Phrase(f"“{earlier.sheet}”的", f"“{earlier.sheet}” ")
+    return Phrase("", "")
+
+
 def _duplicates(data: FormData) -> list[Diagnostic]:
     """S007: every occurrence of a unique key after its first (pandera finds them all)."""
     findings = []
@@ -301,7 +310,7 @@ def _duplicates(data: FormData) -> list[Diagnostic]:
                     continue
                 original = frame["__i"][first[values]]
                 index = frame["__i"][i]
-                first_row = data.tables[data.frame[TABLE][original]].rows[data.frame[POSITION][original]]
+                earlier = data.tables[data.frame[TABLE][original]]
                 findings.append(
                     data.at(
                         "S007",
@@ -309,7 +318,8 @@ def _duplicates(data: FormData) -> list[Diagnostic]:
                         key[0],
                         field="+".join(data.form.column(k).zh for k in key),
                         value="+".join(str(v) for v in values),
-                        first_row=first_row,
+                        first_row=earlier.rows[data.frame[POSITION][original]],
+                        first_place=_place(earlier, data.tables[data.frame[TABLE][index]]),
                     )
                 )
     return findings
