@@ -1363,3 +1363,25 @@ def test_rows_of_the_forms_only_checked_are_accounted_for(month: Path, tmp_path:
     sheet = load_workbook(tmp_path / "文本.xlsx", read_only=True)["清单"]
     facts = {row[0]: row[1] for row in sheet.iter_rows(max_col=2, values_only=True) if row[0]}
     assert f"投诉记录 {others['complaints']} 行" in facts["只检查的表单"]
+
+
+def test_a_history_another_process_holds_is_one_line_saying_so(tmp_path: Path) -> None:
+    """A consolidation still writing it (another process holds DuckDB's lock): `history` says
+    to try again later, in one line, exit 2; the lock's own words are in it."""
+    store = tmp_path / "h.duckdb"
+    duckdb.connect(str(store)).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(store)!r}); print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = CliRunner().invoke(cli, ["history", "--history", str(store)])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(store) in lines[0]
+    assert "lock" in lines[0] and "请稍后重试" in lines[0]

@@ -208,9 +208,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # The same, for `xlcrm history`: it only reads, and has no --no-history.
     "history_listing": (
-        "{file}：历史库无法使用（{detail}）；请确认这是 xlcrm consolidate 写出的历史库（用 --history 指定）。",
-        "{file}: the history database cannot be used ({detail}); check that it is a history "
-        "written by xlcrm consolidate (give it with --history).",
+        "{file}：历史库无法使用（{detail}）；若另一个程序（如正在运行的汇总）正打开它，请稍后重试；"
+        "否则请确认这是 xlcrm consolidate 写出的历史库（用 --history 指定）。",
+        "{file}: the history database cannot be used ({detail}); if another program (a running "
+        "consolidation) has it open, try again later; otherwise check that it is a history written "
+        "by xlcrm consolidate (give it with --history).",
     ),
     # Confidentiality of consolidation's outputs (POLICY §7).
     "unprotected": (
