@@ -463,3 +463,40 @@ def test_a_share_of_no_customers_is_drawn_as_no_bar() -> None:
     assert "<svg" in empty and "nan" not in empty.lower()
     trend = svg.lines("趋势", ["2025-11", "2025-12"], [svg.Series("错误", [nan, 3.0])])
     assert "<svg" in trend and "nan" not in trend.lower()
+
+
+def test_a_department_that_submitted_an_empty_archive_is_compared_not_missing(tmp_path: Path) -> None:
+    """销售二部 files B1 in November and a 客户档案 with no rows in December: it submitted
+    (checked, no D106), so 总览 and 变化 do not list it as missing; B1 is a removed customer.
+
+    The sections took the month's departments from the 客户档案 rows, so a checked submission
+    without any was "缺报部门（D106）" while D106 itself (rightly) did not fire.
+    """
+    from tests.months import customer
+    from tests.workbooks import write_departments
+
+    store, out = tmp_path / "history.duckdb", tmp_path / "out"
+    for month in ("2025-11", "2025-12"):
+        second = [] if month == "2025-12" else [customer("B1", "乙一有限公司", 601)]
+        write_departments(
+            tmp_path / month,
+            [
+                {"department": "销售一部", "rows": {"客户档案": [customer("A1", "甲一有限公司", 602)]}},
+                {"department": "销售二部", "rows": {"客户档案": second}},
+            ],
+        )
+        code, stdout, stderr = consolidate(
+            str(tmp_path / month), "--month", month, "-o", str(out / f"{month}.xlsx"), "--history", str(store),
+            "--format", "json",
+        )  # fmt: skip
+        assert code in (0, 1), stderr
+    assert not [d for d in json.loads(stdout)["diagnostics"] if d["code"] == "D106"]
+    book = load_workbook(out / "2025-12.xlsx")
+    overview = {r[0]: r[1] for r in rows_of(book["总览"]) if r and r[0]}
+    assert (overview["新报部门"], overview["缺报部门（D106）"]) == ("无", "无")
+    rows = rows_of(book["变化"])
+    per = {r["部门"]: r for r in table_after(rows, "各部门客户与额度变化")}
+    second = per["销售二部"]
+    assert (second["本月客户"], second["上月客户"], second["减少客户"]) == (0, 1, 1)
+    tiers = {r["上月 \\ 本月"]: r for r in table_after(rows, "系统等级的变化")}
+    assert tiers["合格类客户"]["（减少）"] == 1

@@ -16,6 +16,7 @@ departments whose rows a month did not store (password-protected, POLICY §7) ar
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -45,9 +46,15 @@ class Changes:
     not_compared: list[str] = field(default_factory=list)  # rows not stored in one of the months
 
 
-def changes(archive: pl.DataFrame, findings: list[Finding], past: Past, *, masked: bool) -> Changes:
-    """The section from the month's merged 客户档案 (with identities and credit) and the history."""
-    departments = sorted({d for d in archive[DEPT].unique().to_list() if d is not None}, key=natural_key)
+def changes(
+    archive: pl.DataFrame, findings: list[Finding], past: Past, submitted: Collection[str], *, masked: bool
+) -> Changes:
+    """The section from the month's merged 客户档案 (with identities and credit) and the history.
+
+    ``submitted``: the departments of the month's checked submissions — those D106 does not
+    miss, whether or not their 客户档案 has rows.
+    """
+    departments = sorted({d for d in submitted if d is not None}, key=natural_key)
     if past.previous is None:
         return Changes(None, pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
     before_departments = set(past.departments)

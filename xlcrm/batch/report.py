@@ -84,7 +84,8 @@ def build(
         credit = mask_columns(credit, ["__name"])
         past = replace(past, customers=mask_columns(past.customers, ["name"]))
     table = execution.execution(credit, company.findings, past)
-    moved = changes.changes(archive, company.findings, past, masked=masked)
+    submitted = {o.department for o in company.checked if o.department}
+    moved = changes.changes(archive, company.findings, past, submitted, masked=masked)
     keyed = accounts.key_accounts(archive, credit, past, company.month)
     checked = company.checked
     overview = _overview(company, moved, table, keyed)
