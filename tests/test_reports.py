@@ -500,3 +500,47 @@ def test_a_department_that_submitted_an_empty_archive_is_compared_not_missing(tm
     assert (second["本月客户"], second["上月客户"], second["减少客户"]) == (0, 1, 1)
     tiers = {r["上月 \\ 本月"]: r for r in table_after(rows, "系统等级的变化")}
     assert tiers["合格类客户"]["（减少）"] == 1
+
+
+def test_a_department_without_admitted_customers_has_no_share_not_nan(tmp_path: Path) -> None:
+    """销售一部 files one 潜在客户 only (no tier base): its VIP and 优选 shares are NULL in the
+    history, as utilisation without a limit is — never NaN, which DuckDB sorts above every number,
+    so an analyst's ``WHERE vip_share > vip_cap`` listed the department as over the cap."""
+    from tests.months import customer
+    from tests.workbooks import write_departments
+
+    prospect = {"客户类别": "潜在客户", "客户等级": None, "证照齐全": None, "经营资质齐全": None,
+                "已签购销合同": None, "有违法记录": None}  # fmt: skip
+    write_departments(
+        tmp_path / "in",
+        [
+            {
+                "department": "销售一部",
+                "rows": {"客户档案": [customer("A1", "甲一有限公司", 611, **prospect)]},
+            },
+            {"department": "销售二部", "rows": {"客户档案": [customer("B1", "乙一有限公司", 612)]}},
+        ],
+    )
+    store = tmp_path / "history.duckdb"
+    code, _, stderr = consolidate(
+        str(tmp_path / "in"),
+        "--month",
+        "2025-12",
+        "-o",
+        str(tmp_path / "公司汇总.xlsx"),
+        "--history",
+        str(store),
+    )
+    assert code in (0, 1), stderr
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        shares = con.execute(
+            "SELECT department, admitted, vip_share, preferred_share FROM submissions ORDER BY position"
+        ).fetchall()
+        over = con.execute(
+            "SELECT department FROM submissions WHERE vip_share > vip_cap OR preferred_share > preferred_cap"
+        ).fetchall()
+    finally:
+        con.close()
+    assert shares == [("销售一部", 0, None, None), ("销售二部", 1, 0.0, 0.0)]
+    assert over == []

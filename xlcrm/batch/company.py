@@ -431,8 +431,11 @@ def _departments(company: Company, policy: Policy) -> pl.DataFrame:
         )
         .with_columns(pl.col("limit_total", "exposure_total").fill_null(0.0))
         .with_columns(
-            (pl.col("vip") / pl.col("admitted")).alias("vip_share"),
-            (pl.col("preferred") / pl.col("admitted")).alias("preferred_share"),
+            # no tier base, no share: NULL like utilisation without a limit (never NaN)
+            pl.when(pl.col("admitted") > 0).then(pl.col("vip") / pl.col("admitted")).alias("vip_share"),
+            pl.when(pl.col("admitted") > 0)
+            .then(pl.col("preferred") / pl.col("admitted"))
+            .alias("preferred_share"),
             pl.when(pl.col("limit_total") > 0)
             .then(pl.col("exposure_total") / pl.col("limit_total"))
             .alias("utilisation"),
