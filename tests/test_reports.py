@@ -234,7 +234,7 @@ def test_lost_key_accounts_each_reason() -> None:
             "category": ["一般客户", "重点客户", "重点客户", "重点客户"],
         }
     )
-    lost = _lost(archive, Past(previous="2025-11", customers=before))
+    lost = _lost(archive, Past(previous="2025-11", customers=before), {"销售一部", "销售二部"})
     assert lost.select("customer_code", "reason").rows() == [
         ("A1", "客户类别改为一般客户"),
         ("B1", "已不在本部门客户档案中"),
@@ -544,3 +544,27 @@ def test_a_department_without_admitted_customers_has_no_share_not_nan(tmp_path: 
         con.close()
     assert shares == [("销售一部", 0, None, None), ("销售二部", 1, 0.0, 0.0)]
     assert over == []
+
+
+def test_a_missing_department_loses_no_key_account(tmp_path: Path) -> None:
+    """销售二部's key account B1 in November; in December 销售二部 does not submit (D106). B1 is
+    not a lost key account — nothing is known of 销售二部's 客户档案 now, as 变化 does not
+    count its customers as removed — and 总览's paragraph says 流失 0 家."""
+    from tests.months import KEY, customer
+    from tests.workbooks import write_departments
+
+    store, out = tmp_path / "history.duckdb", tmp_path / "out"
+    first = {"department": "销售一部", "rows": {"客户档案": [customer("A1", "甲一有限公司", 621, **KEY)]}}
+    second = {"department": "销售二部", "rows": {"客户档案": [customer("B1", "乙一有限公司", 622, **KEY)]}}
+    for month, departments in (("2025-11", [first, second]), ("2025-12", [first])):
+        write_departments(tmp_path / month, departments)
+        code, _, stderr = consolidate(
+            str(tmp_path / month), "--month", month, "-o", str(out / f"{month}.xlsx"), "--history", str(store),
+            "--html", str(out / f"{month}.html"),
+        )  # fmt: skip
+        assert code in (0, 1), stderr
+    book = load_workbook(out / "2025-12.xlsx")
+    assert table_after(rows_of(book["大客户分析"]), "流失的重点客户") == []
+    paragraph = next(r[0] for r in rows_of(book["总览"]) if r[0] and str(r[0]).startswith("与 2025-11 相比"))
+    assert "流失 0 家" in paragraph and "缺报部门 1 个" in paragraph
+    assert "流失的重点客户（0 家）" in (out / "2025-12.html").read_text(encoding="utf-8")

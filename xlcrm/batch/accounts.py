@@ -10,6 +10,7 @@ they are now, and the collections trend over the stored months.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import polars as pl
@@ -33,8 +34,14 @@ class KeyAccounts:
     collections: pl.DataFrame  # month, DEPT, collections (stored months and this one)
 
 
-def key_accounts(archive: pl.DataFrame, credit: pl.DataFrame, past: Past, month: str) -> KeyAccounts:
-    """The section from the month's merged 客户档案 and 信用评定 and the history."""
+def key_accounts(
+    archive: pl.DataFrame, credit: pl.DataFrame, past: Past, month: str, submitted: Collection[str]
+) -> KeyAccounts:
+    """The section from the month's merged 客户档案 and 信用评定 and the history.
+
+    ``submitted``: the departments of the month's checked submissions (a department missing
+    this month loses no key account: nothing is known of its 客户档案 now).
+    """
     keyed = archive.filter(IS_KEY)
     collections = (
         credit.join(keyed.select(SUB, "customer_code").unique(), on=[SUB, "customer_code"], how="semi")
@@ -94,14 +101,18 @@ def key_accounts(archive: pl.DataFrame, credit: pl.DataFrame, past: Past, month:
         ],
         how="vertical_relaxed",
     ).sort("month", natural(DEPT))
-    return KeyAccounts(departments, products, _lost(archive, past), trend)
+    return KeyAccounts(departments, products, _lost(archive, past, submitted), trend)
 
 
-def _lost(archive: pl.DataFrame, past: Past) -> pl.DataFrame:
-    """Last month's key accounts that are not key accounts of the same department now."""
-    before = past.customers.filter(IS_KEY & pl.col("identity").is_not_null()).rename(
-        {"department": DEPT, "identity": IDENTITY}
-    )
+def _lost(archive: pl.DataFrame, past: Past, submitted: Collection[str]) -> pl.DataFrame:
+    """Last month's key accounts that are not key accounts of the same department now.
+
+    Only in departments that submitted this month: a missing one (D106) is not compared, as
+    变化 does not count its customers as removed.
+    """
+    before = past.customers.filter(
+        IS_KEY & pl.col("identity").is_not_null() & pl.col("department").is_in(sorted(submitted))
+    ).rename({"department": DEPT, "identity": IDENTITY})
     withheld = past.withheld.filter(pl.col("month") == (past.previous or ""))["department"].implode()
     before = before.filter(~pl.col(DEPT).is_in(withheld))
     current = (  # only last month's key accounts are looked up (none: nothing to group)
