@@ -568,3 +568,46 @@ def test_a_missing_department_loses_no_key_account(tmp_path: Path) -> None:
     paragraph = next(r[0] for r in rows_of(book["总览"]) if r[0] and str(r[0]).startswith("与 2025-11 相比"))
     assert "流失 0 家" in paragraph and "缺报部门 1 个" in paragraph
     assert "流失的重点客户（0 家）" in (out / "2025-12.html").read_text(encoding="utf-8")
+
+
+def test_key_account_collections_by_month_are_0_when_there_are_none(tmp_path: Path) -> None:
+    """October: 销售一部's key account A1 and 销售二部's B1 (月均回款额 150,000 each); November:
+    销售二部 does not submit; December: A1 is an 一般客户, B1 a key account again. By month,
+    销售一部 collects 150,000, 150,000 and 0 (it submitted, with no key account) and 销售二部
+    150,000, blank (no submission) and 150,000; a month no key account collected in is 0, not
+    left out of the table."""
+    from tests.months import KEY, credit, customer, grant
+    from tests.workbooks import write_departments
+
+    def first(key: bool) -> dict[str, Any]:
+        a1 = customer("A1", "甲一有限公司", 631, **(KEY if key else {}))
+        return {
+            "department": "销售一部",
+            "rows": {"客户档案": [a1], "信用评定": [credit("A1", **grant(100_000, 0, 0))]},
+        }
+
+    second = {
+        "department": "销售二部",
+        "rows": {
+            "客户档案": [customer("B1", "乙一有限公司", 632, **KEY)],
+            "信用评定": [credit("B1", **grant(100_000, 0, 0))],
+        },
+    }
+    store, out = tmp_path / "history.duckdb", tmp_path / "out"
+    for month, departments in (
+        ("2025-10", [first(True), second]),
+        ("2025-11", [first(True)]),
+        ("2025-12", [first(False), second]),
+    ):
+        write_departments(tmp_path / month, departments)
+        code, _, stderr = consolidate(
+            str(tmp_path / month), "--month", month, "-o", str(out / f"{month}.xlsx"), "--history", str(store)
+        )
+        assert code in (0, 1), stderr
+    book = load_workbook(out / "2025-12.xlsx")
+    by_month = table_after(rows_of(book["大客户分析"]), "重点客户月均回款额")
+    assert [(r["部门"], r["2025-10"], r["2025-11"], r["2025-12"]) for r in by_month] == [
+        ("销售一部", 150_000, 150_000, 0),
+        ("销售二部", 150_000, None, 150_000),
+        ("合计", 300_000, 150_000, 150_000),
+    ]

@@ -94,14 +94,46 @@ def key_accounts(
         .sort(["accounts", "business", "products"], descending=[True, True, False])
         .rename({"products": "product"})
     )
-    trend = pl.concat(
+    collected = pl.concat(
         [
             history.filter(pl.col("month").is_in(past.recent)).select("month", DEPT, "collections"),
             collections.select(pl.lit(month).alias("month"), DEPT, "collections"),
         ],
         how="vertical_relaxed",
-    ).sort("month", natural(DEPT))
+    )
+    trend = _by_month(collected, past, month, submitted)
     return KeyAccounts(departments, products, _lost(archive, past, submitted), trend)
+
+
+def _by_month(collected: pl.DataFrame, past: Past, month: str, submitted: Collection[str]) -> pl.DataFrame:
+    """Collections per (month, department), for the departments with key accounts in any month.
+
+    0 in a month the department submitted (its rows stored) without any; no row where it did not.
+    """
+    listed = collected[DEPT].unique().implode()
+    withheld = past.withheld.select("month", pl.col("department").alias(DEPT))
+    present = (
+        pl.concat(
+            [
+                past.months.filter(pl.col("month").is_in(past.recent)).select(
+                    "month", pl.col("department").alias(DEPT)
+                ),
+                pl.DataFrame(
+                    {"month": [month] * len(submitted), DEPT: sorted(submitted)},
+                    schema={"month": pl.Utf8, DEPT: pl.Utf8},
+                ),
+            ]
+        )
+        .unique()
+        .join(withheld, on=["month", DEPT], how="anti")
+        .filter(pl.col(DEPT).is_in(listed))
+    )
+    return (
+        present.join(collected, on=["month", DEPT], how="left")
+        .with_columns(pl.col("collections").fill_null(0.0))
+        .select("month", DEPT, "collections")
+        .sort("month", natural(DEPT))
+    )
 
 
 def _lost(archive: pl.DataFrame, past: Past, submitted: Collection[str]) -> pl.DataFrame:
