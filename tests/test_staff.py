@@ -155,3 +155,19 @@ def test_libreoffice_renders_the_annotated_staff_copy(tmp_path: Path) -> None:
     assert (tmp_path / "staff.checked.pdf").stat().st_size > 5_000
     with zipfile.ZipFile(target) as archive:  # the copy keeps the user's merges
         assert b'ref="C4:C14"' in b"".join(archive.read(n) for n in archive.namelist() if "worksheets/" in n)
+
+
+def test_a_totals_row_is_no_customer(tmp_path: Path) -> None:
+    """合计 under the data (its =SUM unsaved, as openpyxl writes it) and 小计 between groups."""
+    path = write_case(tmp_path / "t.xlsx", {"客户档案": [{}, {}, {}]})
+    book = load_workbook(path)
+    archive, evaluation = book["客户档案"], book["客户评价"]
+    archive.insert_rows(4)
+    archive["B4"] = "小 计："  # in 客户名称: 客户编码 left blank
+    archive.append(["合计", *[None] * 14, "=SUM(P2:P5)"])  # P: 年业务量(万元)
+    evaluation.append(["总计", *[None] * 6, "=SUM(H2:H4)"])  # H: 总分
+    book.save(path)
+    result = check([path], Options(as_of=AS_OF))
+    assert [(d.code, d.cell) for d in result.diagnostics] == []
+    assert result.submission.forms["archive"].frame.height == 3  # type: ignore[union-attr]
+    assert result.submission.forms["evaluation"].frame.height == 3  # type: ignore[union-attr]

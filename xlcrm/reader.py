@@ -8,6 +8,7 @@ ignored. Every value keeps its sheet and Excel row and column, so every finding 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -34,6 +35,11 @@ MIN_SIGNATURE = 3
 # Sheets xlcrm itself writes or that belong to the template; never reported as unrecognised.
 AUXILIARY_SHEETS = frozenset(
     header_key(n) for n in ("填写说明", "问题清单", "汇总", "xlwings.conf", "操作", "xlcrm状态")
+)
+# The label of a totals row staff put under (or between) the data: 合计, 小计 … (as header_key folds it)
+_LABEL_HINT = re.compile("[计lLｌＬ]")  # every label has one of these
+TOTALS_LABELS = frozenset(
+    ("合计", "总计", "小计", "共计", "总合计", "本页合计", "total", "subtotal", "grandtotal")
 )
 
 
@@ -501,11 +507,20 @@ def _table(
     by_column = list(zip(*data, strict=True)) if data else []  # calamine rows are rectangular
     values = {key: list(by_column[col - sheet.first_col]) if data else [] for key, col in columns.items()}
     anchors = _fill_merges(sheet, data, first_excel_row, columns, values) if sheet.merges else {}
+    leading = by_column[0] if by_column else ()
+    totals = {
+        position
+        for position, first in enumerate(leading)
+        if (first is None or first == "" or _maybe_label(first)) and _totals_row(data[position])
+    }
+    for position in totals:  # no customer: it reads blank, as a spacer row does
+        for cells in values.values():
+            cells[position] = None
     errors: dict[str, list[tuple[int, str]]] = {}
     for (row, col), text in sheet.errors.items():  # S010 cells in the form's columns and rows
         position = row - first_excel_row
         for key, index in columns.items():
-            if index == col - 1 and 0 <= position < len(data):
+            if index == col - 1 and 0 <= position < len(data) and position not in totals:
                 errors.setdefault(key, []).append((position, text))
     return Table(
         form=form,
@@ -524,6 +539,25 @@ def _table(
         visible=sheet.visible,
         date1904=sheet.date1904,
     )
+
+
+def _totals_row(row: list[Any]) -> bool:
+    """Whether a data row is a totals row: its first filled cell is a label such as 合计 or 小计.
+
+    Staff sum a column under the data (合计, =SUM(…)) or per group (小计); such a row is no
+    customer, and its formulas are no data of a form.
+    """
+    for first in row:
+        if first is not None and first != "":
+            break
+    else:
+        return False
+    return _maybe_label(first) and header_key(first).rstrip(":：") in TOTALS_LABELS
+
+
+def _maybe_label(value: Any) -> bool:
+    """A cheap first test of a totals label (most rows are customers: a code, a name)."""
+    return isinstance(value, str) and len(value) <= 16 and _LABEL_HINT.search(value) is not None
 
 
 def _fill_merges(
