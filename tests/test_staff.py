@@ -171,3 +171,34 @@ def test_a_totals_row_is_no_customer(tmp_path: Path) -> None:
     assert [(d.code, d.cell) for d in result.diagnostics] == []
     assert result.submission.forms["archive"].frame.height == 3  # type: ignore[union-attr]
     assert result.submission.forms["evaluation"].frame.height == 3  # type: ignore[union-attr]
+
+
+def test_a_header_without_its_unit_is_the_column(tmp_path: Path) -> None:
+    """当前占用额 for 当前占用额(元) …: an optional column left unread would skip C307/C308 silently."""
+    units = (
+        "信用额度(元)",
+        "当前占用额(元)",
+        "上月占用额(元)",
+        "回款期限(天)",
+        "月均发货额(元)",
+        "月均回款额(元)",
+    )
+    grant = {"授信类型": "临时", "信用额度(元)": 10000, "回款期限(天)": 30, "总经理审批": "是"}
+    path = write_case(
+        tmp_path / "u.xlsx",
+        {
+            "客户档案": [{}, {}],
+            "信用评定": [
+                {**grant, "月均发货额(元)": 50000, "月均回款额(元)": 40000, "当前占用额(元)": 20000},
+                {"当前占用额(元)": 9000, "上月占用额(元)": 100},
+            ],
+        },
+        layout={"信用评定": {"headers": {h: h[: h.index("(")] for h in units}}},
+        parameters={"年初应收账款余额": 5000},
+    )
+    found = [(d.code, d.cell) for d in check([path], Options(as_of=AS_OF)).diagnostics]
+    assert sorted(f for f in found if f[0] in ("C307", "C308", "C311")) == [
+        ("C307", "W2"),
+        ("C308", "W3"),
+        ("C311", None),
+    ]

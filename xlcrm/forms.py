@@ -136,7 +136,19 @@ def _column(raw: dict[str, object]) -> Column:
     for name in ("allowed", "synonyms"):
         if name in data:
             data[name] = tuple(data[name])  # type: ignore[arg-type]
+    data["synonyms"] = _without_units(str(data["zh"]), data.get("synonyms", ()))  # type: ignore[arg-type]
     return Column(**data)  # type: ignore[arg-type]
+
+
+def _without_units(zh: str, synonyms: tuple[str, ...]) -> tuple[str, ...]:
+    """The synonyms, and each header's words without its unit: 信用额度 for 信用额度(元).
+
+    Staff often leave the unit out of a header; the column is the same column (its values in
+    the same unit). An optional column whose header is not recognised is silently left out,
+    so each rule reading it would be skipped without a word.
+    """
+    stems = [text[: text.index("(")] for text in (zh, *synonyms) if text.endswith(")") and "(" in text]
+    return tuple(dict.fromkeys((*synonyms, *(s for s in stems if s and s != zh and s not in synonyms))))
 
 
 _FORM_KEYS = frozenset(
