@@ -202,3 +202,17 @@ def test_a_header_without_its_unit_is_the_column(tmp_path: Path) -> None:
         ("C308", "W3"),
         ("C311", None),
     ]
+
+
+def test_a_parameter_label_may_end_in_a_colon(tmp_path: Path) -> None:
+    """参数!A1 “基准日期：” as on a paper form: not read, the rules counted from today."""
+    path = write_case(
+        tmp_path / "p.xlsx",
+        {"客户档案": [{}]},
+        extra_sheets={"参数": [["基准日期：", "2025年12月31日"], ["部门:", "销售一部"]]},
+    )
+    result = check([path])
+    assert result.context is not None and result.context.as_of.isoformat() == "2025-12-31"
+    assert result.diagnostics == []
+    parameters = result.submission.forms["parameters"].frame  # type: ignore[union-attr]
+    assert parameters["department"].to_list() == ["销售一部"]

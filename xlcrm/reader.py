@@ -606,7 +606,8 @@ def _key_value_table(form: Form, file: str, sheet: Sheet) -> Table:
     for index, row in enumerate(sheet.rows):
         if sheet.first_col > 0 or not row:
             break  # column A is empty: nothing to read
-        key = lexicon.get(header_key(row[0])) if isinstance(row[0], str) else None
+        # a label often ends in a colon (基准日期：), as on a paper form
+        key = lexicon.get(header_key(row[0]).rstrip(":：")) if isinstance(row[0], str) else None
         if key is None or key in values:
             continue
         values[key] = [row[1] if len(row) > 1 else None]
