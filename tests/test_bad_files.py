@@ -487,3 +487,23 @@ def test_names_show_their_gbk_bytes_as_text() -> None:
     assert shown(f"月报/{gbk}/台账.xlsx") == "月报/销售一部/台账.xlsx"
     assert shown(os.fsdecode(b"a\xffb.xlsx")) == "a\ufffdb.xlsx"  # not GB 18030 either
     assert shown("销售二部/台账.xlsx") == "销售二部/台账.xlsx"
+
+
+def test_a_form_sheet_holding_only_a_note_is_that_form_not_submitted(tmp_path: Path) -> None:
+    """黑名单 “本部门暂无黑名单客户”, 投诉记录 “本月无投诉”: the workbook is usable (it was exit 2)."""
+    path = write_case(
+        tmp_path / "n.xlsx",
+        {"客户档案": [{"联系电话": "123"}]},
+        omit_sheets=("黑名单",),
+        extra_sheets={
+            "黑名单": [["黑名单（2025年）"], ["本部门暂无黑名单客户"]],
+            "投诉记录": [["本月无投诉"]],
+        },
+    )
+    code, out, err = run("check", str(path), "--format", "json", "--as-of", "2025-12-31")
+    assert code == 1 and err == ""
+    found = [(d["code"], d["sheet"], d["message"]) for d in json.loads(out)["diagnostics"]]
+    assert found[0][:2] == ("S005", "客户档案")
+    assert found[1:] == [
+        ("S009", "黑名单", "工作表只有说明文字，没有表头行，已忽略（按未提交该表单处理）：“黑名单”。")
+    ]

@@ -24,7 +24,7 @@ from xlcrm.errors import InputError
 from xlcrm.forms import table_forms
 from xlcrm.policy import AS_OF_RANGE, Policy, default_policy
 from xlcrm.preflight import Limits, Skipped, Source
-from xlcrm.reader import Table, WorkbookScan, scan_workbook
+from xlcrm.reader import Table, WorkbookScan, form_by_name, scan_workbook
 from xlcrm.registry import rule_functions, rules
 from xlcrm.selection import is_selected
 
@@ -248,7 +248,7 @@ def _blacklist_scan(path: Path, limits: Limits) -> WorkbookScan:
             raise InputError("blacklist_protected", str(path)) from None
         raise
     scan.tables = [t for t in scan.tables if t.form.key == "blacklist"]
-    scan.unrecognised = []
+    scan.unrecognised, scan.notes = [], []
     if not scan.tables:
         raise InputError("no_blacklist", str(path))
     for table in scan.tables:
@@ -280,8 +280,14 @@ def assemble(scans: Sequence[WorkbookScan], files: list[str]) -> Submission:
             Diagnostic("S009", file=scan.file, sheet=name, args={"problem": "unknown_sheet", "sheet": name})
             for name in scan.unrecognised
         )
+        submission.findings.extend(  # an optional form's note (本月无投诉) is no finding: absent
+            Diagnostic("S009", file=scan.file, sheet=name, args={"problem": "notes_sheet", "sheet": name})
+            for name in scan.notes
+            if (form := form_by_name(name)) is not None and not form.optional
+        )
+    noted = {form.key for scan in scans for name in scan.notes if (form := form_by_name(name)) is not None}
     for form in table_forms():
-        if form.key not in by_form and not form.optional:
+        if form.key not in by_form and not form.optional and form.key not in noted:
             submission.findings.append(
                 Diagnostic(
                     "S009",

@@ -30,6 +30,7 @@ from xlcrm.repack import known_errors, repack, spooling
 from xlcrm.sheetscan import SheetScan, measure_sheets
 
 HEADER_SCAN_ROWS = 30
+NOTES = "notes"  # a form's sheet that holds only text, no table (xlcrm.reader.scan_sheets)
 # A sheet with an unknown name is taken as a form when this many of its header cells match.
 MIN_SIGNATURE = 3
 # Sheets xlcrm itself writes or that belong to the template; never reported as unrecognised.
@@ -94,6 +95,7 @@ class WorkbookScan:
     unrecognised: list[str]
     sheets: list[str] = field(default_factory=list)  # every sheet name, in workbook order
     source: Source | None = None  # where the bytes are (decrypted, for a protected workbook)
+    notes: list[str] = field(default_factory=list)  # form sheets holding a note, no table (本月无投诉)
 
 
 def read_sheets(source: Source, limits: Limits) -> Generator[tuple[int, Sheet]]:
@@ -357,7 +359,8 @@ def scan_sheets(
 
     ``sheets`` are (position, sheet) in any order; the scan lists them in position order. A
     sheet named as a form but without a header row makes the workbook unusable, unless another
-    of its sheets holds that form: then it is a sheet of notes (客户档案填写说明), not recognised.
+    of its sheets holds that form: then it is a sheet of notes (客户档案填写说明), not recognised;
+    or unless it holds no table at all, only a line or two of text (黑名单: 本部门暂无黑名单客户).
     """
     found, filled = {}, False
     for index, sheet in sheets:
@@ -370,6 +373,8 @@ def scan_sheets(
         scan.sheets.append(name)
         if isinstance(result, InputError):
             headless.append((name, result))
+        elif result == NOTES:
+            scan.notes.append(name)
         elif isinstance(result, Table):
             scan.tables.append(result)
         elif result:
@@ -380,6 +385,9 @@ def scan_sheets(
         if form is None or form.key not in held:
             raise problem
         scan.unrecognised.append(name)
+    beside = [n for n in scan.notes if (form := form_by_name(n)) is not None and form.key in held]
+    scan.notes = [n for n in scan.notes if n not in beside]
+    scan.unrecognised.extend(beside)  # beside its form: a sheet of notes (客户档案填写说明)
     scan.unrecognised.sort(key=scan.sheets.index)
     if not scan.tables:
         raise InputError("no_form" if filled else "empty_workbook", label)
@@ -388,8 +396,8 @@ def scan_sheets(
 
 def _scan_sheet(
     sheet: Sheet, label: str, prepare: Callable[[Table], None] | None
-) -> tuple[str, Table | InputError | bool]:
-    """A sheet's form table, or its problem, or whether it is an unrecognised sheet."""
+) -> tuple[str, Table | InputError | bool | str]:
+    """A sheet's form table, or its problem, or NOTES, or whether it is an unrecognised sheet."""
     form = form_by_name(sheet.name)
     table: Table
     if form is not None and form.layout == "keyvalue":
@@ -397,6 +405,8 @@ def _scan_sheet(
     else:
         found = find_header(sheet, form)
         if found is None:
+            if form is not None and all(sum(v not in ("", None) for v in row) <= 1 for row in sheet.rows):
+                return sheet.name, NOTES  # a note where the table would be: 本月无投诉
             if form is not None:
                 return sheet.name, InputError("no_header", label, sheet=sheet.name, scanned=HEADER_SCAN_ROWS)
             return sheet.name, bool(sheet.rows) and header_key(sheet.name) not in AUXILIARY_SHEETS
