@@ -24,6 +24,8 @@ def apply_waivers(ctx: Context, findings: list[Diagnostic]) -> list[Diagnostic]:
     for row in ctx.rows("waivers"):
         index = row[INDEX]
         code = (row.get("rule_code") or "").upper()
+        if not code:  # S002 says the 规则代码 is blank; an X903 would only follow from it
+            continue
         invalid = [
             form.at("X903", index, key, problem=problem)
             for key, problem in (("reason", "waiver_no_reason"), ("approved_by", "waiver_no_approver"))
