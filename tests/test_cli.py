@@ -382,3 +382,52 @@ def test_json_text_is_compact_readable_and_takes_what_orjson_refuses() -> None:
     assert json.loads(dumps({"x": float("nan")})) == {"x": None}
     assert json.loads(dumps({"big": 2**70})) == {"big": 2**70}
     assert dumps({"file": "a\udcffb"}) == json.dumps({"file": "a\udcffb"}, ensure_ascii=False)
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uff01-\uff5e\u3001-\u3011]")
+
+
+def test_an_input_errors_detail_is_said_in_the_language_asked() -> None:
+    """No InputError value is a fixed text holding Chinese: xlcrm's own words come as a Phrase.
+
+    A bilingual "中文 / English" detail showed its Chinese half in English mode and its
+    English half in Chinese mode.
+    """
+    import ast
+
+    root = Path(__file__).parent.parent / "xlcrm"
+    fixed = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "InputError"):
+                continue
+            for keyword in node.keywords:
+                for part in ast.walk(keyword.value):
+                    if isinstance(part, ast.Call):  # Phrase(...): said per language
+                        break
+                    if (
+                        isinstance(part, ast.Constant)
+                        and isinstance(part.value, str)
+                        and _CJK.search(part.value)
+                    ):
+                        fixed.append(f"{path.name}:{node.lineno} {keyword.arg}={part.value!r}")
+    assert fixed == []
+
+
+def test_a_wrong_policy_file_and_a_missing_suffix_in_english(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    bare = tmp_path / "bare"
+    bare.write_bytes(b"x")
+    for text, words in (
+        ("bogus = 1\n", "unknown key “bogus”"),
+        ("[quotas]\nvip_share = 2\n", "a share is at most 1"),
+        ("[tiers]\nvip_min_total = 'x'\n", "wrong type"),
+    ):
+        policy.write_text(text, encoding="utf-8")
+        result = CliRunner().invoke(cli, ["policy", "--policy", str(policy), "--lang", "en"])
+        assert result.exit_code == 2 and words in result.stderr
+        assert not _CJK.search(result.stderr.replace(str(tmp_path), "")), result.stderr
+        result = CliRunner().invoke(cli, ["policy", "--policy", str(policy)])
+        assert " / " not in result.stderr and words not in result.stderr and _CJK.search(result.stderr)
+    code, _, err = run("check", str(bare), "--lang", "en")
+    assert code == 2 and "(no extension)" in err and not _CJK.search(err.replace(str(tmp_path), ""))

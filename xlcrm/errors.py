@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from xlcrm.phrase import Phrase
 from xlcrm.registry import Lang
 
 # Each reason is declared once, in both languages; {file} is always available.
@@ -277,5 +278,6 @@ class InputError(Exception):
     def message(self, lang: Lang = "zh") -> str:
         """The one-line explanation."""
         zh, en = _MESSAGES[self.reason]
-        values = {k: printable(v) if isinstance(v, str) else v for k, v in self.values.items()}
+        values = {k: v.text(lang) if isinstance(v, Phrase) else v for k, v in self.values.items()}
+        values = {k: printable(v) if isinstance(v, str) else v for k, v in values.items()}
         return (zh if lang == "zh" else en).format(file=printable(self.file), **values)

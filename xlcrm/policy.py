@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from xlcrm.errors import InputError
+from xlcrm.phrase import Phrase
 from xlcrm.resources import load_toml
 
 # The as-of dates the rules can count from (their deadlines, months back and working days stay
@@ -117,7 +118,7 @@ def load_policy(path: Path | None) -> Policy:
         with path.open("rb") as handle:
             data = handle.read(MAX_POLICY_FILE + 1)
         if len(data) > MAX_POLICY_FILE:
-            raise InputError("policy", label, detail="文件超过 1 MB / larger than 1 MB")
+            raise InputError("policy", label, detail=Phrase("文件超过 1 MB", "larger than 1 MB"))
         overrides = _flatten(tomllib.loads(data.decode("utf-8")))
     except FileNotFoundError:
         raise InputError("not_found", label) from None
@@ -126,14 +127,26 @@ def load_policy(path: Path | None) -> Policy:
     values, sources = dict(base.values), dict(base.sources)
     for key, value in overrides.items():
         if key not in values:
-            raise InputError("policy", label, detail=f"未知参数 / unknown key “{key}”")
+            raise InputError("policy", label, detail=Phrase(f"未知参数“{key}”", f"unknown key “{key}”"))
         if not _same_kind(base[key], value, key):
-            raise InputError("policy", label, detail=f"“{key}” = {value!r}: 类型不对 / wrong type")
+            raise InputError(
+                "policy",
+                label,
+                detail=Phrase(f"“{key}” = {value!r}：类型不对", f"“{key}” = {value!r}: wrong type"),
+            )
         if (problem := _out_of_range(key, value)) is not None:
-            raise InputError("policy", label, detail=f"“{key}” = {value!r}: {problem}")
+            raise InputError(
+                "policy",
+                label,
+                detail=Phrase(f"“{key}” = {value!r}：{problem.zh}", f"“{key}” = {value!r}: {problem.en}"),
+            )
         if key.endswith("_hospital_level") and value not in _hospital_levels():
             raise InputError(
-                "policy", label, detail=f"“{key}” = {value!r}: 不是医院等级 / not a hospital level"
+                "policy",
+                label,
+                detail=Phrase(
+                    f"“{key}” = {value!r}：不是医院等级", f"“{key}” = {value!r}: not a hospital level"
+                ),
             )
         values[key] = value
         sources[key] = label
@@ -146,7 +159,7 @@ def load_policy(path: Path | None) -> Policy:
 _MOST = {"_days": 36_500, "_months": 1_200, "_years": 100, "_hours": 876_000}
 
 
-def _out_of_range(key: str, value: Any) -> str | None:
+def _out_of_range(key: str, value: Any) -> Phrase | None:
     """Why a number cannot be a policy value (None: it can).
 
     Every value is a finite count, threshold or share, none negative (NaN would switch a
@@ -156,14 +169,14 @@ def _out_of_range(key: str, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if not math.isfinite(value):
-        return "不是有限的数 / not a finite number"
+        return Phrase("不是有限的数", "not a finite number")
     if value < 0:
-        return "不能为负 / cannot be negative"
+        return Phrase("不能为负", "cannot be negative")
     if key.endswith(("_share", "_rate")) and value > 1:
-        return "比例不能超过 1 / a share is at most 1"
+        return Phrase("比例不能超过 1", "a share is at most 1")
     for ending, most in _MOST.items():
         if key.endswith(ending) and value > most:
-            return f"不能超过 {most} / at most {most}"
+            return Phrase(f"不能超过 {most}", f"at most {most}")
     return None
 
 

@@ -32,6 +32,7 @@ from defusedxml import ElementTree as SafeTree
 from isal import isal_zlib
 
 from xlcrm.errors import InputError
+from xlcrm.phrase import Phrase
 from xlcrm.policy import Policy
 
 SUFFIXES = (".xlsx", ".xlsm")
@@ -140,7 +141,7 @@ def open_source(path: Path, label: str, limits: Limits, password: str | None = N
         raise InputError("not_a_file", label)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES and suffix not in LEGACY_SUFFIXES:
-        raise InputError("unsupported", label, suffix=path.suffix or "（无扩展名）")
+        raise InputError("unsupported", label, suffix=path.suffix or Phrase("（无扩展名）", "(no extension)"))
     try:
         size = path.stat().st_size
         if size == 0:
@@ -402,7 +403,7 @@ def _sheet_parts(archive: zipfile.ZipFile, label: str) -> tuple[dict[str, str | 
         sheet = element.get("name", "")
         if sheet in parts:
             raise InputError(
-                "unreadable", label, detail=f"两个工作表同名“{sheet}” / two sheets named {sheet}"
+                "unreadable", label, detail=Phrase(f"两个工作表同名“{sheet}”", f"two sheets named “{sheet}”")
             )
         path = sheet_target[1:] if sheet_target.startswith("/") else folder + sheet_target
         parts[sheet] = lookup.find(path)

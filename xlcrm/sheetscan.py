@@ -43,6 +43,7 @@ from xml.parsers import expat
 
 from xlcrm.errors import InputError
 from xlcrm.layout import hidden_columns, hidden_rows
+from xlcrm.phrase import Phrase
 from xlcrm.preflight import Limits, Source, inflate
 
 EXCEL_ROWS, EXCEL_COLS = 1_048_576, 16_384
@@ -249,10 +250,16 @@ def measure_sheets(source: Source, limits: Limits, sheets: Sequence[str]) -> dic
 def scan_sheet(source: Source, sheet: str, limits: Limits) -> SheetScan:
     """Bounds and S010 cells of one worksheet; InputError if python-calamine must not read it."""
     if sheet not in source.sheet_parts:  # calamine will read a part the pre-flight did not find
-        raise InputError("unreadable", source.label, detail=f"工作表“{sheet}”的部件不明 / unknown part")
+        raise InputError(
+            "unreadable",
+            source.label,
+            detail=Phrase(f"工作表“{sheet}”的部件不明", f"sheet “{sheet}”: unknown part"),
+        )
     if source.sheet_parts[sheet] is None:
         raise InputError(
-            "unreadable", source.label, detail=f"工作表“{sheet}”的部件不存在 / its part is missing"
+            "unreadable",
+            source.label,
+            detail=Phrase(f"工作表“{sheet}”的部件不存在", f"sheet “{sheet}”: its part is missing"),
         )
     scan = _canonical(source, sheet, limits, measure=False)
     if scan is None:
@@ -644,7 +651,9 @@ def _exact(source: Source, sheet: str, limits: Limits) -> SheetScan:
         raise InputError("outside_grid", label, sheet=sheet, row=far.row, col=far.col) from None
     except (expat.ExpatError, _Damaged) as exc:
         raise InputError(
-            "damaged", label, detail=f"工作表“{sheet}” / sheet {sheet}: {_describe(exc)}"
+            "damaged",
+            label,
+            detail=Phrase(f"工作表“{sheet}”：{_describe(exc)}", f"sheet “{sheet}”: {_describe(exc)}"),
         ) from None
     if model.high_row >= 0:
         scan.rows = model.high_row - model.low_row + 1

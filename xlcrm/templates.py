@@ -26,6 +26,7 @@ from xlcrm.diagnostics import column_letter
 from xlcrm.docs import required_text, rule_text
 from xlcrm.errors import InputError
 from xlcrm.forms import Column, Form, forms
+from xlcrm.phrase import Phrase
 from xlcrm.ranges import value_range
 
 COMBINED = "客户管理台账.xlsx"
@@ -63,7 +64,7 @@ def write_templates(out: Path, *, force: bool = False) -> list[Path]:
     paths = [p for p, _ in singles] + [out / COMBINED, buttons, module]
     folder = next((p for p in paths if p.is_dir()), None)  # --force cannot make a folder a file
     if folder is not None:
-        raise InputError("output", str(folder), detail="是一个文件夹 / is a folder")
+        raise InputError("output", str(folder), detail=Phrase("是一个文件夹", "is a folder"))
     taken = next((p for p in paths if p.exists()), None)
     if taken is not None and not force:
         raise InputError("exists", str(taken))

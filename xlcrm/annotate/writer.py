@@ -63,6 +63,7 @@ from xlcrm.diagnostics import Diagnostic
 from xlcrm.engine import Result
 from xlcrm.errors import InputError
 from xlcrm.interrupts import held
+from xlcrm.phrase import Phrase
 from xlcrm.preflight import calamine_at
 from xlcrm.sheetscan import EXCEL_COLS
 
@@ -234,10 +235,13 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:160] if text else type(exc).__name__
 
 
-def _why(exc: OSError) -> str:
+def _why(exc: OSError) -> str | Phrase:
     """An OS error in words staff can act on (a file open in Excel is locked on Windows)."""
     if isinstance(exc, PermissionError):
-        return "没有写入权限，或文件正在 Excel 中打开；请关闭后重试 / permission denied or open in Excel"
+        return Phrase(
+            "没有写入权限，或文件正在 Excel 中打开；请关闭后重试",
+            "permission denied or open in Excel; close it and retry",
+        )
     return exc.strerror or str(exc)
 
 
@@ -300,7 +304,11 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
     odd = [sheet for sheet in patches if checked is not None and checked.spelled.get(sheet) == "exact"]
     if odd:  # rows are patched by their bytes: only the spelling spreadsheet programs write
         raise InputError(
-            "unprocessable", label, detail=f"工作表“{odd[0]}”的 XML 写法少见 / unusual XML spelling"
+            "unprocessable",
+            label,
+            detail=Phrase(
+                f"工作表“{odd[0]}”的 XML 写法少见", f"sheet “{odd[0]}” has an unusual XML spelling"
+            ),
         )
     vml_block = used_vml_blocks([package.read(n) for n in package.names if n.endswith(".vml")])
     for sheet, part in parts.items():
@@ -626,8 +634,10 @@ def annotate_all(
                 raise InputError(
                     "output",
                     str(target),
-                    detail="是输入文件；要改写原文件请用 --in-place（会留备份） / is an input; --in-place "
-                    "replaces it and keeps a backup",
+                    detail=Phrase(
+                        "是输入文件；要改写原文件请用 --in-place（会留备份）",
+                        "is an input; --in-place replaces it and keeps a backup",
+                    ),
                 )
             if not in_place and target.suffix.lower() != source.suffix.lower():
                 raise InputError("output_type", label, target=str(target), suffix=source.suffix)

@@ -33,6 +33,7 @@ from xlcrm.batch.worker import Outcome, Task, check_file
 from xlcrm.engine import Options, check
 from xlcrm.errors import InputError
 from xlcrm.interrupts import Late, held
+from xlcrm.phrase import Phrase
 from xlcrm.policy import default_policy
 from xlcrm.registry import Lang
 
@@ -120,14 +121,16 @@ def consolidate(
     for number, path in enumerate(asked):
         if any(_same_path(path, other) for other in asked[:number]):
             raise InputError(
-                "output", str(path), detail="与另一个输出是同一个文件 / the same file as another output"
+                "output",
+                str(path),
+                detail=Phrase("与另一个输出是同一个文件", "the same file as another output"),
             )
         if settings.history is not None and _same_path(path, settings.history):
             raise InputError(
-                "output", str(path), detail="与历史库是同一个文件 / the same file as the history"
+                "output", str(path), detail=Phrase("与历史库是同一个文件", "the same file as the history")
             )
         if outputs.exists(path) and path.is_dir():  # --force cannot make a folder a file
-            raise InputError("output", str(path), detail="是一个文件夹 / is a folder")
+            raise InputError("output", str(path), detail=Phrase("是一个文件夹", "is a folder"))
         if outputs.exists(path) and not settings.force:
             raise InputError("exists", str(path))
     passwords = outputs.read_passwords(settings.passwords) if settings.passwords else {}
@@ -141,7 +144,9 @@ def consolidate(
     )
     if output.suffix.lower() != ".xlsx":  # an .xlsx package named .xlsm or .xls: Excel will not open it
         raise InputError(
-            "output", str(output), detail="公司汇总须以 .xlsx 结尾 / the company workbook must end in .xlsx"
+            "output",
+            str(output),
+            detail=Phrase("公司汇总须以 .xlsx 结尾", "the company workbook must end in .xlsx"),
         )
     tasks = [
         Task(f.position, f.file, str(f.path), f.sha256, _worker_options(settings.options))
@@ -190,7 +195,9 @@ def consolidate(
     for target in targets:  # a department workbook at the history (-o, --html, --csv were checked above)
         if settings.history is not None and _same_path(target.path, settings.history):
             raise InputError(
-                "output", str(target.path), detail="与历史库是同一个文件 / the same file as the history"
+                "output",
+                str(target.path),
+                detail=Phrase("与历史库是同一个文件", "the same file as the history"),
             )
     if not settings.force and (there := outputs.existing(targets)):
         raise InputError("exists", str(there[0].path))
@@ -253,7 +260,9 @@ def _refuse_inputs(paths: list[Path], discovery: Discovery, settings: Settings) 
             _same_path(other, path) for other in given
         ):
             raise InputError(
-                "output", str(path), detail="是本次要检查的输入文件之一 / is one of this run's input files"
+                "output",
+                str(path),
+                detail=Phrase("是本次要检查的输入文件之一", "is one of this run's input files"),
             )
 
 
@@ -363,7 +372,7 @@ def _write(month: _Month, settings: Settings, storing: history.Storing | None) -
                 path = target.path
                 try:
                     if path.is_dir():
-                        raise InputError("output", str(path), detail="是一个文件夹 / is a folder")
+                        raise InputError("output", str(path), detail=Phrase("是一个文件夹", "is a folder"))
                     os.chmod(temporaries[path], 0o644)
                     if os.path.lexists(path):
                         earlier[path] = _set_aside(path)
@@ -402,7 +411,9 @@ def _write(month: _Month, settings: Settings, storing: history.Storing | None) -
                 if stranded and isinstance(stop, Exception):  # say where the earlier file is
                     path, aside = stranded[0]
                     raise InputError(
-                        "output", str(path), detail=f"原文件在 {aside} / the earlier file is at {aside}"
+                        "output",
+                        str(path),
+                        detail=Phrase(f"原文件在 {aside}", f"the earlier file is at {aside}"),
                     ) from None
             if placed and not isinstance(stop, Exception):
                 raise Late(stop, tuple(placed), len(placed) == len(month.targets)) from None

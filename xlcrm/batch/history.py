@@ -25,6 +25,7 @@ from xlcrm.batch.worker import ROW, SHEET
 from xlcrm.errors import InputError
 from xlcrm.forms import forms
 from xlcrm.interrupts import held
+from xlcrm.phrase import Phrase
 from xlcrm.registry import rules
 from xlcrm.rules.blacklist import described
 
@@ -148,7 +149,7 @@ def _connect(path: Path, *, read_only: bool) -> Any:
     import duckdb
 
     if path.exists() and not path.is_file():  # DuckDB would wait on a pipe for a writer
-        raise InputError("history", str(path), detail="不是文件 / not a file")
+        raise InputError("history", str(path), detail=Phrase("不是文件", "not a file"))
     try:
         con = duckdb.connect(str(path), read_only=read_only)
         con.execute("SET enable_progress_bar = false")  # DuckDB would draw one on stdout
@@ -337,7 +338,7 @@ def _has_runs(con: Any, path: Path) -> bool:
         except Exception:  # a meta table of another shape: not ours
             version = None
     if version is None or "runs" not in tables:
-        raise InputError("history", str(path), detail="不是 xlcrm 的历史库 / not an xlcrm history")
+        raise InputError("history", str(path), detail=Phrase("不是 xlcrm 的历史库", "not an xlcrm history"))
     if version != str(SCHEMA_VERSION):
         raise InputError("history", str(path), detail=f"schema {version} ≠ {SCHEMA_VERSION}")
     return True

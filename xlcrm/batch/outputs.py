@@ -38,6 +38,7 @@ import polars as pl
 from xlcrm.batch.company import Company
 from xlcrm.errors import InputError
 from xlcrm.normalize import to_text
+from xlcrm.phrase import Phrase
 
 WORKBOOK, DEPARTMENT, HTML, CSV = "workbook", "department_workbook", "html", "csv"
 KIND_ZH = {WORKBOOK: "公司汇总工作簿", DEPARTMENT: "部门工作簿", HTML: "HTML 报告", CSV: "CSV"}
@@ -72,7 +73,7 @@ def read_passwords(path: Path) -> dict[str, str]:
         with path.open("rb") as handle:
             data = handle.read(MAX_PASSWORDS_FILE + 1)  # bounded: the size stat gives may grow
         if len(data) > MAX_PASSWORDS_FILE:
-            raise InputError("passwords", label, detail="文件超过 1 MB / larger than 1 MB")
+            raise InputError("passwords", label, detail=Phrase("文件超过 1 MB", "larger than 1 MB"))
     except FileNotFoundError:
         raise InputError("not_found", label) from None
     except OSError as exc:
@@ -87,34 +88,43 @@ def read_passwords(path: Path) -> dict[str, str]:
             values[0] = to_text(values[0]) or ""
         if len(values) != 2:
             raise InputError(
-                "passwords", label, detail=f"第 {number} 行应为两列“部门,密码” / line {number}: two columns"
+                "passwords",
+                label,
+                detail=Phrase(f"第 {number} 行应为两列“部门,密码”", f"line {number}: two columns"),
             )
         department, password = values
         if number == 1 and department.lower() in HEADERS[0] and password.lower() in HEADERS[1]:
             continue
         if not department or not password:
             raise InputError(
-                "passwords", label, detail=f"第 {number} 行部门或密码为空 / line {number}: blank value"
+                "passwords",
+                label,
+                detail=Phrase(f"第 {number} 行部门或密码为空", f"line {number}: blank value"),
             )
         if passwords.get(department, password) != password:
             raise InputError(
-                "passwords", label, detail=f"第 {number} 行：部门“{department}”重复 / line {number}: repeated"
+                "passwords",
+                label,
+                detail=Phrase(
+                    f"第 {number} 行：部门“{department}”重复",
+                    f"line {number}: department “{department}” repeated",
+                ),
             )
         passwords[department] = password
     if not passwords:
-        raise InputError("passwords", label, detail="没有任何密码 / no password in it")
+        raise InputError("passwords", label, detail=Phrase("没有任何密码", "no password in it"))
     return passwords
 
 
 def _decode(data: bytes, label: str) -> str:
     if b"\x00" in data:
-        raise InputError("passwords", label, detail="不是文本文件 / not a text file")
+        raise InputError("passwords", label, detail=Phrase("不是文本文件", "not a text file"))
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InputError("passwords", label, detail="无法识别的编码 / unknown encoding")
+    raise InputError("passwords", label, detail=Phrase("无法识别的编码", "unknown encoding"))
 
 
 def department_path(output: Path, department: str, taken: Collection[str] = ()) -> Path:

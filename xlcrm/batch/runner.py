@@ -44,6 +44,7 @@ from xlcrm.batch.discover import UNUSABLE, Reason
 from xlcrm.batch.worker import Outcome, Task, check_file
 from xlcrm.errors import InputError
 from xlcrm.interrupts import held
+from xlcrm.phrase import Phrase
 
 Work = Callable[[Task], Outcome]
 GRACE = 10.0  # seconds past the timeout before the client stops waiting for a worker
@@ -189,7 +190,9 @@ class DaskBackend(Backend):
             versions = client.run(worker_version)
         except ImportError:
             raise InputError(
-                "scheduler", address, detail="需要 pip install 'xlcrm[cluster]' / install xlcrm[cluster]"
+                "scheduler",
+                address,
+                detail=Phrase("需要 pip install 'xlcrm[cluster]'", "needs pip install 'xlcrm[cluster]'"),
             ) from None
         except Exception as exc:  # connection refused, timeouts, workers without xlcrm
             raise InputError("scheduler", address, detail=f"{type(exc).__name__}: {exc}"[:200]) from None
