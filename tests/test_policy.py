@@ -56,6 +56,8 @@ def test_policy_command_shows_values_and_sources(tmp_path: Path) -> None:
         ("[complaints]\nresponse_hours = 1e300\n", "不能超过"),  # overflowed a duration
         ("[deadlines]\nfiling_working_days = 100000000\n", "不能超过"),  # a minute, then overflowed
         ("[tiers]\nvip_min_beds = -5\n", "不能为负"),
+        ("[deadlines]\nfiling_working_days = 2.5\n", "须为整数"),  # the rules counted 2 days
+        ("[visits]\nkey_account_days = 89.9\n", "须为整数"),
     ],
 )
 def test_a_bad_policy_file_is_exit_2(tmp_path: Path, text: str, words: str) -> None:

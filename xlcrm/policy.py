@@ -157,6 +157,8 @@ def load_policy(path: Path | None) -> Policy:
 # within what dates and durations can hold (a deadline 10⁸ working days away took a minute,
 # then overflowed).
 _MOST = {"_days": 36_500, "_months": 1_200, "_years": 100, "_hours": 876_000}
+# The spans the rules count in whole units (days on the calendar, working days, months).
+_WHOLE = ("_days", "_months")
 
 
 def _out_of_range(key: str, value: Any) -> Phrase | None:
@@ -164,7 +166,7 @@ def _out_of_range(key: str, value: Any) -> Phrase | None:
 
     Every value is a finite count, threshold or share, none negative (NaN would switch a
     pre-flight check off, a negative limit refuse every file); shares and rates are at most 1;
-    time spans are bounded by ``_MOST``.
+    days and months are whole; time spans are bounded by ``_MOST``.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -174,6 +176,8 @@ def _out_of_range(key: str, value: Any) -> Phrase | None:
         return Phrase("不能为负", "cannot be negative")
     if key.endswith(("_share", "_rate")) and value > 1:
         return Phrase("比例不能超过 1", "a share is at most 1")
+    if key.endswith(_WHOLE) and value != int(value):  # int() in the rules would floor 2.5 days to 2
+        return Phrase("须为整数", "must be a whole number")
     for ending, most in _MOST.items():
         if key.endswith(ending) and value > most:
             return Phrase(f"不能超过 {most}", f"at most {most}")
