@@ -58,6 +58,9 @@ def test_policy_command_shows_values_and_sources(tmp_path: Path) -> None:
         ("[tiers]\nvip_min_beds = -5\n", "不能为负"),
         ("[deadlines]\nfiling_working_days = 2.5\n", "须为整数"),  # the rules counted 2 days
         ("[visits]\nkey_account_days = 89.9\n", "须为整数"),
+        ("[tiers.vip_min_total]\n", "tiers.vip_min_total” 是一个值，不是一节"),  # was ignored
+        ("[tiers]\nvip_min_total = {}\n", "不是一节"),
+        ("[tiers.vip_min_total]\nvalue = 90\n", "tiers.vip_min_total” 是一个值，不是一节"),
     ],
 )
 def test_a_bad_policy_file_is_exit_2(tmp_path: Path, text: str, words: str) -> None:
@@ -65,6 +68,13 @@ def test_a_bad_policy_file_is_exit_2(tmp_path: Path, text: str, words: str) -> N
     bad.write_text(text, encoding="utf-8")
     code, _, err = run("policy", "--policy", str(bad))
     assert code == 2 and words in err and "bad.toml" in err and "Traceback" not in err
+
+
+def test_an_empty_section_of_a_policy_file_is_left_to_fill(tmp_path: Path) -> None:
+    """`[expenses]` with its key commented out, as policy.toml suggests, sets nothing."""
+    path = tmp_path / "company.toml"
+    path.write_text("[expenses]\n# visit_cap = 800\n[quotas]\nvip_share = 0.2\n", encoding="utf-8")
+    assert load_policy(path).values == default_policy().values | {"quotas.vip_share": 0.2}
 
 
 def test_a_policy_file_that_is_not_a_file_or_too_big_is_exit_2(tmp_path: Path) -> None:

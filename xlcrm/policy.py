@@ -60,10 +60,11 @@ class Policy:
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys to values; an empty table stays as ``{}`` (under a value's name it is an error)."""
     flat: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, dict) and value:
             flat.update(_flatten(value, f"{name}."))
         else:
             flat[name] = value
@@ -125,7 +126,14 @@ def load_policy(path: Path | None) -> Policy:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise InputError("policy", label, detail=str(exc).splitlines()[0]) from None
     values, sources = dict(base.values), dict(base.sources)
+    sections = {k.rpartition(".")[0] for k in values}
     for key, value in overrides.items():
+        if value == {} and key in sections:  # an empty [expenses] is a section left to fill
+            continue
+        if (leaf := _value_above(key, value, values)) is not None:
+            raise InputError(
+                "policy", label, detail=f"“{leaf}” 是一个值，不是一节 / is a value, not a section"
+            )
         if key not in values:
             raise InputError("policy", label, detail=Phrase(f"未知参数“{key}”", f"unknown key “{key}”"))
         if not _same_kind(base[key], value, key):
@@ -151,6 +159,14 @@ def load_policy(path: Path | None) -> Policy:
         values[key] = value
         sources[key] = label
     return Policy(values, sources)
+
+
+def _value_above(key: str, value: Any, values: dict[str, Any]) -> str | None:
+    """The policy value that ``key`` writes a table at or under (``[tiers.vip_min_total]``)."""
+    if value == {} and key in values:
+        return key
+    parts = key.split(".")
+    return next((p for end in range(1, len(parts)) if (p := ".".join(parts[:end])) in values), None)
 
 
 # Upper bounds of the values that count time, by the key's ending: far beyond any policy, and
