@@ -350,3 +350,19 @@ def test_a_decided_grade_and_tier_give_only_the_conditions_that_failed(tmp_path:
     )
     assert found["T201"]["computed"] == "合格类客户"
     assert [p["zh"] for p in found["T201"]["why"]] == ["滞期付款 2 次、逾期未提货 0 次"]
+
+
+def test_a_cap_with_a_fraction_of_a_percent_is_shown_as_set(tmp_path: Path) -> None:
+    """vip_share = 0.155 was shown rounded (“超过上限 16%”; 7 VIP of 45 read “15.6%，超过上限 16%”)."""
+    path = write_case(
+        tmp_path / "q.xlsx",
+        {
+            "客户档案": [_VIP, {}],
+            "客户评价": [{"客户编码": "C001", "业务合作量得分": 25, **_SCORES, "总分": 90}, {}],
+        },
+    )
+    policy = tmp_path / "p.toml"
+    policy.write_text("[quotas]\nvip_share = 0.155\n", encoding="utf-8")
+    _, out, _ = run("check", str(path), "--format", "json", "--as-of", "2025-12-31", "--policy", str(policy))
+    quota = next(d for d in json.loads(out)["diagnostics"] if d["code"] == "T202")
+    assert "超过上限 15.5%" in quota["message"]

@@ -23,6 +23,7 @@ from xlcrm.compute import PREFERRED, TIERS, VIP
 from xlcrm.diagnostics import Diagnostic
 from xlcrm.engine import Result
 from xlcrm.registry import phrases, rules
+from xlcrm.rules.common import percent
 from xlcrm.stats import Statistics, share, statistics
 
 TITLE_TEXT = "xlcrm 汇总"  # A1: what identifies xlcrm's 汇总 when a copy is processed again
@@ -338,7 +339,7 @@ def statistics_rows(stats: Statistics) -> list[Row]:
         )  # fmt: skip
     if (d := stats.discounts) is not None:
         rows.append(
-            ("大客户优惠", f"超过标准（{d.standard:.0%}）", d.above_standard, share(d.above_standard, d.discounts),
+            ("大客户优惠", f"超过标准（{percent(d.standard)}）", d.above_standard, share(d.above_standard, d.discounts),
              None, f"共 {d.discounts} 项；其中总经理已审批 {d.above_approved} 项")
         )  # fmt: skip
     if (r := stats.revenue) is not None:

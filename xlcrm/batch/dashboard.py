@@ -18,6 +18,7 @@ from xlcrm.batch import execution, figures
 from xlcrm.batch.report import FAMILY_NAMES, Report, by_family, counted
 from xlcrm.batch.worker import DEPARTMENT_SOURCES
 from xlcrm.batch.xlsx import Styles, chart, header, page, put, series
+from xlcrm.rules.common import percent
 
 SHEET, DATA = "部门汇总", "图表数据"
 CHART_DEPARTMENTS = 30
@@ -111,6 +112,7 @@ def _columns(report: Report, styles: Styles) -> list[tuple[str, Getter, Any, flo
     by_department = (
         {row["__department"]: row for row in flags.iter_rows(named=True)} if not flags.is_empty() else {}
     )
+    vip_cap, preferred_cap = percent(report.vip_cap), percent(report.preferred_cap)
     columns: list[tuple[str, Getter, Any, float]] = [
         ("部门", lambda r: r["department"], None, 14),
         ("部门依据", lambda r: DEPARTMENT_SOURCES[r["department_source"]].zh, None, 10),
@@ -119,9 +121,9 @@ def _columns(report: Report, styles: Styles) -> list[tuple[str, Getter, Any, flo
         ("客户数", lambda r: r["customers"], styles.integer, 8),
         ("已准入", lambda r: r["admitted"], styles.integer, 8),
         ("VIP客户(申报)", lambda r: r["vip"], styles.integer, 9),
-        (f"VIP占比(上限{report.vip_cap:.0%})", lambda r: r["vip_share"], styles.percent, 10),
+        (f"VIP占比(上限{vip_cap})", lambda r: r["vip_share"], styles.percent, 10),
         ("优选类客户(申报)", lambda r: r["preferred"], styles.integer, 10),
-        (f"优选占比(上限{report.preferred_cap:.0%})", lambda r: r["preferred_share"], styles.percent, 10),
+        (f"优选占比(上限{preferred_cap})", lambda r: r["preferred_share"], styles.percent, 10),
         ("VIP客户(系统)", lambda r: r["vip_computed"], styles.integer, 9),
         ("优选类客户(系统)", lambda r: r["preferred_computed"], styles.integer, 10),
         ("错误", lambda r: r["errors"], styles.integer, 7),
@@ -232,9 +234,9 @@ def _shares(book: Any, report: Report, data: ChartData) -> Any:
     names = shown["department"].to_list()
     columns = {
         "VIP占比": shown["vip_share"].to_list(),
-        f"VIP上限 {vip:.0%}": [vip] * len(names),
+        f"VIP上限 {percent(vip)}": [vip] * len(names),
         "优选占比": shown["preferred_share"].to_list(),
-        f"优选上限 {preferred:.0%}": [preferred] * len(names),
+        f"优选上限 {percent(preferred)}": [preferred] * len(names),
     }
     first = data.add(
         "VIP与优选类客户占比",

@@ -16,6 +16,7 @@ from xlcrm.batch.cross import DEPT
 from xlcrm.batch.report import FAMILY_NAMES, Report
 from xlcrm.batch.trends import MIN_MONTHS, families_of
 from xlcrm.registry import Lang
+from xlcrm.rules.common import percent
 
 LIMIT = 200  # rows of a long list shown in the page
 
@@ -186,8 +187,8 @@ def departments(report: Report, w: Words) -> list[Table]:
                 w("部门", "Department"),
                 w("客户", "Customers"),
                 w("已准入", "Admitted"),
-                w(f"VIP占比（上限{vip:.0%}）", f"VIP share (cap {vip:.0%})"),
-                w(f"优选占比（上限{preferred:.0%}）", f"优选 share (cap {preferred:.0%})"),
+                w(f"VIP占比（上限{percent(vip)}）", f"VIP share (cap {percent(vip)})"),
+                w(f"优选占比（上限{percent(preferred)}）", f"优选 share (cap {percent(preferred)})"),
                 w("错误", "Errors"),
                 w("警告", "Warnings"),
                 w("信用额度(元)", "Limits"),

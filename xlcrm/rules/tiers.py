@@ -19,7 +19,7 @@ from xlcrm.forms import IS_ADMITTED, is_admitted
 from xlcrm.phrase import Candidate
 from xlcrm.registry import rule
 from xlcrm.rules.blacklist import blacklist_match
-from xlcrm.rules.common import names_customers
+from xlcrm.rules.common import names_customers, percent
 from xlcrm.submission import FormData
 
 
@@ -101,7 +101,7 @@ def _quota_args(
         "count": count,
         "base": base,
         "share": f"{count / base:.1%}",
-        "cap": f"{cap:.0%}",
+        "cap": percent(cap),
         "allowed": allowed,
         "candidates": tuple(candidates),
     }
