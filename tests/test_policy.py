@@ -61,6 +61,8 @@ def test_policy_command_shows_values_and_sources(tmp_path: Path) -> None:
         ("[tiers.vip_min_total]\n", "tiers.vip_min_total” 是一个值，不是一节"),  # was ignored
         ("[tiers]\nvip_min_total = {}\n", "不是一节"),
         ("[tiers.vip_min_total]\nvalue = 90\n", "tiers.vip_min_total” 是一个值，不是一节"),
+        ("[" + "a." * 3000 + "a]\n", "嵌套太深"),  # an internal error (RecursionError)
+        ("x = " + "[" * 3000 + "]" * 3000 + "\n", "嵌套太深"),
     ],
 )
 def test_a_bad_policy_file_is_exit_2(tmp_path: Path, text: str, words: str) -> None:

@@ -125,6 +125,8 @@ def load_policy(path: Path | None) -> Policy:
         raise InputError("not_found", label) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise InputError("policy", label, detail=str(exc).splitlines()[0]) from None
+    except RecursionError:  # tables or arrays nested thousands deep: tomllib and _flatten recurse
+        raise InputError("policy", label, detail="嵌套太深 / nested too deeply") from None
     values, sources = dict(base.values), dict(base.sources)
     sections = {k.rpartition(".")[0] for k in values}
     for key, value in overrides.items():
