@@ -126,7 +126,7 @@ def load_policy(path: Path | None) -> Policy:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise InputError("policy", label, detail=str(exc).splitlines()[0]) from None
     except RecursionError:  # tables or arrays nested thousands deep: tomllib and _flatten recurse
-        raise InputError("policy", label, detail="嵌套太深 / nested too deeply") from None
+        raise InputError("policy", label, detail=Phrase("嵌套太深", "nested too deeply")) from None
     values, sources = dict(base.values), dict(base.sources)
     sections = {k.rpartition(".")[0] for k in values}
     for key, value in overrides.items():
@@ -134,7 +134,9 @@ def load_policy(path: Path | None) -> Policy:
             continue
         if (leaf := _value_above(key, value, values)) is not None:
             raise InputError(
-                "policy", label, detail=f"“{leaf}” 是一个值，不是一节 / is a value, not a section"
+                "policy",
+                label,
+                detail=Phrase(f"“{leaf}” 是一个值，不是一节", f"“{leaf}” is a value, not a section"),
             )
         if key not in values:
             raise InputError("policy", label, detail=Phrase(f"未知参数“{key}”", f"unknown key “{key}”"))
