@@ -433,13 +433,16 @@ def test_a_department_name_with_a_list_mark_or_a_space_is_hidden_whole() -> None
     from xlcrm.batch.cross import Finding, for_department, involves
     from xlcrm.diagnostics import Diagnostic
 
-    grades = "华北、华东部 A、销售 二部 C"
+    grades = ("华北、华东部 A", "销售 二部 C")  # each department with its grade, joined per language
     finding = Finding(
         Diagnostic("D101", args={"grades": grades, "matched": "名称", "customer": "甲"}),
         "销售 二部",
         1,
         "consolidation",
     )
-    shown = for_department(finding, "销售 二部").diagnostic.args["grades"]
-    assert shown == "其他部门 A、销售 二部 C"
+    assert "华北、华东部 A、销售 二部 C" in finding.diagnostic.message("zh")
+    assert "华北、华东部 A, 销售 二部 C" in finding.diagnostic.message("en")
+    shown = for_department(finding, "销售 二部").diagnostic
+    assert "其他部门 A、销售 二部 C" in shown.message("zh") and "华北" not in shown.message("zh")
+    assert "another department A, 销售 二部 C" in shown.message("en")
     assert involves(finding, {"华北、华东部"}, set()) and not involves(finding, {"华北"}, set())

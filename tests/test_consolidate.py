@@ -1384,3 +1384,16 @@ def test_a_history_another_process_holds_is_one_line_saying_so(tmp_path: Path) -
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and str(store) in lines[0]
     assert "lock" in lines[0] and "请稍后重试" in lines[0]
+
+
+def test_cross_department_listings_are_joined_in_the_language_asked(month: Path, tmp_path: Path) -> None:
+    """D101/D102 list each department with its value: 、 in Chinese, commas in English."""
+    _, data, _ = run_json(month, tmp_path / "zh.xlsx")
+    _, english, _ = run_json(month, tmp_path / "en.xlsx", "--lang", "en")
+    for code in ("D101", "D102"):
+        (zh, *_) = [d for d in data["diagnostics"] if d["code"] == code]
+        (en, *_) = [d for d in english["diagnostics"] if d["code"] == code]
+        listing = zh["values"]["grades" if code == "D101" else "parts"]
+        assert isinstance(listing, list) and len(listing) >= 2
+        assert "、".join(listing) in zh["message"]
+        assert ", ".join(listing) in en["message"] and "、" not in en["message"]

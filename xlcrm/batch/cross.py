@@ -8,7 +8,6 @@ two departments is the same 统一社会信用代码, else the same normalised n
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -42,7 +41,7 @@ class Finding:
     origin: str  # "check" (xlcrm check's), "company_blacklist" (B401 added) or "consolidation" (D1xx)
 
 
-OTHER = "其他部门"  # another department, as a department's own workbook names it (POLICY §7)
+OTHER = Phrase("其他部门", "another department")  # as a department's own workbook names it (POLICY §7)
 _LISTING = {"D101": "grades", "D102": "parts"}  # the placeholders that list departments with their values
 
 
@@ -56,8 +55,9 @@ def for_department(finding: Finding, department: str) -> Finding:
     args = dict(diagnostic.args)
     if diagnostic.code in _LISTING:
         key = _LISTING[diagnostic.code]
-        args[key] = "、".join(
-            f"{name if name == department else OTHER} {value}" for name, value in _items(args.get(key))
+        args[key] = tuple(
+            f"{name} {value}" if name == department else Phrase(f"{OTHER.zh} {value}", f"{OTHER.en} {value}")
+            for name, value in _items(args.get(key))
         )
     elif diagnostic.code == "D103":
         args["department"] = OTHER
@@ -66,14 +66,17 @@ def for_department(finding: Finding, department: str) -> Finding:
     return replace(finding, diagnostic=replace(diagnostic, args=args))
 
 
-# One "department value" item of a listing (``_listing``): a value (a grade, an amount) has no
-# space and no 、, a department name may have both ("华北、华东部", "销售 二部").
-_ITEM = re.compile(r"(.+?) ([^ 、]+)(?:、|$)", re.S)
-
-
 def _items(listing: object) -> list[tuple[str, str]]:
-    """The (department, value) items of a D101/D102 listing, department names whole."""
-    return _ITEM.findall(str(listing or ""))
+    """The (department, value) items of a D101/D102 listing (``_listing``), department names whole.
+
+    A value (a grade, an amount) has no space; a department name may ("销售 二部").
+    """
+    items = listing if isinstance(listing, (list, tuple)) else ()
+    return [
+        (name, value)
+        for item in items
+        for name, _, value in [(item.zh if isinstance(item, Phrase) else str(item)).rpartition(" ")]
+    ]
 
 
 def involves(finding: Finding, departments: set[str], entries: set[str]) -> bool:
@@ -147,8 +150,9 @@ def _customer(row: dict[str, Any]) -> tuple[Phrase, str]:
     return MATCHED_BY[matched], str(row[IDENTITY]).split(":", 1)[1]
 
 
-def _listing(pairs: list[tuple[str, Any]]) -> str:
-    return "、".join(f"{department} {value}" for department, value in pairs)
+def _listing(pairs: list[tuple[str, Any]]) -> tuple[str, ...]:
+    """Each department with its value ("销售一部 A"), a list the message joins in its language."""
+    return tuple(f"{department} {value}" for department, value in pairs)
 
 
 def _amount(value: float) -> str:
@@ -294,7 +298,7 @@ def same_department(claims: list[Claim]) -> list[Finding]:
         if len(group) < 2:
             continue
         for claim in group:
-            others = "、".join(c.file for c in group if c is not claim)
+            others = tuple(c.file for c in group if c is not claim)  # joined in the message's language
             sheet, cell, row = claim.cell or (None, None, None)
             diagnostic = Diagnostic(
                 "D104",
