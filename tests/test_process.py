@@ -234,6 +234,23 @@ def test_reprocessing_replaces_instead_of_stacking(tmp_path: Path) -> None:
         assert len(ws.conditional_formatting) == len(other.conditional_formatting), ws.title
 
 
+def test_reprocessing_does_not_add_styles_again(tmp_path: Path) -> None:
+    """Each run added xlcrm's fills, fonts and cell formats to styles.xml once more: a copy
+    processed again and again grew by nine cell formats and two fills a run."""
+    from lxml import etree
+
+    def counts(path: Path) -> dict[str, int]:
+        with zipfile.ZipFile(path) as archive:
+            root = etree.fromstring(archive.read("xl/styles.xml"))
+        return {etree.QName(child).localname: len(child) for child in root}
+
+    first = process(write_rich(tmp_path / "rich.xlsx"), tmp_path / "first.xlsx")
+    second = process(first, tmp_path / "second.xlsx")
+    third = process(second, tmp_path / "third.xlsx")
+    assert counts(first) == counts(second) == counts(third)
+    assert load_workbook(third)["问题清单"]["A1"].font.b  # xlcrm's header format, reused
+
+
 def test_reprocessing_keeps_what_someone_typed_into_a_note(tmp_path: Path) -> None:
     """A reply typed under xlcrm's note stays (once) under the new one; 张三's note stays whole,
     even when it begins with xlcrm's marker."""

@@ -28,6 +28,22 @@ def _insert_after(parent: etree._Element, element: etree._Element, before_names:
     parent.append(element)
 
 
+def _reuse(parent: etree._Element, element: etree._Element) -> int:
+    """The index of ``element``, just appended to ``parent``: an identical earlier one's if there is one.
+
+    An annotated copy already holds xlcrm's fills, fonts and formats: a new run uses them
+    instead of adding them again (the duplicate is removed), so styles.xml does not grow.
+    """
+    own = etree.tostring(element, method="c14n", with_tail=False)
+    for index, other in enumerate(parent):
+        if other is element:
+            break
+        if etree.tostring(other, method="c14n", with_tail=False) == own:
+            parent.remove(element)
+            return index
+    return len(parent) - 1
+
+
 @dataclass(frozen=True, slots=True)
 class Look:
     """The ids xlcrm's marks and sheets use in styles.xml: fills (dxfs) and cell formats (xfs)."""
@@ -72,7 +88,7 @@ def extend_styles(styles: bytes, names: Names = TRANSITIONAL) -> tuple[bytes, Lo
         etree.SubElement(etree.SubElement(dxf, _q("font")), _q("color"), rgb=font)
         pattern = etree.SubElement(etree.SubElement(dxf, _q("fill")), _q("patternFill"), patternType="solid")
         etree.SubElement(pattern, _q("bgColor"), rgb=fill)
-        ids[severity] = len(dxfs) - 1
+        ids[severity] = _reuse(dxfs, dxf)
     dxfs.set("count", str(len(dxfs)))
     fonts, fills, xfs = root.find(_q("fonts")), root.find(_q("fills")), root.find(_q("cellXfs"))
     if fonts is None or fills is None or xfs is None:
@@ -86,13 +102,13 @@ def extend_styles(styles: bytes, names: Names = TRANSITIONAL) -> tuple[bytes, Lo
         etree.SubElement(font, _q("sz"), val=size)
         if color:
             etree.SubElement(font, _q("color"), rgb=color)
-        font_ids[name] = str(len(fonts) - 1)
+        font_ids[name] = str(_reuse(fonts, font))
     fonts.set("count", str(len(fonts)))
     fill = etree.SubElement(fills, _q("fill"))
     pattern = etree.SubElement(fill, _q("patternFill"), patternType="solid")
     etree.SubElement(pattern, _q("fgColor"), rgb=HEADER_FILL)
     fills.set("count", str(len(fills)))
-    header_fill = str(len(fills) - 1)
+    header_fill = str(_reuse(fills, fill))
     xf_ids = {}
     for name, (font_name, filled, number, align) in _FORMATS.items():
         xf = etree.SubElement(
@@ -108,7 +124,7 @@ def extend_styles(styles: bytes, names: Names = TRANSITIONAL) -> tuple[bytes, Lo
         if align:
             xf.set("applyAlignment", "1")
             etree.SubElement(xf, _q("alignment"), **align)
-        xf_ids[name] = len(xfs) - 1
+        xf_ids[name] = _reuse(xfs, xf)
     xfs.set("count", str(len(xfs)))
     return serialize(root), Look(ids, xf_ids)
 
