@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -249,6 +250,43 @@ def test_reprocessing_does_not_add_styles_again(tmp_path: Path) -> None:
     third = process(second, tmp_path / "third.xlsx")
     assert counts(first) == counts(second) == counts(third)
     assert load_workbook(third)["问题清单"]["A1"].font.b  # xlcrm's header format, reused
+
+
+def test_notes_beside_a_header_picture_get_their_own_drawing(tmp_path: Path) -> None:
+    """A page header's picture (a logo, ``legacyDrawingHF``) is a VML drawing too: xlcrm wrote its
+    notes' boxes into it, with no ``legacyDrawing`` for the notes. The picture's drawing stays
+    as it was; the notes get their own, once, also when processed again."""
+    from tests.workbooks import tiny_png
+
+    path = tmp_path / "logo.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    for name, rows in values(write_sample(tmp_path / "src.xlsx")).items():
+        sheet = book.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value != "":
+                    sheet.write(r, c, value if not hasattr(value, "isoformat") else value.isoformat())
+    logo = {"image_left": "logo.png", "image_data_left": io.BytesIO(tiny_png())}
+    book.get_worksheet_by_name("客户档案").set_header("&L&G&C客户档案", logo)
+    book.close()
+    with zipfile.ZipFile(path) as archive:
+        picture = archive.read("xl/drawings/vmlDrawing1.vml")
+    first = process(path, tmp_path / "first.xlsx")
+    second = process(first, tmp_path / "second.xlsx")
+    for copy in (first, second):
+        with zipfile.ZipFile(copy) as archive:
+            assert archive.read("xl/drawings/vmlDrawing1.vml") == picture, copy
+            sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+            rels = archive.read("xl/worksheets/_rels/sheet1.xml.rels").decode()
+            legacy = re.search(r'<legacyDrawing [^>]*r:id="([^"]+)"', sheet)
+            assert legacy is not None and 'r:id="rId1"' in sheet.split("<legacyDrawingHF")[1], copy
+            target = re.search(rf'Id="{legacy[1]}"[^>]*Target="../([^"]+)"', rels)
+            assert target is not None, rels
+            notes = archive.read(f"xl/{target[1]}").decode().count('ObjectType="Note"')
+        assert notes == sum(
+            1 for row in load_workbook(copy)["客户档案"].iter_rows() for c in row if c.comment
+        )
+        assert notes > 5
 
 
 def test_reprocessing_keeps_what_someone_typed_into_a_note(tmp_path: Path) -> None:

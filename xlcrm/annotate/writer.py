@@ -13,6 +13,7 @@ import io
 import itertools
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 import zipfile
@@ -460,9 +461,13 @@ def _comments(
     """
     rels = package.relationships(part)
     comments = next((r for r in rels if kind(r.type) == "comments" and not r.external), None)
-    drawing = next((r for r in rels if kind(r.type) == "vmlDrawing" and not r.external), None)
+    drawings = [r for r in rels if kind(r.type) == "vmlDrawing" and not r.external]
     if comments is None and not sheet_notes:
         return vml_block
+    drawing = None
+    if drawings:  # the notes' drawing is the sheet's legacyDrawing, not a page header's picture (…HF)
+        legacy = _legacy_drawing_id(package, part)
+        drawing = next((r for r in drawings if r.id == legacy), None)
     existing = package.read(comments.target) if comments else None
     data, dropped, added = comments_part(existing, sheet_notes, names)
     if comments is None:
@@ -480,6 +485,27 @@ def _comments(
     else:
         package.write(drawing.target, vml_part(package.read(drawing.target), dropped, added, vml_block))
     return vml_block + max(1, -(-len(added) // 1024))
+
+
+_LEGACY_DRAWING = re.compile(rb'<(?:\w+:)?legacyDrawing\s[^>]*?\b(?:\w+:)?id\s*=\s*["\']([^"\']*)')
+
+
+def _legacy_drawing_id(package: Package, part: str) -> str | None:
+    """The relationship id of the sheet's ``<legacyDrawing>`` (notes, controls), if it has one.
+
+    Read as a stream (a big sheet is never held whole): the element follows ``</sheetData>``.
+    """
+    if package.exists(part) and part in package.changed:
+        found = _LEGACY_DRAWING.search(package.read(part))
+        return found.group(1).decode() if found else None
+    with zipfile.ZipFile(package.file()) as source, source.open(part) as stream:
+        carry = b""
+        while chunk := stream.read(1 << 20):
+            text = carry + chunk
+            if found := _LEGACY_DRAWING.search(text):
+                return found.group(1).decode()
+            carry = text[-512:]
+    return None
 
 
 def _own_sheets(package: Package, headers: dict[str, tuple[tuple[str, ...], ...]]) -> list[str]:
