@@ -289,6 +289,26 @@ def test_notes_beside_a_header_picture_get_their_own_drawing(tmp_path: Path) -> 
         assert notes > 5
 
 
+def test_column_widths_written_with_an_end_tag_are_kept(tmp_path: Path) -> None:
+    """``<col …></col>`` (an empty element with an end tag, as Go's encoding/xml writes them) is
+    a column as much as ``<col …/>``: adding the computed columns' widths dropped every one of
+    them — the user's widths, hidden and styled columns — without the inventory noticing."""
+    source = write_rich(tmp_path / "rich.xlsx")
+    path = tmp_path / "end_tags.xlsx"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb"<col ([^>]*?)/>", rb"<col \1></col>", data)
+            new.writestr(info, data)
+    before = load_workbook(path)["客户档案"].column_dimensions
+    widths = {letter: before[letter].width for letter in ("A", "B", "I", "Z")}
+    assert widths["B"] == 30
+    after = load_workbook(process(path, tmp_path / "out.xlsx"))["客户档案"].column_dimensions
+    assert {letter: after[letter].width for letter in widths} == widths
+    assert after["AB"].width == 40  # 等级依据
+
+
 def test_reprocessing_keeps_what_someone_typed_into_a_note(tmp_path: Path) -> None:
     """A reply typed under xlcrm's note stays (once) under the new one; 张三's note stays whole,
     even when it begins with xlcrm's marker."""

@@ -332,7 +332,9 @@ def _patch_cols(head: bytes, prefix: bytes, widths: dict[int, float]) -> bytes:
     if found is None:  # no <cols>: it goes right before <sheetData>, where ``head`` ends
         return head + f"<{p}cols>{''.join(ours)}</{p}cols>".encode()
     pieces: list[tuple[int, bytes]] = []
-    for col in re.finditer(rb"<" + prefix + rb"col\b[^>]*?/>", found.group(0)):
+    # an empty <col> is spelled <col …/> or <col …></col> (Go's encoding/xml): both are kept
+    col_re = rb"<" + prefix + rb"col\b[^>]*?(?:/>|>\s*</" + prefix + rb"col>)"
+    for col in re.finditer(col_re, found.group(0)):
         xml = col.group(0)
         low, high = (
             int(m.group(1))
