@@ -309,6 +309,42 @@ def test_column_widths_written_with_an_end_tag_are_kept(tmp_path: Path) -> None:
     assert after["AB"].width == 40  # 等级依据
 
 
+def test_reprocessing_keeps_the_users_borders_under_the_computed_columns(tmp_path: Path) -> None:
+    """The first run keeps a bordered blank cell's style where a computed cell takes its place and
+    leaves the blank cells it does not fill; processing the copy again dropped every cell of
+    the earlier computed columns, the user's borders with them (data rows and the blank rows
+    under the table alike)."""
+    from openpyxl.styles import Border, Side
+
+    source = write_case(tmp_path / "styled.xlsx", {"客户档案": [{}, {}], "信用评定": [{}, {}]})
+    book = load_workbook(source)
+    thin = Side(style="thin")
+    for name in ("客户档案", "信用评定"):
+        sheet = book[name]
+        for line in sheet.iter_rows(min_row=1, max_row=6, min_col=1, max_col=sheet.max_column + 4):
+            for cell in line:
+                cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    book.save(source)
+    first = process(source, tmp_path / "first.xlsx")
+    second = process(first, tmp_path / "second.xlsx")
+
+    def borders(path: Path) -> dict[str, list[list[str | None]]]:
+        copy = load_workbook(path)
+        found = {}
+        for name, computed in (("客户档案", "系统等级"), ("信用评定", "系统信用等级")):
+            sheet = copy[name]
+            start = [c.value for c in sheet[1]].index(computed) + 1
+            found[name] = [
+                [sheet.cell(row, col).border.left.style for col in range(start, start + 3)]
+                for row in range(2, 7)
+            ]
+        return found
+
+    assert borders(first)["信用评定"][0] == ["thin"] * 3  # B, and two blank limits: the border kept
+    assert borders(first)["客户档案"][3] == ["thin"] * 3  # a bordered blank row under the table
+    assert borders(second) == borders(first)
+
+
 def test_reprocessing_keeps_what_someone_typed_into_a_note(tmp_path: Path) -> None:
     """A reply typed under xlcrm's note stays (once) under the new one; 张三's note stays whole,
     even when it begins with xlcrm's marker."""

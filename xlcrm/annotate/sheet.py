@@ -98,6 +98,7 @@ class SheetPatch:
     last_column: int = 0  # widest column now used (for <dimension>)
     widths: dict[int, float] = field(default_factory=dict)  # 1-based column -> width of xlcrm's columns
     lost: list[str] = field(default_factory=list)  # features the patched part holds fewer of (never expected)
+    own_styles: frozenset[int] = frozenset()  # xlcrm's cell formats: a dropped cell's other style stays
     names: Names = TRANSITIONAL  # the workbook's namespaces (Strict or transitional)
 
 
@@ -248,6 +249,16 @@ def _patch_rows_slow(
         )
     closing, opening = b"</" + prefix + b"row>", b"<" + prefix + b"row"
     seen: set[int] = set()
+
+    def keep_style(match: re.Match[bytes]) -> bytes:
+        """An earlier run's cell goes; the user's style it kept (a border) stays, on a blank cell."""
+        cell = match.group(0)
+        start = cell[: cell.index(b">")]
+        ref, style = _REF.search(start), _STYLE.search(start)
+        if ref is None or style is None or int(style.group(0)[4:-1]) in patch.own_styles:
+            return b""
+        return b"<" + prefix + b'c r="' + ref.group(1) + ref.group(2) + b'"' + style.group(0) + b"/>"
+
     for n in range(len(pieces) - 1):
         piece = pieces[n]
         start = piece.rfind(opening)
@@ -261,7 +272,7 @@ def _patch_rows_slow(
         seen.add(row)
         new = piece[start:] + closing
         if drop is not None:
-            new = drop.sub(b"", new)
+            new = drop.sub(keep_style, new)
         if cells:
             new = _insert_cells(new, prefix, closing, cells_xml(row, cells))
         pieces[n] = piece[:start] + new[: -len(closing)]

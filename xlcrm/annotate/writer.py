@@ -292,7 +292,8 @@ def _annotate(package: Package, result: Result, label: str, shared: Shared) -> d
     dxf = look.dxf
 
     findings = [d for d in result.diagnostics if d.file == label or d.file is None]
-    patches: dict[str, SheetPatch] = defaultdict(lambda: SheetPatch(names=names))
+    own_styles = frozenset(look.xf.values())
+    patches: dict[str, SheetPatch] = defaultdict(lambda: SheetPatch(names=names, own_styles=own_styles))
     notes: dict[str, dict[str, list[Diagnostic]]] = defaultdict(lambda: defaultdict(list))
     for d in findings:
         if d.sheet is not None and d.sheet in parts and d.cell and d.row:
