@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -312,3 +313,29 @@ def test_an_unprotected_copy_holds_nothing_of_a_protected_file_of_its_submission
         str(v) for sheet in copy.worksheets for row in sheet.iter_rows(values_only=True) for v in row if v
     ]
     assert not any("C001" in t or "VIP客户" in t or "销售一部" in t for t in texts), texts
+
+
+@needs_chromium
+def test_the_printed_check_report_repeats_table_headers_and_keeps_headings_with_their_tables(
+    tmp_path: Path,
+) -> None:
+    """Printed (A4), every page that continues a table starts with its header row, and a
+    sheet's heading never stays alone at the foot of a page with its table on the next."""
+    path = write_sample(tmp_path / "dept.xlsx")
+    _, page, _ = run("check", str(path), "--format", "html")
+    html, pdf = tmp_path / "report.html", tmp_path / "report.pdf"
+    html.write_text(page, encoding="utf-8")
+    printed = chromium(html, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    assert pdf.is_file(), printed.stderr
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True)
+    pages = [p for p in text.stdout.split("\f") if p.strip()]
+    assert len(pages) > 2
+    detail = re.compile(r"^\s*(?:[A-Z]{1,3}\d+\s+)?[A-Z]\d{3}\s+(?:错误|警告)\s", re.MULTILINE)
+    summary = re.compile(r"^\s*[A-Z]\d{3}\s+\S.*\s\d+\s*$", re.MULTILINE)
+    for number, text_of_page in enumerate(pages, 1):
+        if detail.search(text_of_page):
+            assert "单元格" in text_of_page and "客户编码" in text_of_page, f"page {number}: no header row"
+        elif summary.search(text_of_page):
+            assert "个数" in text_of_page, f"page {number}: no header row"
+        last = [line for line in text_of_page.splitlines() if line.strip()][-1]
+        assert not re.search(r"\(\d+\)\s*$", last), f"page {number} ends with a heading: {last}"
