@@ -8,6 +8,7 @@ checks the numbers each section must show for the changes the months were built 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -611,3 +612,38 @@ def test_key_account_collections_by_month_are_0_when_there_are_none(tmp_path: Pa
         ("销售二部", 150_000, None, 150_000),
         ("合计", 300_000, 150_000, 150_000),
     ]
+
+
+LONG_NAMES = (
+    "华北区医疗器械销售一部 010-12345678",
+    "销售二部",
+    "销售三部",
+    "销售四部",
+    "华南区医疗器械销售五部 service@corp.cn",
+)
+
+
+@needs_chromium
+def test_a_printed_table_title_is_never_alone_at_the_foot_of_a_page(tmp_path: Path) -> None:
+    """Printed, each table's title (h3) goes to the page its table starts on: with five
+    departments of long names, 各部门 stayed alone under the three charts of 部门汇总."""
+    from xlcrm.batch.demo import write_department
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in LONG_NAMES:
+        write_department(folder / f"{name}.xlsx", name)
+    page, pdf = tmp_path / "报告.html", tmp_path / "报告.pdf"
+    code, _, stderr = consolidate(
+        str(folder), "-o", str(tmp_path / "公司汇总.xlsx"), "--no-history", "--html", str(page)
+    )
+    assert code in (0, 1), stderr
+    titles = {
+        re.sub(r"\s+", "", html.unescape(t)) for t in re.findall(r"<h3>(.*?)</h3>", page.read_text("utf-8"))
+    }
+    printed = chromium(page, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    assert pdf.is_file(), printed.stderr
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True)
+    for number, lines in enumerate((p.splitlines() for p in text.stdout.split("\f") if p.strip()), 1):
+        last = re.sub(r"\s+", "", [line for line in lines if line.strip()][-1])
+        assert last not in titles, f"page {number} ends with the title {last}"
