@@ -647,3 +647,31 @@ def test_a_printed_table_title_is_never_alone_at_the_foot_of_a_page(tmp_path: Pa
     for number, lines in enumerate((p.splitlines() for p in text.stdout.split("\f") if p.strip()), 1):
         last = re.sub(r"\s+", "", [line for line in lines if line.strip()][-1])
         assert last not in titles, f"page {number} ends with the title {last}"
+
+
+@needs_chromium
+def test_a_chart_draws_every_category_label_inside_itself(tmp_path: Path) -> None:
+    """A long department name under a bar (slanted) is shortened to fit the chart: drawn whole,
+    its start ran off the chart's bottom and left edges and was cut. The name stays in full in
+    its tooltip."""
+    from xlcrm.render import svg
+
+    long = "华北区医疗器械销售一部（北京、天津、河北）"
+    names = [long, "销售二部", "华南区医疗器械销售五部 service@corp.cn"]
+    chart = svg.bars("各部门", names, [svg.Series("错误", [3, 4, 5])])
+    probe = """<script>
+    const box = document.querySelector('svg').getBoundingClientRect();
+    const out = [...document.querySelectorAll('svg text')].filter(t => { const r = t.getBoundingClientRect();
+      return r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1; });
+    document.body.setAttribute('data-out', out.map(t => t.textContent).join('|') || 'none');
+    </script>"""
+    page = tmp_path / "chart.html"
+    page.write_text(
+        f'<!DOCTYPE html><meta charset="utf-8"><body style="margin:0;padding:0">{chart}{probe}</body>',
+        "utf-8",
+    )
+    dumped = chromium(page, "--window-size=900,400", "--dump-dom")
+    found = re.search(r'data-out="([^"]*)"', dumped.stdout)
+    assert found is not None, dumped.stderr
+    assert found.group(1) == "none"
+    assert f"<title>{long}</title>" in chart  # the label's own tooltip
