@@ -45,6 +45,8 @@ cells = st.one_of(
     [
         ("  ＡＢＣ　 公司 ", "ABC 公司"),
         ("\u00a0C001\u200b", "C001"),
+        ("C0\u00ad01\u2060\u200e", "C001"),  # a soft hyphen, a word joiner, a direction mark
+        ("\u202a华康\u00ad医疗\u202c", "华康医疗"),
         (123.0, "123"),
         (1.5, "1.5"),
         ("", None),
@@ -283,7 +285,9 @@ def test_normalising_is_idempotent(value: object) -> None:
 texts = st.text(
     alphabet=st.one_of(
         st.characters(exclude_categories=("Cs",)),  # lone surrogates cannot occur in xlsx XML
-        st.sampled_from(" \t\n\r\x1c\x85\xa0\u2007\u202f\u3000\u200b\ufeffＡａ１，。、（）"),
+        st.sampled_from(
+            " \t\n\r\x1c\x85\xa0\u2007\u202f\u3000\u200b\ufeff\xad\u2060\u200e\u202eＡａ１，。、（）"
+        ),
     )
 )
 

@@ -18,10 +18,16 @@ if TYPE_CHECKING:
     import polars as pl
 
 # Full-width ASCII (U+FF01–FF5E) to half-width; ideographic and non-breaking spaces to a space;
-# zero-width characters dropped.
+# invisible characters dropped: zero-width spaces and joiners, the BOM, the soft hyphen, the word
+# joiner and invisible operators, and the direction marks, embeddings and isolates that text
+# pasted from web pages and chat tools carries (none of them shows in a cell).
+_INVISIBLE: Final = (
+    0x00AD, 0x180E, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F),
+    *range(0x2060, 0x2065), *range(0x2066, 0x206A), 0xFEFF,
+)  # fmt: skip
 _WIDTH: Final = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _WIDTH.update({0x3000: 0x20, 0x00A0: 0x20, 0x2007: 0x20, 0x202F: 0x20})
-_WIDTH.update(dict.fromkeys((0x200B, 0x200C, 0x200D, 0xFEFF), None))  # type: ignore[arg-type]
+_WIDTH.update(dict.fromkeys(_INVISIBLE, None))  # type: ignore[arg-type]
 # Whitespace, listed explicitly so the scalar and the vectorised (polars) paths agree exactly.
 SPACE_CHARS: Final = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
