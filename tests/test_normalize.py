@@ -64,6 +64,15 @@ def test_to_text(raw: object, expected: str | None) -> None:
     [
         ("１００，０００", 100000.0),
         ("1,234.5", 1234.5),
+        ("1 234 567", 1234567.0),
+        ("1，234", 1234.0),
+        ("-1,000", -1000.0),
+        ("12,5", INVALID),  # a decimal comma, not a thousands separator: never 125
+        ("1.234,5", INVALID),  # never 1.2345
+        ("1 234,5", INVALID),  # never 12345
+        ("1,2,3", INVALID),
+        ("12 5", INVALID),
+        ("(1,000)", INVALID),
         (" 42 ", 42.0),
         (7, 7.0),
         ("nan", INVALID),
@@ -179,6 +188,8 @@ def test_to_datetime(raw: object, expected: object) -> None:
         ("30", 30.0),  # a bare 30 stays 30: out of the rate's range (S006), never read as 30%
         (30, 30.0),
         ("-5%", -0.05),
+        ("1,000%", 10.0),
+        ("1,2%", INVALID),  # never 0.012
         ("%", INVALID),
         ("三成", INVALID),
         ("1e999999999%", INVALID),

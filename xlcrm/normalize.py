@@ -61,6 +61,10 @@ _DATETIME: Final = re.compile(
 # No two parts can take the same digits: with ``(?:\d[\d,]*)?\.?\d*`` a long run of digits that is
 # no percentage (32,000 nines in a rate cell) made Python's re try every split of it (34 s).
 _PERCENT: Final = re.compile(r"^([-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*%$")
+# Thousands separators (POLICY §5: ``100,000``; a space as well, ``1 234``) stand between groups of
+# three digits before the decimal point; anywhere else a comma or space is no separator
+# (``12,5``, ``1.234,5``, ``1 234,5``) and the text is no number, rather than 125, 1.2345, 12345.
+_GROUPED: Final = re.compile(r"^[-+]? ?\d{1,3}(?:[, ]\d{3})*(?:\.\d*)?(?:[eE][-+]?\d+)?$")
 _HALF_YEAR: Final = re.compile(r"^(\d{4})\s*(?:年)?\s*(?:H([12])|(上|下)半年)$", re.IGNORECASE)
 _TRUE: Final = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "✔"})
 _FALSE: Final = frozenset({"否", "n", "no", "false", "0", "×", "✗", "✘"})
@@ -133,6 +137,8 @@ def to_number(value: object) -> float | _Invalid | None:
         text = to_text(value)
         if text is None:
             return None
+        if ("," in text or " " in text) and not _GROUPED.match(text):
+            return INVALID
         try:
             number = float(text.replace(",", "").replace(" ", ""))
         except ValueError:
@@ -233,6 +239,8 @@ def to_rate(value: object) -> float | _Invalid | None:
             return None
         match = _PERCENT.match(text) if text.endswith("%") else None
         if match:
+            if "," in match[1] and not _GROUPED.match(match[1]):
+                return INVALID
             digits = match[1].replace(",", "")
             if not any(c.isdigit() for c in digits):
                 return INVALID
