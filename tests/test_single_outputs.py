@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import msoffcrypto
+import polars as pl
 import pytest
 from click.testing import CliRunner
 from lxml import etree
@@ -23,6 +24,7 @@ from tests.test_bad_files import encrypt
 from tests.workbooks import AS_OF, write_case, write_rich
 from xlcrm.annotate.parts import display_width
 from xlcrm.cli import cli
+from xlcrm.render.csv import FORMULA_START, as_text
 from xlcrm.sample import write_sample
 
 C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
@@ -211,6 +213,19 @@ def test_html_and_csv_mask_contacts_unless_unmask(tmp_path: Path) -> None:
     _, text, _ = run("check", str(path), "--format", "csv")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[0][7] == "客户编码" and any(r[7] == "C001" for r in rows[1:])  # codes stay whole
+
+
+def test_csv_defuses_formulas_behind_leading_spaces_and_in_full_width(tmp_path: Path) -> None:
+    """Excel skips leading spaces (a no-break one too) before = + - @, and a Chinese input method
+    types them full width: every such sheet name is written behind an apostrophe, as ``=`` is."""
+    names = [" =1+1", "\u00a0@SUM(A1)", "＝1+1", "\u3000－2", "=1+1", "a=b", 'a,b"c']
+    path = write_case(tmp_path / "f.xlsx", {"客户档案": [{}]}, extra_sheets={n: [["x"]] for n in names})
+    _, text, _ = run("check", str(path), "--format", "csv")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    sheets = [r[3] for r in rows[1:] if r[0] == "S009"]
+    assert sheets == [("'" + n if n[-3:] != "a=b" and "," not in n else n) for n in names], sheets
+    pattern = pl.Series(names).str.contains(FORMULA_START).to_list()  # the company CSVs agree
+    assert pattern == [as_text(n).startswith("'") for n in names]
 
 
 def test_an_encrypted_input_gives_no_unprotected_report(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from xlcrm.batch.company import Company
 from xlcrm.errors import InputError
 from xlcrm.normalize import to_text
 from xlcrm.phrase import Phrase
+from xlcrm.render.csv import FORMULA_START
 
 WORKBOOK, DEPARTMENT, HTML, CSV = "workbook", "department_workbook", "html", "csv"
 KIND_ZH = {WORKBOOK: "公司汇总工作簿", DEPARTMENT: "部门工作簿", HTML: "HTML 报告", CSV: "CSV"}
@@ -225,9 +226,6 @@ def encrypt(plain: BinaryIO, target: Path, password: str) -> None:
     plain.seek(0)
     with target.open("wb") as sink:
         msoffcrypto.format.ooxml.OOXMLFile(plain).encrypt(password, sink)
-
-
-FORMULA_START = r"^[=+\-@\t\r]"
 
 
 def write_csv(frame: pl.DataFrame, target: Path) -> None:

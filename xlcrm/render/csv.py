@@ -1,7 +1,7 @@
 """``--format csv``: one row per diagnostic, for staff who open the list in Excel.
 
-A CSV has no cell types: Excel runs any cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
-carriage return as a formula (CSV injection, e.g. ``=HYPERLINK(...)`` in a 客户名称). Every
+A CSV has no cell types: Excel runs any cell starting with ``=``, ``+``, ``-``, ``@`` (also after
+leading spaces, and in full width), a tab or a carriage return as a formula (CSV injection, e.g. ``=HYPERLINK(...)`` in a 客户名称). Every
 such value is written with a leading apostrophe, which Excel shows as text. The file starts
 with a UTF-8 byte-order mark so Excel reads the Chinese correctly. Mobile numbers and e-mail
 local parts are masked (POLICY §7) unless ``masked=False`` (``--unmask``); 客户编码 is an
@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from xlcrm.batch.mask import mask_text
 from xlcrm.engine import Result
+from xlcrm.normalize import SPACE_CHARS
 from xlcrm.registry import Lang
 
 COLUMNS = ("code", "severity", "file", "sheet", "cell", "row", "column", "customer_code", "message", "waived")
@@ -22,7 +24,15 @@ HEADERS = {
     "zh": ("代码", "级别", "文件", "工作表", "单元格", "行", "列", "客户编码", "说明", "已豁免"),
     "en": COLUMNS,
 }
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What Excel runs as a formula: a text starting with = + - @ (also full width, as a Chinese
+# input method types them), after any leading spaces or invisible characters (Excel skips them),
+# or starting with a tab or a carriage return. One pattern, valid in Python's re and in the Rust
+# regex polars uses (the company CSVs, ``xlcrm/batch/outputs.py``), so both escape alike.
+_LEADING = "".join(
+    f"\\u{ord(c):04x}" for c in SPACE_CHARS + "\u00a0\u2007\u202f\u3000\u200b\u200c\u200d\u2060\ufeff"
+)
+FORMULA_START = rf"^(?:[\t\r]|[{_LEADING}]*[=+\-@\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63])"
+_FORMULA_START = re.compile(FORMULA_START)
 # What staff read in the 级别 and 已豁免 columns, by language.
 WORDS = {
     "zh": {"error": "错误", "warning": "警告", True: "是", False: "否"},
@@ -33,7 +43,7 @@ WORDS = {
 def as_text(value: object) -> str:
     """A cell's text that Excel will never run as a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if _FORMULA_START.match(text) else text
 
 
 def render(result: Result, lang: Lang = "zh", *, masked: bool = True) -> str:
