@@ -48,7 +48,7 @@ _ASCII_UPPER: Final = str.maketrans(dict(zip(_LOWER, _UPPER, strict=True)))
 _LIST_SEPARATORS: Final = re.compile(r"[、,;/]")
 _DATE: Final = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+    r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$"
 )
 # A date (the layouts of _DATE) with an optional time of day: 09:30, 9:30:15.5, T09:30:00, or
 # 9时, 9时30分, 9时30分15秒.
@@ -180,6 +180,8 @@ def to_date(value: object) -> dt.date | _Invalid | None:
     if not match:
         return INVALID
     try:
+        if match[4] is not None:  # a time of day after the date must be one (25:99 is none)
+            dt.time(int(match[4]), int(match[5]), int(match[6] or 0))
         return dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
         return INVALID
