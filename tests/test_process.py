@@ -250,6 +250,11 @@ def test_reprocessing_does_not_add_styles_again(tmp_path: Path) -> None:
     third = process(second, tmp_path / "third.xlsx")
     assert counts(first) == counts(second) == counts(third)
     assert load_workbook(third)["问题清单"]["A1"].font.b  # xlcrm's header format, reused
+    with zipfile.ZipFile(third) as archive:  # each list's count says how many it holds (fills said one more)
+        root = etree.fromstring(archive.read("xl/styles.xml"))
+    assert [(c.tag, c.get("count")) for c in root if c.get("count") is not None] == [
+        (c.tag, str(len(c))) for c in root if c.get("count") is not None
+    ]
 
 
 def test_notes_beside_a_header_picture_get_their_own_drawing(tmp_path: Path) -> None:

@@ -107,8 +107,8 @@ def extend_styles(styles: bytes, names: Names = TRANSITIONAL) -> tuple[bytes, Lo
     fill = etree.SubElement(fills, _q("fill"))
     pattern = etree.SubElement(fill, _q("patternFill"), patternType="solid")
     etree.SubElement(pattern, _q("fgColor"), rgb=HEADER_FILL)
-    fills.set("count", str(len(fills)))
     header_fill = str(_reuse(fills, fill))
+    fills.set("count", str(len(fills)))  # after _reuse: it drops the fill when styles.xml has it
     xf_ids = {}
     for name, (font_name, filled, number, align) in _FORMATS.items():
         xf = etree.SubElement(
