@@ -257,6 +257,17 @@ def test_reprocessing_does_not_add_styles_again(tmp_path: Path) -> None:
     ]
 
 
+def test_notes_never_reuse_a_shape_id_of_a_drawing_openpyxl_wrote(tmp_path: Path) -> None:
+    """openpyxl writes a note's drawing with ``ns0:`` prefixes (``<ns0:idmap data="1">``,
+    ``<ns0:shape id="_x0000_s1026">``): xlcrm looked for ``o:idmap`` only, took block 1 for its
+    own notes and gave one of them the user's note's id ``_x0000_s1026``."""
+    first = process(write_rich(tmp_path / "rich.xlsx"), tmp_path / "first.xlsx")
+    with zipfile.ZipFile(first) as archive:
+        for name in (n for n in archive.namelist() if n.endswith(".vml")):
+            ids = re.findall(r'<(?:[\w.-]+:)?shape\b[^>]*?\sid="(_x0000_s\d+)"', archive.read(name).decode())
+            assert ids and len(ids) == len(set(ids)), (name, ids)
+
+
 def test_notes_beside_a_header_picture_get_their_own_drawing(tmp_path: Path) -> None:
     """A page header's picture (a logo, ``legacyDrawingHF``) is a VML drawing too: xlcrm wrote its
     notes' boxes into it, with no ``legacyDrawing`` for the notes. The picture's drawing stays

@@ -205,6 +205,7 @@ def _added_lines(comment: etree._Element) -> str:
 
 
 _SHAPE = re.compile(rb"<v:shape\b.*?</v:shape>", re.S)
+_SHAPE_ID = re.compile(rb'<(?:[\w.-]+:)?shape\b[^>]*?\sid="_x0000_s(\d+)"')
 _ANCHOR_ROW = re.compile(rb"<x:Row>(\d+)</x:Row>")
 _ANCHOR_COL = re.compile(rb"<x:Column>(\d+)</x:Column>")
 VML_HEAD = (
@@ -253,7 +254,7 @@ def vml_part(existing: bytes | None, dropped: set[str], added: set[str], first_b
 
     body = _SHAPE.sub(keep, existing)
     body = re.sub(
-        rb'(<o:idmap\b[^>]*\bdata=")([^"]*)"',
+        rb'(<(?:[\w.-]+:)?idmap\b[^>]*\bdata=")([^"]*)"',
         lambda m: m.group(1) + m.group(2) + b"," + ",".join(map(str, new_blocks)).encode() + b'"',
         body,
         count=1,
@@ -263,11 +264,15 @@ def vml_part(existing: bytes | None, dropped: set[str], added: set[str], first_b
 
 
 def used_vml_blocks(vml_parts: Sequence[bytes]) -> int:
-    """The first drawing id block no existing VML part uses."""
+    """The first drawing id block no existing VML part uses (by its idmap or its shapes' ids).
+
+    Any namespace prefix: openpyxl writes ``<ns0:idmap>`` and ``<ns0:shape>``, not ``o:``/``v:``.
+    """
     used = [0]
     for part in vml_parts:
-        for match in re.finditer(rb'<o:idmap\b[^>]*\bdata="([^"]*)"', part):
+        for match in re.finditer(rb'<(?:[\w.-]+:)?idmap\b[^>]*\bdata="([^"]*)"', part):
             used.extend(int(x) for x in re.findall(rb"\d+", match.group(1)))
+        used.extend(int(x) // 1024 for x in _SHAPE_ID.findall(part))
     return max(used) + 1
 
 
