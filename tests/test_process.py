@@ -257,6 +257,22 @@ def test_reprocessing_does_not_add_styles_again(tmp_path: Path) -> None:
     ]
 
 
+def test_reprocessing_keeps_the_notes_drawings_as_they_were(tmp_path: Path) -> None:
+    """The notes' boxes of a copy processed again moved to new drawing id blocks every run
+    (``<o:idmap data="2">`` became ``"2,12"``, then ``"2,12,22"``; ``_x0000_s2049`` became
+    ``_x0000_s12289``): the copy of a copy was never the same copy. A drawing's blocks freed by
+    xlcrm's dropped notes are used again."""
+
+    def drawings(path: Path) -> dict[str, bytes]:
+        with zipfile.ZipFile(path) as archive:
+            return {n: archive.read(n) for n in archive.namelist() if n.endswith(".vml")}
+
+    first = process(write_rich(tmp_path / "rich.xlsx"), tmp_path / "first.xlsx")
+    second = process(first, tmp_path / "second.xlsx")
+    third = process(second, tmp_path / "third.xlsx")
+    assert drawings(first) and drawings(first) == drawings(second) == drawings(third)
+
+
 def test_notes_never_reuse_a_shape_id_of_a_drawing_openpyxl_wrote(tmp_path: Path) -> None:
     """openpyxl writes a note's drawing with ``ns0:`` prefixes (``<ns0:idmap data="1">``,
     ``<ns0:shape id="_x0000_s1026">``): xlcrm looked for ``o:idmap`` only, took block 1 for its

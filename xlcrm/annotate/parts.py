@@ -206,6 +206,7 @@ def _added_lines(comment: etree._Element) -> str:
 
 _SHAPE = re.compile(rb"<v:shape\b.*?</v:shape>", re.S)
 _SHAPE_ID = re.compile(rb'<(?:[\w.-]+:)?shape\b[^>]*?\sid="_x0000_s(\d+)"')
+_IDMAP = re.compile(rb'<(?:[\w.-]+:)?idmap\b[^>]*\bdata="([^"]*)"')
 _ANCHOR_ROW = re.compile(rb"<x:Row>(\d+)</x:Row>")
 _ANCHOR_COL = re.compile(rb"<x:Column>(\d+)</x:Column>")
 VML_HEAD = (
@@ -233,13 +234,18 @@ def vml_shape(ref: str, shape_id: int) -> bytes:
 
 
 def vml_part(existing: bytes | None, dropped: set[str], added: set[str], first_block: int) -> bytes:
-    """The comments drawing: shapes of dropped xlcrm comments removed, new ones added."""
+    """The comments drawing: shapes of dropped xlcrm comments removed, new ones added.
+
+    The new shapes take the drawing's own id blocks that no remaining shape uses (those of the
+    xlcrm notes just dropped) before new blocks from ``first_block``: a copy processed again
+    keeps its drawing as it was.
+    """
     count = len(added)
     blocks = max(1, -(-count // 1024))
-    new_blocks = list(range(first_block, first_block + blocks))
-    ids = (block * 1024 + n + 1 for block in new_blocks for n in range(1023))
-    shapes = b"".join(vml_shape(ref, next(ids)) for ref in sorted(added))
     if existing is None:
+        new_blocks = list(range(first_block, first_block + blocks))
+        ids = (block * 1024 + n + 1 for block in new_blocks for n in range(1023))
+        shapes = b"".join(vml_shape(ref, next(ids)) for ref in sorted(added))
         head = VML_HEAD.format(blocks=",".join(map(str, new_blocks))).encode()
         return head + shapes + b"</xml>"
 
@@ -253,12 +259,20 @@ def vml_part(existing: bytes | None, dropped: set[str], added: set[str], first_b
         return shape
 
     body = _SHAPE.sub(keep, existing)
-    body = re.sub(
-        rb'(<(?:[\w.-]+:)?idmap\b[^>]*\bdata=")([^"]*)"',
-        lambda m: m.group(1) + m.group(2) + b"," + ",".join(map(str, new_blocks)).encode() + b'"',
-        body,
-        count=1,
-    )
+    idmap = _IDMAP.search(body)
+    declared = [int(x) for x in re.findall(rb"\d+", idmap.group(1))] if idmap else []
+    taken = {int(x) // 1024 for x in _SHAPE_ID.findall(body)}
+    reused = [block for block in declared if block not in taken][:blocks]
+    new_blocks = list(range(first_block, first_block + blocks - len(reused)))
+    ids = (block * 1024 + n + 1 for block in reused + new_blocks for n in range(1023))
+    shapes = b"".join(vml_shape(ref, next(ids)) for ref in sorted(added))
+    if new_blocks:
+        body = re.sub(
+            rb'(<(?:[\w.-]+:)?idmap\b[^>]*\bdata=")([^"]*)"',
+            lambda m: m.group(1) + m.group(2) + b"," + ",".join(map(str, new_blocks)).encode() + b'"',
+            body,
+            count=1,
+        )
     end = body.rindex(b"</xml>")
     return body[:end] + shapes + body[end:]
 
@@ -270,7 +284,7 @@ def used_vml_blocks(vml_parts: Sequence[bytes]) -> int:
     """
     used = [0]
     for part in vml_parts:
-        for match in re.finditer(rb'<(?:[\w.-]+:)?idmap\b[^>]*\bdata="([^"]*)"', part):
+        for match in _IDMAP.finditer(part):
             used.extend(int(x) for x in re.findall(rb"\d+", match.group(1)))
         used.extend(int(x) // 1024 for x in _SHAPE_ID.findall(part))
     return max(used) + 1
