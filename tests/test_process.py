@@ -273,6 +273,36 @@ def test_reprocessing_keeps_the_notes_drawings_as_they_were(tmp_path: Path) -> N
     assert drawings(first) and drawings(first) == drawings(second) == drawings(third)
 
 
+def test_reprocessing_writes_the_workbook_part_as_it_was(tmp_path: Path) -> None:
+    """The sheets 问题清单 and 汇总 are registered again on every run. Where workbook.xml binds no
+    ``r`` prefix at its root (openpyxl declares it on each <sheet>), their ``r:id`` took lxml's
+    own prefix (``ns0:id`` on one run, ``ns5:id`` on the next) unless something in the process
+    had registered ``r`` (openpyxl does, so only xlcrm run alone showed it): the copy of a copy
+    was not the same copy. Run as users run it, in a process of its own."""
+    import subprocess
+    import sys
+
+    def process_alone(source: Path, target: Path) -> Path:
+        args = ["process", str(source), "-o", str(target), "--as-of", AS_OF.isoformat()]
+        done = subprocess.run(
+            [sys.executable, "-c", "from xlcrm.cli import main; main()", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode in (0, 1), done.stderr
+        return target
+
+    first = process_alone(write_sample(tmp_path / "sample.xlsx"), tmp_path / "first.xlsx")
+    second = process_alone(first, tmp_path / "second.xlsx")
+    parts = []
+    for copy in (first, second):
+        with zipfile.ZipFile(copy) as archive:
+            parts.append(archive.read("xl/workbook.xml"))
+    assert parts[0] == parts[1]
+    assert b'r:id="rIdX1"' in parts[0]
+
+
 def test_notes_never_reuse_a_shape_id_of_a_drawing_openpyxl_wrote(tmp_path: Path) -> None:
     """openpyxl writes a note's drawing with ``ns0:`` prefixes (``<ns0:idmap data="1">``,
     ``<ns0:shape id="_x0000_s1026">``): xlcrm looked for ``o:idmap`` only, took block 1 for its

@@ -600,7 +600,12 @@ def _register_sheet(
     if sheets is None:
         raise InputError("not_workbook", str(package.path))
     ids = [int(s.get("sheetId", "0")) for s in sheets if s.get("sheetId", "").isdigit()]
-    element = etree.SubElement(sheets, names.q("sheet"), name=name, sheetId=str(max(ids, default=0) + 1))
+    # r:id, declared here when nothing above binds it (openpyxl declares it on each <sheet>): lxml
+    # would make up a prefix of its own (ns0, ns5 …), different from one run to the next
+    nsmap = {} if names.rel in sheets.nsmap.values() else {"r": names.rel}
+    element = etree.SubElement(
+        sheets, names.q("sheet"), nsmap=nsmap, name=name, sheetId=str(max(ids, default=0) + 1)
+    )
     element.set(names.rid, rel_id)
     defined = book.find(names.q("definedNames"))
     if defined is None:
