@@ -273,6 +273,21 @@ def test_reprocessing_keeps_the_notes_drawings_as_they_were(tmp_path: Path) -> N
     assert drawings(first) and drawings(first) == drawings(second) == drawings(third)
 
 
+def test_a_notes_drawing_without_an_idmap_keeps_its_ids_when_processed_again() -> None:
+    """LibreOffice saves a notes drawing with no ``<o:idmap>``; processed, it gets xlcrm's boxes
+    (``_x0000_s2049`` …) still without one, so processing that copy again found no block of its
+    own to use again and moved the boxes to a new block every run."""
+    from xlcrm.annotate.parts import vml_part, vml_shape
+
+    head = (
+        b'<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+        b'xmlns:x="urn:schemas-microsoft-com:office:excel">'
+    )
+    before = head + vml_shape("B2", 2049) + vml_shape("C3", 2050) + b"</xml>"
+    after = vml_part(before, {"B2", "C3"}, {"B2", "C3"}, first_block=7)
+    assert after == before
+
+
 def test_reprocessing_writes_the_workbook_part_as_it_was(tmp_path: Path) -> None:
     """The sheets 问题清单 and 汇总 are registered again on every run. Where workbook.xml binds no
     ``r`` prefix at its root (openpyxl declares it on each <sheet>), their ``r:id`` took lxml's

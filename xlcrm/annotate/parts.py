@@ -236,9 +236,9 @@ def vml_shape(ref: str, shape_id: int) -> bytes:
 def vml_part(existing: bytes | None, dropped: set[str], added: set[str], first_block: int) -> bytes:
     """The comments drawing: shapes of dropped xlcrm comments removed, new ones added.
 
-    The new shapes take the drawing's own id blocks that no remaining shape uses (those of the
-    xlcrm notes just dropped) before new blocks from ``first_block``: a copy processed again
-    keeps its drawing as it was.
+    The new shapes take the drawing's own id blocks (in its idmap, or used by its shapes) that no
+    remaining shape uses (those of the xlcrm notes just dropped) before new blocks from
+    ``first_block``: a copy processed again keeps its drawing as it was.
     """
     count = len(added)
     blocks = max(1, -(-count // 1024))
@@ -261,6 +261,8 @@ def vml_part(existing: bytes | None, dropped: set[str], added: set[str], first_b
     body = _SHAPE.sub(keep, existing)
     idmap = _IDMAP.search(body)
     declared = [int(x) for x in re.findall(rb"\d+", idmap.group(1))] if idmap else []
+    # the blocks its shapes had are the drawing's too (LibreOffice writes no idmap)
+    declared += sorted({int(x) // 1024 for x in _SHAPE_ID.findall(existing)} - set(declared))
     taken = {int(x) // 1024 for x in _SHAPE_ID.findall(body)}
     reused = [block for block in declared if block not in taken][:blocks]
     new_blocks = list(range(first_block, first_block + blocks - len(reused)))
