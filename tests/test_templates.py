@@ -124,6 +124,31 @@ def test_guide_lists_every_column(generated: Path) -> None:
     assert licensed[3] == "已准入客户必填" and "是 或 否" in licensed[4]
 
 
+def test_every_sheet_prints_one_page_wide(generated: Path) -> None:
+    """The 填写说明 sheet printed portrait, cut into pages of three columns: 必填, 规则 and 说明
+    came out on pages of their own, without the form or column they belong to (and its title
+    cut off); 参数's explanations likewise left their names. Every sheet prints one page wide,
+    the guide repeating its header row, and the guide's rows are tall enough for their wrapped
+    text (LibreOffice does not grow a row to fit)."""
+    book = load_workbook(generated / COMBINED)
+    for ws in book.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0, ws.title
+    guide = book[GUIDE]
+    assert guide.print_title_rows == "$3:$3"
+    for row in guide.iter_rows(min_row=4):
+        needed = max(
+            -(
+                -sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(cell.value or ""))
+                // int(width_of(guide, cell.column))
+            )
+            for cell in row
+        )
+        assert (guide.row_dimensions[row[0].row].height or 15) >= 14 * needed, (row[1].value, needed)
+
+
 def test_blank_templates_check_clean(generated: Path) -> None:
     result = check([generated / COMBINED])
     assert result.exit_code == 0 and result.diagnostics == []

@@ -242,7 +242,15 @@ def _key_value_sheet(book: Workbook, form: Form, styles: dict[str, Any]) -> Work
         sheet.write_blank(row, 1, None, _cell_format(column, styles))
         sheet.write_string(row, 2, column.help, styles["wrap"])
         sheet.data_validation(row, 1, row, 1, validation(column))
+    sheet.set_landscape()  # printing: the explanations on the page of their names
+    sheet.fit_to_pages(1, 0)
     return sheet
+
+
+def _lines(text: str, width: float) -> int:
+    """How many lines ``text`` wraps to in a column ``width`` characters wide (CJK: two each)."""
+    shown = sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
+    return max(1, -(-shown // int(width)))
 
 
 def _guide_sheet(book: Workbook, selected: Sequence[Form], styles: dict[str, Any]) -> None:
@@ -259,6 +267,12 @@ def _guide_sheet(book: Workbook, selected: Sequence[Form], styles: dict[str, Any
             values = (form.zh, column.zh, column.en, required_text(column), rule_text(column), column.help)
             for index, text in enumerate(values):
                 sheet.write_string(row, index, text)
+            lines = max(_lines(text, width) for text, width in zip(values, widths, strict=True))
+            if lines > 1:  # LibreOffice does not grow a row to fit its wrapped text
+                sheet.set_row(row, 15 * lines)
             row += 1
     sheet.freeze_panes(3, 0)
+    sheet.set_landscape()  # printing: one page wide, so 规则 and 说明 stay beside their column
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(2)
     sheet.autofilter(2, 0, row - 1, len(headers) - 1)
