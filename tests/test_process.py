@@ -386,22 +386,29 @@ def test_column_widths_written_with_an_end_tag_are_kept(tmp_path: Path) -> None:
     assert after["AB"].width == 40  # 等级依据
 
 
+def _bordered_table(path: Path, *, rows: int) -> Path:
+    """Two customers in 客户档案 and 信用评定, every cell of the first ``rows`` rows bordered out to
+    four columns past the data, as staff border a table wider than it is (blank styled cells)."""
+    from openpyxl.styles import Border, Side
+
+    write_case(path, {"客户档案": [{}, {}], "信用评定": [{}, {}]})
+    book = load_workbook(path)
+    thin = Side(style="thin")
+    for name in ("客户档案", "信用评定"):
+        sheet = book[name]
+        for line in sheet.iter_rows(min_row=1, max_row=rows, min_col=1, max_col=sheet.max_column + 4):
+            for cell in line:
+                cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    book.save(path)
+    return path
+
+
 def test_reprocessing_keeps_the_users_borders_under_the_computed_columns(tmp_path: Path) -> None:
     """The first run keeps a bordered blank cell's style where a computed cell takes its place and
     leaves the blank cells it does not fill; processing the copy again dropped every cell of
     the earlier computed columns, the user's borders with them (data rows and the blank rows
     under the table alike)."""
-    from openpyxl.styles import Border, Side
-
-    source = write_case(tmp_path / "styled.xlsx", {"客户档案": [{}, {}], "信用评定": [{}, {}]})
-    book = load_workbook(source)
-    thin = Side(style="thin")
-    for name in ("客户档案", "信用评定"):
-        sheet = book[name]
-        for line in sheet.iter_rows(min_row=1, max_row=6, min_col=1, max_col=sheet.max_column + 4):
-            for cell in line:
-                cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    book.save(source)
+    source = _bordered_table(tmp_path / "styled.xlsx", rows=6)
     first = process(source, tmp_path / "first.xlsx")
     second = process(first, tmp_path / "second.xlsx")
 
@@ -629,17 +636,7 @@ def test_computed_columns_take_the_place_of_styled_blank_cells(tmp_path: Path) -
     import re
     from collections import Counter
 
-    from openpyxl.styles import Border, Side
-
-    source = write_case(tmp_path / "styled.xlsx", {"客户档案": [{}, {}], "信用评定": [{}, {}]})
-    book = load_workbook(source)
-    thin = Side(style="thin")
-    for name in ("客户档案", "信用评定"):
-        sheet = book[name]
-        for line in sheet.iter_rows(min_row=1, max_row=4, min_col=1, max_col=sheet.max_column + 4):
-            for cell in line:
-                cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    book.save(source)
+    source = _bordered_table(tmp_path / "styled.xlsx", rows=4)
     target = process(source, tmp_path / "out.xlsx")
     with zipfile.ZipFile(target) as archive:
         for name in archive.namelist():
