@@ -75,11 +75,16 @@ class Company:
             return 2
         return 1 if self.errors else 0
 
-    def rows_read(self) -> dict[str, int]:
-        """Rows the workers read, per shipped form, summed over the checked submissions."""
+    def _rows(self) -> Counter[str]:
+        """Rows the workers read, per form, summed over the checked submissions."""
         total: Counter[str] = Counter()
         for outcome in self.checked:
-            total.update({k: v for k, v in outcome.rows.items() if k in SHIPPED})
+            total.update(outcome.rows)
+        return total
+
+    def rows_read(self) -> dict[str, int]:
+        """Rows read of the shipped forms (those of the company tables), every one listed."""
+        total = self._rows()
         return {key: total.get(key, 0) for key in SHIPPED}
 
     def rows_checked_only(self) -> dict[str, int]:
@@ -87,10 +92,8 @@ class Company:
 
         Per form, in declaration order, where any checked submission had that form.
         """
-        total: Counter[str] = Counter()
-        for outcome in self.checked:
-            total.update({k: v for k, v in outcome.rows.items() if k not in SHIPPED})
-        return {key: total[key] for key in forms() if key in total}
+        total = self._rows()
+        return {key: total[key] for key in forms() if key in total and key not in SHIPPED}
 
     def only(self, department: str) -> Company:
         """The month as one department's own workbook shows it: its submissions and rows only, no other department named."""

@@ -194,15 +194,19 @@ def report_lines(done: Consolidation, lang: Lang) -> list[Line]:
         elif outcome.reason is not None:
             line = [(f"  {status}  ", style), (outcome.reason.message(lang, masked=done.masked), "")]
         lines.append(line)
+    named = {key: form.zh if lang == "zh" else form.en for key, form in forms().items()}
     read = company.rows_read()
     for key in SHIPPED:
-        form = forms()[key].zh if lang == "zh" else forms()[key].en
         lines.append(
-            [(words["rows"].format(form=form, read=read[key], company=company.tables[key].height), "dim")]
+            [
+                (
+                    words["rows"].format(form=named[key], read=read[key], company=company.tables[key].height),
+                    "dim",
+                )
+            ]
         )
     for key, rows in company.rows_checked_only().items():
-        form = forms()[key].zh if lang == "zh" else forms()[key].en
-        lines.append([(words["rows_checked"].format(form=form, read=rows), "dim")])
+        lines.append([(words["rows_checked"].format(form=named[key], read=rows), "dim")])
     cross = [f for f in company.findings if f.origin != "check"]
     lines.append([])
     lines.append([(words["cross"].format(n=len(cross)), "bold")])
