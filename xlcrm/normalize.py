@@ -25,14 +25,17 @@ _INVISIBLE: Final = (
     0x00AD, 0x180E, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F),
     *range(0x2060, 0x2065), *range(0x2066, 0x206A), 0xFEFF,
 )  # fmt: skip
+_SPACE_LIKE: Final = (0x3000, 0x00A0, 0x2007, 0x202F)  # ideographic and non-breaking spaces
 _WIDTH: Final = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-_WIDTH.update({0x3000: 0x20, 0x00A0: 0x20, 0x2007: 0x20, 0x202F: 0x20})
+_WIDTH.update(dict.fromkeys(_SPACE_LIKE, 0x20))
 _WIDTH.update(dict.fromkeys(_INVISIBLE, None))  # type: ignore[arg-type]
 # Whitespace, listed explicitly so the scalar and the vectorised (polars) paths agree exactly.
 SPACE_CHARS: Final = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
     "\u2006\u2008\u2009\u200a\u2028\u2029\u205f"
 )
+# Every character ``to_text`` takes for a space or drops: none of them shows in a cell.
+UNSEEN_CHARS: Final = SPACE_CHARS + "".join(map(chr, (*_SPACE_LIKE, *_INVISIBLE)))
 SPACE_RUN: Final = "[" + "".join(f"\\u{ord(c):04x}" for c in SPACE_CHARS) + "]+"  # valid in re and Rust regex
 _SPACES: Final = re.compile(SPACE_RUN)
 _WIDTH_FROM: Final = [chr(k) for k in _WIDTH]

@@ -16,7 +16,7 @@ import re
 
 from xlcrm.batch.mask import mask_text
 from xlcrm.engine import Result
-from xlcrm.normalize import SPACE_CHARS
+from xlcrm.normalize import UNSEEN_CHARS
 from xlcrm.registry import Lang
 
 COLUMNS = ("code", "severity", "file", "sheet", "cell", "row", "column", "customer_code", "message", "waived")
@@ -28,9 +28,7 @@ HEADERS = {
 # input method types them), after any leading spaces or invisible characters (Excel skips them),
 # or starting with a tab or a carriage return. One pattern, valid in Python's re and in the Rust
 # regex polars uses (the company CSVs, ``xlcrm/batch/outputs.py``), so both escape alike.
-_LEADING = "".join(
-    f"\\u{ord(c):04x}" for c in SPACE_CHARS + "\u00a0\u2007\u202f\u3000\u200b\u200c\u200d\u2060\ufeff"
-)
+_LEADING = "".join(f"\\u{ord(c):04x}" for c in UNSEEN_CHARS)  # every space or invisible character
 FORMULA_START = rf"^(?:[\t\r]|[{_LEADING}]*[=+\-@\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63])"
 _FORMULA_START = re.compile(FORMULA_START)
 # What staff read in the 级别 and 已豁免 columns, by language.
